@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from orderdesk.testing import factories
+
+
+@pytest.fixture
+def world(db: None) -> factories.World:
+    return factories.world()

@@ -1,0 +1,98 @@
+"""Post-purchase actions of an order: the configuration it was sold with, and every run."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel, Product
+from orderdesk.orders.models import Order
+
+
+class SnapshotStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REVOKED = "revoked", "Access removed"
+
+
+class ActionSnapshot(models.Model):
+    """An action configured for an order, frozen when the order was opened."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="action_snapshots")
+    config = models.ForeignKey(
+        ActionConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
+    )
+    config_version = models.PositiveIntegerField(default=1)
+    level = models.CharField(max_length=10, choices=ActionLevel.choices)
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    # For product-level actions: the product whose purchase this action serves.
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    settings = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["status", "last_run_at"], name="snapshot_status")]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+
+class RunOperation(models.TextChoices):
+    RUN = "run", "Run"
+    REVOKE = "revoke", "Revoke"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ActionRun(models.Model):
+    """One execution of a snapshot; also the outbox row a worker claims."""
+
+    snapshot = models.ForeignKey(ActionSnapshot, on_delete=models.CASCADE, related_name="runs")
+    operation = models.CharField(
+        max_length=6, choices=RunOperation.choices, default=RunOperation.RUN
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=1)
+    # Not before this time (backoff); a worker that dies leaves `claimed_until` in the past.
+    run_after = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["run_after"],
+                name="actionrun_due",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.snapshot} #{self.attempt} {self.status}"

@@ -1,0 +1,85 @@
+"""Who acted on an order, and the timeline entries their actions leave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from orderdesk.orders.models import ActorType, Order, OrderEvent
+
+if TYPE_CHECKING:
+    from orderdesk.organizations.models import ApiToken, User
+
+
+class EventType(models.TextChoices):
+    OPENED = "opened", "Checkout opened"
+    BILLING_SAVED = "billing_saved", "Billing details saved"
+    ADD_ON_ADDED = "add_on_added", "Add-on added"
+    ADD_ON_REMOVED = "add_on_removed", "Add-on removed"
+    DISCOUNT_APPLIED = "discount_applied", "Discount code applied"
+    DISCOUNT_REMOVED = "discount_removed", "Discount code removed"
+    PAYMENT_STARTED = "payment_started", "Payment started"
+    PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    PAYMENT_MISMATCH = "payment_mismatch", "Payment amount or currency mismatch"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    COMPLETED = "completed", "Completed"
+    MARKED_COMPLETED = "marked_completed", "Marked as completed"
+    ACTION_SUCCEEDED = "action_succeeded", "Action succeeded"
+    ACTION_FAILED = "action_failed", "Action failed"
+    ACTION_RERUN = "action_rerun", "Action re-run"
+    ACTION_CONFIG_REPLACED = "action_config_replaced", "Action configuration replaced"
+    ACCESS_REVOKED = "access_revoked", "Access removed"
+    REFUND_REQUESTED = "refund_requested", "Refund requested"
+    REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
+    REFUND_RECORDED = "refund_recorded", "Refund recorded"
+    REFUND_FAILED = "refund_failed", "Refund failed"
+    REFUNDS_REVERSED = "refunds_reversed", "Refunded data restored"
+    NOTE = "note", "Note"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user, API token, provider, customer or system behind a change."""
+
+    type: ActorType
+    user: User | None = None
+    token: ApiToken | None = None
+    label: str = ""
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM, label="System")
+
+    @classmethod
+    def customer(cls) -> Actor:
+        return cls(ActorType.CUSTOMER, label="Customer")
+
+    @classmethod
+    def provider(cls, name: str) -> Actor:
+        return cls(ActorType.PROVIDER, label=name)
+
+    @classmethod
+    def of_user(cls, user: User) -> Actor:
+        return cls(ActorType.USER, user=user, label=user.email)
+
+    @classmethod
+    def of_token(cls, token: ApiToken) -> Actor:
+        return cls(ActorType.API_TOKEN, token=token, label=f"API token {token.name}")
+
+
+def record_event(
+    order: Order, *, type: str, message: str, actor: Actor, data: dict[str, Any] | None = None
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        type=type,
+        message=message[:500],
+        data=data or {},
+        actor_type=actor.type,
+        actor_user=actor.user,
+        actor_token=actor.token,
+        actor_label=actor.label,
+    )

@@ -1,0 +1,253 @@
+"""Orders, their lines and their timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
+from orderdesk.organizations.models import ApiToken, Checkout, Organization
+
+
+class OrderStatus(models.TextChoices):
+    STARTED = "started", "Started"  # checkout page opened, nothing done yet
+    IN_PROGRESS = "in_progress", "In Progress"  # billing filled; also after a failed attempt
+    PROCESSING = "processing", "Processing"  # handed to the provider, waiting for confirmation
+    PAID = "paid", "Paid"  # payment confirmed; post-purchase actions running
+    COMPLETED = "completed", "Completed"  # every action succeeded (or there were none)
+    MARKED_COMPLETED = "marked_completed", "Marked as Completed"  # completed by staff
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially Refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
+# Statuses of an order that has been paid; reports count these as sales.
+PAID_STATUSES = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.COMPLETED,
+        OrderStatus.MARKED_COMPLETED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    }
+)
+# Paid orders whose customers are still owed what the actions deliver.
+ATTENTION_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.MARKED_COMPLETED, OrderStatus.PARTIALLY_REFUNDED}
+)
+
+
+class ActionHealth(models.TextChoices):
+    NONE = "none", "No actions"
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class DeviceType(models.TextChoices):
+    DESKTOP = "desktop", "Desktop"
+    MOBILE = "mobile", "Mobile"
+    TABLET = "tablet", "Tablet"
+    OTHER = "other", "Other"
+
+
+class Order(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
+    # Sequential per organization; URLs and staff use this, never the pk.
+    number = models.PositiveBigIntegerField()
+    link = models.ForeignKey(
+        CheckoutLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+
+    # Changed only by orders.transitions.
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.STARTED
+    )
+    action_health = models.CharField(
+        max_length=10, choices=ActionHealth.choices, default=ActionHealth.NONE
+    )
+
+    currency = models.CharField(max_length=3)
+    subtotal_minor = models.BigIntegerField(default=0)  # before the discount code
+    discount_minor = models.BigIntegerField(default=0)
+    vat_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+
+    # Stored lower-cased so equality filters can use a plain index.
+    customer_email = models.CharField(max_length=254, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    vat_id = models.CharField(max_length=50, blank=True)
+    # Fields the merchant added to the billing form: {"label": "value"}.
+    extra_fields = models.JSONField(default=dict, blank=True)
+    # None: the customer has not answered the consent banner.
+    analytics_consent = models.BooleanField(null=True, blank=True)
+
+    source = models.CharField(max_length=50, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    discount_code = models.ForeignKey(
+        DiscountCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    device_type = models.CharField(
+        max_length=10, choices=DeviceType.choices, default=DeviceType.OTHER
+    )
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    created_at = models.DateTimeField(db_index=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Set once by Mark as Completed; decides the label "Mark as Completed and Re-run Actions".
+    marked_completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="unique_order_number"),
+        ]
+        indexes = [
+            # The table: newest first within a checkout, keyset on (created_at, id).
+            models.Index(fields=["checkout", "-created_at", "-id"], name="order_checkout_created"),
+            models.Index(fields=["checkout", "status", "-created_at"], name="order_status_created"),
+            models.Index(fields=["checkout", "source", "-created_at"], name="order_source_created"),
+            models.Index(fields=["checkout", "customer_email"], name="order_email"),
+            models.Index(Lower("first_name"), "checkout", name="order_first_name"),
+            models.Index(Lower("last_name"), "checkout", name="order_last_name"),
+            models.Index(fields=["discount_code", "-created_at"], name="order_discount_created"),
+            models.Index(fields=["checkout", "paid_at"], name="order_checkout_paid"),
+            # Requires attention is a small set; a partial index keeps it cheap to find and count.
+            models.Index(
+                fields=["checkout", "paid_at"],
+                name="order_attention",
+                condition=Q(action_health__in=["pending", "failed"])
+                & Q(status__in=["paid", "marked_completed", "partially_refunded"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.number}"
+
+    @property
+    def customer_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def refundable_minor(self) -> int:
+        return self.total_minor - self.refunded_minor
+
+
+class OrderTag(models.Model):
+    """One row per tag of an order, so a rare tag finds its orders without scanning them all."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tag_rows")
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
+    tag = models.CharField(max_length=50)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "tag"], name="unique_order_tag"),
+        ]
+        indexes = [
+            models.Index(fields=["checkout", "tag", "-created_at"], name="ordertag_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class LineKind(models.TextChoices):
+    MAIN = "main", "Product"
+    ORDER_BUMP = "order_bump", "Order bump"
+    PRE_UPSELL = "pre_upsell", "Pre-upsell"
+    UPGRADE = "upgrade", "Upgrade"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=12, choices=LineKind.choices, default=LineKind.MAIN)
+    product = models.ForeignKey(
+        Product, null=True, on_delete=models.SET_NULL, related_name="order_lines"
+    )
+    # The add-on that put this line on the order, if any.
+    add_on = models.ForeignKey(
+        "catalog.AddOn", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    unit_price_minor = models.BigIntegerField()
+    quantity = models.PositiveIntegerField(default=1)
+    # The price the product would have had without the offer's override; for "already discounted".
+    list_price_minor = models.BigIntegerField(default=0)
+    discount_minor = models.BigIntegerField(default=0)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    vat_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField()  # unit × quantity − discount, VAT included
+    refunded_minor = models.BigIntegerField(default=0)
+    # Item stamp sent to Paytrail, needed for item-level refunds there.
+    stamp = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_minor__gte=0), name="line_refunded_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_minor__lte=models.F("total_minor")),
+                name="line_refund_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def refundable_minor(self) -> int:
+        return self.total_minor - self.refunded_minor
+
+
+class ActorType(models.TextChoices):
+    USER = "user", "User"
+    API_TOKEN = "api_token", "API token"
+    PROVIDER = "provider", "Provider"
+    CUSTOMER = "customer", "Customer"
+    SYSTEM = "system", "System"
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's timeline: what happened and who did it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    actor_type = models.CharField(max_length=10, choices=ActorType.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Provider name, or the user's email kept in case the user is deleted.
+    actor_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "created_at"], name="orderevent_order_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}"

@@ -1,0 +1,202 @@
+"""The only place an order's status (and action health) changes.
+
+Each transition locks the order row, checks the status it is allowed from, writes the new
+status and a timeline event with its actor, and saves only the fields it changed. Callers get
+the locked, fresh order back and must use it instead of the instance they passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from orderdesk.orders.events import Actor, EventType, record_event
+from orderdesk.orders.models import ActionHealth, Order, OrderStatus
+
+S = OrderStatus
+
+REFUNDABLE = frozenset({S.PAID, S.COMPLETED, S.MARKED_COMPLETED, S.PARTIALLY_REFUNDED})
+COMPLETABLE = frozenset({S.PAID, S.COMPLETED, S.MARKED_COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED})
+
+
+class TransitionNotAllowed(Exception):
+    """An order was asked to move to a status it cannot reach from where it is."""
+
+    def __init__(self, order: Order, action: str) -> None:
+        self.order = order
+        self.action = action
+        super().__init__(f"Order #{order.number} is {order.get_status_display()}: cannot {action}.")
+
+
+def lock_order(order: Order) -> Order:
+    """Re-read the order under a row lock; must run inside a transaction."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _move(
+    order: Order,
+    *,
+    allowed_from: Collection[str],
+    to: OrderStatus,
+    action: str,
+    event: EventType,
+    message: str,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Order:
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.status not in allowed_from:
+            raise TransitionNotAllowed(order, action)
+        previous = order.status
+        order.status = to
+        for name, value in fields.items():
+            setattr(order, name, value)
+        order.save(update_fields=["status", "updated_at", *fields])
+        record_event(
+            order,
+            type=event,
+            message=message,
+            actor=actor,
+            data={"from": previous, "to": to, **(data or {})},
+        )
+    return order
+
+
+def start_progress(order: Order, *, actor: Actor) -> Order:
+    """Billing details were saved: Started → In Progress."""
+    return _move(
+        order,
+        allowed_from={S.STARTED},
+        to=S.IN_PROGRESS,
+        action="save billing details",
+        event=EventType.BILLING_SAVED,
+        message="Billing details saved",
+        actor=actor,
+    )
+
+
+def start_processing(order: Order, *, actor: Actor, data: dict[str, Any] | None = None) -> Order:
+    """A payment was handed to the provider: In Progress → Processing.
+
+    A customer who switches method while one attempt is processing starts another attempt,
+    so Processing → Processing is allowed and only recorded.
+    """
+    return _move(
+        order,
+        allowed_from={S.IN_PROGRESS, S.PROCESSING},
+        to=S.PROCESSING,
+        action="start a payment",
+        event=EventType.PAYMENT_STARTED,
+        message="Payment started",
+        actor=actor,
+        data=data,
+    )
+
+
+def fail_payment(
+    order: Order, *, actor: Actor, message: str, data: dict[str, Any] | None = None
+) -> Order:
+    """The attempt failed; the customer may retry: Processing → In Progress."""
+    return _move(
+        order,
+        allowed_from={S.PROCESSING},
+        to=S.IN_PROGRESS,
+        action="record a failed payment",
+        event=EventType.PAYMENT_FAILED,
+        message=message,
+        actor=actor,
+        data=data,
+    )
+
+
+def mark_paid(
+    order: Order, *, actor: Actor, has_actions: bool, data: dict[str, Any] | None = None
+) -> Order:
+    """The provider confirmed the payment: → Paid, or straight to Completed without actions.
+
+    In Progress is allowed too: a success can arrive after a failed attempt sent the order back.
+    """
+    now = timezone.now()
+    order = _move(
+        order,
+        allowed_from={S.IN_PROGRESS, S.PROCESSING},
+        to=S.PAID,
+        action="record a payment",
+        event=EventType.PAYMENT_SUCCEEDED,
+        message="Payment succeeded",
+        actor=actor,
+        data=data,
+        paid_at=now,
+        action_health=ActionHealth.PENDING if has_actions else ActionHealth.NONE,
+    )
+    if not has_actions:
+        order = complete(order)
+    return order
+
+
+def complete(order: Order) -> Order:
+    """Every post-purchase action succeeded, or there were none: Paid → Completed."""
+    return _move(
+        order,
+        allowed_from={S.PAID},
+        to=S.COMPLETED,
+        action="complete",
+        event=EventType.COMPLETED,
+        message="All post-purchase actions succeeded",
+        actor=Actor.system(),
+        completed_at=timezone.now(),
+    )
+
+
+def mark_completed(order: Order, *, actor: Actor, data: dict[str, Any] | None = None) -> Order:
+    """Staff completed the order by hand (SPEC F4)."""
+    now = timezone.now()
+    return _move(
+        order,
+        allowed_from=COMPLETABLE,
+        to=S.MARKED_COMPLETED,
+        action="mark as completed",
+        event=EventType.MARKED_COMPLETED,
+        message="Marked as completed",
+        actor=actor,
+        data=data,
+        completed_at=now,
+        marked_completed_at=now,
+    )
+
+
+def record_refund(
+    order: Order, *, refunded_minor: int, actor: Actor, data: dict[str, Any] | None = None
+) -> Order:
+    """Refunds now total `refunded_minor`: → Partially Refunded, or Refunded when all is back."""
+    if not 0 < refunded_minor <= order.total_minor:
+        raise ValueError(f"Refunded total {refunded_minor} is outside 1..{order.total_minor}")
+    fully = refunded_minor == order.total_minor
+    return _move(
+        order,
+        allowed_from=REFUNDABLE,
+        to=S.REFUNDED if fully else S.PARTIALLY_REFUNDED,
+        action="refund",
+        event=EventType.STATUS_CHANGED,
+        message="Refunded" if fully else "Partially refunded",
+        actor=actor,
+        data={"refunded_minor": refunded_minor, **(data or {})},
+        refunded_minor=refunded_minor,
+    )
+
+
+def set_action_health(order: Order, health: ActionHealth) -> Order:
+    """Store the summary of the order's actions; a Paid order whose actions all succeeded completes."""
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.action_health != health:
+            order.action_health = health
+            order.save(update_fields=["action_health", "updated_at"])
+        if order.status == S.PAID and health in (ActionHealth.SUCCEEDED, ActionHealth.NONE):
+            order = complete(order)
+    return order

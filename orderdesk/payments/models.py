@@ -1,0 +1,166 @@
+"""Payment attempts, refunds and the notifications providers send about them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from orderdesk.orders.models import Order, OrderLine
+from orderdesk.organizations.models import ApiToken
+
+
+class Provider(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    PAYTRAIL = "paytrail", "Paytrail"
+    EPASSI = "epassi", "Epassi"
+    MANUAL = "manual", "Manual"
+
+
+class PaymentStatus(models.TextChoices):
+    INITIATED = "initiated", "Initiated"
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
+class PaymentAttempt(models.Model):
+    """One try to pay an order; an order may have several."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_attempts")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    # card, mobilepay, apple_pay, osuuspankki, epassi, invoice...
+    method = models.CharField(max_length=30)
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.INITIATED
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    refunded_minor = models.BigIntegerField(default=0)
+    # Our own unique id for the attempt (Paytrail stamp, Epassi STAMP).
+    stamp = models.CharField(max_length=64, unique=True)
+    # The provider's id: PaymentIntent id, Paytrail transactionId, Epassi PAID.
+    provider_reference = models.CharField(max_length=200, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="unique_provider_reference",
+            ),
+        ]
+        indexes = [models.Index(fields=["order", "-created_at"], name="attempt_order_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.method} {self.status}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # intent written, provider not yet answered
+    SUCCEEDED = "succeeded", "Succeeded"  # money returned by the provider
+    RECORDED = "recorded", "Recorded only"  # no money moved through Orderdesk
+    FAILED = "failed", "Failed"
+    REVERSED = "reversed", "Reversed"  # undone by "Also restore refunded data"
+
+
+class RefundOrigin(models.TextChoices):
+    ORDERDESK = "orderdesk", "Orderdesk"
+    PROVIDER = "provider", "Provider dashboard"
+
+
+class Refund(models.Model):
+    """Money returned for some of an order's lines, or the intent to return it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    payment_attempt = models.ForeignKey(
+        PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    origin = models.CharField(
+        max_length=10, choices=RefundOrigin.choices, default=RefundOrigin.ORDERDESK
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    via_provider = models.BooleanField(default=True)
+    reason = models.CharField(max_length=500, blank=True)
+    # Why no money moved, when it did not (unchecked, or the provider cannot refund this).
+    recorded_only_reason = models.CharField(max_length=300, blank=True)
+    # Sent to the provider so a retry after a crash can never refund twice.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    provider_reference = models.CharField(max_length=200, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    remove_offer_access = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="refund_status_created"),
+            models.Index(fields=["provider_reference"], name="refund_provider_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_minor} {self.currency} ({self.status})"
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_lines")
+    amount_minor = models.BigIntegerField()
+    remove_access = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gte=0), name="refund_line_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line}: {self.amount_minor}"
+
+
+class ProviderNotification(models.Model):
+    """Every verified notification, stored once: a replay finds its row and changes nothing."""
+
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    # Stripe event id, Paytrail transaction id + status, Epassi stamp + outcome.
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="unique_provider_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"

@@ -1,0 +1,110 @@
+"""The shape every payment provider adapter has.
+
+An adapter verifies and parses the provider's notifications, starts payments and refunds.
+Adapters return the dataclasses below, never SDK objects, and raise only ProviderError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+
+class ProviderError(Exception):
+    """A provider call failed. Permanent errors (4xx) will fail again; others may be retried."""
+
+    def __init__(self, message: str, *, permanent: bool, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.http_status = http_status
+
+
+class InvalidNotification(Exception):
+    """A notification whose signature or body could not be verified; answered with 400."""
+
+
+EventKind = Literal[
+    "payment_succeeded",
+    "payment_failed",
+    "payment_processing",
+    "payment_cancelled",
+    "refund_succeeded",
+    "refund_pending",
+    "refund_failed",
+    "ignored",
+]
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified notification, reduced to what Orderdesk acts on."""
+
+    event_id: str  # unique per provider: replays carry the same id
+    kind: EventKind
+    type: str  # the provider's own event name, for the record
+    payment_reference: str = ""  # PaymentIntent id, Paytrail transactionId, Epassi STAMP
+    stamp: str = ""  # our attempt stamp, when the provider echoes it
+    amount_minor: int | None = None
+    currency: str | None = None
+    method: str = ""
+    refund_reference: str = ""
+    refund_key: str = ""  # our refund idempotency key, when echoed
+    message: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """How the customer continues: a redirect, a form to post, or a client secret."""
+
+    provider_reference: str = ""
+    redirect_url: str = ""
+    form_action: str = ""
+    form_fields: dict[str, str] = field(default_factory=dict)
+    client_secret: str = ""
+
+
+RefundOutcome = Literal["succeeded", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: RefundOutcome
+    provider_reference: str = ""
+    message: str = ""
+
+
+class PaymentProvider:
+    """Base class of the adapters; one subclass per provider in this package."""
+
+    name: ClassVar[str]
+    full_refund: ClassVar[bool] = False
+    partial_refund: ClassVar[bool] = False
+
+    def can_refund(self, *, partial: bool) -> bool:
+        return self.partial_refund if partial else self.full_refund
+
+    def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
+        raise NotImplementedError(f"{type(self).__name__} must implement start_payment()")
+
+    def parse_notification(self, request: HttpRequest) -> ProviderEvent:
+        """Verify the request's signature and parse it; raise InvalidNotification if it fails."""
+        raise NotImplementedError(f"{type(self).__name__} must implement parse_notification()")
+
+    def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        """Ask the provider to return `refund.amount_minor` of the attempt.
+
+        `refund.idempotency_key` goes to the provider, so calling this twice for one refund
+        row never moves money twice.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement refund()")
+
+    def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        """Ask the provider what became of a refund left pending (e.g. after a timeout)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement refund_status()")
