@@ -1,10 +1,58 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import pytest
+from playwright.sync_api import Page
 
 from orderdesk.testing import factories
+
+# Playwright's sync API keeps an event loop running in the test thread, which would make
+# Django refuse ORM calls in browser tests; the tests never share connections across threads.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
 def world(db: None) -> factories.World:
     return factories.world()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    # Playwright's own browser download needs the internet; Debian's chromium does not.
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def browser_page(request: pytest.FixtureRequest) -> Page:
+    """A Playwright page in Debian's Chromium; pair it with `live_server`.
+
+    Skips when Chromium is missing, except under CI (`CI=1`, set by .ci/run), where a missing
+    browser must fail the run instead of hiding the browser tests.
+    """
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing; install it with `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    page: Page = request.getfixturevalue("page")
+    page.set_default_timeout(10_000)
+    return page
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser_page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

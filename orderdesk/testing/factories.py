@@ -100,18 +100,39 @@ def world() -> World:
     workbook = product(c, "Workbook PDF", {"EUR": 1900, "SEK": 19900, "USD": 2100}, vat_rate="14")
     coaching = product(c, "1:1 Coaching Call", {"EUR": 14900, "SEK": 159900, "USD": 15900})
     vip = product(c, "Masterclass VIP", {"EUR": 19900, "SEK": 219900, "USD": 21900})
-    offer = Offer.objects.create(checkout=c, name="Masterclass launch", currencies=["EUR", "SEK", "USD"])
-    course_item = OfferItem.objects.create(offer=offer, product=course, price_overrides={"EUR": 7900})
-    bump = AddOn.objects.create(offer=offer, kind=AddOnKind.ORDER_BUMP, product=workbook, price_overrides={"EUR": 900})
-    upsell = AddOn.objects.create(offer=offer, kind=AddOnKind.PRE_UPSELL, product=coaching, position=1)
+    offer = Offer.objects.create(
+        checkout=c, name="Masterclass launch", currencies=["EUR", "SEK", "USD"]
+    )
+    course_item = OfferItem.objects.create(
+        offer=offer, product=course, price_overrides={"EUR": 7900}
+    )
+    bump = AddOn.objects.create(
+        offer=offer, kind=AddOnKind.ORDER_BUMP, product=workbook, price_overrides={"EUR": 900}
+    )
+    upsell = AddOn.objects.create(
+        offer=offer, kind=AddOnKind.PRE_UPSELL, product=coaching, position=1
+    )
     upgrade = AddOn.objects.create(
-        offer=offer, kind=AddOnKind.PRE_UPSELL, effect=AddOnEffect.UPGRADE, product=vip, upgrades=course_item, position=2
+        offer=offer,
+        kind=AddOnKind.PRE_UPSELL,
+        effect=AddOnEffect.UPGRADE,
+        product=vip,
+        upgrades=course_item,
+        position=2,
     )
     link = CheckoutLink.objects.create(
-        checkout=c, offer=offer, name="Black Friday Meta", slug="bf-meta", source="Meta", tags=["black-friday", "ads"]
+        checkout=c,
+        offer=offer,
+        name="Black Friday Meta",
+        slug="bf-meta",
+        source="Meta",
+        tags=["black-friday", "ads"],
     )
-    alice, bob, sam, charlie = user("alice@example.com"), user("bob@example.com"), user("sam@example.com"), user(
-        "charlie@example.com"
+    alice, bob, sam, charlie = (
+        user("alice@example.com"),
+        user("bob@example.com"),
+        user("sam@example.com"),
+        user("charlie@example.com"),
     )
     Membership.objects.create(organization=org, user=alice, role=OrgRole.OWNER)
     Membership.objects.create(organization=org, user=bob, role=OrgRole.MEMBER)
@@ -144,7 +165,9 @@ def world() -> World:
     )
 
 
-def kajabi_action(c: Checkout, *, level: str = ActionLevel.OFFER, url: str, **target: Any) -> ActionConfig:
+def kajabi_action(
+    c: Checkout, *, level: str = ActionLevel.OFFER, url: str, **target: Any
+) -> ActionConfig:
     return ActionConfig.objects.create(
         checkout=c,
         level=level,
