@@ -1,0 +1,38 @@
+"""Money amounts: integer minor units plus an ISO 4217 code, shown without floats."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+@cache
+def minor_exponent(currency: str) -> int:
+    """Digits after the decimal point in the currency's major unit: 2 for EUR, 0 for JPY."""
+    return int(get_currency_precision(currency))
+
+
+def to_major(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-minor_exponent(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Round a major-unit amount half-up to the currency's minor unit."""
+    return int(amount.scaleb(minor_exponent(currency)).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def major_str(amount_minor: int, currency: str) -> str:
+    """`4900, "EUR"` -> `"49.00"`: a plain decimal string for files and APIs."""
+    exponent = minor_exponent(currency)
+    if exponent == 0:
+        return str(amount_minor)
+    sign = "-" if amount_minor < 0 else ""
+    whole, fraction = divmod(abs(amount_minor), 10**exponent)
+    return f"{sign}{whole}.{fraction:0{exponent}d}"
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
+    """`4900, "EUR"` -> `"€49.00"` for people."""
+    return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))

@@ -1,0 +1,666 @@
+"""Report figures, built from a few grouped queries per tab.
+
+Definitions (also on the page and in docs/reports.md):
+
+- An order is a sale when it has been paid (Paid, Completed, Marked as Completed, Partially
+  Refunded, Refunded); it counts on its payment date (`paid_at`) in the report's time zone.
+- Revenue is the sum of those orders' totals; orders is their number; AOV = revenue ÷ orders.
+- Refunds count on the day they succeeded (or were recorded); reversed refunds do not count.
+  Net revenue = revenue − refunds.
+- Opened checkouts are the orders created in the period (an order is opened with the checkout
+  page); conversion rate = paid orders ÷ opened checkouts; impression value = conversion rate ×
+  AOV, which is revenue ÷ opened checkouts.
+
+Every money query groups by currency and local day, and nothing adds two currencies in SQL:
+`Valuation` either keeps currencies apart or converts each (currency, day) sum with that day's
+ECB rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
+from orderdesk.lib.money import to_major
+from orderdesk.orders.models import PAID_STATUSES, DeviceType, LineKind, Order, OrderLine
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.reports.periods import Period, bucket_of, buckets
+from orderdesk.reports.rates import Converter
+
+COUNTED_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
+SETTLED_PAYMENT_STATUSES = (
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+)
+ADD_ON_KINDS = (LineKind.ORDER_BUMP, LineKind.PRE_UPSELL, LineKind.UPGRADE)
+NO_SOURCE = "(no source)"
+
+# Money in major units per currency; never added across currencies.
+Money = dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The checkouts a report reads and the period it covers."""
+
+    checkout_ids: frozenset[int]
+    period: Period
+
+    def with_period(self, period: Period) -> Scope:
+        return Scope(self.checkout_ids, period)
+
+    def paid_orders(self) -> QuerySet[Order]:
+        return Order.objects.filter(
+            checkout_id__in=self.checkout_ids,
+            paid_at__gte=self.period.start,
+            paid_at__lt=self.period.end,
+            status__in=PAID_STATUSES,
+        )
+
+    def opened_orders(self) -> QuerySet[Order]:
+        return Order.objects.filter(
+            checkout_id__in=self.checkout_ids,
+            created_at__gte=self.period.start,
+            created_at__lt=self.period.end,
+        )
+
+    def counted_refunds(self) -> QuerySet[Refund]:
+        return Refund.objects.filter(
+            order__checkout_id__in=self.checkout_ids,
+            settled_at__gte=self.period.start,
+            settled_at__lt=self.period.end,
+            status__in=COUNTED_REFUND_STATUSES,
+        )
+
+    def local_day(self, field_name: str) -> TruncDate:
+        return TruncDate(field_name, tzinfo=self.period.tz)
+
+
+class Sales:
+    """Amounts and order counts per (currency, local day): what every figure is built from."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, currency: str, day: dt.date, amount_minor: int, orders: int) -> None:
+        cell = self.cells[(currency, day)]
+        cell[0] += amount_minor
+        cell[1] += orders
+
+    def merge(self, other: Sales) -> None:
+        for (currency, day), (amount, orders) in other.cells.items():
+            self.add(currency, day, amount, orders)
+
+    @property
+    def orders(self) -> int:
+        return sum(orders for _, orders in self.cells.values())
+
+    def orders_by_currency(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for (currency, _), (_, orders) in self.cells.items():
+            counts[currency] += orders
+        return counts
+
+
+@dataclass
+class Valuation:
+    """How money is shown: per currency (no converter) or converted into one currency."""
+
+    converter: Converter | None = None
+
+    @property
+    def display_currency(self) -> str | None:
+        return self.converter.display_currency if self.converter else None
+
+    def total(self, sales: Sales) -> Money:
+        money: Money = defaultdict(Decimal)
+        for (currency, day), (amount, _) in sales.cells.items():
+            if self.converter is None:
+                money[currency] += to_major(amount, currency)
+            else:
+                money[self.converter.display_currency] += self.converter.to_display(
+                    amount, currency, day
+                )
+        return dict(money)
+
+    def counts(self, counts: Mapping[str, int]) -> Counter[str]:
+        """Per-currency counts, or everything under the display currency when converting."""
+        if self.converter is None:
+            return Counter(counts)
+        return Counter({self.converter.display_currency: sum(counts.values())})
+
+    def scalar(self, money: Money) -> Decimal | None:
+        """One number for charts: the converted amount (None in per-currency mode)."""
+        if self.converter is None:
+            return None
+        return money.get(self.converter.display_currency, Decimal(0))
+
+
+def _divide(money: Money, counts: Mapping[str, int]) -> Money:
+    return {c: amount / counts[c] for c, amount in money.items() if counts.get(c)}
+
+
+def _subtract(a: Money, b: Money) -> Money:
+    return {c: a.get(c, Decimal(0)) - b.get(c, Decimal(0)) for c in sorted(set(a) | set(b))}
+
+
+def ratio(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+@dataclass
+class Figures:
+    """The metrics of one row or card set, already valued in the report's currency mode."""
+
+    revenue: Money
+    orders: int
+    orders_by_currency: Counter[str]
+    opened: int
+    opened_by_currency: Counter[str]
+    refunds: Money = field(default_factory=dict)
+
+    @property
+    def net_revenue(self) -> Money:
+        return _subtract(self.revenue, self.refunds)
+
+    @property
+    def aov(self) -> Money:
+        return _divide(self.revenue, self.orders_by_currency)
+
+    @property
+    def conversion_rate(self) -> Decimal | None:
+        return ratio(self.orders, self.opened)
+
+    @property
+    def impression_value(self) -> Money:
+        # conversion rate × AOV = (orders ÷ opened) × (revenue ÷ orders) = revenue ÷ opened,
+        # per currency of the opened checkouts.
+        return _divide(self.revenue, self.opened_by_currency)
+
+
+def figures(
+    valuation: Valuation,
+    sales: Sales,
+    opened: Mapping[str, int] | None = None,
+    refunds: Sales | None = None,
+) -> Figures:
+    opened = opened or {}
+    return Figures(
+        revenue=valuation.total(sales),
+        orders=sales.orders,
+        orders_by_currency=valuation.counts(sales.orders_by_currency()),
+        opened=sum(opened.values()),
+        opened_by_currency=valuation.counts(opened),
+        refunds=valuation.total(refunds) if refunds is not None else {},
+    )
+
+
+# --- the grouped queries -------------------------------------------------------------------
+
+
+def _sales_facts(scope: Scope, *keys: str) -> list[dict[str, Any]]:
+    """Rows of (keys..., currency, day, amount, orders) for paid orders in the period."""
+    return list(
+        scope.paid_orders()
+        .annotate(day=scope.local_day("paid_at"), cur=F("currency"))
+        .values(*keys, "cur", "day")
+        .annotate(amount=Sum("total_minor"), n=Count("pk"))
+        .order_by()
+    )
+
+
+def _fold_sales[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> dict[K, Sales]:
+    result: dict[K, Sales] = defaultdict(Sales)
+    for row in rows:
+        result[key(row)].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+    return result
+
+
+def _opened_facts(scope: Scope, *keys: str) -> list[dict[str, Any]]:
+    return list(scope.opened_orders().values(*keys, "currency").annotate(n=Count("pk")).order_by())
+
+
+def _refund_sales(scope: Scope) -> Sales:
+    sales = Sales()
+    rows = (
+        scope.counted_refunds()
+        .annotate(day=scope.local_day("settled_at"))
+        .values("currency", "day")
+        .annotate(amount=Sum("amount_minor"), n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        sales.add(row["currency"], row["day"], row["amount"] or 0, row["n"])
+    return sales
+
+
+# --- headline ----------------------------------------------------------------------------
+
+
+@dataclass
+class Headline:
+    current: Figures
+    previous: Figures | None
+
+
+def headline_figures(scope: Scope, valuation: Valuation) -> Figures:
+    sales = Sales()
+    for row in _sales_facts(scope):
+        sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+    opened: Counter[str] = Counter()
+    for row in _opened_facts(scope):
+        opened[row["currency"]] += row["n"]
+    return figures(valuation, sales, opened, _refund_sales(scope))
+
+
+def headline(scope: Scope, valuation: Valuation, *, compare: bool = True) -> Headline:
+    current = headline_figures(scope, valuation)
+    previous = (
+        headline_figures(scope.with_period(scope.period.previous()), valuation) if compare else None
+    )
+    return Headline(current, previous)
+
+
+# --- breakdowns with a time series -------------------------------------------------------
+
+
+@dataclass
+class BreakdownRow:
+    key: Hashable
+    label: str
+    figures: Figures
+    # Per bucket start: the row's sales in that bucket (for the chart).
+    series: dict[dt.date, Sales]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Breakdown:
+    title: str
+    rows: list[BreakdownRow]
+    buckets: list[dt.date]
+
+
+def _series(sales: Sales, granularity: str) -> dict[dt.date, Sales]:
+    series: dict[dt.date, Sales] = defaultdict(Sales)
+    for (currency, day), (amount, orders) in sales.cells.items():
+        series[bucket_of(day, granularity)].add(currency, day, amount, orders)
+    return dict(series)
+
+
+def _rank(rows: list[BreakdownRow]) -> list[BreakdownRow]:
+    return sorted(rows, key=lambda r: (-r.figures.orders, -r.figures.opened, r.label))
+
+
+def _breakdown(
+    title: str,
+    scope: Scope,
+    valuation: Valuation,
+    granularity: str,
+    sales_by_key: Mapping[Hashable, Sales],
+    opened_by_key: Mapping[Hashable, Counter[str]],
+    labels: Mapping[Hashable, str],
+) -> Breakdown:
+    rows = [
+        BreakdownRow(
+            key=key,
+            label=labels.get(key, str(key)),
+            figures=figures(valuation, sales_by_key.get(key, Sales()), opened_by_key.get(key)),
+            series=_series(sales_by_key.get(key, Sales()), granularity),
+        )
+        for key in set(sales_by_key) | set(opened_by_key)
+    ]
+    return Breakdown(title, _rank(rows), buckets(scope.period, granularity))
+
+
+@dataclass
+class SalesTracking:
+    sources: Breakdown
+    links: Breakdown
+    offers: Breakdown
+
+
+def _names(model: Any, ids: Iterable[Any]) -> dict[Hashable, str]:
+    wanted = {i for i in ids if i is not None}
+    return dict(model.objects.filter(pk__in=wanted).values_list("pk", "name"))
+
+
+def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> SalesTracking:
+    """Sales by source, by checkout link and by offer, from one grouped scan of each kind."""
+    facts = list(_sales_facts(scope, "source", "link_id", "offer_id"))
+    opened_facts = _opened_facts(scope, "source", "link_id", "offer_id")
+
+    def opened_by(key: str) -> dict[Hashable, Counter[str]]:
+        result: dict[Hashable, Counter[str]] = defaultdict(Counter)
+        for row in opened_facts:
+            result[row[key]][row["currency"]] += row["n"]
+        return result
+
+    link_names = _names(CheckoutLink, [r["link_id"] for r in facts + opened_facts])
+    offer_names = _names(Offer, [r["offer_id"] for r in facts + opened_facts])
+    link_names[None] = "(no link)"
+    offer_names[None] = "(no offer)"
+    sources = {r["source"]: r["source"] or NO_SOURCE for r in facts + opened_facts}
+
+    def part(title: str, key: str, labels: dict[Hashable, str]) -> Breakdown:
+        return _breakdown(
+            title,
+            scope,
+            valuation,
+            granularity,
+            _fold_sales(facts, lambda r: r[key]),
+            opened_by(key),
+            labels,
+        )
+
+    return SalesTracking(
+        sources=part("By source", "source", dict(sources)),
+        links=part("By checkout link", "link_id", link_names),
+        offers=part("By offer", "offer_id", offer_names),
+    )
+
+
+# --- products and add-ons ----------------------------------------------------------------
+
+
+@dataclass
+class ProductRow:
+    product_id: int | None
+    name: str
+    figures: Figures
+    add_on_revenue: Money
+    top_offer: str
+    top_source: str
+
+    @property
+    def add_on_share(self) -> dict[str, Decimal]:
+        """Per currency: the share of the revenue that came from bumps, pre-upsells, upgrades."""
+        return {
+            currency: (self.add_on_revenue.get(currency, Decimal(0)) / total).quantize(
+                Decimal("0.0001"), ROUND_HALF_UP
+            )
+            for currency, total in self.figures.revenue.items()
+            if total
+        }
+
+
+@dataclass
+class AddOnRow:
+    add_on_id: int
+    kind: str
+    name: str
+    offer: str
+    orders_with: int
+    offer_orders: int
+    revenue: Money
+
+    @property
+    def attachment_rate(self) -> Decimal | None:
+        return ratio(self.orders_with, self.offer_orders)
+
+
+@dataclass
+class ProductSales:
+    products: list[ProductRow]
+    add_ons: list[AddOnRow]
+
+
+def _top(counts: Mapping[tuple[Any, Any], int], labels: Mapping[Any, str]) -> dict[Any, str]:
+    best: dict[Any, tuple[int, Any]] = {}
+    for (product_id, key), n in counts.items():
+        if product_id not in best or n > best[product_id][0]:
+            best[product_id] = (n, key)
+    return {pid: labels.get(key, str(key)) for pid, (_, key) in best.items()}
+
+
+def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
+    lines = OrderLine.objects.filter(order__in=scope.paid_orders().values("pk"))
+    line_rows = list(
+        lines.annotate(day=scope.local_day("order__paid_at"), cur=F("order__currency"))
+        .values("product_id", "kind", "cur", "day")
+        .annotate(amount=Sum("total_minor"), n=Count("order_id", distinct=True))
+        .order_by()
+    )
+    total: dict[Any, Sales] = defaultdict(Sales)
+    from_add_ons: dict[Any, Sales] = defaultdict(Sales)
+    for row in line_rows:
+        pid = row["product_id"]
+        total[pid].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+        if row["kind"] in ADD_ON_KINDS:
+            from_add_ons[pid].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+    names = _names(Product, total)
+
+    by_offer = Counter(
+        {
+            (r["product_id"], r["order__offer_id"]): r["n"]
+            for r in lines.values("product_id", "order__offer_id")
+            .annotate(n=Count("order_id", distinct=True))
+            .order_by()
+        }
+    )
+    by_source = Counter(
+        {
+            (r["product_id"], r["order__source"]): r["n"]
+            for r in lines.values("product_id", "order__source")
+            .annotate(n=Count("order_id", distinct=True))
+            .order_by()
+        }
+    )
+    offer_labels: dict[Any, str] = dict(_names(Offer, [k for _, k in by_offer]))
+    offer_labels[None] = "(no offer)"
+    top_offer = _top(by_offer, offer_labels)
+    top_source = _top(by_source, {k: k or NO_SOURCE for _, k in by_source})
+
+    products = [
+        ProductRow(
+            product_id=pid,
+            name=names.get(pid, "(deleted product)"),
+            figures=figures(valuation, sales),
+            add_on_revenue=valuation.total(from_add_ons.get(pid, Sales())),
+            top_offer=top_offer.get(pid, ""),
+            top_source=top_source.get(pid, ""),
+        )
+        for pid, sales in total.items()
+    ]
+    products.sort(key=lambda p: (-p.figures.orders, p.name))
+    return ProductSales(products, _add_on_rows(scope, valuation, lines))
+
+
+def _add_on_rows(scope: Scope, valuation: Valuation, lines: QuerySet[OrderLine]) -> list[AddOnRow]:
+    add_on_sales: dict[Any, Sales] = _fold_sales(
+        lines.filter(add_on__isnull=False)
+        .annotate(day=scope.local_day("order__paid_at"), cur=F("order__currency"))
+        .values("add_on_id", "cur", "day")
+        .annotate(amount=Sum("total_minor"), n=Count("order_id", distinct=True))
+        .order_by(),
+        lambda r: r["add_on_id"],
+    )
+    offer_orders = dict(
+        scope.paid_orders()
+        .values("offer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("offer_id", "n")
+    )
+    add_ons = AddOn.objects.filter(offer__checkout_id__in=scope.checkout_ids).select_related(
+        "offer", "product"
+    )
+    rows = []
+    for add_on in add_ons:
+        sales = add_on_sales.get(add_on.pk, Sales())
+        rows.append(
+            AddOnRow(
+                add_on_id=add_on.pk,
+                kind=add_on.get_kind_display()
+                + (" (upgrade)" if add_on.effect == "upgrade" else ""),
+                name=add_on.title or add_on.product.name,
+                offer=add_on.offer.name,
+                orders_with=sales.orders,
+                offer_orders=offer_orders.get(add_on.offer_id, 0),
+                revenue=valuation.total(sales),
+            )
+        )
+    rows.sort(key=lambda r: (r.offer, -(r.attachment_rate or 0), r.name))
+    return rows
+
+
+# --- international -----------------------------------------------------------------------
+
+
+@dataclass
+class CountryRow:
+    country: str
+    figures: Figures
+    regions: list[tuple[str, Figures]]
+
+
+def international(scope: Scope, valuation: Valuation) -> list[CountryRow]:
+    facts = list(_sales_facts(scope, "country", "region"))
+    by_country = _fold_sales(facts, lambda r: r["country"])
+    by_region = _fold_sales(facts, lambda r: (r["country"], r["region"]))
+    rows = []
+    for country, sales in by_country.items():
+        regions = [
+            (region or "(no region)", figures(valuation, region_sales))
+            for (c, region), region_sales in by_region.items()
+            if c == country
+        ]
+        regions.sort(key=lambda r: (-r[1].orders, r[0]))
+        rows.append(CountryRow(str(country), figures(valuation, sales), regions))
+    rows.sort(key=lambda r: (-r.figures.orders, r.country))
+    return rows
+
+
+# --- analytics ---------------------------------------------------------------------------
+
+
+@dataclass
+class CountSeries:
+    """Counts per bucket and category, e.g. consent answers or devices per week."""
+
+    buckets: list[dt.date]
+    categories: list[str]
+    counts: dict[tuple[dt.date, str], int]
+
+    def total(self, category: str) -> int:
+        return sum(n for (_, c), n in self.counts.items() if c == category)
+
+
+@dataclass
+class DeviceRow:
+    device: str
+    opened: int
+    orders: int
+
+    @property
+    def conversion_rate(self) -> Decimal | None:
+        return ratio(self.orders, self.opened)
+
+
+@dataclass
+class MethodRow:
+    provider: str
+    method: str
+    figures: Figures
+
+
+@dataclass
+class Analytics:
+    consent: CountSeries
+    devices: CountSeries
+    device_rows: list[DeviceRow]
+    methods: list[MethodRow]
+
+    @property
+    def consent_rate(self) -> Decimal | None:
+        accepted = self.consent.total("Accepted")
+        return ratio(accepted, accepted + self.consent.total("Rejected"))
+
+    def consent_rate_in(self, bucket: dt.date) -> Decimal | None:
+        accepted = self.consent.counts.get((bucket, "Accepted"), 0)
+        return ratio(accepted, accepted + self.consent.counts.get((bucket, "Rejected"), 0))
+
+
+CONSENT_LABELS = {True: "Accepted", False: "Rejected", None: "Not answered"}
+
+
+def _count_series(
+    scope: Scope, granularity: str, column: str, labels: Callable[[Any], str], order: Sequence[str]
+) -> CountSeries:
+    counts: Counter[tuple[dt.date, str]] = Counter()
+    rows = (
+        scope.opened_orders()
+        .annotate(day=scope.local_day("created_at"))
+        .values("day", column)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[(bucket_of(row["day"], granularity), labels(row[column]))] += row["n"]
+    seen = {c for _, c in counts}
+    return CountSeries(
+        buckets(scope.period, granularity),
+        [c for c in order if c in seen] + sorted(seen - set(order)),
+        dict(counts),
+    )
+
+
+def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics:
+    device_labels = dict(DeviceType.choices)
+    consent = _count_series(
+        scope,
+        granularity,
+        "analytics_consent",
+        CONSENT_LABELS.__getitem__,
+        list(CONSENT_LABELS.values()),
+    )
+    devices = _count_series(
+        scope,
+        granularity,
+        "device_type",
+        lambda d: device_labels.get(d, d),
+        list(device_labels.values()),
+    )
+    paid_by_device = dict(
+        scope.paid_orders()
+        .values("device_type")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("device_type", "n")
+    )
+    device_rows = [
+        DeviceRow(
+            device=label,
+            opened=devices.total(label),
+            orders=paid_by_device.get(value, 0),
+        )
+        for value, label in DeviceType.choices
+        if devices.total(label) or paid_by_device.get(value)
+    ]
+    attempts = PaymentAttempt.objects.filter(
+        order__in=scope.paid_orders().values("pk"), status__in=SETTLED_PAYMENT_STATUSES
+    )
+    method_sales = _fold_sales(
+        attempts.annotate(day=scope.local_day("order__paid_at"), cur=F("currency"))
+        .values("provider", "method", "cur", "day")
+        .annotate(amount=Sum("amount_minor"), n=Count("order_id", distinct=True))
+        .order_by(),
+        lambda r: (r["provider"], r["method"]),
+    )
+    methods = [
+        MethodRow(str(provider), str(method), figures(valuation, sales))
+        for (provider, method), sales in method_sales.items()
+    ]
+    methods.sort(key=lambda m: (-m.figures.orders, m.provider, m.method))
+    return Analytics(consent, devices, device_rows, methods)

