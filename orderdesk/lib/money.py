@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 
 
@@ -36,3 +37,15 @@ def major_str(amount_minor: int, currency: str) -> str:
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
     """`4900, "EUR"` -> `"€49.00"` for people."""
     return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))
+
+
+@cache
+def _territories(locale: str) -> dict[str, str]:
+    return dict(Locale.parse(locale).territories)
+
+
+def country_name(code: str, locale: str = "en") -> str:
+    """The country's name for an ISO 3166-1 alpha-2 code; the code itself if unknown."""
+    if not code:
+        return ""
+    return _territories(locale).get(code.upper(), code.upper())

@@ -1,0 +1,436 @@
+"""Reads over orders shared by the web table, the API and the CSV export.
+
+`OrderFilters.parse()` turns query parameters into validated filters (with a message per bad
+field), `filter_orders()` applies them to an order queryset, `requires_attention()` is the
+"Requires attention" tab, and `page_orders()` / `count_capped()` page and count the result
+without ever scanning a million rows for an OFFSET or an exact COUNT.
+
+Every filter is written so PostgreSQL can answer it from an index (see the indexes on `Order`,
+`OrderTag` and the trigram indexes of migration `orders.0003`), newest first by
+`(created_at, id)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from orderdesk.catalog.models import DiscountCode
+from orderdesk.orders.models import (
+    ATTENTION_STATUSES,
+    ActionHealth,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    OrderTag,
+)
+from orderdesk.orders.pricing import VatRow, vat_breakdown
+
+if TYPE_CHECKING:
+    from orderdesk.actions.models import ActionSnapshot
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+# Trigram indexes need three characters; shorter substrings would scan every order.
+MIN_SUBSTRING = 3
+MAX_TEXT = 254
+_NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
+
+
+def requires_attention(
+    qs: QuerySet[Order], now: dt.datetime | None = None, minutes: int | None = None
+) -> QuerySet[Order]:
+    """Paid orders with a post-purchase action not succeeded within `minutes` (SPEC §2).
+
+    Statuses Paid, Marked as Completed and Partially Refunded whose action health is pending
+    or failed, paid more than `minutes` (default `settings.REQUIRES_ATTENTION_MINUTES`) ago.
+    The conditions match the partial index `order_attention`, so this stays cheap to list and
+    to count.
+    """
+    now = now or timezone.now()
+    minutes = settings.REQUIRES_ATTENTION_MINUTES if minutes is None else minutes
+    return qs.filter(
+        status__in=sorted(ATTENTION_STATUSES),
+        action_health__in=[ActionHealth.PENDING, ActionHealth.FAILED],
+        paid_at__lt=now - dt.timedelta(minutes=minutes),
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """Validated filters of the orders table (SPEC F2); empty values mean "any".
+
+    `created_from` is inclusive and `created_before` exclusive, both aware datetimes, so the
+    caller's time zone decides where a day starts.
+    """
+
+    number: int | None = None
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    status: str = ""
+    source: str = ""
+    tag: str = ""
+    discount_code: str = ""
+    created_from: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    q: str = ""
+    requires_attention: bool = False
+
+    # The query parameters this dataclass reads, in form order.
+    PARAMS = (
+        "number",
+        "email",
+        "first_name",
+        "last_name",
+        "status",
+        "source",
+        "tag",
+        "discount_code",
+        "date_from",
+        "date_to",
+        "q",
+        "tab",
+    )
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            getattr(self, f.name) not in (None, "", False)
+            for f in fields(self)
+            if f.name != "requires_attention"
+        )
+
+    @classmethod
+    def parse(
+        cls, params: Mapping[str, str], *, tz: dt.tzinfo | str = "UTC"
+    ) -> tuple[OrderFilters, dict[str, str]]:
+        """Filters from query parameters, and a message per parameter that was not valid.
+
+        Invalid parameters are left out of the returned filters; callers decide whether to
+        show results anyway (the web table shows none, so nobody mistakes them for a match).
+        """
+        if isinstance(tz, str):
+            tz = zoneinfo.ZoneInfo(tz)
+        errors: dict[str, str] = {}
+        values: dict[str, object] = {}
+
+        def text(name: str) -> str:
+            value = str(params.get(name, "") or "").strip()
+            if len(value) > MAX_TEXT:
+                errors[name] = f"Use at most {MAX_TEXT} characters."
+                return ""
+            return value
+
+        number = text("number")
+        if number:
+            match = _NUMBER.match(number)
+            if match is None:
+                errors["number"] = "An order number is digits only, like 1042."
+            else:
+                values["number"] = int(match.group(1))
+
+        email = text("email").lower()
+        if email:
+            if "@" not in email and len(email) < MIN_SUBSTRING:
+                errors["email"] = f"Type at least {MIN_SUBSTRING} characters of the email."
+            else:
+                values["email"] = email
+
+        for name in ("first_name", "last_name", "source", "tag"):
+            value = text(name)
+            if value:
+                values[name] = value
+
+        status = text("status")
+        if status:
+            if status in OrderStatus.values:
+                values["status"] = status
+            else:
+                errors["status"] = "Choose a status from the list."
+
+        code = text("discount_code")
+        if code:
+            if len(code) > 50:
+                errors["discount_code"] = "Discount codes are at most 50 characters."
+            else:
+                values["discount_code"] = code
+
+        start = _parse_date(text("date_from"), "date_from", errors)
+        end = _parse_date(text("date_to"), "date_to", errors)
+        if start and end and end < start:
+            errors["date_to"] = "The end date is before the start date."
+        else:
+            if start:
+                values["created_from"] = _start_of_day(start, tz)
+            if end:
+                values["created_before"] = _start_of_day(end + dt.timedelta(days=1), tz)
+
+        q = text("q")
+        if q:
+            if not _NUMBER.match(q) and len(q) < MIN_SUBSTRING:
+                errors["q"] = f"Type at least {MIN_SUBSTRING} characters, or an order number."
+            else:
+                values["q"] = q
+
+        tab = text("tab")
+        if tab not in ("", "all", "attention"):
+            errors["tab"] = "Unknown tab."
+        values["requires_attention"] = tab == "attention"
+        return cls(**values), errors  # type: ignore[arg-type]
+
+
+def _parse_date(value: str, name: str, errors: dict[str, str]) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "Use a date like 2026-01-31."
+        return None
+    if not 2000 <= day.year <= 2100:
+        errors[name] = "Use a date between 2000 and 2100."
+        return None
+    return day
+
+
+def _start_of_day(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+def _looks_like_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def filter_orders(
+    qs: QuerySet[Order],
+    filters: OrderFilters,
+    *,
+    checkout_ids: Collection[int] | None = None,
+) -> QuerySet[Order]:
+    """Apply `filters` to an order queryset that is already scoped to what the caller may see.
+
+    Pass the scope's `checkout_ids` too: tag and discount code lookups then start from the
+    per-checkout indexes instead of every checkout's rows.
+
+    Matching rules: number exact; a full email address exact, part of one as a substring;
+    first and last name case-insensitively exact; status, source and tag exact; discount code
+    case-insensitive; dates as a half-open range; free text matches an order number, or a
+    substring of the email, first name or last name.
+    """
+    if filters.requires_attention:
+        qs = requires_attention(qs)
+    if filters.first_name or filters.last_name or filters.q:
+        qs = qs.alias(first_name_lower=Lower("first_name"), last_name_lower=Lower("last_name"))
+    if filters.number is not None:
+        qs = qs.filter(number=filters.number)
+    if filters.email:
+        # Emails are stored lower-cased: equality uses the btree index, substrings the
+        # trigram index (PostgreSQL).
+        if _looks_like_email(filters.email):
+            qs = qs.filter(customer_email=filters.email)
+        else:
+            qs = qs.filter(customer_email__contains=filters.email)
+    if filters.first_name:
+        qs = qs.filter(Q(("first_name_lower", filters.first_name.lower())))
+    if filters.last_name:
+        qs = qs.filter(Q(("last_name_lower", filters.last_name.lower())))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.tag:
+        tags = OrderTag.objects.filter(tag=filters.tag)
+        if checkout_ids is not None:
+            tags = tags.filter(checkout_id__in=list(checkout_ids))
+        qs = qs.filter(pk__in=tags.values("order_id"))
+    if filters.discount_code:
+        codes = DiscountCode.objects.filter(code__iexact=filters.discount_code)
+        if checkout_ids is not None:
+            codes = codes.filter(checkout_id__in=list(checkout_ids))
+        qs = qs.filter(discount_code__in=Subquery(codes.values("pk")))
+    if filters.created_from is not None:
+        qs = qs.filter(created_at__gte=filters.created_from)
+    if filters.created_before is not None:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    if filters.q:
+        qs = qs.filter(_free_text(filters.q))
+    return qs
+
+
+def _free_text(q: str) -> Q:
+    number = _NUMBER.match(q)
+    if number is not None:
+        return Q(number=int(number.group(1)))
+    needle = q.lower()
+    return (
+        Q(customer_email__contains=needle)
+        # Tuple form: the aliases are added by filter_orders, not model fields.
+        | Q(("first_name_lower__contains", needle))
+        | Q(("last_name_lower__contains", needle))
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first order: the (created_at, id) of a row."""
+
+    created_at: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = (self.created_at - _EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor | None:
+        match = re.fullmatch(r"(-?\d{1,18})_(\d{1,18})", raw)
+        if match is None:
+            return None
+        micros, pk = int(match.group(1)), int(match.group(2))
+        try:
+            created_at = _EPOCH + dt.timedelta(microseconds=micros)
+        except OverflowError:
+            return None
+        return cls(created_at=created_at, id=pk)
+
+    @classmethod
+    def of(cls, order: Order) -> Cursor:
+        return cls(created_at=order.created_at, id=order.pk)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class OrderPage:
+    orders: list[Order]
+    newer: Cursor | None = None  # pass as `before` to get the newer page
+    older: Cursor | None = None  # pass as `after` to get the older page
+    is_first: bool = True
+
+
+def page_orders(
+    qs: QuerySet[Order],
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> OrderPage:
+    """One page newest first, by keyset on (created_at, id): constant cost at any depth.
+
+    `after` returns the rows older than the cursor; `before` the rows newer than it (the
+    previous page). One query of `size + 1` rows tells whether another page exists.
+    """
+    if before is not None:
+        rows = list(
+            qs.filter(
+                Q(created_at__gt=before.created_at)
+                | Q(created_at=before.created_at, id__gt=before.id),
+                created_at__gte=before.created_at,
+            ).order_by("created_at", "id")[: size + 1]
+        )
+        has_newer = len(rows) > size
+        rows = rows[:size]
+        rows.reverse()
+        return OrderPage(
+            orders=rows,
+            newer=Cursor.of(rows[0]) if rows and has_newer else None,
+            older=Cursor.of(rows[-1]) if rows else None,
+            is_first=not has_newer,
+        )
+    if after is not None:
+        # The plain `<=` bound lets the index scan start at the cursor; the OR breaks ties.
+        qs = qs.filter(
+            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id),
+            created_at__lte=after.created_at,
+        )
+    rows = list(qs.order_by("-created_at", "-id")[: size + 1])
+    has_older = len(rows) > size
+    rows = rows[:size]
+    return OrderPage(
+        orders=rows,
+        newer=Cursor.of(rows[0]) if rows and after is not None else None,
+        older=Cursor.of(rows[-1]) if rows and has_older else None,
+        is_first=after is None,
+    )
+
+
+def count_capped(qs: QuerySet[Order], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """The number of orders up to `cap`, and whether there are more than `cap`.
+
+    Counting a LIMITed subquery stops after `cap + 1` rows, so a million orders cost the same
+    as ten thousand.
+    """
+    count = qs.order_by()[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """Everything the order panel shows, loaded in a fixed number of queries."""
+
+    order: Order
+    lines: list[OrderLine]
+    vat_rows: list[VatRow]
+    refunds: list[Refund]
+    payment_attempts: list[PaymentAttempt]
+    action_snapshots: list[ActionSnapshot]
+    events: list[OrderEvent]
+
+    @property
+    def has_refund_history(self) -> bool:
+        return bool(self.refunds)
+
+    @property
+    def has_failed_action(self) -> bool:
+        return any(s.status == "failed" for s in self.action_snapshots)
+
+
+def load_order_details(order: Order) -> OrderDetails:
+    """The panel's data: lines, VAT per rate, refunds, attempts, actions with runs, timeline."""
+    from orderdesk.actions.models import ActionRun, ActionSnapshot
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+    lines = list(order.lines.select_related("add_on"))
+    vat_rows = vat_breakdown((line.vat_rate, line.total_minor, line.vat_minor) for line in lines)
+    refunds = list(
+        Refund.objects.filter(order=order)
+        .select_related("created_by", "payment_attempt")
+        .prefetch_related("lines__order_line")
+    )
+    attempts = list(PaymentAttempt.objects.filter(order=order).order_by("created_at", "pk"))
+    snapshots = list(
+        ActionSnapshot.objects.filter(order=order)
+        .select_related("product")
+        .prefetch_related(
+            Prefetch("runs", queryset=ActionRun.objects.order_by("-created_at", "-pk"))
+        )
+    )
+    events = list(order.events.order_by("created_at", "pk"))
+    return OrderDetails(
+        order=order,
+        lines=lines,
+        vat_rows=vat_rows,
+        refunds=refunds,
+        payment_attempts=attempts,
+        action_snapshots=snapshots,
+        events=events,
+    )

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from orderdesk.catalog.models import DiscountCode
+from orderdesk.orders.models import ActionHealth, Order, OrderStatus, OrderTag
+from orderdesk.orders.queries import (
+    Cursor,
+    OrderFilters,
+    count_capped,
+    filter_orders,
+    page_orders,
+    requires_attention,
+)
+from orderdesk.testing import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def matching(world: factories.World, **params: str) -> list[int]:
+    filters, errors = OrderFilters.parse(params, tz="Europe/Helsinki")
+    assert errors == {}
+    qs = filter_orders(
+        Order.objects.filter(checkout=world.checkout), filters, checkout_ids=[world.checkout.pk]
+    )
+    return sorted(qs.values_list("number", flat=True))
+
+
+def test_it_parses_every_filter(world: factories.World) -> None:
+    filters, errors = OrderFilters.parse(
+        {
+            "number": "#42",
+            "email": " Maija@Example.com ",
+            "status": "paid",
+            "date_from": "2026-01-01",
+            "date_to": "2026-01-31",
+            "tab": "attention",
+        },
+        tz="Europe/Helsinki",
+    )
+    assert errors == {}
+    assert filters.number == 42
+    assert filters.email == "maija@example.com"
+    assert filters.created_from == dt.datetime(
+        2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))
+    )
+    assert filters.created_before is not None
+    assert filters.created_before.date() == dt.date(2026, 2, 1)
+    assert filters.requires_attention is True
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"number": "12a"}, "number"),
+        ({"status": "lost"}, "status"),
+        ({"date_from": "31.1.2026"}, "date_from"),
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to"),
+        ({"q": "ab"}, "q"),
+        ({"email": "ab"}, "email"),
+        ({"discount_code": "X" * 51}, "discount_code"),
+        ({"tag": "x" * 300}, "tag"),
+        ({"tab": "everything"}, "tab"),
+    ],
+)
+def test_it_names_the_bad_parameter(params: dict[str, str], field: str) -> None:
+    _filters, errors = OrderFilters.parse(params)
+    assert set(errors) == {field}
+    assert errors[field]
+
+
+def test_it_filters_by_number_email_and_names(world: factories.World) -> None:
+    a = factories.order(world, email="anna@example.com", first_name="Anna", last_name="Virtanen")
+    b = factories.order(world, email="bert@shop.fi", first_name="Bert", last_name="Korhonen")
+    assert matching(world, number=str(a.number)) == [a.number]
+    assert matching(world, email="ANNA@example.com") == [a.number]
+    assert matching(world, email="shop.fi") == [b.number]
+    assert matching(world, first_name="bert") == [b.number]
+    assert matching(world, last_name="VIRTANEN") == [a.number]
+    assert matching(world, email="nobody@example.com") == []
+
+
+def test_it_filters_by_status_source_tag_and_code(world: factories.World) -> None:
+    code = DiscountCode.objects.create(
+        checkout=world.checkout, code="SPRING", kind="percentage", percent=10
+    )
+    paid = factories.order(world, discount_code=code)
+    refunded = factories.order(world, status=OrderStatus.REFUNDED)
+    Order.objects.filter(pk=refunded.pk).update(source="Google")
+    OrderTag.objects.create(
+        order=refunded, checkout=world.checkout, tag="rare", created_at=refunded.created_at
+    )
+    assert matching(world, status="refunded") == [refunded.number]
+    assert matching(world, source="Google") == [refunded.number]
+    assert matching(world, source="Meta") == [paid.number]
+    assert matching(world, tag="rare") == [refunded.number]
+    assert matching(world, tag="black-friday") == [paid.number, refunded.number]
+    assert matching(world, discount_code="spring") == [paid.number]
+    assert matching(world, discount_code="UNUSED") == []
+
+
+def test_it_filters_by_date_range_in_the_given_time_zone(world: factories.World) -> None:
+    helsinki = dt.timezone(dt.timedelta(hours=2))
+    late = factories.order(world, created_at=dt.datetime(2026, 1, 31, 23, 30, tzinfo=helsinki))
+    early = factories.order(world, created_at=dt.datetime(2026, 2, 1, 0, 30, tzinfo=helsinki))
+    assert matching(world, date_to="2026-01-31") == [late.number]
+    assert matching(world, date_from="2026-02-01") == [early.number]
+    assert matching(world, date_from="2026-01-31", date_to="2026-02-01") == [
+        late.number,
+        early.number,
+    ]
+
+
+def test_it_matches_free_text_on_number_email_and_names(world: factories.World) -> None:
+    a = factories.order(world, email="anna@example.com", first_name="Anna", last_name="Virtanen")
+    b = factories.order(world, email="bert@shop.fi", first_name="Bert", last_name="Korhonen")
+    assert matching(world, q=f"#{b.number}") == [b.number]
+    assert matching(world, q="virta") == [a.number]
+    assert matching(world, q="BERT") == [b.number]
+    assert matching(world, q="example") == [a.number]
+
+
+def test_it_combines_filters(world: factories.World) -> None:
+    a = factories.order(world, email="anna@example.com")
+    factories.order(world, email="anna@example.com", status=OrderStatus.REFUNDED)
+    factories.order(world, email="other@example.com")
+    assert matching(world, email="anna@example.com", status="paid") == [a.number]
+    assert matching(world, q="anna", tag="black-friday", status="paid") == [a.number]
+
+
+def test_it_lists_orders_requiring_attention(world: factories.World) -> None:
+    old = timezone.now() - dt.timedelta(hours=1)
+    failed = factories.order(world, created_at=old, action_health=ActionHealth.FAILED)
+    factories.order(world, created_at=old, action_health=ActionHealth.SUCCEEDED)
+    factories.order(world, action_health=ActionHealth.PENDING)  # paid just now: still running
+    factories.order(
+        world, created_at=old, status=OrderStatus.REFUNDED, action_health=ActionHealth.FAILED
+    )
+    marked = factories.order(
+        world,
+        created_at=old,
+        status=OrderStatus.MARKED_COMPLETED,
+        action_health=ActionHealth.PENDING,
+    )
+    numbers = sorted(requires_attention(Order.objects.all()).values_list("number", flat=True))
+    assert numbers == [failed.number, marked.number]
+    assert matching(world, tab="attention") == [failed.number, marked.number]
+
+
+def test_it_pages_by_keyset_newest_first(world: factories.World) -> None:
+    start = timezone.now() - dt.timedelta(days=1)
+    # Two orders share each timestamp, so ties must be broken by id.
+    for i in range(7):
+        factories.order(world, created_at=start + dt.timedelta(minutes=i // 2))
+    qs = Order.objects.filter(checkout=world.checkout)
+    first = page_orders(qs, size=3)
+    assert [o.number for o in first.orders] == [7, 6, 5]
+    assert first.is_first
+    assert first.newer is None
+    assert first.older is not None
+    second = page_orders(qs, after=first.older, size=3)
+    assert [o.number for o in second.orders] == [4, 3, 2]
+    assert second.newer is not None
+    assert second.older is not None
+    last = page_orders(qs, after=second.older, size=3)
+    assert [o.number for o in last.orders] == [1]
+    assert last.older is None
+    back = page_orders(qs, before=last.newer, size=3)
+    assert [o.number for o in back.orders] == [4, 3, 2]
+    back_to_first = page_orders(qs, before=back.newer, size=3)
+    assert [o.number for o in back_to_first.orders] == [7, 6, 5]
+    assert back_to_first.is_first
+    assert back_to_first.newer is None
+
+
+def test_it_round_trips_cursors_and_rejects_garbage() -> None:
+    cursor = Cursor(created_at=dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC), id=99)
+    assert Cursor.decode(cursor.encode()) == cursor
+    for raw in ("", "abc", "1_", "_1", "1-2", "9" * 40 + "_1", "9" * 18 + "_1"):
+        assert Cursor.decode(raw) is None
+
+
+def test_it_caps_the_count(world: factories.World) -> None:
+    for _ in range(4):
+        factories.order(world)
+    qs = Order.objects.filter(checkout=world.checkout)
+    assert count_capped(qs, cap=5) == (4, False)
+    assert count_capped(qs, cap=4) == (4, False)
+    assert count_capped(qs, cap=3) == (3, True)

@@ -1,0 +1,58 @@
+"""The app shell's data on every page: who is signed in, their checkouts, the attention counter."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from orderdesk.orders.models import Order
+from orderdesk.orders.queries import count_capped, requires_attention
+from orderdesk.organizations.access import MemberAccess, member_access
+
+_CACHE_ATTR = "_orderdesk_navigation"
+
+
+class Navigation:
+    """Computed lazily: a page that never shows the counter never runs its query."""
+
+    def __init__(self, access: MemberAccess | None) -> None:
+        self.access = access
+
+    @cached_property
+    def attention_count(self) -> int:
+        if self.access is None or self.access.current is None:
+            return 0
+        count, _more = count_capped(
+            requires_attention(Order.objects.filter(checkout=self.access.current.checkout))
+        )
+        return count
+
+    @cached_property
+    def items(self) -> list[dict[str, Any]]:
+        """Nav entries the user's role allows; entries of features not installed are skipped."""
+        entries = [("orders", "Orders"), ("reports", "Reports")]
+        items = []
+        for name, label in entries:
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                continue
+            items.append({"name": name, "label": label, "url": url})
+        return items
+
+
+def navigation(request: HttpRequest) -> Navigation:
+    cached = getattr(request, _CACHE_ATTR, None)
+    if isinstance(cached, Navigation):
+        return cached
+    nav = Navigation(member_access(request))
+    setattr(request, _CACHE_ATTR, nav)
+    return nav
+
+
+def context(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: `nav` in every template."""
+    return {"nav": navigation(request)}

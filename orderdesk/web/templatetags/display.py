@@ -1,0 +1,22 @@
+"""Template filters for showing money and countries the same way on every page."""
+
+from __future__ import annotations
+
+from django import template
+
+from orderdesk.lib.money import country_name, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount_minor: int | None, currency: str) -> str:
+    """`{{ order.total_minor|money:order.currency }}` → `€49.00`."""
+    if amount_minor is None:
+        return ""
+    return format_money(int(amount_minor), currency)
+
+
+@register.filter
+def country(code: str) -> str:
+    return country_name(code)

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
+
+from orderdesk.orders.models import ActionHealth, Order, OrderStatus
+from orderdesk.organizations.models import CheckoutMembership, CheckoutRole
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus
+from orderdesk.testing import factories
+
+HTMX_BODY = {"HX-Request": "true", "HX-Target": "orders-body"}
+
+
+def numbers_in(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'id="order-row-(\d+)"', html)]
+
+
+@pytest.fixture
+def alice(client: Client, world: factories.World) -> Client:
+    client.force_login(world.alice)
+    return client
+
+
+def test_it_sends_anonymous_visitors_to_login(client: Client, db: None) -> None:
+    response = client.get("/orders/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/orders/")
+
+
+def test_it_shows_the_eight_columns_in_order(alice: Client, world: factories.World) -> None:
+    factories.order(world)
+    html = alice.get("/orders/").content.decode()
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', html.split("orders-table")[1])[:8]
+    assert headers == [
+        "Status",
+        "Created",
+        "Customer",
+        "Total",
+        "Products",
+        "Payment Method",
+        "Source",
+        "Country",
+    ]
+
+
+def test_it_shows_a_row_as_the_spec_describes(alice: Client, world: factories.World) -> None:
+    order = factories.order(
+        world,
+        add_ons=(world.bump, world.upsell),
+        email="maija@example.com",
+        country="SE",
+        method="mobilepay",
+    )
+    html = alice.get("/orders/").content.decode()
+    row = html.split(f'id="order-row-{order.number}"')[1].split("</tr>")[0]
+    assert "badge status-paid" in row
+    assert ">Paid<" in row
+    assert "maija@example.com" in row
+    assert "€237.00" in row
+    assert "Photography Masterclass" in row
+    assert 'addon-order_bump">Order bump</span> Workbook PDF' in row
+    assert 'addon-pre_upsell">Pre-upsell</span> 1:1 Coaching Call' in row
+    assert "Stripe · MobilePay · Succeeded" in row
+    assert "Meta" in row
+    assert '<span class="chip">black-friday</span>' in row
+    assert "Sweden" in row
+    # The exact time in the organization's time zone (Europe/Helsinki).
+    local = timezone.localtime(order.created_at, dt.timezone(dt.timedelta(hours=2)))
+    assert local.strftime("%Y-%m-%d %H:%M:%S") in row
+    assert "(Europe/Helsinki)" in row
+
+
+def test_it_prefers_the_settled_payment_attempt(alice: Client, world: factories.World) -> None:
+    order = factories.order(world)
+    PaymentAttempt.objects.create(
+        order=order,
+        provider="paytrail",
+        method="nordea",
+        status=PaymentStatus.CANCELLED,
+        amount_minor=100,
+        currency="EUR",
+        stamp="late-retry",
+        created_at=timezone.now(),
+    )
+    html = alice.get("/orders/").content.decode()
+    assert "Stripe · Card · Succeeded" in html
+    assert "Paytrail" not in html
+
+
+def test_it_uses_the_users_own_time_zone(alice: Client, world: factories.World) -> None:
+    world.alice.time_zone = "America/New_York"
+    world.alice.save()
+    factories.order(world, created_at=dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC))
+    html = alice.get("/orders/").content.decode()
+    assert "2025-06-01 08:00:00 EDT (America/New_York)" in html
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"email": "anna@example.com"}, ["anna"]),
+        ({"first_name": "anna"}, ["anna"]),
+        ({"last_name": "korhonen"}, ["bert"]),
+        ({"status": "refunded"}, ["bert"]),
+        ({"source": "Google"}, ["bert"]),
+        ({"tag": "ads"}, ["anna", "bert"]),
+        ({"discount_code": "NOPE"}, []),
+        ({"q": "virtanen"}, ["anna"]),
+        ({"q": "shop.fi"}, ["bert"]),
+        ({"status": "paid", "q": "anna"}, ["anna"]),
+        ({"status": "paid", "tag": "ads", "email": "bert@shop.fi"}, []),
+        ({"date_from": "2000-01-01", "date_to": "2000-01-02"}, []),
+    ],
+)
+def test_it_filters_through_the_query_string(
+    alice: Client, world: factories.World, params: dict[str, str], expected: list[str]
+) -> None:
+    anna = factories.order(world, email="anna@example.com", first_name="Anna", last_name="Virtanen")
+    bert = factories.order(
+        world,
+        email="bert@shop.fi",
+        first_name="Bert",
+        last_name="Korhonen",
+        status=OrderStatus.REFUNDED,
+    )
+    Order.objects.filter(pk=bert.pk).update(source="Google")
+    by_name = {"anna": anna.number, "bert": bert.number}
+    response = alice.get("/orders/", params)
+    assert response.status_code == 200
+    assert sorted(numbers_in(response.content.decode())) == sorted(by_name[n] for n in expected)
+    if params.get("email"):
+        assert f'value="{params["email"]}"' in response.content.decode()  # survives reload
+
+
+def test_it_answers_htmx_with_the_table_fragment(alice: Client, world: factories.World) -> None:
+    order = factories.order(world)
+    response = alice.get("/orders/", {"status": "paid"}, headers=HTMX_BODY)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="orders-body"')
+    assert "<html" not in html
+    assert numbers_in(html) == [order.number]
+    assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"number": "abc"}, "An order number is digits only"),
+        ({"status": "bogus"}, "Choose a status from the list."),
+        ({"date_from": "yesterday"}, "Use a date like 2026-01-31."),
+        ({"q": "a"}, "Type at least 3 characters"),
+        ({"after": "not-a-cursor"}, "This page link is not valid"),
+    ],
+)
+def test_it_explains_bad_filter_values_without_a_500(
+    alice: Client, world: factories.World, params: dict[str, str], message: str
+) -> None:
+    factories.order(world)
+    response = alice.get("/orders/", params)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in html
+    assert numbers_in(html) == []
+    fragment = alice.get("/orders/", params, headers=HTMX_BODY).content.decode()
+    assert message in fragment
+
+
+def test_it_marks_the_bad_field_next_to_it(alice: Client, world: factories.World) -> None:
+    html = alice.get("/orders/", {"number": "x1"}).content.decode()
+    assert re.search(r'id="filter-number"[^>]*aria-invalid="true"', html)
+    fragment = alice.get("/orders/", {"number": "x1"}, headers=HTMX_BODY).content.decode()
+    assert (
+        '<p class="field-error" id="filter-error-number" hx-swap-oob="true">An order number'
+        in fragment
+    )
+
+
+def test_it_pages_50_at_a_time(alice: Client, world: factories.World) -> None:
+    start = timezone.now() - dt.timedelta(days=2)
+    for i in range(101):
+        factories.order(world, created_at=start + dt.timedelta(seconds=i))
+    first = alice.get("/orders/").content.decode()
+    assert numbers_in(first) == list(range(101, 51, -1))
+    assert "101 orders" in first
+    assert "Newer" not in first
+    older = re.search(r'href="(/orders/\?after=[^"]+)"', first)
+    assert older is not None
+    second = alice.get(older.group(1).replace("&amp;", "&")).content.decode()
+    assert numbers_in(second) == list(range(51, 1, -1))
+    third_url = re.search(r'href="(/orders/\?after=[^"]+)"', second)
+    assert third_url is not None
+    third = alice.get(third_url.group(1).replace("&amp;", "&")).content.decode()
+    assert numbers_in(third) == [1]
+    assert "Older" not in third
+    newer = re.search(r'href="(/orders/\?before=[^"]+)"', third)
+    assert newer is not None
+    back = alice.get(newer.group(1).replace("&amp;", "&")).content.decode()
+    assert numbers_in(back) == list(range(51, 1, -1))
+
+
+def test_it_keeps_filters_while_paging(alice: Client, world: factories.World) -> None:
+    for _ in range(51):
+        factories.order(world, status=OrderStatus.REFUNDED)
+    factories.order(world)
+    html = alice.get("/orders/", {"status": "refunded"}).content.decode()
+    older = re.search(r'href="(/orders/\?[^"]*after=[^"]+)"', html)
+    assert older is not None
+    assert "status=refunded" in older.group(1)
+    assert len(numbers_in(alice.get(older.group(1).replace("&amp;", "&")).content.decode())) == 1
+
+
+def test_it_caps_the_count_at_10000(
+    alice: Client, world: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderdesk.orders import queries
+
+    monkeypatch.setattr(queries.count_capped, "__defaults__", (3,))
+    for _ in range(4):
+        factories.order(world)
+    html = alice.get("/orders/").content.decode()
+    assert "10,000+ orders" in html
+
+
+def test_it_shows_the_requires_attention_tab_and_counters(
+    alice: Client, world: factories.World
+) -> None:
+    old = timezone.now() - dt.timedelta(hours=2)
+    failing = factories.order(world, created_at=old, action_health=ActionHealth.FAILED)
+    factories.order(world, created_at=old, action_health=ActionHealth.SUCCEEDED)
+    html = alice.get("/orders/", {"tab": "attention"}).content.decode()
+    assert numbers_in(html) == [failing.number]
+    assert re.search(r'id="tab-attention-count">1<', html)
+    assert re.search(r'id="nav-attention-count"[^>]*>1<', html)
+    all_orders = alice.get("/orders/").content.decode()
+    assert len(numbers_in(all_orders)) == 2
+
+
+def test_it_shows_empty_states(alice: Client, world: factories.World) -> None:
+    assert "No orders yet" in alice.get("/orders/").content.decode()
+    assert "Nothing requires attention" in alice.get("/orders/?tab=attention").content.decode()
+    assert "No orders match these filters" in alice.get("/orders/?status=paid").content.decode()
+
+
+def test_it_shows_only_the_current_checkouts_orders(client: Client, world: factories.World) -> None:
+    factories.order(world)
+    client.force_login(world.charlie)
+    html = client.get("/orders/").content.decode()
+    assert numbers_in(html) == []
+    assert "Other checkout" in html
+
+
+def test_a_member_without_checkouts_sees_an_empty_state(
+    client: Client, world: factories.World
+) -> None:
+    loner = factories.user("loner@example.com")
+    client.force_login(loner)
+    response = client.get("/orders/")
+    assert response.status_code == 200
+    assert "No checkout yet" in response.content.decode()
+
+
+def test_it_runs_a_constant_number_of_queries(
+    alice: Client, world: factories.World, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    factories.order(world, add_ons=(world.bump,))
+    alice.get("/orders/")  # warm the session
+    # session, user, 2 × checkout access, links for filter hints, attention count,
+    # page, lines, payment attempts, count.
+    with django_assert_num_queries(10):
+        alice.get("/orders/")
+    for _ in range(30):
+        factories.order(world, add_ons=(world.bump, world.upsell))
+    with django_assert_num_queries(10):
+        alice.get("/orders/?tag=ads&q=example")
+    with django_assert_num_queries(9):
+        alice.get("/orders/?status=paid", headers=HTMX_BODY)
+
+
+def test_it_switches_checkouts(client: Client, world: factories.World) -> None:
+    second, _key = factories.checkout(world.org, "Second shop")
+    CheckoutMembership.objects.create(checkout=second, user=world.sam, role=CheckoutRole.VIEWER)
+    factories.order(world)
+    client.force_login(world.sam)
+    first_page = client.get("/orders/").content.decode()
+    assert 'id="checkout-select"' in first_page
+    assert len(numbers_in(first_page)) == 1
+    response = client.post("/checkout/", {"checkout": second.pk})
+    assert response.status_code == 302
+    assert numbers_in(client.get("/orders/").content.decode()) == []
+    assert client.post("/checkout/", {"checkout": world.other_checkout.pk}).status_code == 404
+    assert client.post("/checkout/", {"checkout": "x"}).status_code == 400

@@ -1,0 +1,188 @@
+"""Order Management: the orders table, its filters and tabs, and the order side panel.
+
+One template, `web/orders/list.html`, serves the full page and its htmx fragments:
+`#body` (tabs, table, pager and panel) when filters change, `#panel` when a row is opened.
+
+Views that change an order (Mark as Completed, Re-run, Refund) end with
+`order_updated_response(request, order)`: it re-renders the panel, swaps the order's table row
+out of band and fires the `order-updated` event, so the page stays consistent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from orderdesk.catalog.models import CheckoutLink
+from orderdesk.orders.models import Order, OrderLine, OrderStatus
+from orderdesk.orders.queries import (
+    PAGE_SIZE,
+    Cursor,
+    OrderFilters,
+    OrderPage,
+    count_capped,
+    filter_orders,
+    load_order_details,
+    page_orders,
+)
+from orderdesk.organizations.access import (
+    CheckoutAccess,
+    can_act_on_order,
+    get_order_for_member,
+    require_member_access,
+)
+from orderdesk.payments.models import PaymentAttempt
+from orderdesk.web.navigation import navigation
+from orderdesk.web.presenters import OrderRow, order_row
+
+TEMPLATE = "web/orders/list.html"
+
+
+def _is_fragment(request: HttpRequest, target: str) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target  # type: ignore[union-attr]
+
+
+def _with_vary(response: HttpResponse) -> HttpResponse:
+    # The same URL answers with a page or a fragment; caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _table_orders(checkout_ids: list[int]) -> QuerySet[Order]:
+    return Order.objects.filter(checkout_id__in=checkout_ids).prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.only("order_id", "kind", "name", "position")),
+        Prefetch(
+            "payment_attempts",
+            queryset=PaymentAttempt.objects.only(
+                "order_id", "provider", "method", "status", "created_at"
+            ),
+        ),
+    )
+
+
+def _rows(orders: list[Order]) -> list[OrderRow]:
+    now = timezone.now()
+    return [order_row(order, now) for order in orders]
+
+
+def _table_context(request: HttpRequest, current: CheckoutAccess | None) -> dict[str, Any]:
+    filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
+    after = before = None
+    for name in ("after", "before"):
+        raw = request.GET.get(name, "")
+        if raw:
+            cursor = Cursor.decode(raw)
+            if cursor is None:
+                errors[name] = "This page link is not valid; go back to the first page."
+            elif name == "after":
+                after = cursor
+            else:
+                before = cursor
+    page = OrderPage(orders=[])
+    count, more = 0, False
+    if current is not None and not errors:
+        checkout_ids = [current.checkout.pk]
+        qs = filter_orders(_table_orders(checkout_ids), filters, checkout_ids=checkout_ids)
+        page = page_orders(qs, after=after, before=before)
+        count, more = count_capped(qs)
+    return {
+        "filters": filters,
+        "errors": errors,
+        "page": page,
+        "rows": _rows(page.orders),
+        "count": count,
+        "count_is_capped": more,
+        "page_size": PAGE_SIZE,
+        "tab": "attention" if filters.requires_attention else "all",
+    }
+
+
+def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
+    """Suggestions for the source and tag boxes, from the checkout's links (a small table)."""
+    sources: set[str] = set()
+    tags: set[str] = set()
+    if current is not None:
+        for source, link_tags in CheckoutLink.objects.filter(checkout=current.checkout).values_list(
+            "source", "tags"
+        ):
+            if source:
+                sources.add(source)
+            tags.update(t for t in link_tags or [] if isinstance(t, str))
+    return {
+        "statuses": OrderStatus.choices,
+        "source_options": sorted(sources),
+        "tag_options": sorted(tags),
+    }
+
+
+def _panel_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+    return {
+        "order": order,
+        "details": load_order_details(order),
+        "can_act": can_act_on_order(request, order),
+    }
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    return _orders_page(request, order=None)
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, number: int) -> HttpResponse:
+    order = get_order_for_member(request, number)
+    if _is_fragment(request, "panel"):
+        return _with_vary(render(request, f"{TEMPLATE}#panel", _panel_context(request, order)))
+    return _orders_page(request, order=order)
+
+
+def _orders_page(request: HttpRequest, *, order: Order | None) -> HttpResponse:
+    access = require_member_access(request)
+    current = access.current
+    if _is_fragment(request, "panel"):
+        # Closing the panel: an empty panel, the table stays as it is.
+        return _with_vary(render(request, f"{TEMPLATE}#panel", {"order": None}))
+    context = _table_context(request, current)
+    context["current"] = current
+    context["attention_count"] = navigation(request).attention_count
+    status = 400 if context["errors"] else 200
+    if _is_fragment(request, "orders-body"):
+        context["oob"] = True
+        context["error_slots"] = [
+            (name, context["errors"].get(name, ""))
+            for name in OrderFilters.PARAMS
+            if name not in ("tab",)
+        ]
+        return _with_vary(render(request, f"{TEMPLATE}#body", context, status=status))
+    if order is not None:
+        context.update(_panel_context(request, order))
+    context.update(_filter_options(current))
+    return _with_vary(render(request, TEMPLATE, context, status=status))
+
+
+def order_updated_response(
+    request: HttpRequest, order: Order, *, message: str = "", status: int = 200
+) -> HttpResponse:
+    """After a POST on one order: the fresh panel, its table row (out of band) and an event.
+
+    `message` is shown at the top of the panel (e.g. "Refund requested").
+    """
+    order = get_order_for_member(request, order.number)
+    context = _panel_context(request, order)
+    context["message"] = message
+    fresh = _table_orders([order.checkout_id]).get(pk=order.pk)
+    context["row"] = order_row(fresh, timezone.now())
+    context["oob_row"] = True
+    response = render(request, f"{TEMPLATE}#panel-update", context, status=status)
+    response["HX-Trigger"] = "order-updated"
+    return response
