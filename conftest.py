@@ -69,3 +69,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def fast_password_hashing(settings: Any) -> None:
     # The default hasher is deliberately slow; tests only need passwords that check.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def provider_sandboxes(settings: Any) -> None:
+    # The provider sandboxes are on in tests; their webhooks and callbacks go out only when a
+    # test delivers them (payments.sandbox), never from a background thread.
+    settings.SANDBOXES_ENABLED = True
+    settings.SANDBOX_AUTO_DELIVER = False

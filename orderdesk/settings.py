@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "orderdesk.catalog",
     "orderdesk.orders",
     "orderdesk.payments",
+    "orderdesk.payments.sandbox",
     "orderdesk.actions",
     "orderdesk.reports",
     "orderdesk.web",
@@ -133,11 +134,26 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "orders@orderdesk.example")
 
+# Local stand-ins of Stripe, Paytrail and Epassi under /sandbox/<provider>/ (payments/sandbox);
+# on in development and tests, never in production.
+SANDBOXES_ENABLED = env_bool("SANDBOXES_ENABLED", DEBUG)
+# Sandbox webhooks and callbacks go out from a background thread after the response; tests
+# switch this off and deliver explicitly.
+SANDBOX_AUTO_DELIVER = env_bool("SANDBOX_AUTO_DELIVER", True)
+_SANDBOX = f"{SITE_URL}/sandbox"
+
 # Provider API base URLs: the real services in production, the local sandboxes in the
 # demo and in tests (payments/sandbox).
-STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
-PAYTRAIL_API_BASE = env_str("PAYTRAIL_API_BASE", "https://services.paytrail.com")
-EPASSI_API_BASE = env_str("EPASSI_API_BASE", "https://services.epassi.fi")
+STRIPE_API_BASE = env_str(
+    "STRIPE_API_BASE", f"{_SANDBOX}/stripe" if SANDBOXES_ENABLED else "https://api.stripe.com"
+)
+PAYTRAIL_API_BASE = env_str(
+    "PAYTRAIL_API_BASE",
+    f"{_SANDBOX}/paytrail" if SANDBOXES_ENABLED else "https://services.paytrail.com",
+)
+EPASSI_API_BASE = env_str(
+    "EPASSI_API_BASE", f"{_SANDBOX}/epassi" if SANDBOXES_ENABLED else "https://services.epassi.fi"
+)
 PROVIDER_TIMEOUT_SECONDS = env_int("PROVIDER_TIMEOUT_SECONDS", 15)
 ACTION_TIMEOUT_SECONDS = env_int("ACTION_TIMEOUT_SECONDS", 15)
 

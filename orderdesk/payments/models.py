@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -164,3 +166,52 @@ class ProviderNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.event_id}"
+
+
+class ProviderAccount(models.Model):
+    """A checkout's credentials at one payment provider.
+
+    Secret fields hold the value itself or `env:NAME` to read it from the environment. They are
+    write-only: never rendered in pages, logs, errors or the API (see `secret()`).
+    """
+
+    checkout = models.ForeignKey(
+        "organizations.Checkout", on_delete=models.CASCADE, related_name="provider_accounts"
+    )
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    is_enabled = models.BooleanField(default=True)
+    # Stripe account id (optional), Paytrail merchant id, Epassi SITE.
+    account_id = models.CharField(max_length=100, blank=True)
+    # Stripe secret key, Paytrail secret, Epassi MAC key.
+    secret_key = models.CharField(max_length=500, blank=True)
+    # Stripe webhook signing secret (whsec_…); unused by the others.
+    webhook_secret = models.CharField(max_length=500, blank=True)
+    # Methods offered with this provider: card, mobilepay, osuuspankki, epassi...
+    methods = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkout", "provider"], name="unique_checkout_provider_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} account of checkout {self.checkout_id}"
+
+    def __repr__(self) -> str:
+        return f"<ProviderAccount {self.pk} {self.provider} checkout={self.checkout_id}>"
+
+    def secret(self, field: str) -> str:
+        """The secret in `field` (`secret_key` or `webhook_secret`), resolving `env:NAME`."""
+        if field not in ("secret_key", "webhook_secret"):
+            raise ValueError(f"{field} is not a secret field")
+        value: str = getattr(self, field)
+        if value.startswith("env:"):
+            return os.environ.get(value[4:], "")
+        return value
+
+    def has_secret(self, field: str) -> bool:
+        return bool(self.secret(field))

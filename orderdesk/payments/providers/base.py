@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from django.conf import settings
+from django.urls import reverse
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from orderdesk.payments.models import PaymentAttempt, Refund
+    from orderdesk.organizations.models import Checkout
+    from orderdesk.payments.models import PaymentAttempt, ProviderAccount, Refund
 
 
 class ProviderError(Exception):
@@ -37,6 +41,7 @@ EventKind = Literal[
     "refund_succeeded",
     "refund_pending",
     "refund_failed",
+    "payment_refunded",  # the provider's running refunded total for a payment (amount_minor)
     "ignored",
 ]
 
@@ -73,6 +78,13 @@ class PaymentStart:
 RefundOutcome = Literal["succeeded", "pending", "failed"]
 
 
+REFUND_EVENT_KINDS: dict[RefundOutcome, EventKind] = {
+    "succeeded": "refund_succeeded",
+    "pending": "refund_pending",
+    "failed": "refund_failed",
+}
+
+
 @dataclass(frozen=True)
 class RefundResult:
     status: RefundOutcome
@@ -81,16 +93,25 @@ class RefundResult:
 
 
 class PaymentProvider:
-    """Base class of the adapters; one subclass per provider in this package."""
+    """Base class of the adapters; one subclass per provider in this package.
+
+    An adapter is built for one checkout and its account at the provider (`get_provider`);
+    the account is None only for providers without credentials (manual).
+    """
 
     name: ClassVar[str]
     full_refund: ClassVar[bool] = False
     partial_refund: ClassVar[bool] = False
 
+    def __init__(self, checkout: Checkout, account: ProviderAccount | None) -> None:
+        self.checkout = checkout
+        self.account = account
+
     def can_refund(self, *, partial: bool) -> bool:
         return self.partial_refund if partial else self.full_refund
 
     def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
+        """Create the payment at the provider; tell how the customer continues."""
         raise NotImplementedError(f"{type(self).__name__} must implement start_payment()")
 
     def parse_notification(self, request: HttpRequest) -> ProviderEvent:
@@ -108,3 +129,16 @@ class PaymentProvider:
     def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
         """Ask the provider what became of a refund left pending (e.g. after a timeout)."""
         raise NotImplementedError(f"{type(self).__name__} must implement refund_status()")
+
+    def url(self, name: str, *args: object) -> str:
+        """Absolute URL of one of this checkout's notification endpoints (payments/urls.py)."""
+        path = reverse(f"payments:{name}", args=[self.checkout.pk, *args])
+        return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+def redact(message: str, *secrets: str) -> str:
+    """`message` without any of `secrets` in it, for errors shown to staff or logged."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    return message

@@ -1,0 +1,170 @@
+"""Epassi benefit payments: the signed payment form, its return, and full refunds.
+
+No official Epassi specification was available (see providers.md §3); the form and MAC follow
+the two maintained public integrations, and the refund call is an assumption stated below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import TYPE_CHECKING
+
+import httpx
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+from orderdesk.payments.providers.base import (
+    InvalidNotification,
+    PaymentProvider,
+    PaymentStart,
+    ProviderError,
+    ProviderEvent,
+    RefundResult,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+
+def mac(*values: str) -> str:
+    """Epassi's MAC: plain SHA-512 of the values joined by `&`, the key last."""
+    return hashlib.sha512("&".join(values).encode()).hexdigest()
+
+
+def euros(amount_minor: int) -> str:
+    """`1250` → `"12.50"`, the AMOUNT format Epassi expects."""
+    return f"{amount_minor // 100}.{amount_minor % 100:02d}"
+
+
+def return_token(stamp: str) -> str:
+    """Our own signature on the reject/cancel URLs, which Epassi calls without a MAC."""
+    return salted_hmac("orderdesk.epassi.return", stamp, algorithm="sha256").hexdigest()[:32]
+
+
+class Epassi(PaymentProvider):
+    name = "epassi"
+    full_refund = True
+    partial_refund = False
+
+    @property
+    def _site(self) -> tuple[str, str]:
+        site = self.account.account_id if self.account else ""
+        key = self.account.secret("secret_key") if self.account else ""
+        if not site or not key:
+            raise ProviderError("Epassi site or MAC key is not configured", permanent=True)
+        return site, key
+
+    def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
+        if attempt.currency != "EUR":
+            raise ProviderError("Epassi accepts only euros", permanent=True)
+        site, key = self._site
+        amount = euros(attempt.amount_minor)
+        token = return_token(attempt.stamp)
+        fields = {
+            "STAMP": attempt.stamp,
+            "SITE": site,
+            "AMOUNT": amount,
+            "RETURN": self.url("epassi-return"),
+            "REJECT": self.url("epassi-reject", attempt.stamp, token),
+            "CANCEL": self.url("epassi-cancel", attempt.stamp, token),
+            "MAC": mac(attempt.stamp, site, amount, key),
+        }
+        return PaymentStart(
+            provider_reference=attempt.stamp,
+            form_action=f"{settings.EPASSI_API_BASE.rstrip('/')}/e_payments/v2",
+            form_fields=fields,
+        )
+
+    def parse_notification(self, request: HttpRequest) -> ProviderEvent:
+        """The customer's browser POSTs STAMP, PAID and MAC = sha512(STAMP&PAID&KEY)."""
+        _, key = self._site
+        stamp = request.POST.get("STAMP", "")
+        paid = request.POST.get("PAID", "")
+        given = request.POST.get("MAC", "").lower()
+        if not stamp or not paid or not given:
+            raise InvalidNotification("Epassi return lacks STAMP, PAID or MAC")
+        if not hmac.compare_digest(mac(stamp, paid, key), given):
+            raise InvalidNotification("Epassi MAC does not match")
+        return ProviderEvent(
+            event_id=f"{stamp}:paid",
+            kind="payment_succeeded",
+            type="return",
+            payment_reference=paid,
+            stamp=stamp,
+            method="epassi",
+            payload={"STAMP": stamp, "PAID": paid},
+        )
+
+    def parse_return_without_payment(
+        self, request: HttpRequest, *, stamp: str, token: str, outcome: str
+    ) -> ProviderEvent:
+        """The REJECT or CANCEL redirect, verified by the token we put in its URL."""
+        if not hmac.compare_digest(return_token(stamp), token):
+            raise InvalidNotification("Epassi return link is not valid")
+        error = request.GET.get("error", "")[:100]
+        return ProviderEvent(
+            event_id=f"{stamp}:{outcome}",
+            kind="payment_cancelled" if outcome == "cancel" else "payment_failed",
+            type=outcome,
+            stamp=stamp,
+            message=f"Epassi: {error}" if error else f"Epassi payment {outcome}ed",
+            payload={"stamp": stamp, "error": error},
+        )
+
+    def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        """Cancel the whole payment.
+
+        Assumed shape, to check against Epassi's merchant documentation: a server-to-server
+        `POST {EPASSI_API_BASE}/cancel` with form fields STAMP, SITE, AMOUNT (the full paid
+        amount) and MAC = sha512(STAMP&SITE&AMOUNT&KEY), answered with JSON
+        `{"status": "ok"|"error", "message": ...}`.
+        """
+        if attempt.refunded_minor or refund.amount_minor != attempt.amount_minor:
+            raise ProviderError(
+                "Epassi supports only full refunds: return the money in Epassi's own service",
+                permanent=True,
+            )
+        site, key = self._site
+        amount = euros(attempt.amount_minor)
+        try:
+            response = httpx.post(
+                f"{settings.EPASSI_API_BASE.rstrip('/')}/cancel",
+                data={
+                    "STAMP": attempt.stamp,
+                    "SITE": site,
+                    "AMOUNT": amount,
+                    "MAC": mac(attempt.stamp, site, amount, key),
+                },
+                timeout=httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS),
+            )
+        except httpx.TimeoutException:
+            raise ProviderError("Epassi did not answer in time", permanent=False) from None
+        except httpx.HTTPError as error:
+            message = redact(f"Epassi could not be reached: {error}", key)
+            raise ProviderError(message, permanent=False) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        message = str(data.get("message", "")) if isinstance(data, dict) else ""
+        if response.status_code >= 400:
+            raise ProviderError(
+                redact(f"Epassi: {message or response.reason_phrase}", key),
+                permanent=response.status_code < 500,
+                http_status=response.status_code,
+            )
+        if not isinstance(data, dict) or data.get("status") != "ok":
+            return RefundResult(status="failed", message=f"Epassi: {message or 'refused'}")
+        return RefundResult(
+            status="succeeded", provider_reference=attempt.stamp, message="Epassi payment cancelled"
+        )
+
+    def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        raise ProviderError(
+            "Epassi has no status query: check the payment in Epassi's own service",
+            permanent=True,
+        )

@@ -1,0 +1,300 @@
+"""Paytrail Payment API over httpx: hosted payments, signed redirects/callbacks, refunds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from django.conf import settings
+
+from orderdesk.payments.providers.base import (
+    REFUND_EVENT_KINDS,
+    EventKind,
+    InvalidNotification,
+    PaymentProvider,
+    PaymentStart,
+    ProviderError,
+    ProviderEvent,
+    RefundOutcome,
+    RefundResult,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+PAYMENT_STATUSES: dict[str, EventKind] = {
+    "ok": "payment_succeeded",
+    "fail": "payment_failed",
+    "pending": "payment_processing",
+    "delayed": "payment_processing",
+}
+REFUND_STATUSES: dict[str, RefundOutcome] = {
+    "ok": "succeeded",
+    "pending": "pending",
+    "fail": "failed",
+}
+
+
+def calculate_signature(
+    params: Mapping[str, str], body: str, secret: str, algorithm: str = "sha256"
+) -> str:
+    """Paytrail's HMAC: the `checkout-*` entries sorted, `key:value` lines, then the body."""
+    digest = ALGORITHMS.get(algorithm)
+    if digest is None:
+        raise ValueError(f"Unsupported Paytrail algorithm {algorithm!r}")
+    lines = [f"{k}:{params[k]}" for k in sorted(k for k in params if k.startswith("checkout-"))]
+    payload = "\n".join([*lines, body])
+    return hmac.new(secret.encode(), payload.encode(), digest).hexdigest()
+
+
+def verify_query(params: Mapping[str, str], secret: str, account_id: str) -> None:
+    """Check the signature of a redirect or callback query; raise InvalidNotification."""
+    signature = params.get("signature", "")
+    algorithm = params.get("checkout-algorithm", "")
+    if not signature or algorithm not in ALGORITHMS:
+        raise InvalidNotification("Paytrail query has no signature or an unknown algorithm")
+    expected = calculate_signature(params, "", secret, algorithm)
+    if not hmac.compare_digest(expected, signature):
+        raise InvalidNotification("Paytrail signature does not match")
+    if params.get("checkout-account") != account_id:
+        raise InvalidNotification("Paytrail notification is for another merchant account")
+
+
+class Paytrail(PaymentProvider):
+    name = "paytrail"
+    full_refund = True
+    partial_refund = True
+
+    @property
+    def _merchant(self) -> tuple[str, str]:
+        account_id = self.account.account_id if self.account else ""
+        secret = self.account.secret("secret_key") if self.account else ""
+        if not account_id or not secret:
+            raise ProviderError("Paytrail merchant id or secret is not configured", permanent=True)
+        return account_id, secret
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None, transaction_id: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        account_id, secret = self._merchant
+        headers = {
+            "checkout-account": account_id,
+            "checkout-algorithm": "sha256",
+            "checkout-method": method,
+            "checkout-nonce": uuid.uuid4().hex,
+            "checkout-timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        if transaction_id:
+            headers["checkout-transaction-id"] = transaction_id
+        text = json.dumps(body, separators=(",", ":")) if body is not None else ""
+        headers["signature"] = calculate_signature(headers, text, secret)
+        if text:
+            headers["content-type"] = "application/json; charset=utf-8"
+        try:
+            response = httpx.request(
+                method,
+                f"{settings.PAYTRAIL_API_BASE.rstrip('/')}{path}",
+                content=text.encode(),
+                headers={**headers, "platform-name": "Orderdesk"},
+                timeout=httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS),
+            )
+        except httpx.TimeoutException:
+            raise ProviderError("Paytrail did not answer in time", permanent=False) from None
+        except httpx.HTTPError as error:
+            message = redact(f"Paytrail could not be reached: {error}", secret)
+            raise ProviderError(message, permanent=False) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if response.status_code >= 400:
+            message = str(data.get("message") or response.reason_phrase)
+            meta = data.get("meta")
+            if isinstance(meta, list) and meta:
+                message += ": " + "; ".join(str(m) for m in meta)
+            raise ProviderError(
+                redact(f"Paytrail: {message}", secret),
+                permanent=response.status_code < 500,
+                http_status=response.status_code,
+            )
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        expected = calculate_signature(
+            response_headers,
+            response.text,
+            secret,
+            response_headers.get("checkout-algorithm", "sha256"),
+        )
+        if not hmac.compare_digest(expected, response_headers.get("signature", "")):
+            raise ProviderError("Paytrail response signature does not match", permanent=False)
+        return response.status_code, data
+
+    def _items(self, attempt: PaymentAttempt) -> list[dict[str, Any]] | None:
+        """One item per order line, when their totals add up to the attempt's amount."""
+        lines = list(attempt.order.lines.all())
+        if not lines or sum(line.total_minor for line in lines) != attempt.amount_minor:
+            return None
+        return [
+            {
+                "unitPrice": line.total_minor,
+                "units": 1,
+                "vatPercentage": float(line.vat_rate),
+                "productCode": str(line.product_id or line.pk),
+                "description": line.name[:1000],
+                "stamp": line.stamp or f"line-{line.pk}",
+            }
+            for line in lines
+            if line.total_minor > 0
+        ]
+
+    def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
+        if attempt.currency != "EUR":
+            raise ProviderError("Paytrail accepts only euros", permanent=True)
+        order = attempt.order
+        body: dict[str, Any] = {
+            "stamp": attempt.stamp,
+            "reference": str(order.number),
+            "amount": attempt.amount_minor,
+            "currency": "EUR",
+            "language": "FI" if order.country == "FI" else "EN",
+            "customer": {"email": order.customer_email},
+            "redirectUrls": {
+                "success": self.url("paytrail-success"),
+                "cancel": self.url("paytrail-cancel"),
+            },
+            "callbackUrls": {
+                "success": self.url("paytrail-callback-success"),
+                "cancel": self.url("paytrail-callback-cancel"),
+            },
+        }
+        items = self._items(attempt)
+        if items:
+            body["items"] = items
+        _, data = self._request("POST", "/payments", body)
+        transaction_id = str(data.get("transactionId", ""))
+        for provider in data.get("providers") or []:
+            if isinstance(provider, dict) and provider.get("id") == attempt.method:
+                fields = {str(p["name"]): str(p["value"]) for p in provider.get("parameters") or []}
+                return PaymentStart(
+                    provider_reference=transaction_id,
+                    redirect_url=str(data.get("href", "")),
+                    form_action=str(provider.get("url", "")),
+                    form_fields=fields,
+                )
+        return PaymentStart(
+            provider_reference=transaction_id, redirect_url=str(data.get("href", ""))
+        )
+
+    def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        body: dict[str, Any] = {
+            "refundStamp": refund.idempotency_key,
+            "refundReference": str(refund.pk),
+            "callbackUrls": {
+                "success": self.url("paytrail-refund-success"),
+                "cancel": self.url("paytrail-refund-cancel"),
+            },
+        }
+        line_amounts = [
+            (rl.order_line.stamp, rl.amount_minor)
+            for rl in refund.lines.select_related("order_line")
+            if rl.amount_minor > 0
+        ]
+        if (
+            line_amounts
+            and self._items(attempt)
+            and all(stamp for stamp, _ in line_amounts)
+            and sum(a for _, a in line_amounts) == refund.amount_minor
+        ):
+            body["items"] = [{"amount": a, "stamp": s} for s, a in line_amounts]
+        else:
+            body["amount"] = refund.amount_minor
+        _, data = self._request(
+            "POST",
+            f"/payments/{attempt.provider_reference}/refund",
+            body,
+            transaction_id=attempt.provider_reference,
+        )
+        status = str(data.get("status", ""))
+        return RefundResult(
+            status=REFUND_STATUSES.get(status, "pending"),
+            provider_reference=str(data.get("transactionId", "")),
+            message=f"Paytrail refund {status}",
+        )
+
+    def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        if not refund.provider_reference:
+            raise ProviderError(
+                "Paytrail has not acknowledged this refund; its callback will settle it",
+                permanent=False,
+            )
+        _, data = self._request(
+            "GET",
+            f"/payments/{refund.provider_reference}",
+            None,
+            transaction_id=refund.provider_reference,
+        )
+        status = str(data.get("status", ""))
+        return RefundResult(
+            status=REFUND_STATUSES.get(status, "pending"),
+            provider_reference=refund.provider_reference,
+            message=f"Paytrail refund {status}",
+        )
+
+    def _verified_query(self, request: HttpRequest) -> dict[str, str]:
+        params = {k: str(v) for k, v in request.GET.items()}
+        account_id, secret = self._merchant
+        verify_query(params, secret, account_id)
+        return params
+
+    def parse_notification(self, request: HttpRequest) -> ProviderEvent:
+        """A payment redirect or callback (both carry the same signed query)."""
+        params = self._verified_query(request)
+        status = params.get("checkout-status", "")
+        transaction_id = params.get("checkout-transaction-id", "")
+        if not transaction_id or status not in PAYMENT_STATUSES:
+            raise InvalidNotification("Paytrail notification lacks a transaction id or status")
+        return ProviderEvent(
+            event_id=f"{transaction_id}:{status}",
+            kind=PAYMENT_STATUSES[status],
+            type=f"payment.{status}",
+            payment_reference=transaction_id,
+            stamp=params.get("checkout-stamp", ""),
+            amount_minor=_amount(params.get("checkout-amount")),
+            currency="EUR",
+            method=params.get("checkout-provider", ""),
+            payload=params,
+        )
+
+    def parse_refund_callback(self, request: HttpRequest) -> ProviderEvent:
+        """A refund's success/cancel callback; `checkout-stamp` is our refundStamp."""
+        params = self._verified_query(request)
+        status = params.get("checkout-status", "")
+        stamp = params.get("checkout-stamp", "")
+        if not stamp or status not in REFUND_STATUSES:
+            raise InvalidNotification("Paytrail refund callback lacks a stamp or status")
+        kind = REFUND_EVENT_KINDS[REFUND_STATUSES[status]]
+        return ProviderEvent(
+            event_id=f"refund:{stamp}:{status}",
+            kind=kind,
+            type=f"refund.{status}",
+            refund_reference=params.get("checkout-transaction-id", ""),
+            refund_key=stamp,
+            amount_minor=_amount(params.get("checkout-amount")),
+            currency="EUR",
+            payload=params,
+        )
+
+
+def _amount(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

@@ -1,0 +1,245 @@
+"""Stripe through the official SDK: PaymentIntents, refunds and signed webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+import stripe
+from django.conf import settings
+
+from orderdesk.payments.providers.base import (
+    REFUND_EVENT_KINDS,
+    EventKind,
+    InvalidNotification,
+    PaymentProvider,
+    PaymentStart,
+    ProviderError,
+    ProviderEvent,
+    RefundOutcome,
+    RefundResult,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from orderdesk.payments.models import PaymentAttempt, Refund
+
+# Stripe's own default (stripe.Webhook.DEFAULT_TOLERANCE): older signatures are replays.
+SIGNATURE_TOLERANCE_SECONDS = 300
+# Metadata keys that tie Stripe objects back to our rows.
+ATTEMPT_KEY = "orderdesk_stamp"
+REFUND_KEY = "orderdesk_refund"
+
+_KEY_PATTERN = re.compile(r"\b(sk|rk|whsec)_[A-Za-z0-9_]+")
+
+PAYMENT_EVENTS: dict[str, EventKind] = {
+    "payment_intent.succeeded": "payment_succeeded",
+    "payment_intent.payment_failed": "payment_failed",
+    "payment_intent.processing": "payment_processing",
+    "payment_intent.canceled": "payment_cancelled",
+}
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+REFUND_STATUSES: dict[str, RefundOutcome] = {
+    "succeeded": "succeeded",
+    "pending": "pending",
+    "requires_action": "pending",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def verify_signature(payload: bytes, header: str, secret: str, *, now: float | None = None) -> None:
+    """Check a `Stripe-Signature` header (v1 HMAC-SHA256 over `t.body`); raise if it fails."""
+    if not header or not secret:
+        raise InvalidNotification("Missing Stripe-Signature header or webhook secret")
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                raise InvalidNotification("Malformed Stripe-Signature timestamp") from None
+        elif key == "v1":
+            signatures.append(value)
+    if timestamp is None or not signatures:
+        raise InvalidNotification("Stripe-Signature has no timestamp or v1 signature")
+    signed = str(timestamp).encode() + b"." + payload
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, s) for s in signatures):
+        raise InvalidNotification("Stripe signature does not match")
+    if timestamp < (now if now is not None else time.time()) - SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidNotification("Stripe signature is too old")
+
+
+class Stripe(PaymentProvider):
+    name = "stripe"
+    full_refund = True
+    partial_refund = True
+
+    def _secret_key(self) -> str:
+        key = self.account.secret("secret_key") if self.account else ""
+        if not key:
+            raise ProviderError("Stripe secret key is not configured", permanent=True)
+        return key
+
+    def _client(self) -> stripe.StripeClient:
+        return stripe.StripeClient(
+            self._secret_key(),
+            base_addresses={"api": settings.STRIPE_API_BASE},
+            max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=settings.PROVIDER_TIMEOUT_SECONDS),
+        )
+
+    def _error(self, error: stripe.StripeError) -> ProviderError:
+        retryable = isinstance(error, stripe.APIConnectionError | stripe.RateLimitError) or (
+            isinstance(error, stripe.APIError) and (error.http_status or 500) >= 500
+        )
+        message = error.user_message or str(error) or type(error).__name__
+        if isinstance(error, stripe.APIConnectionError):
+            message = "Stripe did not answer in time or could not be reached"
+        message = _KEY_PATTERN.sub("[redacted]", redact(message, self._secret_key()))
+        return ProviderError(
+            f"Stripe: {message}", permanent=not retryable, http_status=error.http_status
+        )
+
+    def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
+        params: dict[str, Any] = {
+            "amount": attempt.amount_minor,
+            "currency": attempt.currency.lower(),
+            "metadata": {
+                ATTEMPT_KEY: attempt.stamp,
+                "orderdesk_checkout": str(self.checkout.pk),
+                "order_number": str(attempt.order.number),
+            },
+            "automatic_payment_methods": {"enabled": "true"},
+        }
+        if attempt.order.customer_email:
+            params["receipt_email"] = attempt.order.customer_email
+        try:
+            intent = self._client().v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": f"pi-{attempt.stamp}"},
+            )
+        except stripe.StripeError as error:
+            raise self._error(error) from error
+        redirect_url = ""
+        next_action = getattr(intent, "next_action", None)
+        if next_action is not None and getattr(next_action, "type", "") == "redirect_to_url":
+            redirect_url = next_action.redirect_to_url.url or ""
+        return PaymentStart(
+            provider_reference=intent.id,
+            client_secret=intent.client_secret or "",
+            redirect_url=redirect_url,
+        )
+
+    def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        try:
+            result = self._client().v1.refunds.create(
+                params={
+                    "payment_intent": attempt.provider_reference,
+                    "amount": refund.amount_minor,
+                    "metadata": {REFUND_KEY: refund.idempotency_key},
+                },
+                options={"idempotency_key": refund.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise self._error(error) from error
+        return _refund_result(result.id, result.status or "", result.failure_reason or "")
+
+    def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        try:
+            if refund.provider_reference:
+                found = self._client().v1.refunds.retrieve(refund.provider_reference)
+            else:
+                # A timed-out create may still have made the refund: find it by our key.
+                listing = self._client().v1.refunds.list(
+                    params={"payment_intent": attempt.provider_reference, "limit": 100}
+                )
+                matches = [
+                    r
+                    for r in listing.data
+                    if r.metadata and r.metadata.to_dict().get(REFUND_KEY) == refund.idempotency_key
+                ]
+                if not matches:
+                    return RefundResult(
+                        status="failed", message="Stripe has no refund for this request"
+                    )
+                found = matches[0]
+        except stripe.StripeError as error:
+            raise self._error(error) from error
+        return _refund_result(found.id, found.status or "", found.failure_reason or "")
+
+    def parse_notification(self, request: HttpRequest) -> ProviderEvent:
+        secret = self.account.secret("webhook_secret") if self.account else ""
+        verify_signature(request.body, request.headers.get("Stripe-Signature", ""), secret)
+        return parse_event(request.body)
+
+
+def _refund_result(refund_id: str, status: str, failure_reason: str) -> RefundResult:
+    outcome = REFUND_STATUSES.get(status, "pending")
+    message = f"Stripe refund {status}" + (f": {failure_reason}" if failure_reason else "")
+    return RefundResult(status=outcome, provider_reference=refund_id, message=message)
+
+
+def parse_event(payload: bytes) -> ProviderEvent:
+    """The ProviderEvent of a verified Stripe event body."""
+    try:
+        event = json.loads(payload)
+        event_id = str(event["id"])
+        event_type = str(event["type"])
+        obj = event["data"]["object"]
+        if not isinstance(obj, dict):
+            raise TypeError("data.object is not an object")
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidNotification(f"Malformed Stripe event: {error}") from None
+    metadata = obj.get("metadata") or {}
+    currency = str(obj.get("currency") or "").upper() or None
+    common: dict[str, Any] = {"event_id": event_id, "type": event_type, "payload": event}
+    if event_type in PAYMENT_EVENTS:
+        last_error = obj.get("last_payment_error") or {}
+        methods = obj.get("payment_method_types") or []
+        return ProviderEvent(
+            kind=PAYMENT_EVENTS[event_type],
+            payment_reference=str(obj.get("id", "")),
+            stamp=str(metadata.get(ATTEMPT_KEY, "")),
+            amount_minor=_int(obj.get("amount_received") or obj.get("amount")),
+            currency=currency,
+            method=str(methods[0]) if methods else "",
+            message=str(last_error.get("message", "")),
+            **common,
+        )
+    if event_type in REFUND_EVENTS:
+        status = str(obj.get("status", ""))
+        outcome = REFUND_STATUSES.get(status, "pending")
+        kind = REFUND_EVENT_KINDS[outcome]
+        return ProviderEvent(
+            kind=kind,
+            payment_reference=str(obj.get("payment_intent") or ""),
+            refund_reference=str(obj.get("id", "")),
+            refund_key=str(metadata.get(REFUND_KEY, "")),
+            amount_minor=_int(obj.get("amount")),
+            currency=currency,
+            message=str(obj.get("failure_reason") or ""),
+            **common,
+        )
+    if event_type == "charge.refunded":
+        return ProviderEvent(
+            kind="payment_refunded",
+            payment_reference=str(obj.get("payment_intent") or ""),
+            amount_minor=_int(obj.get("amount_refunded")),
+            currency=currency,
+            **common,
+        )
+    return ProviderEvent(kind="ignored", **common)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
