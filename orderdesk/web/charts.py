@@ -1,0 +1,229 @@
+"""Charts drawn as SVG on the server: no JavaScript, readable without it, printable.
+
+Each chart has axes with labelled ticks, a legend, and a tooltip (`<title>`) on every point
+or bar segment, so exact values are one hover away and screen readers get a summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+OTHER_COLOUR = "#999999"
+
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 12, 36
+
+Number = Decimal | int
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[Number]
+    colour: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    svg: SafeString
+    legend: list[tuple[str, str]]  # (label, colour)
+    summary: str
+
+
+def coloured(series: Sequence[Series]) -> list[Series]:
+    return [
+        s if s.colour else Series(s.label, s.values, PALETTE[i % len(PALETTE)])
+        for i, s in enumerate(series)
+    ]
+
+
+def nice_ticks(maximum: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to at least `maximum`: 0, 250, 500, 750, 1000."""
+    if maximum <= 0:
+        return [0.0, 1.0]
+    raw = maximum / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [i * step for i in range(math.ceil(maximum / step) + 1)]
+
+
+def bucket_label(day: dt.date, granularity: str) -> str:
+    if granularity == "month":
+        return day.strftime("%b %Y")
+    if granularity == "week":
+        return "Week of " + day.strftime("%-d %b %Y")
+    return day.strftime("%-d %b %Y")
+
+
+def _axis_label(day: dt.date, granularity: str) -> str:
+    if granularity == "month":
+        return day.strftime("%b %y")
+    return day.strftime("%-d %b")
+
+
+def _frame(
+    ticks: list[float], x_labels: list[tuple[float, str]], fmt: Callable[[Number], str]
+) -> list[str]:
+    parts = []
+    top = ticks[-1] or 1
+    for tick in ticks:
+        y = TOP + (HEIGHT - TOP - BOTTOM) * (1 - tick / top)
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        parts.append(
+            format_html(
+                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                LEFT - 6,
+                f"{y + 4:.1f}",
+                fmt(Decimal(str(tick))),
+            )
+        )
+    baseline = HEIGHT - BOTTOM
+    parts.append(
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{baseline}" y2="{baseline}"/>'
+    )
+    parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{baseline}"/>')
+    for x, label in x_labels:
+        parts.append(
+            format_html(
+                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                f"{x:.1f}",
+                baseline + 18,
+                label,
+            )
+        )
+    return parts
+
+
+def _x_labels(
+    buckets: Sequence[dt.date], granularity: str, x_of: Callable[[int], float]
+) -> list[tuple[float, str]]:
+    step = max(1, math.ceil(len(buckets) / 8))
+    return [
+        (x_of(i), _axis_label(day, granularity))
+        for i, day in enumerate(buckets)
+        if i % step == 0
+    ]
+
+
+def _svg(parts: list[str], title: str, summary: str) -> SafeString:
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        "<title>{}</title><desc>{}</desc>{}</svg>",
+        WIDTH,
+        HEIGHT,
+        title,
+        title,
+        summary,
+        mark_safe("".join(parts)),  # noqa: S308 - every part is built with format_html/escape
+    )
+
+
+def line_chart(
+    *,
+    title: str,
+    buckets: Sequence[dt.date],
+    granularity: str,
+    series: Sequence[Series],
+    fmt: Callable[[Number], str],
+) -> Chart:
+    """One line per series over the buckets; a dot with a tooltip on every value."""
+    series = coloured(series)
+    maximum = max((float(v) for s in series for v in s.values), default=0.0)
+    ticks = nice_ticks(maximum)
+    top = ticks[-1] or 1
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+
+    def x_of(i: int) -> float:
+        if len(buckets) == 1:
+            return LEFT + plot_w / 2
+        return LEFT + plot_w * i / (len(buckets) - 1)
+
+    def y_of(value: Number) -> float:
+        return TOP + plot_h * (1 - float(value) / top)
+
+    parts = _frame(ticks, _x_labels(buckets, granularity, x_of), fmt)
+    for s in series:
+        points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values))
+        parts.append(
+            format_html(
+                '<polyline class="line" fill="none" stroke="{}" stroke-width="2" points="{}"/>',
+                s.colour,
+                points,
+            )
+        )
+        for i, value in enumerate(s.values):
+            parts.append(
+                format_html(
+                    '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{} · {}: {}</title></circle>',
+                    f"{x_of(i):.1f}",
+                    f"{y_of(value):.1f}",
+                    s.colour,
+                    s.label,
+                    bucket_label(buckets[i], granularity),
+                    fmt(value),
+                )
+            )
+    summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))} in total" for s in series)
+    return Chart(_svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
+
+
+def stacked_bar_chart(
+    *,
+    title: str,
+    buckets: Sequence[dt.date],
+    granularity: str,
+    series: Sequence[Series],
+    fmt: Callable[[Number], str],
+) -> Chart:
+    """One bar per bucket, stacked by series; each segment has a tooltip with its count."""
+    series = coloured(series)
+    totals = [sum((s.values[i] for s in series), Decimal(0)) for i in range(len(buckets))]
+    ticks = nice_ticks(float(max(totals, default=0)))
+    top = ticks[-1] or 1
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(buckets), 1)
+    bar_w = max(2.0, slot * 0.7)
+
+    def x_of(i: int) -> float:
+        return LEFT + slot * (i + 0.5)
+
+    parts = _frame(ticks, _x_labels(buckets, granularity, x_of), fmt)
+    for i, day in enumerate(buckets):
+        y = float(HEIGHT - BOTTOM)
+        for s in series:
+            value = s.values[i]
+            if not value:
+                continue
+            h = plot_h * float(value) / top
+            y -= h
+            share = f" ({Decimal(value) / totals[i]:.0%})" if totals[i] else ""
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{} · {}: {}{}</title></rect>",
+                    f"{x_of(i) - bar_w / 2:.1f}",
+                    f"{y:.1f}",
+                    f"{bar_w:.1f}",
+                    f"{h:.1f}",
+                    s.colour,
+                    s.label,
+                    bucket_label(day, granularity),
+                    fmt(value),
+                    share,
+                )
+            )
+    summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))}" for s in series)
+    return Chart(_svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
