@@ -110,9 +110,7 @@ def _x_labels(
 ) -> list[tuple[float, str]]:
     step = max(1, math.ceil(len(buckets) / 8))
     return [
-        (x_of(i), _axis_label(day, granularity))
-        for i, day in enumerate(buckets)
-        if i % step == 0
+        (x_of(i), _axis_label(day, granularity)) for i, day in enumerate(buckets) if i % step == 0
     ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import auth, orders
+from orderdesk.web.views import auth, orders, reports
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
@@ -8,5 +8,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logout/", auth.logout, name="logout"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
     path("orders/", orders.order_list, name="orders"),
+    path("orders/export.csv", reports.orders_export, name="orders_export"),
+    path("reports/", reports.report, name="reports"),
+    path("reports/export.csv", reports.report_export, name="reports_export"),
     path("orders/<int:number>/", orders.order_detail, name="order_detail"),
 ]

@@ -1,0 +1,381 @@
+"""Order reports (SPEC F8): headline cards, four tabs with tables and charts, CSV exports.
+
+One template, `web/reports/page.html`, serves the full page and, for htmx requests that
+target `report`, only the report below the form. Only the chosen tab's queries run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Min
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from orderdesk.lib.money import format_money, to_minor
+from orderdesk.orders.models import Order
+from orderdesk.orders.queries import OrderFilters, filter_orders
+from orderdesk.organizations.access import require_member_access, user_time_zone
+from orderdesk.reports import queries
+from orderdesk.reports.exports import orders_csv_response
+from orderdesk.reports.params import (
+    PER_CURRENCY,
+    ReportParams,
+    Tab,
+    display_currencies,
+    time_zones,
+)
+from orderdesk.reports.periods import Granularity, Preset
+from orderdesk.reports.queries import Breakdown, Figures, Money, Scope, Valuation
+from orderdesk.reports.rates import Converter
+from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
+
+TEMPLATE = "web/reports/page.html"
+CHART_SERIES = 5
+
+
+def _is_fragment(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == "report"  # type: ignore[union-attr]
+
+
+def _parse(
+    request: HttpRequest, checkout_ids: frozenset[int]
+) -> tuple[ReportParams, dict[str, str]]:
+    access = require_member_access(request)
+    organization = access.current.organization if access.current else None
+    earliest = None
+    if request.GET.get("period") == Preset.ALL_TIME:
+        earliest = Order.objects.filter(checkout_id__in=checkout_ids).aggregate(
+            first=Min("created_at")
+        )["first"]
+    return ReportParams.parse(
+        request.GET,
+        default_tz=user_time_zone(request.user, organization),
+        now=timezone.now(),
+        earliest=earliest,
+    )
+
+
+@login_required
+@require_GET
+def report(request: HttpRequest) -> HttpResponse:
+    access = require_member_access(request)
+    checkout_ids = frozenset({access.current.checkout.pk}) if access.current else frozenset()
+    params, errors = _parse(request, checkout_ids)
+    context: dict[str, Any] = {
+        "params": params,
+        "errors": errors,
+        "current": access.current,
+        "presets": Preset.choices,
+        "granularities": Granularity.choices,
+        "tabs": [
+            (value, label, urlencode(params.query(tab=value))) for value, label in Tab.choices
+        ],
+        "time_zones": time_zones(),
+        "currencies": display_currencies(timezone.now().date()),
+        "export_query": urlencode(params.query()),
+    }
+    if access.current is not None and not errors:
+        context.update(_report_context(Scope(checkout_ids, params.period), params))
+    status = 400 if errors else 200
+    template = f"{TEMPLATE}#report" if _is_fragment(request) else TEMPLATE
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@login_required
+@require_GET
+def report_export(request: HttpRequest) -> HttpResponseBase:
+    """The orders counted as sales in the report's period, one row per order line."""
+    access = require_member_access(request)
+    if access.current is None:
+        return HttpResponse(
+            "You have no checkout to export.", status=404, content_type="text/plain"
+        )
+    checkout_ids = frozenset({access.current.checkout.pk})
+    params, errors = _parse(request, checkout_ids)
+    if errors:
+        return HttpResponse(
+            "\n".join(f"{name}: {message}" for name, message in errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    period = params.period
+    orders = Scope(checkout_ids, period).paid_orders().order_by("paid_at", "pk")
+    filename = f"orders-paid-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
+    return orders_csv_response(orders, tz=params.tz, filename=filename)
+
+
+@login_required
+@require_GET
+def orders_export(request: HttpRequest) -> HttpResponseBase:
+    """The orders matching the orders page's filters, one row per order line."""
+    access = require_member_access(request)
+    if access.current is None:
+        return HttpResponse(
+            "You have no checkout to export.", status=404, content_type="text/plain"
+        )
+    tz = timezone.get_current_timezone()
+    filters, errors = OrderFilters.parse(request.GET, tz=tz)
+    if errors:
+        return HttpResponse(
+            "\n".join(f"{name}: {message}" for name, message in errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    checkout_ids = [access.current.checkout.pk]
+    orders = filter_orders(
+        Order.objects.filter(checkout_id__in=checkout_ids), filters, checkout_ids=checkout_ids
+    ).order_by("-created_at", "-pk")
+    filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
+    return orders_csv_response(orders, tz=ZoneInfo(str(tz)), filename=filename)
+
+
+# --- presentation --------------------------------------------------------------------------
+
+
+def money_text(money: Money) -> str:
+    """`{"EUR": 12.5, "SEK": 100}` → `€12.50 · SEK 100.00`; each currency rounded half-up."""
+    if not money:
+        return "–"
+    return " · ".join(format_money(to_minor(amount, c), c) for c, amount in sorted(money.items()))
+
+
+def percent_text(value: Decimal | None, places: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.{places}f} %"
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    direction: str  # "up", "down" or "flat"
+
+
+def _relative(now: Decimal, before: Decimal) -> Change | None:
+    if not before:
+        return None
+    change = (now - before) / abs(before)
+    direction = "up" if change > 0 else "down" if change < 0 else "flat"
+    return Change(f"{change * 100:+.1f} %", direction)
+
+
+def _money_change(now: Money, before: Money) -> list[tuple[str, Change]]:
+    changes = []
+    for currency in sorted(set(now) | set(before)):
+        change = _relative(now.get(currency, Decimal(0)), before.get(currency, Decimal(0)))
+        if change is not None:
+            changes.append((currency, change))
+    return changes
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    changes: list[tuple[str, Change]]
+    definition: str
+
+
+def _cards(current: Figures, previous: Figures | None) -> list[Card]:
+    def count_change(now: int, before: int) -> list[tuple[str, Change]]:
+        change = _relative(Decimal(now), Decimal(before))
+        return [("", change)] if change else []
+
+    def rate_change(now: Decimal | None, before: Decimal | None) -> list[tuple[str, Change]]:
+        if now is None or before is None:
+            return []
+        points = (now - before) * 100
+        direction = "up" if points > 0 else "down" if points < 0 else "flat"
+        return [("", Change(f"{points:+.1f} pp", direction))]
+
+    p = previous
+    return [
+        Card(
+            "Revenue",
+            money_text(current.revenue),
+            _money_change(current.revenue, p.revenue) if p else [],
+            "Totals of orders paid in the period, on their payment date.",
+        ),
+        Card(
+            "Orders",
+            f"{current.orders:,}",
+            count_change(current.orders, p.orders) if p else [],
+            "Paid orders (Paid, Completed, Marked as Completed, Partially Refunded, Refunded).",
+        ),
+        Card(
+            "Average order value",
+            money_text(current.aov),
+            _money_change(current.aov, p.aov) if p else [],
+            "Revenue ÷ orders.",
+        ),
+        Card(
+            "Conversion rate",
+            percent_text(current.conversion_rate),
+            rate_change(current.conversion_rate, p.conversion_rate) if p else [],
+            f"Paid orders ÷ opened checkouts ({current.opened:,} opened in the period).",
+        ),
+        Card(
+            "Refunds",
+            money_text(current.refunds),
+            _money_change(current.refunds, p.refunds) if p else [],
+            "Refunds that succeeded or were recorded in the period, on that date.",
+        ),
+        Card(
+            "Net revenue",
+            money_text(current.net_revenue),
+            _money_change(current.net_revenue, p.net_revenue) if p else [],
+            "Revenue − refunds.",
+        ),
+    ]
+
+
+def _chart_value(
+    valuation: Valuation,
+) -> tuple[Callable[[queries.Sales], Number], Callable[[Number], str], str]:
+    """What breakdown charts plot: converted revenue, or paid orders when currencies stay apart."""
+    converter = valuation.converter
+    if converter is None:
+        return (lambda sales: sales.orders), (lambda n: f"{int(n):,}"), "Paid orders"
+    currency = converter.display_currency
+
+    def revenue(sales: queries.Sales) -> Number:
+        return valuation.total(sales).get(currency, Decimal(0))
+
+    def fmt(n: Number) -> str:
+        return format_money(to_minor(Decimal(n), currency), currency)
+
+    return revenue, fmt, f"Revenue in {currency}"
+
+
+def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valuation) -> Chart:
+    value, fmt, what = _chart_value(valuation)
+    top = breakdown.rows[:CHART_SERIES]
+    rest = breakdown.rows[CHART_SERIES:]
+    series = [
+        Series(row.label, [value(row.series.get(b, queries.Sales())) for b in breakdown.buckets])
+        for row in top
+    ]
+    if rest:
+        others = []
+        for b in breakdown.buckets:
+            merged = queries.Sales()
+            for row in rest:
+                merged.merge(row.series.get(b, queries.Sales()))
+            others.append(value(merged))
+        series.append(Series(f"{len(rest)} others", others, OTHER_COLOUR))
+    return line_chart(
+        title=f"{what} {breakdown.title.lower()} per {params.granularity}",
+        buckets=breakdown.buckets,
+        granularity=params.granularity,
+        series=series,
+        fmt=fmt,
+    )
+
+
+def _count_chart(
+    title: str, counts: queries.CountSeries, params: ReportParams, colours: Mapping[str, str]
+) -> Chart:
+    series = [
+        Series(
+            category,
+            [counts.counts.get((b, category), 0) for b in counts.buckets],
+            colours.get(category, ""),
+        )
+        for category in counts.categories
+    ]
+    return stacked_bar_chart(
+        title=title,
+        buckets=counts.buckets,
+        granularity=params.granularity,
+        series=series,
+        fmt=lambda n: f"{int(n):,}",
+    )
+
+
+def _rates_note(converter: Converter) -> dict[str, Any]:
+    by_currency: dict[str, list[Any]] = {}
+    for (currency, _), rate in sorted(converter.used.items()):
+        by_currency.setdefault(currency, []).append(rate)
+    summary = []
+    for currency, rates in by_currency.items():
+        values = [r.per_euro for r in rates]
+        summary.append(
+            {
+                "currency": currency,
+                "days": len(rates),
+                "fallbacks": sum(r.is_fallback for r in rates),
+                "low": min(values),
+                "high": max(values),
+                "newest_rate_day": max(r.rate_day for r in rates),
+            }
+        )
+    return {
+        "display_currency": converter.display_currency,
+        "summary": summary,
+        "rates": [r for rs in by_currency.values() for r in rs][:1000],
+    }
+
+
+def _report_context(scope: Scope, params: ReportParams) -> dict[str, Any]:
+    converter = Converter(params.currency) if params.currency != PER_CURRENCY else None
+    valuation = Valuation(converter)
+    compare = params.preset != Preset.ALL_TIME
+    headline = queries.headline(scope, valuation, compare=compare)
+    context: dict[str, Any] = {
+        "cards": _cards(headline.current, headline.previous),
+        "previous_period": scope.period.previous() if compare else None,
+        "total_orders": headline.current.orders,
+    }
+    if params.tab == Tab.SALES:
+        tracking = queries.sales_tracking(scope, valuation, params.granularity)
+        context["breakdowns"] = [
+            (slug, b, _breakdown_chart(b, params, valuation))
+            for slug, b in (
+                ("source", tracking.sources),
+                ("link", tracking.links),
+                ("offer", tracking.offers),
+            )
+        ]
+    elif params.tab == Tab.PRODUCTS:
+        context["products"] = queries.product_sales(scope, valuation)
+    elif params.tab == Tab.INTERNATIONAL:
+        context["countries"] = queries.international(scope, valuation)
+    elif params.tab == Tab.ANALYTICS:
+        result = queries.analytics(scope, valuation, params.granularity)
+        context["analytics"] = result
+        context["consent_chart"] = _count_chart(
+            "Consent answers per " + params.granularity,
+            result.consent,
+            params,
+            {"Accepted": "#009E73", "Rejected": "#D55E00", "Not answered": "#BBBBBB"},
+        )
+        context["consent_rows"] = [
+            (
+                b,
+                result.consent.counts.get((b, "Accepted"), 0),
+                result.consent.counts.get((b, "Rejected"), 0),
+                result.consent.counts.get((b, "Not answered"), 0),
+                result.consent_rate_in(b),
+            )
+            for b in result.consent.buckets
+        ]
+        context["device_chart"] = _count_chart(
+            "Opened checkouts per device per " + params.granularity, result.devices, params, {}
+        )
+    if converter is not None:
+        context["rates"] = _rates_note(converter)
+    return context
