@@ -66,12 +66,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The default hasher is deliberately slow; tests only need passwords that check.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def provider_sandboxes(settings: Any) -> None:
     # The provider sandboxes are on in tests; their webhooks and callbacks go out only when a
     # test delivers them (payments.sandbox), never from a background thread.
