@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
@@ -37,6 +38,39 @@ def major_str(amount_minor: int, currency: str) -> str:
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
     """`4900, "EUR"` -> `"€49.00"` for people."""
     return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))
+
+
+class AmountError(ValueError):
+    """Text that is not an amount of the currency; the message is meant for the person."""
+
+
+_AMOUNT = re.compile(r"^(?P<units>\d+)(?:[.,](?P<fraction>\d*))?$")
+
+
+def parse_major(text: str, currency: str) -> int:
+    """`"12.50"` or `"12,50"` -> 1250 for EUR; blank is zero.
+
+    Accepts a decimal point or comma and spaces, nothing else: no sign, no exponent, no
+    thousands separators, at most as many decimals as the currency has.
+    """
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    if not cleaned:
+        return 0
+    if cleaned.startswith("-"):
+        raise AmountError("Enter an amount of zero or more.")
+    match = _AMOUNT.match(cleaned)
+    if match is None:
+        raise AmountError("Enter an amount such as 12.50.")
+    exponent = minor_exponent(currency)
+    fraction = match["fraction"] or ""
+    if len(fraction) > exponent:
+        if exponent == 0:
+            raise AmountError(f"{currency} amounts have no decimals.")
+        raise AmountError(f"Use at most {exponent} decimals.")
+    if len(match["units"]) > 12:
+        raise AmountError("That amount is too large.")
+    minor: int = int(match["units"]) * 10**exponent + int(fraction.ljust(exponent, "0") or 0)
+    return minor
 
 
 @cache

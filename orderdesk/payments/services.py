@@ -13,12 +13,29 @@ from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import Checkout
+from orderdesk.payments import refunds
 from orderdesk.payments.models import (
     PaymentAttempt,
     PaymentStatus,
     ProviderNotification,
 )
 from orderdesk.payments.providers.base import ProviderEvent
+from orderdesk.payments.refunds import (
+    reconcile_pending_refunds,
+    refund_order,
+    restore_refunded_data,
+    settle_refund,
+)
+
+__all__ = [
+    "apply_refund_event",
+    "receive_notification",
+    "reconcile_pending_refunds",
+    "record_payment_result",
+    "refund_order",
+    "restore_refunded_data",
+    "settle_refund",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +117,7 @@ def record_payment_result(
 
 def apply_refund_event(event: ProviderEvent, *, checkout: Checkout, provider: str) -> str:
     """Apply a verified refund notification; return what happened, for the record."""
-    # The refund service (issue 6) settles refunds; until it is wired in, the event is kept.
-    return f"refund event stored ({event.kind}); not applied"
+    return refunds.apply_refund_event(event, checkout=checkout, provider=provider)
 
 
 @dataclass(frozen=True)

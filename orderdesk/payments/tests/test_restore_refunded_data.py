@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from orderdesk.orders.events import Actor, EventType
+from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.payments.models import PaymentStatus, RefundStatus
+from orderdesk.payments.providers.base import RefundResult
+from orderdesk.payments.refunds import RefundError, refund_order, restore_refunded_data
+from orderdesk.payments.tests.conftest import FakeProvider
+from orderdesk.testing import factories
+
+
+def refund(order: Order, amounts: dict[int, int], *, via_provider: bool = True) -> None:
+    refund_order(
+        order,
+        amounts=amounts,
+        via_provider=via_provider,
+        actor=Actor.system(),
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
+def test_it_restores_the_pre_refund_figures_and_keeps_the_history(
+    world: factories.World, fake: FakeProvider
+) -> None:
+    order = factories.order(world, add_ons=(world.bump,))
+    course, workbook = order.lines.order_by("position")
+    refund(order, {course.pk: 7900})
+    refund(order, {workbook.pk: 900}, via_provider=False)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+    restored = restore_refunded_data(order, actor=Actor.of_user(world.alice))
+
+    assert restored.refunded_minor == 0
+    assert restored.total_minor == 8800
+    assert list(order.lines.values_list("refunded_minor", flat=True)) == [0, 0]
+    attempt = order.payment_attempts.get()
+    assert (attempt.status, attempt.refunded_minor) == (PaymentStatus.SUCCEEDED, 0)
+    assert list(order.refunds.values_list("status", flat=True)) == [RefundStatus.REVERSED] * 2
+    assert all(r.reversed_at for r in order.refunds.all())
+    event = order.events.get(type=EventType.REFUNDS_REVERSED)
+    assert event.actor_user == world.alice
+    assert event.data["before"]["refunded_minor"] == 8800
+
+
+def test_it_needs_refund_history(world: factories.World) -> None:
+    order = factories.order(world)
+    with pytest.raises(RefundError, match="no refunds"):
+        restore_refunded_data(order, actor=Actor.system())
+
+
+def test_it_waits_for_a_pending_refund(world: factories.World, fake: FakeProvider) -> None:
+    order = factories.order(world, add_ons=(world.bump,))
+    course, workbook = order.lines.order_by("position")
+    refund(order, {course.pk: 100})
+    fake.answer = RefundResult("pending")
+    refund(order, {workbook.pk: 100})
+
+    with pytest.raises(RefundError, match="still waiting"):
+        restore_refunded_data(order, actor=Actor.system())
+    order.refresh_from_db()
+    assert order.refunded_minor == 100
