@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+
+from orderdesk.orders.events import Actor
+from orderdesk.orders.models import OrderStatus
+from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.refunds import RefundError, refund_order
+from orderdesk.payments.tests.conftest import FakeProvider
+from orderdesk.testing import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_ten_staff_refunding_the_same_product_at_once_refund_it_once(fake: FakeProvider) -> None:
+    world = factories.world()
+    order = factories.order(world, add_ons=(world.bump,))
+    course = order.lines.order_by("position")[0]
+    start = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def staff_member() -> None:
+        try:
+            start.wait()
+            refund = refund_order(
+                order,
+                amounts={course.pk: course.total_minor},
+                via_provider=True,
+                actor=Actor.system(),
+                idempotency_key=uuid.uuid4().hex,
+            )
+            outcomes.append(refund.status)
+        except RefundError as error:
+            outcomes.append(" ".join(error.field_errors.values()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=staff_member) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count(RefundStatus.SUCCEEDED) == 1, outcomes
+    assert all("At most €0.00" in o for o in outcomes if o != RefundStatus.SUCCEEDED)
+    assert len(fake.calls) == 1
+    assert Refund.objects.count() == 1
+    order.refresh_from_db()
+    course.refresh_from_db()
+    assert (order.status, order.refunded_minor, course.refunded_minor) == (
+        OrderStatus.PARTIALLY_REFUNDED,
+        7900,
+        7900,
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_double_click_racing_itself_refunds_once(fake: FakeProvider) -> None:
+    world = factories.world()
+    order = factories.order(world)
+    line = order.lines.get()
+    form_key = uuid.uuid4().hex
+    start = threading.Barrier(5)
+    ids: list[int] = []
+
+    def click() -> None:
+        try:
+            start.wait()
+            ids.append(
+                refund_order(
+                    order,
+                    amounts={line.pk: 1000},
+                    via_provider=True,
+                    actor=Actor.system(),
+                    idempotency_key=form_key,
+                ).pk
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(ids) == 5
+    assert len(set(ids)) == 1
+    assert len(fake.calls) == 1
+    order.refresh_from_db()
+    assert order.refunded_minor == 1000
