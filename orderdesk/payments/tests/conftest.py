@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pytest
-from django.test import override_settings
 
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments import refunds
@@ -45,13 +43,6 @@ class FakeProvider(PaymentProvider):
 
 class FullOnly(FakeProvider):
     partial_refund: ClassVar[bool] = False
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords() -> Iterator[None]:
-    # The personas' passwords would take seconds each with the production hasher.
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        yield
 
 
 @dataclass
