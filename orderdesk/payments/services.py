@@ -18,6 +18,7 @@ from orderdesk.payments.models import (
     PaymentAttempt,
     PaymentStatus,
     ProviderNotification,
+    Refund,
 )
 from orderdesk.payments.providers.base import ProviderEvent
 from orderdesk.payments.refunds import (
@@ -164,12 +165,24 @@ def _find_attempt(checkout: Checkout, provider: str, event: ProviderEvent) -> Pa
     )
 
 
+def _refund_order(checkout: Checkout, provider: str, event: ProviderEvent) -> Order | None:
+    match = Q(pk__in=[])
+    if event.refund_key:
+        match |= Q(idempotency_key=event.refund_key)
+    if event.refund_reference:
+        match |= Q(provider_reference=event.refund_reference)
+    refund = Refund.objects.filter(match, order__checkout=checkout).select_related("order").first()
+    if refund is not None:
+        return refund.order
+    attempt = _find_attempt(checkout, provider, event)
+    return attempt.order if attempt else None
+
+
 def _apply(checkout: Checkout, provider: str, event: ProviderEvent) -> tuple[Order | None, str]:
     actor = Actor.provider(provider.title())
     if event.kind in ("refund_succeeded", "refund_pending", "refund_failed"):
-        attempt = _find_attempt(checkout, provider, event)
         outcome = apply_refund_event(event, checkout=checkout, provider=provider)
-        return (attempt.order if attempt else None), outcome
+        return _refund_order(checkout, provider, event), outcome
     if event.kind == "ignored":
         return None, "ignored"
     attempt = _find_attempt(checkout, provider, event)

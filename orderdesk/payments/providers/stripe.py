@@ -95,7 +95,9 @@ class Stripe(PaymentProvider):
             self._secret_key(),
             base_addresses={"api": settings.STRIPE_API_BASE},
             max_network_retries=0,
-            http_client=stripe.HTTPXClient(timeout=settings.PROVIDER_TIMEOUT_SECONDS),
+            http_client=stripe.HTTPXClient(
+                timeout=settings.PROVIDER_TIMEOUT_SECONDS, allow_sync_methods=True
+            ),
         )
 
     def _error(self, error: stripe.StripeError) -> ProviderError:

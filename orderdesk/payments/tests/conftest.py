@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
+from django.utils import timezone
 
+from orderdesk.orders import transitions
+from orderdesk.orders.events import Actor
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments import refunds
 from orderdesk.payments.models import PaymentAttempt, Refund
-from orderdesk.payments.providers.base import PaymentProvider, RefundResult
+from orderdesk.payments.providers.base import PaymentProvider, PaymentStart, RefundResult
 from orderdesk.payments.providers.manual import Manual
+from orderdesk.payments.providers.registry import get_provider
+from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
+from orderdesk.testing import factories
+from orderdesk.testing.factories import World
 
 
 @dataclass
@@ -68,3 +77,48 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
 @pytest.fixture
 def fake(fakes: Fakes) -> FakeProvider:
     return fakes.stripe
+
+
+@pytest.fixture
+def sandboxed(transactional_db: None, live_server: Any, settings: Any) -> World:
+    """The world with its checkout's adapters pointed at the sandboxes on a live server."""
+    settings.SITE_URL = live_server.url
+    settings.STRIPE_API_BASE = f"{live_server.url}/sandbox/stripe"
+    settings.PAYTRAIL_API_BASE = f"{live_server.url}/sandbox/paytrail"
+    settings.EPASSI_API_BASE = f"{live_server.url}/sandbox/epassi"
+    settings.PROVIDER_TIMEOUT_SECONDS = 1
+    world = factories.world()
+    install_sandbox_accounts(world.checkout)
+    return world
+
+
+def begin_payment(
+    world: World, provider: str, method: str = "card"
+) -> tuple[Order, PaymentAttempt, PaymentStart, PaymentProvider]:
+    """An order whose customer has just been handed to the provider."""
+    order = factories.order(world, status=OrderStatus.IN_PROGRESS)
+    attempt = PaymentAttempt.objects.create(
+        order=order,
+        provider=provider,
+        method=method,
+        amount_minor=order.total_minor,
+        currency=order.currency,
+        stamp=uuid.uuid4().hex,
+        created_at=timezone.now(),
+    )
+    adapter = get_provider(provider, world.checkout)
+    start = adapter.start_payment(attempt)
+    attempt.provider_reference = start.provider_reference
+    attempt.save(update_fields=["provider_reference"])
+    transitions.start_processing(order, actor=Actor.customer())
+    return order, attempt, start, adapter
+
+
+def refund_row(attempt: PaymentAttempt, amount_minor: int) -> Refund:
+    return Refund.objects.create(
+        order=attempt.order,
+        payment_attempt=attempt,
+        amount_minor=amount_minor,
+        currency=attempt.currency,
+        idempotency_key=f"refund-{uuid.uuid4().hex}",
+    )

@@ -1,0 +1,193 @@
+"""The Stripe adapter end to end against the Stripe sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.payments.models import (
+    PaymentAttempt,
+    PaymentStatus,
+    ProviderAccount,
+    ProviderNotification,
+)
+from orderdesk.payments.providers.base import PaymentProvider, ProviderError
+from orderdesk.payments.sandbox import deliveries, store
+from orderdesk.payments.sandbox.models import SandboxDelivery
+from orderdesk.payments.tests.conftest import begin_payment, refund_row
+from orderdesk.testing.factories import World
+
+
+def wait_for_stalled_sandbox() -> None:
+    # The sandbox answers half a second after the client gave up; let it finish.
+    time.sleep(0.7)
+
+
+def pay(url: str, outcome: str) -> None:
+    response = httpx.post(url, data={"outcome": outcome}, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+
+
+def paid_by_stripe(world: World) -> tuple[Order, PaymentAttempt, PaymentProvider]:
+    order, attempt, start, adapter = begin_payment(world, "stripe")
+    pay(start.redirect_url, "succeed")
+    deliveries.deliver_pending()
+    attempt.refresh_from_db()
+    return order, attempt, adapter
+
+
+def test_it_takes_a_card_payment_to_completed(sandboxed: World) -> None:
+    order, attempt, start, _ = begin_payment(sandboxed, "stripe")
+    assert start.provider_reference.startswith("pi_")
+    assert start.client_secret.startswith(start.provider_reference)
+    assert "/sandbox/stripe/pay/" in start.redirect_url
+
+    pay(start.redirect_url, "succeed")
+    sent = deliveries.deliver_pending()
+
+    assert [d.last_status for d in sent] == [200, 200]  # created, succeeded
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert attempt.status == PaymentStatus.SUCCEEDED
+
+
+def test_it_sends_a_declined_card_back_to_in_progress(sandboxed: World) -> None:
+    order, attempt, start, _ = begin_payment(sandboxed, "stripe")
+
+    pay(start.redirect_url, "decline")
+    deliveries.deliver_pending()
+
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert order.status == OrderStatus.IN_PROGRESS
+    assert attempt.status == PaymentStatus.FAILED
+    assert attempt.failure_message == "Your card was declined."
+
+
+def test_it_changes_nothing_when_a_webhook_is_replayed(sandboxed: World) -> None:
+    order, _, start, _ = begin_payment(sandboxed, "stripe")
+    pay(start.redirect_url, "succeed")
+    deliveries.deliver_pending()
+    order.refresh_from_db()
+    events = order.events.count()
+    notifications = ProviderNotification.objects.count()
+
+    for delivery in SandboxDelivery.objects.all():
+        response = deliveries.send(delivery)
+        assert response is not None
+        assert response.status_code == 200
+        assert response.json()["replay"] is True
+
+    assert order.events.count() == events
+    assert ProviderNotification.objects.count() == notifications
+
+
+def test_it_refunds_partially_then_fully(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+
+    first = adapter.refund(attempt, refund_row(attempt, 1000))
+    rest = adapter.refund(attempt, refund_row(attempt, attempt.amount_minor - 1000))
+
+    assert first.status == "succeeded"
+    assert first.provider_reference.startswith("re_")
+    assert rest.status == "succeeded"
+    with pytest.raises(ProviderError) as excinfo:
+        adapter.refund(attempt, refund_row(attempt, 1))
+    assert excinfo.value.permanent
+    assert "already been refunded" in excinfo.value.message
+
+
+def test_it_refuses_to_refund_more_than_was_paid(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+
+    with pytest.raises(ProviderError) as excinfo:
+        adapter.refund(attempt, refund_row(attempt, attempt.amount_minor + 1))
+
+    assert excinfo.value.permanent
+    assert "greater than unrefunded amount" in excinfo.value.message
+
+
+def test_it_never_refunds_twice_for_one_refund_row(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    refund = refund_row(attempt, 500)
+
+    first = adapter.refund(attempt, refund)
+    again = adapter.refund(attempt, refund)
+
+    assert again.provider_reference == first.provider_reference
+    assert len(store.find("stripe", "refund", payment_intent=attempt.provider_reference)) == 1
+
+    refund.amount_minor = 600  # the same key with other parameters
+    with pytest.raises(ProviderError) as excinfo:
+        adapter.refund(attempt, refund)
+    assert excinfo.value.permanent
+    assert excinfo.value.http_status == 409
+
+
+def test_it_reports_a_500_as_retryable_and_the_retry_succeeds(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    refund = refund_row(attempt, 500)
+    store.add_fault("stripe", "refunds.create", "500")
+
+    with pytest.raises(ProviderError) as excinfo:
+        adapter.refund(attempt, refund)
+
+    assert not excinfo.value.permanent
+    assert adapter.refund(attempt, refund).status == "succeeded"
+
+
+def test_it_finds_a_refund_whose_answer_timed_out(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    refund = refund_row(attempt, 700)
+    store.add_fault("stripe", "refunds.create", "timeout")
+
+    with pytest.raises(ProviderError) as excinfo:
+        adapter.refund(attempt, refund)
+    assert not excinfo.value.permanent
+    assert "in time" in excinfo.value.message
+    wait_for_stalled_sandbox()
+
+    status = adapter.refund_status(attempt, refund)
+    retried = adapter.refund(attempt, refund)
+
+    assert status.status == "succeeded"
+    assert retried.provider_reference == status.provider_reference
+    assert len(store.find("stripe", "refund", payment_intent=attempt.provider_reference)) == 1
+
+
+def test_it_follows_a_pending_refund_to_failure(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    refund = refund_row(attempt, 700)
+    store.add_fault("stripe", "refunds.create", "pending")
+
+    result = adapter.refund(attempt, refund)
+    assert result.status == "pending"
+    refund.provider_reference = result.provider_reference
+    settle = reverse("payments:sandbox-stripe-settle", args=[result.provider_reference])
+    httpx.post(settings.SITE_URL + settle, data={"outcome": "failed"})
+    deliveries.deliver_pending()
+
+    assert adapter.refund_status(attempt, refund).status == "failed"
+    failed = ProviderNotification.objects.get(event_type="refund.failed")
+    assert failed.order_id == attempt.order_id
+
+
+def test_it_reports_a_payment_intent_500_as_retryable(sandboxed: World) -> None:
+    store.add_fault("stripe", "payment_intents.create", "500")
+    with pytest.raises(ProviderError) as excinfo:
+        begin_payment(sandboxed, "stripe")
+    assert not excinfo.value.permanent
+
+
+def test_it_keeps_the_secret_key_out_of_errors(sandboxed: World) -> None:
+    ProviderAccount.objects.filter(provider="stripe").update(secret_key="sk_live_not_a_test_key")
+    with pytest.raises(ProviderError) as excinfo:
+        begin_payment(sandboxed, "stripe")
+    assert excinfo.value.permanent
+    assert "sk_live_not_a_test_key" not in excinfo.value.message
