@@ -34,6 +34,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
+    title: str
     svg: SafeString
     legend: list[tuple[str, str]]  # (label, colour)
     summary: str
@@ -174,7 +175,7 @@ def line_chart(
                 )
             )
     summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))} in total" for s in series)
-    return Chart(_svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
+    return Chart(title, _svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
 
 
 def stacked_bar_chart(
@@ -224,4 +225,4 @@ def stacked_bar_chart(
                 )
             )
     summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))}" for s in series)
-    return Chart(_svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
+    return Chart(title, _svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)

@@ -6,18 +6,27 @@ import datetime as dt
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
+from orderdesk.lib.money import format_money, to_minor
 from orderdesk.reports.queries import Money
 from orderdesk.web.charts import bucket_label
-from orderdesk.web.views.reports import money_text, percent_text
+from orderdesk.web.views.reports import percent_text
 
 register = template.Library()
 
 
 @register.filter
-def amounts(money: Money | None) -> str:
-    """`{{ figures.revenue|amounts }}` → `€1,234.00 · SEK 9,990.00` (never added together)."""
-    return money_text(money or {})
+def amounts(money: Money | None) -> SafeString:
+    """`{{ figures.revenue|amounts }}`: one line per currency, never added together."""
+    if not money:
+        return mark_safe("–")
+    return format_html_join(
+        "",
+        '<span class="amount">{}</span>',
+        ((format_money(to_minor(amount, c), c),) for c, amount in sorted(money.items())),
+    )
 
 
 @register.filter

@@ -146,13 +146,6 @@ def orders_export(request: HttpRequest) -> HttpResponseBase:
 # --- presentation --------------------------------------------------------------------------
 
 
-def money_text(money: Money) -> str:
-    """`{"EUR": 12.5, "SEK": 100}` → `€12.50 · SEK 100.00`; each currency rounded half-up."""
-    if not money:
-        return "–"
-    return " · ".join(format_money(to_minor(amount, c), c) for c, amount in sorted(money.items()))
-
-
 def percent_text(value: Decimal | None, places: int = 1) -> str:
     if value is None:
         return "–"
@@ -185,7 +178,7 @@ def _money_change(now: Money, before: Money) -> list[tuple[str, Change]]:
 @dataclass(frozen=True)
 class Card:
     label: str
-    value: str
+    value: Money | str
     changes: list[tuple[str, Change]]
     definition: str
 
@@ -206,7 +199,7 @@ def _cards(current: Figures, previous: Figures | None) -> list[Card]:
     return [
         Card(
             "Revenue",
-            money_text(current.revenue),
+            current.revenue,
             _money_change(current.revenue, p.revenue) if p else [],
             "Totals of orders paid in the period, on their payment date.",
         ),
@@ -218,7 +211,7 @@ def _cards(current: Figures, previous: Figures | None) -> list[Card]:
         ),
         Card(
             "Average order value",
-            money_text(current.aov),
+            current.aov,
             _money_change(current.aov, p.aov) if p else [],
             "Revenue ÷ orders.",
         ),
@@ -230,13 +223,13 @@ def _cards(current: Figures, previous: Figures | None) -> list[Card]:
         ),
         Card(
             "Refunds",
-            money_text(current.refunds),
+            current.refunds,
             _money_change(current.refunds, p.refunds) if p else [],
             "Refunds that succeeded or were recorded in the period, on that date.",
         ),
         Card(
             "Net revenue",
-            money_text(current.net_revenue),
+            current.net_revenue,
             _money_change(current.net_revenue, p.net_revenue) if p else [],
             "Revenue − refunds.",
         ),
