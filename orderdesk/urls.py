@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("orderdesk.api.urls")),
     path("", include("orderdesk.payments.urls")),
+    path("sandbox/", include("orderdesk.actions.sandbox.urls")),
     path("", include("orderdesk.web.urls")),
 ]

@@ -93,6 +93,35 @@ class ActionRun(models.Model):
                 condition=Q(status__in=["queued", "running"]),
             ),
         ]
+        constraints = [
+            # At most one run of a snapshot is queued or running, whatever races.
+            models.UniqueConstraint(
+                fields=["snapshot"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_snapshot",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation} {self.snapshot} #{self.attempt} {self.status}"
+
+
+# The sandboxes keep their state in this app's tables; imported here so Django registers them.
+from orderdesk.actions.sandbox.models import (  # noqa: E402
+    SandboxKajabiGrant,
+    SandboxKajabiOffer,
+    SandboxWebhookDelivery,
+    SandboxWebhookEndpoint,
+)
+
+__all__ = [
+    "ActionRun",
+    "ActionSnapshot",
+    "RunOperation",
+    "RunStatus",
+    "SandboxKajabiGrant",
+    "SandboxKajabiOffer",
+    "SandboxWebhookDelivery",
+    "SandboxWebhookEndpoint",
+    "SnapshotStatus",
+]

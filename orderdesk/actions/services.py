@@ -1,12 +1,27 @@
-"""Write functions for post-purchase actions."""
+"""Post-purchase actions: snapshot, schedule, run, re-run, revoke; Mark as Completed (SPEC F4, F6).
+
+Every execution is an `ActionRun` row written in the caller's transaction and handed to the
+task queue after commit. A worker claims the run with a conditional UPDATE, calls the kind with
+no transaction or lock held, and records the outcome in a second short transaction. A run whose
+worker died becomes claimable again once its `claimed_until` has passed.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import logging
 from collections.abc import Iterable
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from orderdesk.actions.kinds.base import ActionError, ActionResult
+from orderdesk.actions.kinds.http import shorten
+from orderdesk.actions.kinds.registry import get_kind
 from orderdesk.actions.models import (
     ActionRun,
     ActionSnapshot,
@@ -14,41 +29,508 @@ from orderdesk.actions.models import (
     RunStatus,
     SnapshotStatus,
 )
-from orderdesk.catalog.models import ActionKind
+from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel
+from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.models import Order
+from orderdesk.orders.models import ActionHealth, Order
+from orderdesk.organizations.models import User
 
+logger = logging.getLogger(__name__)
+
+ACTIVE_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
+DONE = (SnapshotStatus.SUCCEEDED, SnapshotStatus.REVOKED)
 # Kinds whose access can be taken back (Kajabi offer deactivation).
 REVOCABLE_KINDS = frozenset({ActionKind.KAJABI_GRANT})
 
 
-def revoke_actions(
-    order: Order, *, snapshots: Iterable[ActionSnapshot], actor: Actor
-) -> list[ActionRun]:
-    """Queue a revoke run for each snapshot that granted access and is not revoked yet.
+def _actor(by: Actor | User | None) -> Actor:
+    if by is None:
+        return Actor.system()
+    return by if isinstance(by, Actor) else Actor.of_user(by)
 
-    The runs are outbox rows: a worker claims them and calls the kind's `revoke`. Asking
-    twice queues nothing twice.
+
+def _label(snapshot: ActionSnapshot) -> str:
+    return f"{snapshot} ({snapshot.get_level_display().lower()} level)"
+
+
+# Snapshots
+
+
+def snapshot_actions(order: Order) -> list[ActionSnapshot]:
+    """Freeze the actions configured for the order's checkout, offer and products.
+
+    Safe to call again when the order's lines change before payment: actions of products that
+    were added get snapshots, pending snapshots of products that were removed are dropped, and
+    snapshots already taken keep the configuration they were taken with.
     """
+    product_ids = set(
+        order.lines.exclude(product=None).values_list("product_id", flat=True).distinct()
+    )
+    configs = ActionConfig.objects.filter(checkout_id=order.checkout_id, is_active=True).filter(
+        Q(level=ActionLevel.CHECKOUT)
+        | Q(level=ActionLevel.OFFER, offer_id=order.offer_id)
+        | Q(level=ActionLevel.PRODUCT, product_id__in=product_ids)
+    )
+    level_rank = {ActionLevel.CHECKOUT: 0, ActionLevel.OFFER: 1, ActionLevel.PRODUCT: 2}
+    with transaction.atomic():
+        existing = {(s.config_id, s.product_id): s for s in order.action_snapshots.all()}
+        stale = [
+            s.pk
+            for s in existing.values()
+            if s.level == ActionLevel.PRODUCT
+            and s.product_id not in product_ids
+            and s.status == SnapshotStatus.PENDING
+            and not s.runs.exists()
+        ]
+        if stale:
+            ActionSnapshot.objects.filter(pk__in=stale).delete()
+        created: list[ActionSnapshot] = []
+        for config in sorted(configs, key=lambda c: (level_rank[ActionLevel(c.level)], c.pk)):
+            key = (config.pk, config.product_id)
+            if key in existing:
+                continue
+            created.append(
+                ActionSnapshot(
+                    order=order,
+                    config=config,
+                    config_version=config.version,
+                    level=config.level,
+                    kind=config.kind,
+                    product_id=config.product_id,
+                    name=config.name,
+                    settings=config.settings,
+                    position=len(existing) + len(created),
+                )
+            )
+        ActionSnapshot.objects.bulk_create(created)
+    return list(order.action_snapshots.all())
+
+
+# Queueing
+
+
+def _enqueue(run_id: int, run_after: dt.datetime) -> None:
+    # Imported here: tasks.py wraps this module.
+    from orderdesk.actions.tasks import run_action_task
+
+    task = run_action_task
+    if run_after > timezone.now():
+        if not task.get_backend().supports_defer:
+            return  # the sweep hands it to a worker once it is due
+        task = task.using(run_after=run_after)
+    task.enqueue(run_id)
+
+
+def _queue(
+    snapshot: ActionSnapshot,
+    *,
+    operation: RunOperation = RunOperation.RUN,
+    attempt: int = 1,
+    run_after: dt.datetime | None = None,
+    by: Actor | None = None,
+) -> ActionRun:
+    """Write a queued run (inside the caller's transaction) and enqueue it after commit."""
+    run = ActionRun.objects.create(
+        snapshot=snapshot,
+        operation=operation,
+        attempt=attempt,
+        run_after=run_after or timezone.now(),
+        triggered_by=by.user if by else None,
+    )
+    if operation == RunOperation.RUN and snapshot.status != SnapshotStatus.PENDING:
+        snapshot.status = SnapshotStatus.PENDING
+        snapshot.save(update_fields=["status"])
+    transaction.on_commit(lambda: _enqueue(run.pk, run.run_after))
+    return run
+
+
+def _active_run(snapshot: ActionSnapshot) -> ActionRun | None:
+    return snapshot.runs.filter(status__in=ACTIVE_RUN).first()
+
+
+def _queue_unless_done(snapshot: ActionSnapshot, *, by: Actor | None) -> ActionRun | None:
+    """Queue a run of a locked snapshot that has not succeeded; a due-later retry runs now."""
+    if snapshot.status in DONE:
+        return None
+    active = _active_run(snapshot)
+    if active is None:
+        return _queue(snapshot, by=by)
+    if active.status == RunStatus.QUEUED and active.run_after > timezone.now():
+        active.run_after = timezone.now()
+        active.save(update_fields=["run_after"])
+        transaction.on_commit(lambda: _enqueue(active.pk, active.run_after))
+    return None
+
+
+def action_health(order: Order) -> ActionHealth:
+    statuses = set(
+        ActionSnapshot.objects.filter(order=order).values_list("status", flat=True).distinct()
+    )
+    if not statuses:
+        return ActionHealth.NONE
+    if SnapshotStatus.FAILED in statuses:
+        return ActionHealth.FAILED
+    if statuses & {SnapshotStatus.PENDING, SnapshotStatus.RUNNING}:
+        return ActionHealth.PENDING
+    return ActionHealth.SUCCEEDED
+
+
+def schedule_actions(order: Order) -> list[ActionRun]:
+    """Queue a run of every snapshot not yet succeeded; call in the transaction that marks it Paid.
+
+    Runs are handed to workers only after that transaction commits.
+    """
+    with transaction.atomic():
+        order = transitions.lock_order(order)
+        runs = [
+            run
+            for snapshot in order.action_snapshots.select_for_update()
+            if (run := _queue_unless_done(snapshot, by=None))
+        ]
+        transitions.set_action_health(order, action_health(order))
+    return runs
+
+
+# Running
+
+
+def _backoff(attempt: int) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.ACTION_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+
+
+def run_action(run_id: int) -> ActionRun | None:
+    """Claim the run and execute it; returns None when it is not ours to run.
+
+    Not ours: another worker holds it, it is finished, or its backoff has not passed yet.
+    """
+    now = timezone.now()
+    lease = now + dt.timedelta(seconds=settings.ACTION_CLAIM_SECONDS)
+    with transaction.atomic():
+        claimed = (
+            ActionRun.objects.filter(pk=run_id)
+            .filter(
+                Q(status=RunStatus.QUEUED, run_after__lte=now)
+                | Q(status=RunStatus.RUNNING, claimed_until__lt=now)
+            )
+            .update(status=RunStatus.RUNNING, claimed_until=lease, started_at=now)
+        )
+        if not claimed:
+            return None
+        run = ActionRun.objects.select_related("snapshot__order").get(pk=run_id)
+        if run.operation == RunOperation.RUN:
+            ActionSnapshot.objects.filter(pk=run.snapshot_id).update(
+                status=SnapshotStatus.RUNNING, attempts=F("attempts") + 1, last_run_at=now
+            )
+        else:
+            ActionSnapshot.objects.filter(pk=run.snapshot_id).update(last_run_at=now)
+
+    # The outside call: no transaction and no row lock, it may take seconds.
+    snapshot = run.snapshot
+    result: ActionResult | None = None
+    error: ActionError | None = None
+    try:
+        kind = get_kind(snapshot.kind)
+        if run.operation == RunOperation.RUN:
+            result = kind.run(snapshot, run)
+        else:
+            result = kind.revoke(snapshot, run)
+    except ActionError as exc:
+        error = exc
+    except Exception as exc:
+        logger.exception("Action run %s crashed", run.pk)
+        error = ActionError(f"Unexpected error: {type(exc).__name__}: {exc}", permanent=True)
+    return _record(run, lease=lease, result=result, error=error)
+
+
+def _record(
+    run: ActionRun, *, lease: dt.datetime, result: ActionResult | None, error: ActionError | None
+) -> ActionRun | None:
+    now = timezone.now()
+    retry: ActionRun | None = None
+    system = Actor.system()
+    with transaction.atomic():
+        order = transitions.lock_order(run.snapshot.order)
+        message = shorten(error.message) if error else ""
+        mine = ActionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claimed_until=lease)
+        if not mine.update(
+            status=RunStatus.FAILED if error else RunStatus.SUCCEEDED,
+            finished_at=now,
+            http_status=error.http_status if error else (result.http_status if result else None),
+            error_message=message,
+            claimed_until=None,
+        ):
+            # Lease ran out and another worker took the run over; its outcome counts.
+            return None
+        run.refresh_from_db()
+        snapshot = ActionSnapshot.objects.select_for_update().get(pk=run.snapshot_id)
+        data: dict[str, Any] = {
+            "snapshot_id": snapshot.pk,
+            "run_id": run.pk,
+            "attempt": run.attempt,
+            "http_status": run.http_status,
+        }
+        label = _label(snapshot)
+        if run.operation == RunOperation.REVOKE:
+            if error:
+                snapshot.last_error = shorten(f"Removing access failed: {message}")
+                snapshot.save(update_fields=["last_error"])
+                record_event(
+                    order,
+                    type=EventType.ACTION_FAILED,
+                    message=f"Removing access failed ({label}): {message}",
+                    actor=system,
+                    data={**data, "error": message},
+                )
+            else:
+                snapshot.status = SnapshotStatus.REVOKED
+                snapshot.save(update_fields=["status"])
+                record_event(
+                    order,
+                    type=EventType.ACCESS_REVOKED,
+                    message=f"Access removed: {label}",
+                    actor=system,
+                    data=data,
+                )
+        elif error is None:
+            snapshot.status = SnapshotStatus.SUCCEEDED
+            snapshot.succeeded_at = now
+            snapshot.last_error = ""
+            snapshot.save(update_fields=["status", "succeeded_at", "last_error"])
+            record_event(
+                order,
+                type=EventType.ACTION_SUCCEEDED,
+                message=f"{label} succeeded",
+                actor=system,
+                data=data,
+            )
+        elif not error.permanent and run.attempt < settings.ACTION_MAX_ATTEMPTS:
+            snapshot.status = SnapshotStatus.PENDING
+            snapshot.last_error = message
+            snapshot.save(update_fields=["status", "last_error"])
+            delay = _backoff(run.attempt)
+            retry = ActionRun.objects.create(
+                snapshot=snapshot,
+                operation=run.operation,
+                attempt=run.attempt + 1,
+                run_after=now + delay,
+                triggered_by=run.triggered_by,
+            )
+            record_event(
+                order,
+                type=EventType.ACTION_FAILED,
+                message=(
+                    f"{label} failed (attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS}),"
+                    f" retrying in {int(delay.total_seconds())} s: {message}"
+                ),
+                actor=system,
+                data={**data, "error": message, "retry_run_id": retry.pk},
+            )
+        else:
+            snapshot.status = SnapshotStatus.FAILED
+            snapshot.last_error = message
+            snapshot.save(update_fields=["status", "last_error"])
+            why = "" if error.permanent else f" after {run.attempt} attempts"
+            record_event(
+                order,
+                type=EventType.ACTION_FAILED,
+                message=f"{label} failed{why}: {message}",
+                actor=system,
+                data={**data, "error": message, "permanent": error.permanent},
+            )
+        transitions.set_action_health(order, action_health(order))
+        if retry is not None:
+            retry_id, retry_after = retry.pk, retry.run_after
+            transaction.on_commit(lambda: _enqueue(retry_id, retry_after))
+    return run
+
+
+def sweep_actions() -> int:
+    """Hand due runs to workers again: runs whose worker died, and queued runs nobody took.
+
+    Returns how many were enqueued. A run enqueued twice is harmless: only one claim wins.
+    """
+    now = timezone.now()
+    stale_queue = now - dt.timedelta(seconds=settings.ACTION_SWEEP_GRACE_SECONDS)
+    due = list(
+        ActionRun.objects.filter(
+            Q(status=RunStatus.QUEUED, run_after__lte=stale_queue)
+            | Q(status=RunStatus.RUNNING, claimed_until__lt=now)
+        )
+        .order_by("run_after")
+        .values_list("pk", "status")[:1000]
+    )
+    # Pushing run_after forward keeps the next sweep from enqueueing the same run again at once.
+    ActionRun.objects.filter(
+        pk__in=[pk for pk, status in due if status == RunStatus.QUEUED], status=RunStatus.QUEUED
+    ).update(run_after=now)
+    for pk, _status in due:
+        _enqueue(pk, now)
+    return len(due)
+
+
+# Staff actions
+
+
+def _fingerprint(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()[:12]
+
+
+def _for_timeline(settings_: dict[str, Any]) -> dict[str, Any]:
+    """Settings as recorded on the timeline; secrets only as a fingerprint that shows a change."""
+    return {
+        key: _fingerprint(value) if "secret" in key.lower() or "password" in key.lower() else value
+        for key, value in settings_.items()
+    }
+
+
+def _use_latest_config(order: Order, snapshots: Iterable[ActionSnapshot], *, actor: Actor) -> None:
+    for snapshot in snapshots:
+        config = snapshot.config
+        if config is None:
+            record_event(
+                order,
+                type=EventType.ACTION_CONFIG_REPLACED,
+                message=f"{_label(snapshot)}: no current configuration, kept the snapshot",
+                actor=actor,
+                data={"snapshot_id": snapshot.pk},
+            )
+            continue
+        old = {
+            "name": snapshot.name,
+            "kind": snapshot.kind,
+            "version": snapshot.config_version,
+            "settings": _for_timeline(snapshot.settings),
+        }
+        new = {
+            "name": config.name,
+            "kind": config.kind,
+            "version": config.version,
+            "settings": _for_timeline(config.settings),
+        }
+        snapshot.name = config.name
+        snapshot.kind = config.kind
+        snapshot.config_version = config.version
+        snapshot.settings = config.settings
+        snapshot.save(update_fields=["name", "kind", "config_version", "settings"])
+        record_event(
+            order,
+            type=EventType.ACTION_CONFIG_REPLACED,
+            message=f"{_label(snapshot)}: replaced with the latest configuration (v{config.version})",
+            actor=actor,
+            data={"snapshot_id": snapshot.pk, "old": old, "new": new},
+        )
+
+
+def rerun_failed(
+    order: Order, *, use_latest_config: bool = False, by: Actor | User
+) -> list[ActionRun]:
+    """Re-run the order's failed actions, optionally with their current configuration first."""
+    actor = _actor(by)
+    with transaction.atomic():
+        order = transitions.lock_order(order)
+        failed = list(
+            order.action_snapshots.select_for_update().filter(status=SnapshotStatus.FAILED)
+        )
+        if use_latest_config:
+            _use_latest_config(order, failed, actor=actor)
+        runs = [run for s in failed if (run := _queue_unless_done(s, by=actor))]
+        if runs:
+            record_event(
+                order,
+                type=EventType.ACTION_RERUN,
+                message=f"Re-run of {len(runs)} failed action(s) requested",
+                actor=actor,
+                data={"run_ids": [r.pk for r in runs], "use_latest_config": use_latest_config},
+            )
+        transitions.set_action_health(order, action_health(order))
+    return runs
+
+
+def rerun_action(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | None:
+    """Re-run one action; does nothing (None) if it already succeeded or is already queued."""
+    actor = _actor(by)
+    with transaction.atomic():
+        order = transitions.lock_order(snapshot.order)
+        snapshot = ActionSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if snapshot.status in DONE or _active_run(snapshot) is not None:
+            return None
+        run = _queue(snapshot, by=actor)
+        record_event(
+            order,
+            type=EventType.ACTION_RERUN,
+            message=f"Re-run requested: {_label(snapshot)}",
+            actor=actor,
+            data={"snapshot_id": snapshot.pk, "run_id": run.pk},
+        )
+        transitions.set_action_health(order, action_health(order))
+    return run
+
+
+def mark_completed(
+    order: Order,
+    *,
+    rerun: bool = True,
+    use_latest_config: bool = False,
+    by: Actor | User,
+) -> Order:
+    """Mark the order completed by hand and run its actions that have not succeeded (SPEC F4).
+
+    With `use_latest_config`, each failed action's snapshot is first replaced, permanently,
+    with the current configuration of its source; the timeline records old and new settings.
+    Raises TransitionNotAllowed for orders that were never paid.
+    """
+    actor = _actor(by)
+    with transaction.atomic():
+        order = transitions.mark_completed(
+            order, actor=actor, data={"rerun": rerun, "use_latest_config": use_latest_config}
+        )
+        snapshots = list(order.action_snapshots.select_for_update())
+        if use_latest_config:
+            failed = [s for s in snapshots if s.status == SnapshotStatus.FAILED]
+            _use_latest_config(order, failed, actor=actor)
+        if rerun:
+            runs = [run for s in snapshots if (run := _queue_unless_done(s, by=actor))]
+            if runs:
+                record_event(
+                    order,
+                    type=EventType.ACTION_RERUN,
+                    message=f"Running {len(runs)} action(s) that had not succeeded",
+                    actor=actor,
+                    data={"run_ids": [r.pk for r in runs]},
+                )
+        order = transitions.set_action_health(order, action_health(order))
+    return order
+
+
+def revoke_actions(
+    order: Order, *, snapshots: Iterable[ActionSnapshot], actor: Actor | User
+) -> list[ActionRun]:
+    """Remove the access the given snapshots granted (SPEC F5: "Remove access").
+
+    Call inside the refund's transaction; the revoke runs are queued, handed to workers after
+    it commits and tracked like any run. Snapshots that never succeeded granted nothing: they
+    are marked revoked without a call. Asking twice queues nothing twice.
+    """
+    actor = _actor(actor)
     runs: list[ActionRun] = []
     with transaction.atomic():
+        order = transitions.lock_order(order)
         wanted = [s.pk for s in snapshots if s.order_id == order.pk and s.kind in REVOCABLE_KINDS]
         locked = ActionSnapshot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
         for snapshot in locked:
-            if (
-                snapshot.status == SnapshotStatus.REVOKED
-                or snapshot.runs.filter(
-                    operation=RunOperation.REVOKE, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-                ).exists()
-            ):
+            if snapshot.status == SnapshotStatus.REVOKED or _active_run(snapshot) is not None:
                 continue
-            runs.append(
-                ActionRun.objects.create(
-                    snapshot=snapshot,
-                    operation=RunOperation.REVOKE,
-                    run_after=timezone.now(),
-                    triggered_by=actor.user,
-                )
+            if snapshot.status == SnapshotStatus.SUCCEEDED:
+                runs.append(_queue(snapshot, operation=RunOperation.REVOKE, by=actor))
+                continue
+            snapshot.status = SnapshotStatus.REVOKED
+            snapshot.save(update_fields=["status"])
+            record_event(
+                order,
+                type=EventType.ACCESS_REVOKED,
+                message=f"{_label(snapshot)} had not granted access; nothing to remove",
+                actor=actor,
+                data={"snapshot_id": snapshot.pk},
             )
         if runs:
             names = ", ".join(str(run.snapshot) for run in runs)
@@ -59,4 +541,5 @@ def revoke_actions(
                 actor=actor,
                 data={"snapshot_ids": [run.snapshot_id for run in runs]},
             )
+        transitions.set_action_health(order, action_health(order))
     return runs

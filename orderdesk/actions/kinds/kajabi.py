@@ -1,0 +1,86 @@
+"""Grant Kajabi offer: the offer's activation and deactivation webhook URLs (providers.md §4.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, ClassVar
+
+from orderdesk.actions.kinds import http
+from orderdesk.actions.kinds.base import ActionError, ActionResult, Kind
+
+if TYPE_CHECKING:
+    from orderdesk.actions.models import ActionRun, ActionSnapshot
+    from orderdesk.orders.models import Order
+
+# Kajabi answers these when the state is already what was asked for; a repeated run is a success.
+ALREADY_GRANTED = "has already been granted"
+ALREADY_REVOKED = "grant not found"
+
+
+def external_user_id(order: Order) -> str:
+    """Stable per customer of an organization, so a grant repeated or revoked finds the same member.
+
+    Kajabi treats the id case-sensitively and the email case-insensitively, so the id is derived
+    from the lower-cased email.
+    """
+    email = order.customer_email.strip().lower()
+    digest = hashlib.sha256(f"{order.organization_id}:{email}".encode()).hexdigest()
+    return f"od_{digest[:24]}"
+
+
+def member_name(order: Order, *, hide_last_name: bool) -> str:
+    last = order.last_name.strip()
+    if hide_last_name and last:
+        last = f"{last[0]}."
+    return " ".join(part for part in (order.first_name.strip(), last) if part)
+
+
+class KajabiGrant(Kind):
+    """Settings: activation_url, deactivation_url, send_offer_grant_email, hide_last_name."""
+
+    can_revoke: ClassVar[bool] = True
+
+    def run(self, snapshot: ActionSnapshot, run: ActionRun) -> ActionResult:
+        settings = snapshot.settings
+        params = (
+            {"send_offer_grant_email": "true"} if settings.get("send_offer_grant_email") else {}
+        )
+        return self._post(
+            snapshot, settings.get("activation_url", ""), params=params, already=ALREADY_GRANTED
+        )
+
+    def revoke(self, snapshot: ActionSnapshot, run: ActionRun) -> ActionResult:
+        return self._post(
+            snapshot,
+            snapshot.settings.get("deactivation_url", ""),
+            params={},
+            already=ALREADY_REVOKED,
+        )
+
+    def _post(
+        self, snapshot: ActionSnapshot, url: str, *, params: dict[str, str], already: str
+    ) -> ActionResult:
+        if not url:
+            raise ActionError("No Kajabi webhook URL is configured", permanent=True)
+        order = snapshot.order
+        payload = {
+            "name": member_name(
+                order, hide_last_name=bool(snapshot.settings.get("hide_last_name"))
+            ),
+            "email": order.customer_email,
+            "external_user_id": external_user_id(order),
+        }
+        try:
+            response = http.post(
+                url,
+                service="Kajabi",
+                content=json.dumps(payload).encode(),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                params=params,
+            )
+        except ActionError as exc:
+            if exc.http_status and already in exc.message.lower():
+                return ActionResult(http_status=exc.http_status, detail=exc.message)
+            raise
+        return ActionResult(http_status=response.status_code, detail=http.shorten(response.text))
