@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from orderdesk.actions.services import schedule_actions
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order, OrderStatus
@@ -77,12 +78,14 @@ def record_payment_result(
                 update_fields=["status", "succeeded_at", "provider_reference", "updated_at"]
             )
             if order.status in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING):
-                transitions.mark_paid(
+                order = transitions.mark_paid(
                     order,
                     actor=actor,
                     has_actions=order.action_snapshots.exists(),
                     data=data,
                 )
+                # Queued in this transaction; workers get the runs once it commits.
+                schedule_actions(order)
             else:
                 # Paid twice (another attempt already succeeded): staff must refund one.
                 record_event(

@@ -107,3 +107,24 @@ def test_it_never_enqueues_a_retry_before_it_is_due(
 
     expected = 1 if backend is DATABASE else 0
     assert DBTaskResult.objects.count() == expected
+
+
+def test_it_schedules_the_actions_when_a_payment_succeeds(
+    world: World, sandboxes: str, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from orderdesk.orders.events import Actor
+    from orderdesk.payments.services import record_payment_result
+
+    settings.TASKS = IMMEDIATE
+    kajabi(world, sandboxes)
+    order = factories.order(world, status=OrderStatus.PROCESSING)
+    snapshot_actions(order)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_payment_result(
+            order.payment_attempts.get(), succeeded=True, actor=Actor.provider("stripe")
+        )
+
+    assert SandboxKajabiGrant.objects.count() == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
