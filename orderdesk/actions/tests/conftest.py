@@ -62,9 +62,3 @@ def answer(monkeypatch: pytest.MonkeyPatch) -> Answer:
         return seen
 
     return script
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    # world() creates five users; the production hasher makes that seconds per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

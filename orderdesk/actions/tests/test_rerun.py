@@ -181,7 +181,7 @@ def test_it_revokes_granted_offer_access(world: World, sandboxes: str) -> None:
     order = paid_order(world)
     run_queued(order)
 
-    [run] = revoke_actions(order, offer_access=True, by=world.alice)
+    [run] = revoke_actions(order, snapshots=order.action_snapshots.all(), actor=world.alice)
     assert run.operation == "revoke"
     run_queued(order)
 
@@ -189,7 +189,7 @@ def test_it_revokes_granted_offer_access(world: World, sandboxes: str) -> None:
     snapshot = order.action_snapshots.get()
     assert snapshot.status == SnapshotStatus.REVOKED
     assert order.events.filter(type="access_revoked", message__startswith="Access removed").exists()
-    assert revoke_actions(order, offer_access=True, by=world.alice) == []
+    assert revoke_actions(order, snapshots=order.action_snapshots.all(), actor=world.alice) == []
 
 
 def test_it_revokes_product_level_access_only_for_the_given_products(
@@ -205,7 +205,9 @@ def test_it_revokes_product_level_access_only_for_the_given_products(
     order = paid_order(world)
     run_queued(order)
 
-    runs = revoke_actions(order, product_ids=[world.course.pk], by=world.alice)
+    runs = revoke_actions(
+        order, snapshots=order.action_snapshots.filter(product=world.course), actor=world.alice
+    )
 
     assert [r.snapshot.level for r in runs] == ["product"]
     run_queued(order)
@@ -216,7 +218,12 @@ def test_it_revokes_product_level_access_only_for_the_given_products(
 def test_it_marks_a_never_granted_action_revoked_without_a_call(
     failed_order: Order, world: World
 ) -> None:
-    assert revoke_actions(failed_order, offer_access=True, by=world.alice) == []
+    assert (
+        revoke_actions(
+            failed_order, snapshots=failed_order.action_snapshots.all(), actor=world.alice
+        )
+        == []
+    )
 
     snapshot = failed_order.action_snapshots.get(kind=ActionKind.KAJABI_GRANT)
     assert snapshot.status == SnapshotStatus.REVOKED
