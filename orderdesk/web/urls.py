@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import auth, orders, reports
+from orderdesk.web.views import auth, orders, refunds, reports
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/", reports.report, name="reports"),
     path("reports/export.csv", reports.report_export, name="reports_export"),
     path("orders/<int:number>/", orders.order_detail, name="order_detail"),
+    path("orders/<int:number>/refund/", refunds.order_refund, name="order_refund"),
 ]

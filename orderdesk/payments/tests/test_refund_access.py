@@ -10,8 +10,8 @@ from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order
 from orderdesk.payments.providers.base import ProviderError, RefundResult
 from orderdesk.payments.refunds import RefundError, refund_order
-from orderdesk.payments.tests.conftest import FakeProvider
 from orderdesk.testing import factories
+from orderdesk.testing.fake_providers import FakeProvider
 
 
 def snapshot(

@@ -10,8 +10,8 @@ from orderdesk.orders.events import Actor
 from orderdesk.orders.models import OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.refunds import RefundError, refund_order
-from orderdesk.payments.tests.conftest import FakeProvider
 from orderdesk.testing import factories
+from orderdesk.testing.fake_providers import FakeProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Refund, RefundOrigin, RefundStatus
 from orderdesk.payments.providers.base import ProviderError, ProviderEvent, RefundResult
 from orderdesk.payments.refunds import apply_refund_event, refund_order
-from orderdesk.payments.tests.conftest import FakeProvider
 from orderdesk.testing import factories
+from orderdesk.testing.fake_providers import FakeProvider
 
 
 def paid_order(world: factories.World, provider: str = "stripe") -> Order:

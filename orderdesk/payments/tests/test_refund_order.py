@@ -16,8 +16,8 @@ from orderdesk.payments.refunds import (
     reconcile_pending_refunds,
     refund_order,
 )
-from orderdesk.payments.tests.conftest import FakeProvider, Fakes
 from orderdesk.testing import factories
+from orderdesk.testing.fake_providers import FakeProvider, Fakes
 
 
 def key() -> str:

@@ -9,8 +9,8 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds import RefundError, refund_order, restore_refunded_data
-from orderdesk.payments.tests.conftest import FakeProvider
 from orderdesk.testing import factories
+from orderdesk.testing.fake_providers import FakeProvider
 
 
 def refund(order: Order, amounts: dict[int, int], *, via_provider: bool = True) -> None:

@@ -1,0 +1,81 @@
+// The Refund dialog: opens as a modal, shows "Remove access" only while a product's amount is
+// its full remaining price, and says what will happen for this order's provider.
+(() => {
+  const toMinor = (text, exponent) => {
+    const cleaned = text.trim().replace(/\s/g, "").replace(",", ".");
+    if (!cleaned) return 0;
+    if (!/^\d+(\.\d*)?$/.test(cleaned)) return NaN;
+    const [units, fraction = ""] = cleaned.split(".");
+    if (fraction.length > exponent) return NaN;
+    return Number(units) * 10 ** exponent + Number(fraction.padEnd(exponent, "0") || 0);
+  };
+
+  const update = (form) => {
+    const exponent = Number(form.dataset.exponent);
+    let total = 0;
+    form.querySelectorAll("[data-refund-row]").forEach((row) => {
+      const input = row.querySelector("input[data-amount]");
+      const minor = toMinor(input.value, exponent);
+      const full = input.dataset.full === "true" && minor === Number(input.dataset.max);
+      const access = row.querySelector("[data-remove-access]");
+      if (access) {
+        access.hidden = !full;
+        if (!full) access.querySelector("input").checked = false;
+      }
+      if (minor > 0) total += minor;
+    });
+    const route = form.querySelector("[data-route]");
+    const viaProvider = form.querySelector("input[name=refund_payments]").checked;
+    const partial = total < Number(form.dataset.paymentLeft);
+    route.textContent = !viaProvider
+      ? route.dataset.msgUnchecked
+      : partial
+        ? route.dataset.msgPartial
+        : route.dataset.msgFull;
+  };
+
+  const refresh = (event) => {
+    const form = event.target.closest && event.target.closest("form[data-refund-form]");
+    if (form) update(form);
+  };
+  document.addEventListener("input", refresh);
+  document.addEventListener("change", refresh);
+
+  const openDialogs = () => {
+    document.querySelectorAll("dialog[data-refund-dialog]").forEach((dialog) => {
+      if (!dialog.matches(":modal")) {
+        dialog.close();
+        dialog.showModal();
+      }
+      update(dialog.querySelector("form"));
+      const invalid = dialog.querySelector("[aria-invalid=true]");
+      (invalid || dialog.querySelector("input[data-amount]"))?.focus();
+    });
+  };
+  document.addEventListener("htmx:afterSettle", openDialogs);
+
+  document.addEventListener("click", (event) => {
+    const close = event.target.closest("[data-close-dialog]");
+    if (close) close.closest("dialog")?.close();
+  });
+  // A closed dialog leaves the page, so the next Refund click starts a fresh form.
+  document.addEventListener(
+    "close",
+    (event) => {
+      if (event.target.matches && event.target.matches("dialog[data-refund-dialog]")) {
+        if (document.querySelector(".panel")) event.target.remove();
+      }
+    },
+    true,
+  );
+  // Esc closes the dialog only, not the side panel under it.
+  window.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key === "Escape" && document.querySelector("dialog[data-refund-dialog][open]")) {
+        event.stopPropagation();
+      }
+    },
+    true,
+  );
+})();
