@@ -21,7 +21,8 @@ from orderdesk.payments.models import (
     ProviderNotification,
     Refund,
 )
-from orderdesk.payments.providers.base import ProviderEvent
+from orderdesk.payments.providers.base import PaymentStart, ProviderError, ProviderEvent
+from orderdesk.payments.providers.registry import get_provider
 from orderdesk.payments.refunds import (
     reconcile_pending_refunds,
     refund_order,
@@ -122,6 +123,39 @@ def record_payment_result(
 def apply_refund_event(event: ProviderEvent, *, checkout: Checkout, provider: str) -> str:
     """Apply a verified refund notification; return what happened, for the record."""
     return refunds.apply_refund_event(event, checkout=checkout, provider=provider)
+
+
+def hand_payment_to_provider(attempt: PaymentAttempt) -> PaymentStart:
+    """Create the payment at the provider for an attempt whose intent row is committed.
+
+    Call it outside any transaction: the provider may take seconds. The provider's reference
+    is stored in a second short transaction. If the provider refuses or cannot be reached, the
+    attempt fails (the customer may retry) and the ProviderError goes to the caller.
+    """
+    adapter = get_provider(attempt.provider, attempt.order.checkout)
+    try:
+        start = adapter.start_payment(attempt)
+    except ProviderError as error:
+        record_payment_result(
+            attempt,
+            succeeded=False,
+            actor=Actor.provider(attempt.get_provider_display()),
+            message=error.message,
+        )
+        raise
+    with transaction.atomic():
+        fresh = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        fields = []
+        if start.provider_reference and not fresh.provider_reference:
+            fresh.provider_reference = start.provider_reference[:200]
+            fields.append("provider_reference")
+        if fresh.status == PaymentStatus.INITIATED:
+            fresh.status = PaymentStatus.PENDING
+            fields.append("status")
+        if fields:
+            fresh.save(update_fields=[*fields, "updated_at"])
+    attempt.provider_reference, attempt.status = fresh.provider_reference, fresh.status
+    return start
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def form(request: HttpRequest) -> HttpResponse:
         k: request.POST.get(k, "")
         for k in ("STAMP", "SITE", "AMOUNT", "RETURN", "REJECT", "CANCEL", "MAC")
     }
-    key = SITES.get(fields["SITE"])
+    key = store.merchant_secret(P, fields["SITE"], SITES)
     error = ""
     if not all(fields[k] for k in ("STAMP", "SITE", "AMOUNT", "RETURN", "MAC")):
         error = "INVALID_REQUEST"
@@ -81,7 +81,9 @@ def pay(request: HttpRequest, stamp: str) -> HttpResponse:
         fields = {
             "STAMP": stamp,
             "PAID": payment["PAID"],
-            "MAC": mac(stamp, payment["PAID"], SITES[payment["SITE"]]),
+            "MAC": mac(
+                stamp, payment["PAID"], store.merchant_secret(P, payment["SITE"], SITES) or ""
+            ),
         }
         if request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"action": payment["RETURN"], "fields": fields})
@@ -108,7 +110,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
     stamp, site, amount, given = (
         request.POST.get(k, "") for k in ("STAMP", "SITE", "AMOUNT", "MAC")
     )
-    key = SITES.get(site)
+    key = store.merchant_secret(P, site, SITES)
     if key is None or not hmac.compare_digest(mac(stamp, site, amount, key), given.lower()):
         return JsonResponse({"status": "error", "message": "MAC signature is invalid"}, status=401)
     with transaction.atomic():

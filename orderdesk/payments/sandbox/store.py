@@ -92,3 +92,16 @@ def take_fault(provider: str, operation: str) -> str | None:
 def stall() -> None:
     """Answer only after the client has given up, like a provider that hangs."""
     time.sleep(settings.PROVIDER_TIMEOUT_SECONDS + 0.5)
+
+
+def merchant_secret(provider: str, account_id: str, builtin: dict[str, str]) -> str | None:
+    """The secret a sandbox knows for a merchant: its built-in test merchants, or any account
+    configured in Orderdesk (the sandbox stands in for the provider's merchant registry)."""
+    from orderdesk.payments.models import ProviderAccount
+
+    if account_id in builtin:
+        return builtin[account_id]
+    for account in ProviderAccount.objects.filter(provider=provider, account_id=account_id):
+        if account.has_secret("secret_key"):
+            return account.secret("secret_key")
+    return None

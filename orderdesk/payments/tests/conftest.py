@@ -13,6 +13,7 @@ from orderdesk.payments.models import PaymentAttempt, Refund
 from orderdesk.payments.providers.base import PaymentProvider, PaymentStart
 from orderdesk.payments.providers.registry import get_provider
 from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
+from orderdesk.payments.services import hand_payment_to_provider
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 from orderdesk.testing.fake_providers import fake, fakes
@@ -47,12 +48,9 @@ def begin_payment(
         stamp=uuid.uuid4().hex,
         created_at=timezone.now(),
     )
-    adapter = get_provider(provider, world.checkout)
-    start = adapter.start_payment(attempt)
-    attempt.provider_reference = start.provider_reference
-    attempt.save(update_fields=["provider_reference"])
     transitions.start_processing(order, actor=Actor.customer())
-    return order, attempt, start, adapter
+    start = hand_payment_to_provider(attempt)
+    return order, attempt, start, get_provider(provider, world.checkout)
 
 
 def refund_row(attempt: PaymentAttempt, amount_minor: int) -> Refund:

@@ -105,3 +105,17 @@ def test_it_reports_500_and_timeouts_as_retryable(sandboxed: World) -> None:
     assert not timeout.value.permanent
     # The cancellation went through while the answer was lost; asking again is harmless.
     assert adapter.refund(attempt, refund).status == "succeeded"
+
+
+def test_it_knows_sites_configured_only_in_orderdesk(sandboxed: World) -> None:
+    from orderdesk.payments.models import ProviderAccount
+
+    ProviderAccount.objects.filter(provider="epassi").update(
+        account_id="demo", secret_key="demo-epassi-mac-key"
+    )
+    order, _, start, _ = begin_payment(sandboxed, "epassi", "epassi")
+
+    assert customer_chooses(start, "ok").status_code == 200
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED

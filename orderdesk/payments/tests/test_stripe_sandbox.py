@@ -191,3 +191,29 @@ def test_it_keeps_the_secret_key_out_of_errors(sandboxed: World) -> None:
         begin_payment(sandboxed, "stripe")
     assert excinfo.value.permanent
     assert "sk_live_not_a_test_key" not in excinfo.value.message
+
+
+def test_it_fails_the_attempt_when_the_provider_refuses_to_start(sandboxed: World) -> None:
+    store.add_fault("stripe", "payment_intents.create", "500")
+
+    with pytest.raises(ProviderError):
+        begin_payment(sandboxed, "stripe")
+
+    attempt = PaymentAttempt.objects.get()
+    attempt.order.refresh_from_db()
+    assert attempt.status == PaymentStatus.FAILED
+    assert attempt.order.status == OrderStatus.IN_PROGRESS  # the customer may try again
+
+
+def test_it_delivers_to_accounts_configured_only_in_orderdesk(sandboxed: World) -> None:
+    # Credentials like the demo's: never registered at the sandbox, yet its merchant.
+    ProviderAccount.objects.filter(provider="stripe").update(
+        secret_key="sk_test_demo", webhook_secret="whsec_demo"
+    )
+    order, _, start, _ = begin_payment(sandboxed, "stripe")
+
+    pay(start.redirect_url, "succeed")
+    deliveries.deliver_pending()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
