@@ -13,6 +13,8 @@ import io
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +22,10 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer
 from orderdesk.lib.money import major_str
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
+from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
 
 HEADER = (
@@ -70,13 +74,13 @@ ORDER_COLUMNS = (
     "region",
     "currency",
     "total_minor",
-    "discount_code__code",
+    "discount_code_id",
     "discount_minor",
     "source",
     "tags",
-    "checkout__name",
-    "link__name",
-    "offer__name",
+    "checkout_id",
+    "link_id",
+    "offer_id",
     "refunded_minor",
 )
 LINE_COLUMNS = (
@@ -110,6 +114,35 @@ def escape(value: str) -> str:
 
 def timestamp(moment: dt.datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat() if moment else ""
+
+
+class _Names:
+    """Names of catalog rows, fetched per chunk as they first appear and then kept.
+
+    Joining them into the orders cursor would make the database do a join per order; the
+    catalog is small next to the orders, so remembering the names costs little memory.
+    """
+
+    def __init__(self, model: Any, column: str = "name") -> None:
+        self.model = model
+        self.column = column
+        self.names: dict[int, str] = {}
+
+    def load(self, ids: set[int | None]) -> None:
+        missing = {i for i in ids if i is not None and i not in self.names}
+        if missing:
+            self.names.update(
+                self.model.objects.filter(pk__in=missing).values_list("pk", self.column)
+            )
+
+    def __getitem__(self, pk: int | None) -> str:
+        return escape(self.names.get(pk, "")) if pk is not None else ""
+
+
+@lru_cache(maxsize=8192)
+def _amount(amount_minor: int, currency: str) -> str:
+    # Prices repeat across orders, so most amounts are a dictionary lookup.
+    return major_str(amount_minor, currency)
 
 
 def _payments(order_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
@@ -147,10 +180,27 @@ def _lines(order_ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
     return lines
 
 
-def _rows(chunk: list[tuple[Any, ...]], tz: ZoneInfo) -> Iterator[list[str | int]]:
+@dataclass
+class _Catalog:
+    checkouts: _Names = field(default_factory=lambda: _Names(Checkout))
+    links: _Names = field(default_factory=lambda: _Names(CheckoutLink))
+    offers: _Names = field(default_factory=lambda: _Names(Offer))
+    codes: _Names = field(default_factory=lambda: _Names(DiscountCode, "code"))
+
+    def load(self, chunk: list[tuple[Any, ...]]) -> None:
+        self.codes.load({row[12] for row in chunk})
+        self.checkouts.load({row[16] for row in chunk})
+        self.links.load({row[17] for row in chunk})
+        self.offers.load({row[18] for row in chunk})
+
+
+def _rows(
+    chunk: list[tuple[Any, ...]], tz: ZoneInfo, catalog: _Catalog
+) -> Iterator[list[str | int]]:
     ids = [row[0] for row in chunk]
     lines = _lines(ids)
     payments = _payments(ids)
+    catalog.load(chunk)
     no_payment = ("", "", "")
     no_line: list[str | int] = ["", "", "", "", "", "", "", ""]
     for (
@@ -166,13 +216,13 @@ def _rows(chunk: list[tuple[Any, ...]], tz: ZoneInfo) -> Iterator[list[str | int
         region,
         currency,
         total,
-        discount_code,
+        discount_code_id,
         discount,
         source,
         tags,
-        checkout,
-        link,
-        offer,
+        checkout_id,
+        link_id,
+        offer_id,
         refunded,
     ) in chunk:
         order_cells: list[str | int] = [
@@ -186,16 +236,16 @@ def _rows(chunk: list[tuple[Any, ...]], tz: ZoneInfo) -> Iterator[list[str | int
             country,
             escape(region),
             currency,
-            major_str(total, currency),
-            escape(discount_code or ""),
-            major_str(discount, currency),
+            _amount(total, currency),
+            catalog.codes[discount_code_id],
+            _amount(discount, currency),
             escape(source),
             escape(", ".join(tags or ())),
-            escape(checkout),
-            escape(link or ""),
-            escape(offer or ""),
+            catalog.checkouts[checkout_id],
+            catalog.links[link_id],
+            catalog.offers[offer_id],
             *payments.get(pk, no_payment),
-            major_str(refunded, currency),
+            _amount(refunded, currency),
         ]
         order_lines = lines.get(pk)
         if not order_lines:
@@ -207,11 +257,11 @@ def _rows(chunk: list[tuple[Any, ...]], tz: ZoneInfo) -> Iterator[list[str | int
                 KIND_LABELS.get(kind, kind),
                 escape(name),
                 quantity,
-                major_str(unit, currency),
+                _amount(unit, currency),
                 str(vat_rate),
-                major_str(vat, currency),
-                major_str(line_total, currency),
-                major_str(line_refunded, currency),
+                _amount(vat, currency),
+                _amount(line_total, currency),
+                _amount(line_refunded, currency),
             ]
 
 
@@ -231,14 +281,15 @@ def stream_orders_csv(
     streaming_needs_transaction = connection.vendor == "postgresql"
     with transaction.atomic(using=orders.db) if streaming_needs_transaction else nullcontext():
         cursor = orders.values_list(*ORDER_COLUMNS).iterator(chunk_size=chunk_size)
+        catalog = _Catalog()
         chunk: list[tuple[Any, ...]] = []
         for row in cursor:
             chunk.append(row)
             if len(chunk) == chunk_size:
-                yield _write(buffer, writer, _rows(chunk, tz))
+                yield _write(buffer, writer, _rows(chunk, tz, catalog))
                 chunk = []
         if chunk:
-            yield _write(buffer, writer, _rows(chunk, tz))
+            yield _write(buffer, writer, _rows(chunk, tz, catalog))
 
 
 def _write(buffer: io.StringIO, writer: Any, rows: Iterator[list[str | int]]) -> str:

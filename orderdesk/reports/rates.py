@@ -104,21 +104,32 @@ class Converter:
 
     display_currency: str
     used: dict[tuple[str, dt.date], Rate] = field(default_factory=dict)
+    # Read once: one report uses one version of the rates file throughout.
+    source: tuple[str, float] = field(default_factory=_current_source)
+    _pairs: dict[tuple[str, dt.date], tuple[Decimal, Decimal]] = field(
+        default_factory=dict, repr=False
+    )
 
     def to_display(self, amount_minor: int, currency: str, day: dt.date) -> Decimal:
         """The amount in display-currency major units, unrounded."""
         major = to_major(amount_minor, currency)
         if currency == self.display_currency:
             return major
-        source = self._rate(currency, day)
-        target = self._rate(self.display_currency, day)
-        return major / source.per_euro * target.per_euro
+        pair = self._pairs.get((currency, day))
+        if pair is None:
+            pair = (
+                self._rate(currency, day).per_euro,
+                self._rate(self.display_currency, day).per_euro,
+            )
+            self._pairs[(currency, day)] = pair
+        return major / pair[0] * pair[1]
 
     def round(self, amount: Decimal) -> int:
         return to_minor(amount, self.display_currency)
 
     def _rate(self, currency: str, day: dt.date) -> Rate:
-        rate = euro_rate(currency, day)
-        if currency != "EUR":
-            self.used[(currency, day)] = rate
+        if currency == "EUR":
+            return Rate("EUR", day, day, Decimal(1))
+        rate = _euro_rate(currency, day, *self.source)
+        self.used[(currency, day)] = rate
         return rate

@@ -1,0 +1,322 @@
+"""Benchmark of the reports page and the CSV export on a big PostgreSQL database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/od_bench uv run python bench/reports.py
+    DATABASE_URL=... uv run python bench/reports.py --csv-only
+
+Tabs: each tab of /reports/ for "last 30 days" and "this year" (per currency, and converted to
+EUR) through Django's full request handler as the owner of the biggest checkout; p50/p95 server
+time, and the p95 of the bare aggregate SQL (revenue and orders per currency of the same paid
+orders, one statement) in the same run, with the ratio.
+
+CSV: every order's lines through `stream_orders_csv` (the code behind both Download CSV
+buttons), each export in a fresh child process so its peak RSS is its own: time to the first
+data row, rows per second, peak RSS. Then the same rows through django-import-export's
+`ModelResource.export()` for comparison. Nothing is written to the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderdesk.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from orderdesk.orders.models import PAID_STATUSES, Order  # noqa: E402
+from orderdesk.organizations.models import Checkout, User  # noqa: E402
+from orderdesk.reports.params import ReportParams  # noqa: E402
+
+TABS = ("sales", "products", "international", "analytics")
+PERIODS = ("last_30_days", "this_year")
+
+
+def one(sql: str, *params: Any) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_tabs(runs: int, only: str) -> None:
+    checkout_id = one(
+        "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
+    )
+    checkout = Checkout.objects.select_related("organization").get(pk=checkout_id)
+    in_checkout = one("SELECT count(*) FROM orders_order WHERE checkout_id=%s", checkout_id)
+    owner = (
+        User.objects.filter(
+            memberships__organization=checkout.organization,
+            memberships__role__in=["owner", "admin"],
+        )
+        .order_by("pk")
+        .first()
+    )
+    assert owner is not None, "the organization needs an owner or admin"
+    print(
+        f"# {one('SELECT count(*) FROM orders_order'):,} orders; checkout {checkout.name!r} has "
+        f"{in_checkout:,}; PostgreSQL {one('SHOW server_version')}; {runs} runs per case"
+    )
+    tz = checkout.organization.time_zone
+    rows = []
+    with override_settings(
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies", DEBUG=False
+    ):
+        client = Client()
+        client.force_login(owner)
+        session = client.session
+        session["current_checkout_id"] = checkout.pk
+        session.save()
+        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # type: ignore[assignment]
+        for period in PERIODS:
+            params, _ = ReportParams.parse({"period": period, "tz": tz}, default_tz=tz, now=timezone.now())
+            start, end = params.period.start, params.period.end
+            paid = one(
+                "SELECT count(*) FROM orders_order WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s",
+                checkout_id,
+                start,
+                end,
+            )
+
+            def bare_sql(start: Any = start, end: Any = end) -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT currency, sum(total_minor), count(*) FROM orders_order "
+                        "WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s AND status = ANY(%s) "
+                        "GROUP BY currency",
+                        [checkout_id, start, end, sorted(PAID_STATUSES)],
+                    )
+                    cursor.fetchall()
+
+            for currency in ("", "EUR"):
+                for tab in TABS:
+                    name = f"{tab}, {period}" + (", converted to EUR" if currency else "")
+                    if only and only not in name:
+                        continue
+                    query = {"period": period, "tab": tab, "tz": tz, "currency": currency}
+
+                    def request(query: dict[str, str] = query) -> None:
+                        response = client.get("/reports/", query)
+                        assert response.status_code == 200, response.status_code
+
+                    view_ms = timed(request, runs)
+                    sql_ms = timed(bare_sql, runs)
+                    p50, p95, sql95 = (
+                        statistics.median(view_ms),
+                        percentile(view_ms, 95),
+                        percentile(sql_ms, 95),
+                    )
+                    rows.append((name, paid, p50, p95, sql95, p95 / sql95))
+                    print(
+                        f"{name:45} {paid:>8,} paid  p50 {p50:7.1f}  p95 {p95:7.1f}  "
+                        f"bare SQL p95 {sql95:6.1f}  x{p95 / sql95:5.1f}",
+                        flush=True,
+                    )
+    print()
+    print("| tab, period | paid orders in period | p50 ms | p95 ms | bare aggregate SQL p95 ms | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, paid, p50, p95, sql95, ratio in rows:
+        print(f"| {name} | {paid:,} | {p50:.0f} | {p95:.0f} | {sql95:.0f} | {ratio:.1f} |")
+
+
+def export_ours(limit: int | None) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    from orderdesk.reports.exports import stream_orders_csv
+
+    orders = Order.objects.order_by("pk")
+    if limit:
+        orders = orders.filter(pk__lte=one("SELECT id FROM orders_order ORDER BY id LIMIT 1 OFFSET %s", limit - 1))
+    baseline = rss_mb()
+    start = time.perf_counter()
+    first_row = None
+    rows = -1  # the header
+    size = 0
+    for piece in stream_orders_csv(orders, tz=ZoneInfo("Europe/Helsinki")):
+        lines = piece.count("\n")
+        rows += lines
+        size += len(piece.encode())
+        if first_row is None and rows > 0:
+            first_row = time.perf_counter() - start
+    total = time.perf_counter() - start
+    return {
+        "rows": rows,
+        "mb": size / 1e6,
+        "ttfb_s": first_row,
+        "total_s": total,
+        "rows_per_s": rows / total,
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": rss_mb(),
+    }
+
+
+def export_import_export(limit: int | None) -> dict[str, Any]:
+    from django.db.models import OuterRef, Subquery
+    from import_export import fields, resources
+
+    from orderdesk.orders.models import OrderLine
+    from orderdesk.payments.models import PaymentAttempt
+
+    def attempt(column: str) -> Subquery:
+        return Subquery(
+            PaymentAttempt.objects.filter(order_id=OuterRef("order_id"))
+            .order_by("-created_at", "-pk")
+            .values(column)[:1]
+        )
+
+    class OrderLineResource(resources.ModelResource):  # type: ignore[misc]
+        number = fields.Field(attribute="order__number", column_name="Order number")
+        created = fields.Field(attribute="order__created_at", column_name="Created")
+        paid = fields.Field(attribute="order__paid_at", column_name="Paid")
+        status = fields.Field(attribute="order__status", column_name="Status")
+        email = fields.Field(attribute="order__customer_email", column_name="Customer email")
+        first_name = fields.Field(attribute="order__first_name", column_name="First name")
+        last_name = fields.Field(attribute="order__last_name", column_name="Last name")
+        country = fields.Field(attribute="order__country", column_name="Country")
+        region = fields.Field(attribute="order__region", column_name="Region")
+        currency = fields.Field(attribute="order__currency", column_name="Currency")
+        total = fields.Field(attribute="order__total_minor", column_name="Order total")
+        code = fields.Field(attribute="order__discount_code__code", column_name="Discount code")
+        discount = fields.Field(attribute="order__discount_minor", column_name="Discount amount")
+        source = fields.Field(attribute="order__source", column_name="Source")
+        tags = fields.Field(attribute="order__tags", column_name="Tags")
+        checkout = fields.Field(attribute="order__checkout__name", column_name="Checkout")
+        link = fields.Field(attribute="order__link__name", column_name="Checkout link")
+        offer = fields.Field(attribute="order__offer__name", column_name="Offer")
+        provider = fields.Field(attribute="pay_provider", column_name="Payment provider")
+        method = fields.Field(attribute="pay_method", column_name="Payment method")
+        pay_status = fields.Field(attribute="pay_status", column_name="Payment status")
+        refunded = fields.Field(attribute="order__refunded_minor", column_name="Order refunded")
+
+        class Meta:
+            model = OrderLine
+            fields = (
+                "kind", "name", "quantity", "unit_price_minor", "vat_rate", "vat_minor",
+                "total_minor", "refunded_minor",
+            )  # fmt: skip
+
+    lines = (
+        OrderLine.objects.select_related("order__discount_code", "order__checkout", "order__link", "order__offer")
+        .annotate(pay_provider=attempt("provider"), pay_method=attempt("method"), pay_status=attempt("status"))
+        .order_by("order_id", "position", "pk")
+    )
+    if limit:
+        last = one("SELECT id FROM orders_order ORDER BY id LIMIT 1 OFFSET %s", limit - 1)
+        lines = lines.filter(order_id__lte=last)
+    baseline = rss_mb()
+    start = time.perf_counter()
+    dataset = OrderLineResource().export(queryset=lines)
+    text = dataset.csv
+    total = time.perf_counter() - start
+    rows = len(dataset)
+    return {
+        "rows": rows,
+        "mb": len(text.encode()) / 1e6,
+        # Nothing can be sent before the whole dataset is built.
+        "ttfb_s": total,
+        "total_s": total,
+        "rows_per_s": rows / total,
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": rss_mb(),
+    }
+
+
+def child(kind: str, limit: int | None) -> None:
+    result = export_ours(limit) if kind == "ours" else export_import_export(limit)
+    print(json.dumps(result))
+
+
+def bench_csv(limit: int | None, ie_limit: int | None) -> None:
+    orders = one("SELECT count(*) FROM orders_order")
+    lines = one("SELECT count(*) FROM orders_orderline")
+    print(f"# CSV: {orders:,} orders with {lines:,} lines")
+    runs: list[tuple[str, str, int | None]] = [("Orderdesk stream_orders_csv", "ours", limit)]
+    if ie_limit and ie_limit != limit:
+        runs.append(("Orderdesk stream_orders_csv", "ours", ie_limit))
+    runs.append(("django-import-export ModelResource.export", "ie", ie_limit))
+    results = []
+    for label, kind, n in runs:
+        command = [sys.executable, __file__, "--csv-child", kind]
+        if n:
+            command += ["--limit", str(n)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        scope = f"first {n:,} orders" if n else "all orders"
+        results.append((label, scope, result))
+        print(label, scope, result, flush=True)
+    print()
+    print("| exporter | orders | rows | MB | first data row s | total s | rows/s | RSS before MB | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, scope, r in results:
+        print(
+            f"| {label} | {scope} | {r['rows']:,} | {r['mb']:.0f} | {r['ttfb_s']:.3f} | "
+            f"{r['total_s']:.1f} | {r['rows_per_s']:,.0f} | {r['baseline_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--only", default="", help="run only tab cases whose name contains this")
+    parser.add_argument("--csv-only", action="store_true")
+    parser.add_argument("--tabs-only", action="store_true")
+    parser.add_argument("--limit", type=int, default=0, help="CSV: only the first N orders")
+    parser.add_argument(
+        "--ie-limit",
+        type=int,
+        default=100_000,
+        help="django-import-export builds everything in memory: orders to give it (0 = all)",
+    )
+    parser.add_argument("--csv-child", choices=("ours", "ie"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    assert connection.vendor == "postgresql", "run against PostgreSQL (DATABASE_URL)"
+    if args.csv_child:
+        child(args.csv_child, args.limit or None)
+        return
+    if not args.csv_only:
+        bench_tabs(args.runs, args.only)
+    if not args.tabs_only:
+        bench_csv(args.limit or None, args.ie_limit or None)
+
+
+if __name__ == "__main__":
+    main()
