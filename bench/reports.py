@@ -108,7 +108,9 @@ def bench_tabs(runs: int, only: str) -> None:
         session.save()
         client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # type: ignore[assignment]
         for period in PERIODS:
-            params, _ = ReportParams.parse({"period": period, "tz": tz}, default_tz=tz, now=timezone.now())
+            params, _ = ReportParams.parse(
+                {"period": period, "tz": tz}, default_tz=tz, now=timezone.now()
+            )
             start, end = params.period.start, params.period.end
             paid = one(
                 "SELECT count(*) FROM orders_order WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s",
@@ -152,7 +154,9 @@ def bench_tabs(runs: int, only: str) -> None:
                         flush=True,
                     )
     print()
-    print("| tab, period | paid orders in period | p50 ms | p95 ms | bare aggregate SQL p95 ms | ratio |")
+    print(
+        "| tab, period | paid orders in period | p50 ms | p95 ms | bare aggregate SQL p95 ms | ratio |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, paid, p50, p95, sql95, ratio in rows:
         print(f"| {name} | {paid:,} | {p50:.0f} | {p95:.0f} | {sql95:.0f} | {ratio:.1f} |")
@@ -165,7 +169,9 @@ def export_ours(limit: int | None) -> dict[str, Any]:
 
     orders = Order.objects.order_by("pk")
     if limit:
-        orders = orders.filter(pk__lte=one("SELECT id FROM orders_order ORDER BY id LIMIT 1 OFFSET %s", limit - 1))
+        orders = orders.filter(
+            pk__lte=one("SELECT id FROM orders_order ORDER BY id LIMIT 1 OFFSET %s", limit - 1)
+        )
     baseline = rss_mb()
     start = time.perf_counter()
     first_row = None
@@ -235,8 +241,14 @@ def export_import_export(limit: int | None) -> dict[str, Any]:
             )  # fmt: skip
 
     lines = (
-        OrderLine.objects.select_related("order__discount_code", "order__checkout", "order__link", "order__offer")
-        .annotate(pay_provider=attempt("provider"), pay_method=attempt("method"), pay_status=attempt("status"))
+        OrderLine.objects.select_related(
+            "order__discount_code", "order__checkout", "order__link", "order__offer"
+        )
+        .annotate(
+            pay_provider=attempt("provider"),
+            pay_method=attempt("method"),
+            pay_status=attempt("status"),
+        )
         .order_by("order_id", "position", "pk")
     )
     if limit:
@@ -284,7 +296,9 @@ def bench_csv(limit: int | None, ie_limit: int | None) -> None:
         results.append((label, scope, result))
         print(label, scope, result, flush=True)
     print()
-    print("| exporter | orders | rows | MB | first data row s | total s | rows/s | RSS before MB | peak RSS MB |")
+    print(
+        "| exporter | orders | rows | MB | first data row s | total s | rows/s | RSS before MB | peak RSS MB |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, scope, r in results:
         print(
