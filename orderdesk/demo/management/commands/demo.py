@@ -1,0 +1,120 @@
+"""`make demo`: migrate, create the demo data once, run the web server and a task worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, PASSWORD
+from orderdesk.demo.data import DEMO_ORDERS, ensure_demo_data
+
+SANDBOXED = {
+    "STRIPE_API_BASE": "stripe",
+    "PAYTRAIL_API_BASE": "paytrail",
+    "EPASSI_API_BASE": "epassi",
+}
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT reached the demo: shut the children down."""
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the demo: migrate, create the demo merchant and its orders once, then run the "
+        "web server and a task worker until Ctrl-C. PORT sets the port (default 8000)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=DEMO_ORDERS,
+            help=f"Orders to create on the first run (default {DEMO_ORDERS:,}).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = os.environ.get("PORT", "8000")
+        if not port.isdigit():
+            raise CommandError(f"PORT must be a number, got {port!r}")
+        site_url = f"http://127.0.0.1:{port}"
+        env = self._child_environment(site_url)
+
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        self.stdout.write(f"Preparing demo data ({options['orders']:,} orders on first run)…")
+        data = ensure_demo_data(site_url=site_url, orders=options["orders"])
+        verb = "Created" if data.created else "Reusing"
+        self.stdout.write(f"{verb} demo data: {data.organization.name}, {data.orders:,} orders.")
+
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = {
+            # --insecure serves static files (htmx from node_modules) without DEBUG.
+            "web server": subprocess.Popen(
+                [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"], env=env
+            ),
+            "task worker": subprocess.Popen([*manage, "db_worker"], env=env),
+        }
+        self._announce(site_url, env)
+        self._supervise(children)
+
+    def _child_environment(self, site_url: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("SITE_URL", site_url)
+        for setting, provider in SANDBOXED.items():
+            # The providers' local sandboxes are served by the demo's own web server.
+            env.setdefault(setting, f"{site_url}/sandbox/{provider}")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def _announce(self, site_url: str, env: dict[str, str]) -> None:
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS(f"Orderdesk demo: {site_url}/"))
+        w(f"  Log in with password {PASSWORD!r} as:")
+        for email, _, _, role in LOGINS:
+            w(f"    {email:<24} {role}")
+        w("  Checkout ingest keys: " + ", ".join(f"{k} = {v}" for k, v in INGEST_KEYS.items()))
+        w("  Provider sandboxes: " + ", ".join(env[s] for s in SANDBOXED))
+        w(f"  Emails are written to {settings.EMAIL_FILE_PATH}")
+        w("  Press Ctrl-C to stop.")
+        w("")
+
+    def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise Stop
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        failed = None
+        try:
+            while failed is None:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        failed = name
+                time.sleep(0.5)
+        except (KeyboardInterrupt, Stop):
+            self.stdout.write("\nStopping the demo…")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+            for child in children.values():
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        if failed is not None:
+            code = children[failed].returncode
+            raise CommandError(f"The {failed} exited with status {code}; the demo stopped.")
+        self.stdout.write("Demo stopped.")

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import authenticate
+from django.db.models import Count
+
+from orderdesk.actions.models import ActionRun
+from orderdesk.catalog.models import ActionConfig, CheckoutLink, DiscountCode, Product
+from orderdesk.demo.data import ensure_demo_data
+from orderdesk.orders.models import ATTENTION_STATUSES, Order, OrderLine, OrderStatus
+from orderdesk.organizations.models import CheckoutMembership, Membership
+from orderdesk.payments.models import PaymentAttempt, Refund
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+def values(queryset: object, field: str) -> set[object]:
+    return set(queryset.values_list(field, flat=True).distinct())  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_it_builds_the_demo_merchant_with_a_year_of_varied_orders() -> None:
+    data = ensure_demo_data(site_url="http://127.0.0.1:8000", now=NOW)
+
+    assert data.created is True
+    assert len(data.checkouts) == 2
+    assert Order.objects.count() == 5000
+    for email in ("owner@demo.example", "admin@demo.example", "support@demo.example"):
+        assert authenticate(email=email, password="demo") is not None
+    assert authenticate(email="viewer@demo.example", password="demo") is not None
+    assert values(Membership.objects.filter(organization=data.organization), "role") == {
+        "owner",
+        "admin",
+        "member",
+    }
+    assert values(CheckoutMembership.objects, "role") == {"customer_service", "viewer"}
+
+    orders = Order.objects.all()
+    assert values(orders, "status") == set(OrderStatus.values)
+    assert values(PaymentAttempt.objects, "provider") == {"stripe", "paytrail", "epassi", "manual"}
+    assert values(PaymentAttempt.objects, "method") >= {
+        "card", "apple_pay", "mobilepay", "osuuspankki", "nordea", "epassi", "invoice",
+    }  # fmt: skip
+    assert values(orders, "currency") == {"EUR", "SEK", "USD"}
+    assert len(values(orders.exclude(country=""), "country")) >= 10
+    assert orders.exclude(country="").filter(region="").count() == 0
+    assert values(orders, "analytics_consent") >= {True, False}
+    assert values(orders, "device_type") >= {"desktop", "mobile", "tablet"}
+    assert values(orders, "source") == {"Meta", "Google", "Email", "Instagram", "TikTok", "Direct"}
+    assert orders.filter(created_at__lt=NOW - dt.timedelta(days=365)).exists()
+    assert values(OrderLine.objects, "kind") == {"main", "order_bump", "pre_upsell", "upgrade"}
+    assert values(Product.objects, "vat_rate") >= {Decimal("25.5"), Decimal(14), Decimal(10), 0}
+    assert values(DiscountCode.objects, "kind") == {"percentage", "fixed"}
+    assert orders.filter(discount_minor__gt=0).count() > 100
+    assert values(ActionConfig.objects, "level") == {"product", "offer", "checkout"}
+    assert values(CheckoutLink.objects.exclude(tags=[]), "checkout") == {
+        c.pk for c in data.checkouts
+    }
+    assert values(Refund.objects, "status") >= {"succeeded", "recorded", "failed", "reversed"}
+    errors = values(ActionRun.objects.filter(status="failed"), "error_message")
+    assert {"422 Email: is invalid", "500 Internal Server Error", "Timed out after 15 s"} <= errors
+
+    attention = orders.filter(
+        status__in=ATTENTION_STATUSES,
+        action_health__in=["pending", "failed"],
+        paid_at__lt=NOW - dt.timedelta(minutes=10),
+    )
+    assert 3 <= attention.count() <= 100
+    assert values(attention, "status") >= {OrderStatus.PAID, OrderStatus.MARKED_COMPLETED}
+
+
+@pytest.mark.django_db
+def test_it_reuses_the_demo_data_on_the_next_run() -> None:
+    first = ensure_demo_data(site_url="http://127.0.0.1:8000", orders=200, now=NOW)
+    counts = {
+        model.__name__: model.objects.count()
+        for model in (Order, OrderLine, PaymentAttempt, Refund, Product, DiscountCode)
+    }
+
+    again = ensure_demo_data(site_url="http://127.0.0.1:8000", orders=200, now=NOW)
+
+    assert (first.created, again.created) == (True, False)
+    assert again.organization == first.organization
+    assert again.orders == 200
+    assert counts == {
+        model.__name__: model.objects.count()
+        for model in (Order, OrderLine, PaymentAttempt, Refund, Product, DiscountCode)
+    }
+    assert Order.objects.values("number").annotate(n=Count("pk")).filter(n__gt=1).count() == 0
