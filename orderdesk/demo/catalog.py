@@ -34,6 +34,7 @@ from orderdesk.organizations.models import (
     User,
     hash_secret,
 )
+from orderdesk.payments.models import Provider, ProviderAccount
 
 ORGANIZATION_SLUG = "demo"
 PASSWORD = "demo"
@@ -76,9 +77,43 @@ def _create(site_url: str) -> Organization:
         if checkout_role is not None:
             for checkout in (photography, yoga):
                 CheckoutMembership.objects.create(checkout=checkout, user=user, role=checkout_role)
+    for checkout in (photography, yoga):
+        _provider_accounts(checkout)
     _photography_catalog(photography, site_url)
     _yoga_catalog(yoga, site_url)
     return org
+
+
+def _provider_accounts(checkout: Checkout) -> None:
+    """Credentials for the local sandboxes; Paytrail's are its documented test merchant."""
+    ProviderAccount.objects.bulk_create(
+        [
+            ProviderAccount(
+                checkout=checkout,
+                provider=Provider.STRIPE,
+                secret_key="sk_test_demo",
+                webhook_secret="whsec_demo",
+                methods=["card", "apple_pay", "google_pay", "mobilepay", "klarna"],
+            ),
+            ProviderAccount(
+                checkout=checkout,
+                provider=Provider.PAYTRAIL,
+                account_id="375917",
+                secret_key="SAIPPUAKAUPPIAS",
+                methods=["osuuspankki", "nordea", "mobilepay", "danske", "card", "spankki"],
+            ),
+            ProviderAccount(
+                checkout=checkout,
+                provider=Provider.EPASSI,
+                account_id="demo",
+                secret_key="demo-epassi-mac-key",
+                methods=["epassi"],
+            ),
+            ProviderAccount(
+                checkout=checkout, provider=Provider.MANUAL, methods=["invoice", "bank_transfer"]
+            ),
+        ]
+    )
 
 
 def _checkout(org: Organization, name: str, slug: str) -> Checkout:

@@ -70,6 +70,7 @@ class Command(BaseCommand):
     def _child_environment(self, site_url: str) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("SITE_URL", site_url)
+        env.setdefault("SANDBOXES_ENABLED", "1")
         for setting, provider in SANDBOXED.items():
             # The providers' local sandboxes are served by the demo's own web server.
             env.setdefault(setting, f"{site_url}/sandbox/{provider}")
