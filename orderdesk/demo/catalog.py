@@ -35,6 +35,7 @@ from orderdesk.organizations.models import (
     hash_secret,
 )
 from orderdesk.payments.models import Provider, ProviderAccount
+from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
 
 ORGANIZATION_SLUG = "demo"
 PASSWORD = "demo"
@@ -85,34 +86,9 @@ def _create(site_url: str) -> Organization:
 
 
 def _provider_accounts(checkout: Checkout) -> None:
-    """Credentials for the local sandboxes; Paytrail's are its documented test merchant."""
-    ProviderAccount.objects.bulk_create(
-        [
-            ProviderAccount(
-                checkout=checkout,
-                provider=Provider.STRIPE,
-                secret_key="sk_test_demo",
-                webhook_secret="whsec_demo",
-                methods=["card", "apple_pay", "google_pay", "mobilepay", "klarna"],
-            ),
-            ProviderAccount(
-                checkout=checkout,
-                provider=Provider.PAYTRAIL,
-                account_id="375917",
-                secret_key="SAIPPUAKAUPPIAS",
-                methods=["osuuspankki", "nordea", "mobilepay", "danske", "card", "spankki"],
-            ),
-            ProviderAccount(
-                checkout=checkout,
-                provider=Provider.EPASSI,
-                account_id="demo",
-                secret_key="demo-epassi-mac-key",
-                methods=["epassi"],
-            ),
-            ProviderAccount(
-                checkout=checkout, provider=Provider.MANUAL, methods=["invoice", "bank_transfer"]
-            ),
-        ]
+    install_sandbox_accounts(checkout)
+    ProviderAccount.objects.create(
+        checkout=checkout, provider=Provider.MANUAL, methods=["invoice", "bank_transfer"]
     )
 
 
@@ -138,16 +114,16 @@ def _product(
     return product
 
 
-def _kajabi(checkout: Checkout, site_url: str, offer_code: str, **target: object) -> ActionConfig:
-    base = f"{site_url}/sandbox/kajabi/webhooks/offers/{offer_code}/2114"
+def _kajabi(checkout: Checkout, site_url: str, offer_key: str, **target: object) -> ActionConfig:
+    base = f"{site_url}/sandbox/kajabi/offers/{offer_key}"
     return ActionConfig.objects.create(
         checkout=checkout,
         kind=ActionKind.KAJABI_GRANT,
         name="Grant Kajabi offer",
         settings={
-            "activation_url": f"{base}/activate?send_offer_grant_email=true",
+            "activation_url": f"{base}/activate",
             "deactivation_url": f"{base}/deactivate",
-            "send_grant_email": True,
+            "send_offer_grant_email": True,
             "hide_last_name": False,
         },
         **target,
@@ -316,10 +292,10 @@ def _photography_catalog(c: Checkout, site_url: str) -> None:
         level=ActionLevel.CHECKOUT,
         kind=ActionKind.WEBHOOK,
         name="Notify CRM",
-        settings={"url": f"{site_url}/sandbox/webhook/crm", "secret": "whsec_demo_crm"},
+        settings={"url": f"{site_url}/sandbox/webhooks/crm/", "secret": "whsec_demo_crm"},
     )
-    _kajabi(c, site_url, "2150512345", level=ActionLevel.OFFER, offer=launch)
-    _kajabi(c, site_url, "2150512399", level=ActionLevel.PRODUCT, product=vip)
+    _kajabi(c, site_url, "masterclass", level=ActionLevel.OFFER, offer=launch)
+    _kajabi(c, site_url, "masterclass-vip", level=ActionLevel.PRODUCT, product=vip)
     ActionConfig.objects.create(
         checkout=c,
         level=ActionLevel.PRODUCT,
@@ -328,7 +304,8 @@ def _photography_catalog(c: Checkout, site_url: str) -> None:
         name="Send photo walk ticket",
         settings={
             "subject": "Your Photo Walk Helsinki ticket",
-            "body": "See you at the Helsinki Cathedral steps at 10:00.",
+            "body": "Hi $first_name, see you at the Helsinki Cathedral steps at 10:00.\n"
+            "Your order: #$order_number.",
         },
     )
 
@@ -410,12 +387,12 @@ def _yoga_catalog(c: Checkout, site_url: str) -> None:
         name="Send receipt email",
         settings={"subject": "Your receipt from Northern Lights Yoga"},
     )
-    _kajabi(c, site_url, "2150519876", level=ActionLevel.OFFER, offer=journey_offer)
+    _kajabi(c, site_url, "yoga-journey", level=ActionLevel.OFFER, offer=journey_offer)
     ActionConfig.objects.create(
         checkout=c,
         level=ActionLevel.PRODUCT,
         product=coaching,
         kind=ActionKind.WEBHOOK,
         name="Book coaching session",
-        settings={"url": f"{site_url}/sandbox/webhook/booking", "secret": "whsec_demo_booking"},
+        settings={"url": f"{site_url}/sandbox/webhooks/booking/", "secret": "whsec_demo_booking"},
     )

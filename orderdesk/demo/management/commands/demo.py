@@ -48,6 +48,8 @@ class Command(BaseCommand):
             raise CommandError(f"PORT must be a number, got {port!r}")
         site_url = f"http://127.0.0.1:{port}"
         env = self._child_environment(site_url)
+        # This process creates the demo data, whose sandbox URLs must name the demo's port.
+        settings.SITE_URL = site_url
 
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
