@@ -18,8 +18,12 @@ _CACHE_ATTR = "_orderdesk_navigation"
 class Navigation:
     """Computed lazily: a page that never shows the counter never runs its query."""
 
-    def __init__(self, access: MemberAccess | None) -> None:
-        self.access = access
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def access(self) -> MemberAccess | None:
+        return member_access(self.request)
 
     @cached_property
     def attention_count(self) -> int:
@@ -48,7 +52,7 @@ def navigation(request: HttpRequest) -> Navigation:
     cached = getattr(request, _CACHE_ATTR, None)
     if isinstance(cached, Navigation):
         return cached
-    nav = Navigation(member_access(request))
+    nav = Navigation(request)
     setattr(request, _CACHE_ATTR, nav)
     return nav
 

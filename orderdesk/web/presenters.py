@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 
 from orderdesk.lib.money import country_name, format_money
@@ -86,10 +87,11 @@ class OrderRow:
     products: list[ProductName]
     payment: str
     country: str
+    url: str
 
 
-def order_row(order: Order, now: dt.datetime) -> OrderRow:
-    """Needs `lines` and `payment_attempts` prefetched."""
+def order_row(order: Order, now: dt.datetime, query: str = "") -> OrderRow:
+    """Needs `lines` and `payment_attempts` prefetched; `query` keeps the table's filters."""
     kinds = [LineKind.MAIN, LineKind.ORDER_BUMP, LineKind.PRE_UPSELL, LineKind.UPGRADE]
     lines = sorted(
         order.lines.all(), key=lambda line: (kinds.index(LineKind(line.kind)), line.position)
@@ -115,4 +117,5 @@ def order_row(order: Order, now: dt.datetime) -> OrderRow:
         ],
         payment=payment,
         country=country_name(order.country),
+        url=reverse("order_detail", args=[order.number]) + (f"?{query}" if query else ""),
     )

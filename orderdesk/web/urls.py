@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logout/", auth.logout, name="logout"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
     path("orders/", orders.order_list, name="orders"),
+    path("orders/count/", orders.order_count, name="order_count"),
     path("orders/export.csv", reports.orders_export, name="orders_export"),
     path("reports/", reports.report, name="reports"),
     path("reports/export.csv", reports.report_export, name="reports_export"),

@@ -187,7 +187,8 @@ def test_it_pages_50_at_a_time(alice: Client, world: factories.World) -> None:
         factories.order(world, created_at=start + dt.timedelta(seconds=i))
     first = alice.get("/orders/").content.decode()
     assert numbers_in(first) == list(range(101, 51, -1))
-    assert "101 orders" in first
+    assert 'hx-get="/orders/count/' in first
+    assert "101 orders" in alice.get("/orders/count/").content.decode()
     assert "Newer" not in first
     older = re.search(r'href="(/orders/\?after=[^"]+)"', first)
     assert older is not None
@@ -223,8 +224,8 @@ def test_it_caps_the_count_at_10000(
     monkeypatch.setattr(queries.count_capped, "__defaults__", (3,))
     for _ in range(4):
         factories.order(world)
-    html = alice.get("/orders/").content.decode()
-    assert "10,000+ orders" in html
+    assert "4 orders" in alice.get("/orders/").content.decode()  # one page: counted on it
+    assert "10,000+ orders" in alice.get("/orders/count/").content.decode()
 
 
 def test_it_shows_the_requires_attention_tab_and_counters(
@@ -265,21 +266,37 @@ def test_a_member_without_checkouts_sees_an_empty_state(
     assert "No checkout yet" in response.content.decode()
 
 
+def test_it_counts_exactly_below_the_cap(alice: Client, world: factories.World) -> None:
+    for _ in range(3):
+        factories.order(world)
+    factories.order(world, status=OrderStatus.REFUNDED)
+    assert "4 orders" in alice.get("/orders/count/").content.decode()
+    assert "1 order matches the filters" in " ".join(
+        alice.get("/orders/count/?status=refunded").content.decode().split()
+    )
+    bad = alice.get("/orders/count/?number=x")
+    assert bad.status_code == 200
+    assert re.sub(r"<[^>]+>|\s", "", bad.content.decode()) == ""
+
+
 def test_it_runs_a_constant_number_of_queries(
     alice: Client, world: factories.World, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     factories.order(world, add_ons=(world.bump,))
     alice.get("/orders/")  # warm the session
     # session, user, 2 × checkout access, links for filter hints, attention count,
-    # page, lines, payment attempts, count.
-    with django_assert_num_queries(10):
-        alice.get("/orders/")
-    for _ in range(30):
-        factories.order(world, add_ons=(world.bump, world.upsell))
-    with django_assert_num_queries(10):
-        alice.get("/orders/?tag=ads&q=example")
+    # page, lines, payment attempts. One page of results is counted on the page itself.
     with django_assert_num_queries(9):
+        alice.get("/orders/")
+    for _ in range(60):
+        factories.order(world, add_ons=(world.bump, world.upsell))
+    with django_assert_num_queries(9):
+        alice.get("/orders/?tag=ads&q=example")
+    with django_assert_num_queries(8):
         alice.get("/orders/?status=paid", headers=HTMX_BODY)
+    # The count of more than one page: session, user, 2 × access, count.
+    with django_assert_num_queries(5):
+        alice.get("/orders/count/?status=paid")
 
 
 def test_it_switches_checkouts(client: Client, world: factories.World) -> None:

@@ -56,8 +56,13 @@ def _with_vary(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _table_orders(checkout_ids: list[int]) -> QuerySet[Order]:
-    return Order.objects.filter(checkout_id__in=checkout_ids).prefetch_related(
+def _table_orders(current: CheckoutAccess) -> tuple[QuerySet[Order], list[int]]:
+    """The current checkout's orders with what a row shows, and the scope's checkout ids."""
+    checkout_ids = [current.checkout.pk]
+    # The organization makes an order number lookup use its unique index.
+    qs = Order.objects.filter(
+        organization_id=current.organization.pk, checkout_id__in=checkout_ids
+    ).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.only("order_id", "kind", "name", "position")),
         Prefetch(
             "payment_attempts",
@@ -66,11 +71,12 @@ def _table_orders(checkout_ids: list[int]) -> QuerySet[Order]:
             ),
         ),
     )
+    return qs, checkout_ids
 
 
-def _rows(orders: list[Order]) -> list[OrderRow]:
+def _rows(orders: list[Order], query: str) -> list[OrderRow]:
     now = timezone.now()
-    return [order_row(order, now) for order in orders]
+    return [order_row(order, now, query) for order in orders]
 
 
 def _table_context(request: HttpRequest, current: CheckoutAccess | None) -> dict[str, Any]:
@@ -87,19 +93,25 @@ def _table_context(request: HttpRequest, current: CheckoutAccess | None) -> dict
             else:
                 before = cursor
     page = OrderPage(orders=[])
-    count, more = 0, False
+    count, more, count_deferred = 0, False, False
     if current is not None and not errors:
-        checkout_ids = [current.checkout.pk]
-        qs = filter_orders(_table_orders(checkout_ids), filters, checkout_ids=checkout_ids)
+        base, checkout_ids = _table_orders(current)
+        qs = filter_orders(base, filters, checkout_ids=checkout_ids)
         page = page_orders(qs, after=after, before=before)
-        count, more = count_capped(qs)
+        if page.is_first and page.older is None:
+            count = len(page.orders)
+        else:
+            # Counting up to 10,000 rows can cost more than the page itself; the table
+            # shows first and the count follows in its own request (order_count).
+            count_deferred = True
     return {
         "filters": filters,
         "errors": errors,
         "page": page,
-        "rows": _rows(page.orders),
+        "rows": _rows(page.orders, request.GET.urlencode()),
         "count": count,
         "count_is_capped": more,
+        "count_deferred": count_deferred,
         "page_size": PAGE_SIZE,
         "tab": "attention" if filters.requires_attention else "all",
     }
@@ -135,6 +147,20 @@ def _panel_context(request: HttpRequest, order: Order) -> dict[str, Any]:
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     return _orders_page(request, order=None)
+
+
+@login_required
+@require_GET
+def order_count(request: HttpRequest) -> HttpResponse:
+    """The number of orders matching the filters: exact up to 10,000, then "10,000+"."""
+    access = require_member_access(request)
+    filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
+    count, more = 0, False
+    if access.current is not None and not errors:
+        base, checkout_ids = _table_orders(access.current)
+        count, more = count_capped(filter_orders(base, filters, checkout_ids=checkout_ids))
+    context = {"filters": filters, "count": count, "count_is_capped": more, "errors": errors}
+    return _with_vary(render(request, f"{TEMPLATE}#count", context))
 
 
 @login_required
@@ -180,7 +206,7 @@ def order_updated_response(
     order = get_order_for_member(request, order.number)
     context = _panel_context(request, order)
     context["message"] = message
-    fresh = _table_orders([order.checkout_id]).get(pk=order.pk)
+    fresh = Order.objects.filter(pk=order.pk).prefetch_related("lines", "payment_attempts").get()
     context["row"] = order_row(fresh, timezone.now())
     context["oob_row"] = True
     response = render(request, f"{TEMPLATE}#panel-update", context, status=status)
