@@ -11,6 +11,7 @@ from orderdesk.orders.models import OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.refunds import RefundError, refund_order
 from orderdesk.testing import factories
+from orderdesk.testing.factories import World
 from orderdesk.testing.fake_providers import FakeProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,3 +95,44 @@ def test_a_double_click_racing_itself_refunds_once(fake: FakeProvider) -> None:
     assert len(fake.calls) == 1
     order.refresh_from_db()
     assert order.refunded_minor == 1000
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_ten_parallel_refund_requests_refund_once_at_stripe(sandboxed: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from django.conf import settings
+    from django.test import Client
+
+    from orderdesk.payments.sandbox import store
+    from orderdesk.payments.tests.test_stripe_sandbox import paid_by_stripe
+
+    order, attempt, _ = paid_by_stripe(sandboxed)
+    line = order.lines.get()
+    staff = Client()
+    staff.force_login(sandboxed.sam)
+    csrf = "c" * 32
+    cookies = {"sessionid": staff.cookies["sessionid"].value, "csrftoken": csrf}
+    url = f"{settings.SITE_URL}/orders/{order.number}/refund/"
+
+    def submit(_: int) -> tuple[int, str]:
+        response = httpx.post(
+            url,
+            data={"key": uuid.uuid4().hex, "refund_payments": "on", f"amount_{line.pk}": "79.00"},
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+            cookies=cookies,
+            timeout=30,
+        )
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(submit, range(10)))
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] + [400] * 9, [text[:300] for _, text in answers]
+    assert sum("succeeded through Stripe" in text for _, text in answers) == 1
+    assert len(store.find("stripe", "refund", payment_intent=attempt.provider_reference)) == 1
+    assert Refund.objects.count() == 1
+    order.refresh_from_db()
+    assert (order.status, order.refunded_minor) == (OrderStatus.REFUNDED, 7900)
