@@ -471,9 +471,14 @@ def mark_completed(
     *,
     rerun: bool = True,
     use_latest_config: bool = False,
+    restore_refunds: bool = False,
     by: Actor | User,
 ) -> Order:
     """Mark the order completed by hand and run its actions that have not succeeded (SPEC F4).
+
+    With `restore_refunds` ("Also restore refunded data"), the order's totals, line refunded
+    amounts and payment status first return to their pre-refund values; the refunds stay in
+    the history, marked reversed (payments.refunds.restore_refunded_data).
 
     With `use_latest_config`, each failed action's snapshot is first replaced, permanently,
     with the current configuration of its source; the timeline records old and new settings.
@@ -481,8 +486,19 @@ def mark_completed(
     """
     actor = _actor(by)
     with transaction.atomic():
+        if restore_refunds:
+            # Imported here: payments.refunds imports this module for revoke_actions.
+            from orderdesk.payments.refunds import restore_refunded_data
+
+            order = restore_refunded_data(order, actor=actor)
         order = transitions.mark_completed(
-            order, actor=actor, data={"rerun": rerun, "use_latest_config": use_latest_config}
+            order,
+            actor=actor,
+            data={
+                "rerun": rerun,
+                "use_latest_config": use_latest_config,
+                "restore_refunds": restore_refunds,
+            },
         )
         snapshots = list(order.action_snapshots.select_for_update())
         if use_latest_config:

@@ -64,3 +64,30 @@ def test_it_waits_for_a_pending_refund(world: factories.World, fake: FakeProvide
         restore_refunded_data(order, actor=Actor.system())
     order.refresh_from_db()
     assert order.refunded_minor == 100
+
+
+def test_mark_as_completed_can_restore_refunded_data(
+    world: factories.World, fake: FakeProvider
+) -> None:
+    from orderdesk.actions.services import mark_completed
+
+    order = factories.order(world, add_ons=(world.bump,))
+    course, _ = order.lines.order_by("position")
+    refund(order, {course.pk: 7900})
+
+    done = mark_completed(order, restore_refunds=True, by=Actor.of_user(world.sam))
+
+    assert (done.status, done.refunded_minor) == (OrderStatus.MARKED_COMPLETED, 0)
+    assert order.refunds.get().status == RefundStatus.REVERSED
+    types = list(order.events.order_by("pk").values_list("type", flat=True))
+    assert types.index(EventType.REFUNDS_REVERSED) < types.index(EventType.MARKED_COMPLETED)
+
+
+def test_a_failed_restore_leaves_the_order_as_it_was(world: factories.World) -> None:
+    from orderdesk.actions.services import mark_completed
+
+    order = factories.order(world)
+    with pytest.raises(RefundError):
+        mark_completed(order, restore_refunds=True, by=Actor.of_user(world.sam))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
