@@ -254,18 +254,43 @@ class Headline:
     previous: Figures | None
 
 
-def headline_figures(scope: Scope, valuation: Valuation) -> Figures:
-    sales = Sales()
-    for row in _sales_facts(scope):
-        sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
-    opened: Counter[str] = Counter()
-    for row in _opened_facts(scope):
-        opened[row["currency"]] += row["n"]
-    return figures(valuation, sales, opened, _refund_sales(scope))
+@dataclass
+class PeriodTotals:
+    """All paid sales and opened checkouts of a period, before valuation."""
+
+    sales: Sales
+    opened: Counter[str]
+
+    @classmethod
+    def of(
+        cls, facts: Iterable[dict[str, Any]], opened_facts: Iterable[dict[str, Any]]
+    ) -> PeriodTotals:
+        sales = Sales()
+        for row in facts:
+            sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+        opened: Counter[str] = Counter()
+        for row in opened_facts:
+            opened[row["currency"]] += row["n"]
+        return cls(sales, opened)
 
 
-def headline(scope: Scope, valuation: Valuation, *, compare: bool = True) -> Headline:
-    current = headline_figures(scope, valuation)
+def headline_figures(
+    scope: Scope, valuation: Valuation, totals: PeriodTotals | None = None
+) -> Figures:
+    """The headline of the period; pass `totals` when a finer query already read them."""
+    if totals is None:
+        totals = PeriodTotals.of(_sales_facts(scope), _opened_facts(scope))
+    return figures(valuation, totals.sales, totals.opened, _refund_sales(scope))
+
+
+def headline(
+    scope: Scope,
+    valuation: Valuation,
+    *,
+    compare: bool = True,
+    current_totals: PeriodTotals | None = None,
+) -> Headline:
+    current = headline_figures(scope, valuation, current_totals)
     previous = (
         headline_figures(scope.with_period(scope.period.previous()), valuation) if compare else None
     )
@@ -329,6 +354,7 @@ class SalesTracking:
     sources: Breakdown
     links: Breakdown
     offers: Breakdown
+    totals: PeriodTotals
 
 
 def _names(model: Any, ids: Iterable[Any]) -> dict[Hashable, str]:
@@ -368,6 +394,7 @@ def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> Sale
         sources=part("By source", "source", dict(sources)),
         links=part("By checkout link", "link_id", link_names),
         offers=part("By offer", "offer_id", offer_names),
+        totals=PeriodTotals.of(facts, opened_facts),
     )
 
 

@@ -280,3 +280,12 @@ def test_it_values_an_empty_period_without_errors(world: factories.World, curren
         scope(world, "2026-03-02", "2026-03-02"), Valuation(Converter(currency))
     )
     assert (current.orders, current.revenue, current.conversion_rate) == (0, {}, None)
+
+
+def test_it_gives_the_same_headline_from_the_sales_breakdown(world: factories.World) -> None:
+    sale(world, "2026-03-02T08:00:00+00:00", add_ons=(world.bump,))
+    sale(world, "2026-03-02T09:00:00+00:00", currency="SEK")
+    sale(world, "2026-03-02T10:00:00+00:00", status=OrderStatus.STARTED)
+    s = scope(world, "2026-03-02", "2026-03-02")
+    totals = sales_tracking(s, Valuation(), Granularity.DAY).totals
+    assert headline_figures(s, Valuation(), totals) == headline_figures(s, Valuation())

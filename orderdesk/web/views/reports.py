@@ -340,14 +340,12 @@ def _report_context(scope: Scope, params: ReportParams) -> dict[str, Any]:
     converter = Converter(params.currency) if params.currency != PER_CURRENCY else None
     valuation = Valuation(converter)
     compare = params.preset != Preset.ALL_TIME
-    headline = queries.headline(scope, valuation, compare=compare)
-    context: dict[str, Any] = {
-        "cards": _cards(headline.current, headline.previous),
-        "previous_period": scope.period.previous() if compare else None,
-        "total_orders": headline.current.orders,
-    }
+    context: dict[str, Any] = {}
+    current_totals = None
     if params.tab == Tab.SALES:
         tracking = queries.sales_tracking(scope, valuation, params.granularity)
+        # The breakdowns read every paid order and opened checkout already: no second scan.
+        current_totals = tracking.totals
         context["breakdowns"] = [
             (slug, b, _breakdown_chart(b, params, valuation))
             for slug, b in (
@@ -356,7 +354,15 @@ def _report_context(scope: Scope, params: ReportParams) -> dict[str, Any]:
                 ("offer", tracking.offers),
             )
         ]
-    elif params.tab == Tab.PRODUCTS:
+    headline = queries.headline(scope, valuation, compare=compare, current_totals=current_totals)
+    context.update(
+        {
+            "cards": _cards(headline.current, headline.previous),
+            "previous_period": scope.period.previous() if compare else None,
+            "total_orders": headline.current.orders,
+        }
+    )
+    if params.tab == Tab.PRODUCTS:
         context["products"] = queries.product_sales(scope, valuation)
     elif params.tab == Tab.INTERNATIONAL:
         context["countries"] = queries.international(scope, valuation)
