@@ -67,7 +67,7 @@ def bucket_label(day: dt.date, granularity: str) -> str:
 
 def _axis_label(day: dt.date, granularity: str) -> str:
     if granularity == "month":
-        return day.strftime("%b %y")
+        return day.strftime("%b %Y")
     return day.strftime("%-d %b")
 
 
