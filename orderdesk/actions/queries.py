@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orderdesk.actions.models import SnapshotStatus
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.orders.transitions import COMPLETABLE
 from orderdesk.payments.models import RefundStatus
+
+# Refunds whose books "Also restore refunded data" can undo.
+BOOKED_REFUNDS = frozenset({RefundStatus.SUCCEEDED, RefundStatus.RECORDED})
 
 MARK_COMPLETED = "Mark as Completed"
 MARK_COMPLETED_AND_RERUN = "Mark as Completed and Re-run Actions"
@@ -22,16 +26,27 @@ class CompletionChoices:
     show_restore_refunded_data: bool
 
 
-def completion_choices(order: Order) -> CompletionChoices | None:
-    """None when there is nothing to complete: unpaid, or completed with nothing left to do."""
+def completion_choices(
+    order: Order,
+    *,
+    action_statuses: Iterable[str] | None = None,
+    refund_statuses: Iterable[str] | None = None,
+) -> CompletionChoices | None:
+    """None when there is nothing to complete: unpaid, or completed with nothing left to do.
+
+    Pass the statuses of the order's action snapshots and refunds when they are loaded
+    already (the panel has them) to save the two queries.
+    """
     if order.status not in COMPLETABLE:
         return None
-    statuses = set(order.action_snapshots.values_list("status", flat=True).distinct())
+    if action_statuses is None:
+        action_statuses = order.action_snapshots.values_list("status", flat=True)
+    if refund_statuses is None:
+        refund_statuses = order.refunds.values_list("status", flat=True)
+    statuses = set(action_statuses)
     has_failed = SnapshotStatus.FAILED in statuses
     has_unfinished = bool(statuses & {SnapshotStatus.PENDING, SnapshotStatus.RUNNING}) or has_failed
-    has_refund_history = order.refunds.filter(
-        status__in=[RefundStatus.SUCCEEDED, RefundStatus.RECORDED]
-    ).exists()
+    has_refund_history = bool(set(refund_statuses) & BOOKED_REFUNDS)
     done = order.status in (OrderStatus.COMPLETED, OrderStatus.MARKED_COMPLETED)
     if done and not has_unfinished and not has_refund_history:
         return None

@@ -482,7 +482,8 @@ def mark_completed(
 
     With `use_latest_config`, each failed action's snapshot is first replaced, permanently,
     with the current configuration of its source; the timeline records old and new settings.
-    Raises TransitionNotAllowed for orders that were never paid.
+    Raises TransitionNotAllowed for orders that were never paid, RefundError when the
+    refunded data cannot be restored; either way nothing changes.
     """
     actor = _actor(by)
     with transaction.atomic():

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import auth, orders, refunds, reports
+from orderdesk.web.views import actions, auth, orders, refunds, reports
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
@@ -14,4 +14,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/export.csv", reports.report_export, name="reports_export"),
     path("orders/<int:number>/", orders.order_detail, name="order_detail"),
     path("orders/<int:number>/refund/", refunds.order_refund, name="order_refund"),
+    path(
+        "orders/<int:number>/mark-completed/",
+        actions.mark_completed,
+        name="order_mark_completed",
+    ),
+    path(
+        "orders/<int:number>/actions/<int:snapshot_id>/rerun/",
+        actions.rerun_action,
+        name="order_rerun_action",
+    ),
 ]

@@ -197,15 +197,17 @@ def _orders_page(request: HttpRequest, *, order: Order | None) -> HttpResponse:
 
 
 def order_updated_response(
-    request: HttpRequest, order: Order, *, message: str = "", status: int = 200
+    request: HttpRequest, order: Order, *, message: str = "", error: str = "", status: int = 200
 ) -> HttpResponse:
     """After a POST on one order: the fresh panel, its table row (out of band) and an event.
 
-    `message` is shown at the top of the panel (e.g. "Refund requested").
+    `message` is shown at the top of the panel (e.g. "Refund requested"); `error` likewise,
+    as an error (send it with status 400, which the page swaps in).
     """
     order = get_order_for_member(request, order.number)
     context = _panel_context(request, order)
     context["message"] = message
+    context["error"] = error
     fresh = Order.objects.filter(pk=order.pk).prefetch_related("lines", "payment_attempts").get()
     context["row"] = order_row(fresh, timezone.now())
     context["oob_row"] = True
