@@ -89,9 +89,12 @@ def take_fault(provider: str, operation: str) -> str | None:
         return fault
 
 
+STALL_EXTRA_SECONDS = 0.25
+
+
 def stall() -> None:
     """Answer only after the client has given up, like a provider that hangs."""
-    time.sleep(settings.PROVIDER_TIMEOUT_SECONDS + 0.5)
+    time.sleep(settings.PROVIDER_TIMEOUT_SECONDS + STALL_EXTRA_SECONDS)
 
 
 def merchant_secret(provider: str, account_id: str, builtin: dict[str, str]) -> str | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, Refund
 from orderdesk.payments.providers.base import PaymentProvider, PaymentStart
 from orderdesk.payments.providers.registry import get_provider
+from orderdesk.payments.sandbox import store
 from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
 from orderdesk.payments.services import hand_payment_to_provider
 from orderdesk.testing import factories
@@ -51,6 +53,11 @@ def begin_payment(
     transitions.start_processing(order, actor=Actor.customer())
     start = hand_payment_to_provider(attempt)
     return order, attempt, start, get_provider(provider, world.checkout)
+
+
+def wait_for_stalled_sandbox() -> None:
+    """Let a sandbox answering after a client timeout finish before the test ends."""
+    time.sleep(store.STALL_EXTRA_SECONDS + 0.75)
 
 
 def refund_row(attempt: PaymentAttempt, amount_minor: int) -> Refund:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from django.urls import reverse
@@ -12,7 +10,7 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.payments.providers.base import PaymentProvider, PaymentStart, ProviderError
 from orderdesk.payments.sandbox import store
-from orderdesk.payments.tests.conftest import begin_payment, refund_row
+from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
 from orderdesk.testing.factories import World
 
 
@@ -99,7 +97,7 @@ def test_it_reports_500_and_timeouts_as_retryable(sandboxed: World) -> None:
     store.add_fault("epassi", "cancel", "timeout")
     with pytest.raises(ProviderError) as timeout:
         adapter.refund(attempt, refund)
-    time.sleep(0.7)
+    wait_for_stalled_sandbox()
 
     assert not error_500.value.permanent
     assert not timeout.value.permanent

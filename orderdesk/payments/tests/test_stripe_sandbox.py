@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from django.conf import settings
@@ -19,13 +17,8 @@ from orderdesk.payments.models import (
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError
 from orderdesk.payments.sandbox import deliveries, store
 from orderdesk.payments.sandbox.models import SandboxDelivery
-from orderdesk.payments.tests.conftest import begin_payment, refund_row
+from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
 from orderdesk.testing.factories import World
-
-
-def wait_for_stalled_sandbox() -> None:
-    # The sandbox answers half a second after the client gave up; let it finish.
-    time.sleep(0.7)
 
 
 def pay(url: str, outcome: str) -> None:
