@@ -37,10 +37,16 @@ class ProviderAccountForm(forms.ModelForm[ProviderAccount]):
 
     def save(self, commit: bool = True) -> ProviderAccount:
         account = super().save(commit=False)
+        stored = (
+            ProviderAccount.objects.filter(pk=account.pk)
+            .values("secret_key", "webhook_secret")
+            .first()
+            if account.pk
+            else None
+        ) or {"secret_key": "", "webhook_secret": ""}
         for field in ("secret_key", "webhook_secret"):
-            value = self.cleaned_data.get(field) or ""
-            if value:
-                setattr(account, field, value)
+            # Blank means "keep": the form never shows the stored value to edit.
+            setattr(account, field, self.cleaned_data.get(field) or stored[field])
         if self.cleaned_data.get("clear_webhook_secret"):
             account.webhook_secret = ""
         if commit:
