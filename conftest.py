@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Page
 from pytest_django import Settings
 
@@ -23,6 +24,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# Enough examples to find edge cases, few enough for a quick suite; no deadline because the
+# shared CI machines have noisy timings.
+hypothesis_settings.register_profile("orderdesk", max_examples=200, deadline=None)
+hypothesis_settings.load_profile("orderdesk")
 
 
 @pytest.fixture(autouse=True)

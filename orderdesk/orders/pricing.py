@@ -23,7 +23,15 @@ from orderdesk.orders.models import PAID_STATUSES, LineKind, Order
 
 
 class PricingError(Exception):
-    """The order cannot be priced as asked; the message is meant for the customer or staff."""
+    """The order cannot be priced as asked; the message is meant for the customer or staff.
+
+    `code` tells API clients which rule refused, e.g. `discount_expired`.
+    """
+
+    def __init__(self, message: str, *, code: str = "pricing_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,10 @@ def discount_from_code(code: DiscountCode, currency: str) -> Discount:
         )
     fixed = code.fixed_amounts.get(currency)
     if fixed is None:
-        raise PricingError(f"Discount code {code.code} cannot be used with {currency}.")
+        raise PricingError(
+            f"Discount code {code.code} cannot be used with {currency}.",
+            code="discount_currency",
+        )
     return Discount(
         fixed_minor=int(fixed), product_ids=product_ids, exclude_discounted=code.exclude_discounted
     )
@@ -194,22 +205,27 @@ def discount_from_code(code: DiscountCode, currency: str) -> Discount:
 def check_discount_code(code: DiscountCode, *, email: str, currency: str, now: dt.datetime) -> None:
     """Raise PricingError with a customer-facing message if the code cannot be used now."""
     if not code.is_active:
-        raise PricingError(f"Discount code {code.code} is not active.")
+        raise PricingError(f"Discount code {code.code} is not active.", code="discount_inactive")
     if code.valid_from and now < code.valid_from:
-        raise PricingError(f"Discount code {code.code} is not valid yet.")
+        raise PricingError(
+            f"Discount code {code.code} is not valid yet.", code="discount_not_yet_valid"
+        )
     if code.valid_until and now > code.valid_until:
-        raise PricingError(f"Discount code {code.code} has expired.")
+        raise PricingError(f"Discount code {code.code} has expired.", code="discount_expired")
     if code.usage_limit is not None and code.times_used >= code.usage_limit:
-        raise PricingError(f"Discount code {code.code} has been used up.")
+        raise PricingError(f"Discount code {code.code} has been used up.", code="discount_used_up")
     if code.kind == DiscountKind.FIXED and currency not in code.fixed_amounts:
-        raise PricingError(f"Discount code {code.code} cannot be used with {currency}.")
+        raise PricingError(
+            f"Discount code {code.code} cannot be used with {currency}.", code="discount_currency"
+        )
     if code.per_email_limit is not None and email:
         used = Order.objects.filter(
             discount_code=code, customer_email=email.lower(), status__in=PAID_STATUSES
         ).count()
         if used >= code.per_email_limit:
             raise PricingError(
-                f"Discount code {code.code} has already been used with this email address."
+                f"Discount code {code.code} has already been used with this email address.",
+                code="discount_email_limit",
             )
 
 
@@ -218,7 +234,7 @@ def _price_in(overrides: dict[str, int], prices: dict[str, int], currency: str, 
         return int(overrides[currency])
     if currency in prices:
         return prices[currency]
-    raise PricingError(f"{name} has no price in {currency}.")
+    raise PricingError(f"{name} has no price in {currency}.", code="no_price")
 
 
 def offer_lines(offer: Offer, currency: str, add_ons: Sequence[AddOn] = ()) -> list[LineInput]:
@@ -286,6 +302,6 @@ def quote_offer(
 ) -> Quote:
     """Price an order for `offer` from the configured prices."""
     if offer.currencies and currency not in offer.currencies:
-        raise PricingError(f"{offer.name} is not sold in {currency}.")
+        raise PricingError(f"{offer.name} is not sold in {currency}.", code="currency_not_sold")
     discount = discount_from_code(discount_code, currency) if discount_code else None
     return price_lines(currency, offer_lines(offer, currency, add_ons), discount)

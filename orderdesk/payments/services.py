@@ -1,23 +1,30 @@
-"""Write functions of payments: payment results and the provider notifications behind them."""
+"""Write functions of payments: attempts, their results and the provider notifications behind them."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from orderdesk.actions.services import schedule_actions
+from orderdesk.catalog.models import DiscountCode
+from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.orders.models import PAID_STATUSES, Order, OrderStatus
+from orderdesk.orders.pricing import check_discount_code
+from orderdesk.orders.services import IngestError
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments import refunds
 from orderdesk.payments.models import (
     PaymentAttempt,
     PaymentStatus,
+    Provider,
     ProviderNotification,
     Refund,
 )
@@ -38,14 +45,65 @@ __all__ = [
     "refund_order",
     "restore_refunded_data",
     "settle_refund",
+    "start_payment",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Attempt statuses a later notification must not undo.
-SETTLED = frozenset(
+# Attempts the provider has not given its final word on yet.
+OPEN = frozenset({PaymentStatus.INITIATED, PaymentStatus.PENDING})
+SUCCEEDED = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
+
+
+def start_payment(
+    order: Order,
+    *,
+    provider: str,
+    method: str,
+    amount_minor: int,
+    currency: str,
+    actor: Actor | None = None,
+) -> PaymentAttempt:
+    """Write the intent row of a payment and move the order to Processing.
+
+    The caller hands the attempt to the provider after this commits; the amount must be the
+    order's total, so a stale checkout page can never underpay.
+    """
+    if provider not in Provider.values:
+        raise IngestError(f"Unknown payment provider {provider!r}.", code="unknown_provider")
+    method = method.strip().lower()
+    if not method or len(method) > PaymentAttempt._meta.get_field("method").max_length:  # type: ignore[operator]
+        raise IngestError("Choose a payment method (up to 30 characters).", code="invalid_method")
+    actor = actor or Actor.customer()
+    now = timezone.now()
+    with transaction.atomic():
+        order = transitions.lock_order(order)
+        if order.status not in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING):
+            raise transitions.TransitionNotAllowed(order, "start a payment")
+        if amount_minor != order.total_minor or currency.upper() != order.currency:
+            raise IngestError(
+                f"The payment of {format_money(amount_minor, currency.upper())} does not match "
+                f"the order total of {format_money(order.total_minor, order.currency)}.",
+                code="amount_mismatch",
+            )
+        if order.discount_code is not None:
+            # The code may have expired or run out since it was applied.
+            check_discount_code(
+                order.discount_code, email=order.customer_email, currency=order.currency, now=now
+            )
+        attempt = PaymentAttempt.objects.create(
+            order=order,
+            provider=provider,
+            method=method,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            stamp=uuid.uuid4().hex,
+            created_at=now,
+        )
+        attempt.order = transitions.start_processing(order, actor=actor, data=_describe(attempt))
+    return attempt
 
 
 def record_payment_result(
@@ -56,68 +114,78 @@ def record_payment_result(
     provider_reference: str = "",
     message: str = "",
 ) -> PaymentAttempt:
-    """Record what the provider said about an attempt and move its order.
+    """Apply the provider's final word on an attempt; any number of calls, same result.
 
-    Idempotent, and never moves backwards: a repeated result, or a failure arriving after a
-    success, changes nothing.
+    Success moves the order to Paid (or straight to Completed when it has no actions), counts
+    its discount code once and queues its actions. Failure sends a Processing order back to In
+    Progress so the customer can retry. A repeated result changes nothing, and a failure after
+    a success never moves the order backwards. Returns the attempt with the fresh order.
     """
     with transaction.atomic():
-        # Order before attempt, always, so two paths never deadlock.
+        # Order before attempt: the lock order every payment path follows.
         order = transitions.lock_order(attempt.order)
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
-        if attempt.status in SETTLED:
-            return attempt
-        if not succeeded and attempt.status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED):
-            return attempt
         if provider_reference and not attempt.provider_reference:
-            attempt.provider_reference = provider_reference
-        data = {"attempt": attempt.pk, "provider": attempt.provider, "method": attempt.method}
+            attempt.provider_reference = provider_reference[:200]
         if succeeded:
-            attempt.status = PaymentStatus.SUCCEEDED
-            attempt.succeeded_at = timezone.now()
-            attempt.save(
-                update_fields=["status", "succeeded_at", "provider_reference", "updated_at"]
-            )
-            if order.status in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING):
-                order = transitions.mark_paid(
-                    order,
-                    actor=actor,
-                    has_actions=order.action_snapshots.exists(),
-                    data=data,
-                )
-                # Queued in this transaction; workers get the runs once it commits.
-                schedule_actions(order)
-            else:
-                # Paid twice (another attempt already succeeded): staff must refund one.
-                record_event(
-                    order,
-                    type=EventType.NOTE,
-                    message="Another payment succeeded for an order already paid",
-                    actor=actor,
-                    data=data,
-                )
+            order = _record_success(order, attempt, actor=actor)
         else:
-            attempt.status = PaymentStatus.FAILED
-            attempt.failure_message = message[:500]
-            attempt.save(
-                update_fields=["status", "failure_message", "provider_reference", "updated_at"]
-            )
-            others_open = order.payment_attempts.exclude(pk=attempt.pk).filter(
-                status__in=[PaymentStatus.INITIATED, PaymentStatus.PENDING]
-            )
-            if order.status == OrderStatus.PROCESSING and not others_open.exists():
-                transitions.fail_payment(
-                    order, actor=actor, message=message or "Payment failed", data=data
-                )
-            else:
-                record_event(
-                    order,
-                    type=EventType.PAYMENT_FAILED,
-                    message=message or "Payment failed",
-                    actor=actor,
-                    data=data,
-                )
+            order = _record_failure(order, attempt, actor=actor, message=message)
+        attempt.order = order
     return attempt
+
+
+def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> Order:
+    if attempt.status in SUCCEEDED:
+        return order
+    attempt.status = PaymentStatus.SUCCEEDED
+    attempt.succeeded_at = timezone.now()
+    attempt.failure_message = ""
+    attempt.save(
+        update_fields=[
+            "status",
+            "succeeded_at",
+            "failure_message",
+            "provider_reference",
+            "updated_at",
+        ]
+    )
+    data = _describe(attempt)
+    if order.status in PAID_STATUSES:
+        # Another attempt paid first: the customer paid twice and staff must refund one.
+        record_event(
+            order,
+            type=EventType.PAYMENT_SUCCEEDED,
+            message="Payment succeeded for an order that was already paid: the customer paid twice",
+            actor=actor,
+            data=data,
+        )
+        return order
+    has_actions = order.action_snapshots.exists()
+    order = transitions.mark_paid(order, actor=actor, has_actions=has_actions, data=data)
+    if order.discount_code_id is not None:
+        DiscountCode.objects.filter(pk=order.discount_code_id).update(
+            times_used=F("times_used") + 1
+        )
+    if has_actions:
+        schedule_actions(order)
+    return order
+
+
+def _record_failure(order: Order, attempt: PaymentAttempt, *, actor: Actor, message: str) -> Order:
+    if attempt.status not in OPEN:
+        return order
+    message = message.strip() or "Payment failed"
+    attempt.status = PaymentStatus.FAILED
+    attempt.failure_message = message[:500]
+    attempt.save(update_fields=["status", "failure_message", "provider_reference", "updated_at"])
+    data = _describe(attempt)
+    latest = order.payment_attempts.order_by("-created_at", "-pk").values_list("pk", flat=True)[0]
+    # An older attempt failing while a newer one is with the provider leaves the order waiting.
+    if order.status == OrderStatus.PROCESSING and latest == attempt.pk:
+        return transitions.fail_payment(order, actor=actor, message=message, data=data)
+    record_event(order, type=EventType.PAYMENT_FAILED, message=message, actor=actor, data=data)
+    return order
 
 
 def apply_refund_event(event: ProviderEvent, *, checkout: Checkout, provider: str) -> str:
@@ -275,3 +343,14 @@ def _apply(checkout: Checkout, provider: str, event: ProviderEvent) -> tuple[Ord
         status=PaymentStatus.PENDING, updated_at=timezone.now()
     )
     return order, "payment processing"
+
+
+def _describe(attempt: PaymentAttempt) -> dict[str, Any]:
+    return {
+        "stamp": attempt.stamp,
+        "provider": attempt.provider,
+        "method": attempt.method,
+        "amount_minor": attempt.amount_minor,
+        "currency": attempt.currency,
+        "provider_reference": attempt.provider_reference,
+    }

@@ -24,6 +24,8 @@ from orderdesk.catalog.models import (
     AddOnEffect,
     AddOnKind,
     CheckoutLink,
+    DiscountCode,
+    DiscountKind,
     Offer,
     OfferItem,
     Product,
@@ -256,3 +258,16 @@ def order(
             succeeded_at=created_at if paid else None,
         )
     return o
+
+
+def discount_code(c: Checkout, code: str = "SAVE10", **fields: Any) -> DiscountCode:
+    """A percentage code (10 % unless `percent` says otherwise) or, with `fixed_amounts`, fixed."""
+    products = fields.pop("products", ())
+    if "fixed_amounts" in fields:
+        fields.setdefault("kind", DiscountKind.FIXED)
+    else:
+        fields.setdefault("kind", DiscountKind.PERCENTAGE)
+        fields.setdefault("percent", Decimal(10))
+    d = DiscountCode.objects.create(checkout=c, code=code, **fields)
+    d.products.set(products)
+    return d
