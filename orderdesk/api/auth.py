@@ -1,0 +1,25 @@
+"""Who is calling the API: the checkout page by its ingest key."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from orderdesk.organizations.models import Checkout, hash_secret
+
+
+class CheckoutRequest(HttpRequest):
+    auth: Checkout
+
+
+class CheckoutKey(HttpBearer):
+    """`Authorization: Bearer ck_...`: a checkout's ingest key, found by its hash."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Checkout | None:
+        if not token.startswith("ck_"):
+            return None
+        return (
+            Checkout.objects.select_related("organization")
+            .filter(ingest_key_hash=hash_secret(token))
+            .first()
+        )

@@ -1,0 +1,197 @@
+"""The checkout ingest API (SPEC F9): what the hosted checkout page reports about an order.
+
+Authenticated by the checkout's ingest key; orders are addressed by number within that
+checkout, so another checkout's order is a 404. Errors are mapped to responses in api.api.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.params.functions import Path
+
+from orderdesk.api.auth import CheckoutKey, CheckoutRequest
+from orderdesk.api.schemas import (
+    AddOnIn,
+    BillingIn,
+    CustomerOut,
+    DiscountCodeIn,
+    Error,
+    LineOut,
+    OpenOrderIn,
+    OrderOut,
+    PaymentAttemptOut,
+    PaymentIn,
+    VatRowOut,
+)
+from orderdesk.orders import services
+from orderdesk.orders.models import Order
+from orderdesk.orders.pricing import vat_breakdown
+from orderdesk.orders.services import IngestNotFound
+from orderdesk.payments import services as payments
+from orderdesk.payments.models import PaymentAttempt
+
+router = Router(auth=CheckoutKey(), tags=["checkout ingest"])
+
+ERRORS = {401: Error, 404: Error, 409: Error, 422: Error}
+OrderNumber = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The order's number in its organization.")
+]
+AddOnId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("/orders", response={201: OrderOut, **ERRORS})
+def open_order(request: CheckoutRequest, body: OpenOrderIn) -> tuple[int, OrderOut]:
+    user_agent = body.user_agent if body.user_agent is not None else _user_agent(request)
+    order = services.open_order(
+        request.auth, link_slug=body.link, currency=body.currency, user_agent=user_agent
+    )
+    return 201, order_out(order)
+
+
+@router.get("/orders/{number}", response={200: OrderOut, **ERRORS})
+def get_order(request: CheckoutRequest, number: OrderNumber) -> OrderOut:
+    return order_out(_order(request, number))
+
+
+@router.api_operation(
+    ["PUT", "POST"], "/orders/{number}/billing", response={200: OrderOut, **ERRORS}
+)
+def save_billing(request: CheckoutRequest, body: BillingIn, number: OrderNumber) -> OrderOut:
+    fields = body.model_dump(exclude={"email", "country", "extra_fields", "analytics_consent"})
+    order = services.save_billing(
+        _order(request, number),
+        email=body.email,
+        country=body.country,
+        analytics_consent=body.analytics_consent,
+        extra_fields=body.extra_fields,
+        **fields,
+    )
+    return order_out(order)
+
+
+@router.post("/orders/{number}/add-ons", response={200: OrderOut, **ERRORS})
+def add_add_on(request: CheckoutRequest, body: AddOnIn, number: OrderNumber) -> OrderOut:
+    return order_out(services.add_add_on(_order(request, number), add_on_id=body.add_on_id))
+
+
+@router.delete("/orders/{number}/add-ons/{add_on_id}", response={200: OrderOut, **ERRORS})
+def remove_add_on(request: CheckoutRequest, add_on_id: AddOnId, number: OrderNumber) -> OrderOut:
+    return order_out(services.remove_add_on(_order(request, number), add_on_id=add_on_id))
+
+
+@router.post("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
+def apply_discount_code(
+    request: CheckoutRequest, body: DiscountCodeIn, number: OrderNumber
+) -> OrderOut:
+    return order_out(services.apply_discount_code(_order(request, number), code=body.code))
+
+
+@router.delete("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
+def remove_discount_code(request: CheckoutRequest, number: OrderNumber) -> OrderOut:
+    return order_out(services.remove_discount_code(_order(request, number)))
+
+
+@router.post("/orders/{number}/payments", response={201: PaymentAttemptOut, **ERRORS})
+def start_payment(
+    request: CheckoutRequest, body: PaymentIn, number: OrderNumber
+) -> tuple[int, PaymentAttemptOut]:
+    attempt = payments.start_payment(
+        _order(request, number),
+        provider=body.provider,
+        method=body.method,
+        amount_minor=body.amount_minor,
+        currency=body.currency,
+    )
+    return 201, attempt_out(attempt)
+
+
+def _order(request: CheckoutRequest, number: int) -> Order:
+    order = Order.objects.filter(checkout=request.auth, number=number).first()
+    if order is None:
+        raise IngestNotFound(
+            f"Order #{number} does not exist in this checkout.", code="unknown_order"
+        )
+    return order
+
+
+def _user_agent(request: HttpRequest) -> str:
+    return request.headers.get("User-Agent", "")
+
+
+def order_out(order: Order) -> OrderOut:
+    lines = list(order.lines.all())
+    return OrderOut(
+        number=order.number,
+        status=order.status,
+        status_label=order.get_status_display(),
+        currency=order.currency,
+        subtotal_minor=order.subtotal_minor,
+        discount_minor=order.discount_minor,
+        vat_minor=order.vat_minor,
+        total_minor=order.total_minor,
+        discount_code=order.discount_code.code if order.discount_code else None,
+        lines=[
+            LineOut(
+                kind=line.kind,
+                name=line.name,
+                product_id=line.product_id,
+                add_on_id=line.add_on_id,
+                unit_price_minor=line.unit_price_minor,
+                quantity=line.quantity,
+                discount_minor=line.discount_minor,
+                vat_rate=str(line.vat_rate),
+                vat_minor=line.vat_minor,
+                total_minor=line.total_minor,
+            )
+            for line in lines
+        ],
+        vat_breakdown=[
+            VatRowOut(
+                rate=str(row.rate),
+                net_minor=row.net_minor,
+                vat_minor=row.vat_minor,
+                gross_minor=row.gross_minor,
+            )
+            for row in vat_breakdown(
+                (line.vat_rate, line.total_minor, line.vat_minor) for line in lines
+            )
+        ],
+        customer=CustomerOut(
+            email=order.customer_email,
+            first_name=order.first_name,
+            last_name=order.last_name,
+            company=order.company,
+            phone=order.phone,
+            address_line1=order.address_line1,
+            address_line2=order.address_line2,
+            postal_code=order.postal_code,
+            city=order.city,
+            region=order.region,
+            country=order.country,
+            vat_id=order.vat_id,
+            extra_fields=order.extra_fields,
+            analytics_consent=order.analytics_consent,
+        ),
+        link=order.link.slug if order.link else None,
+        source=order.source,
+        tags=order.tags,
+        device_type=order.device_type,
+        payment_attempts=[attempt_out(a) for a in order.payment_attempts.all()],
+        created_at=order.created_at,
+    )
+
+
+def attempt_out(attempt: PaymentAttempt) -> PaymentAttemptOut:
+    return PaymentAttemptOut(
+        stamp=attempt.stamp,
+        provider=attempt.provider,
+        method=attempt.method,
+        status=attempt.status,
+        amount_minor=attempt.amount_minor,
+        currency=attempt.currency,
+        provider_reference=attempt.provider_reference,
+        created_at=attempt.created_at,
+    )

@@ -1,0 +1,131 @@
+"""Request and response bodies of the JSON API; money is integer minor units plus currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+
+class Error(Schema):
+    detail: str = Field(examples=["Discount code SPRING has expired."])
+    code: str = Field(examples=["discount_expired"])
+
+
+class OpenOrderIn(Schema):
+    link: str = Field(max_length=100, description="Slug of the checkout link opened.")
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}$",
+        description="ISO 4217; defaults to the offer's first currency.",
+    )
+    user_agent: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The customer's browser; defaults to this request's User-Agent.",
+    )
+
+
+class BillingIn(Schema):
+    email: str = Field(max_length=254)
+    country: str = Field(max_length=2, description="ISO 3166-1 alpha-2, e.g. FI.")
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    company: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=50)
+    address_line1: str = Field(default="", max_length=200)
+    address_line2: str = Field(default="", max_length=200)
+    postal_code: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=100)
+    region: str = Field(default="", max_length=100)
+    vat_id: str = Field(default="", max_length=50)
+    extra_fields: dict[str, str] = Field(
+        default_factory=dict, description="Fields the merchant added to the form: label → value."
+    )
+    analytics_consent: bool | None = Field(
+        default=None, description="None: the customer has not answered the consent banner."
+    )
+
+
+class AddOnIn(Schema):
+    add_on_id: int = Field(ge=1)
+
+
+class DiscountCodeIn(Schema):
+    code: str = Field(min_length=1, max_length=50)
+
+
+class PaymentIn(Schema):
+    provider: str = Field(max_length=10, examples=["stripe"])
+    method: str = Field(max_length=30, examples=["card"])
+    amount_minor: int = Field(ge=0, le=2**62, description="Must equal the order's total.")
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"])
+
+
+class LineOut(Schema):
+    kind: str
+    name: str
+    product_id: int | None
+    add_on_id: int | None
+    unit_price_minor: int
+    quantity: int
+    discount_minor: int
+    vat_rate: str
+    vat_minor: int
+    total_minor: int
+
+
+class VatRowOut(Schema):
+    rate: str
+    net_minor: int
+    vat_minor: int
+    gross_minor: int
+
+
+class PaymentAttemptOut(Schema):
+    stamp: str
+    provider: str
+    method: str
+    status: str
+    amount_minor: int
+    currency: str
+    provider_reference: str
+    created_at: dt.datetime
+
+
+class CustomerOut(Schema):
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    phone: str
+    address_line1: str
+    address_line2: str
+    postal_code: str
+    city: str
+    region: str
+    country: str
+    vat_id: str
+    extra_fields: dict[str, str]
+    analytics_consent: bool | None
+
+
+class OrderOut(Schema):
+    number: int
+    status: str
+    status_label: str
+    currency: str
+    subtotal_minor: int
+    discount_minor: int
+    vat_minor: int
+    total_minor: int
+    discount_code: str | None
+    lines: list[LineOut]
+    vat_breakdown: list[VatRowOut]
+    customer: CustomerOut
+    link: str | None
+    source: str
+    tags: list[str]
+    device_type: str
+    payment_attempts: list[PaymentAttemptOut]
+    created_at: dt.datetime

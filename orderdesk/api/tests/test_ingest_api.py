@@ -1,0 +1,503 @@
+"""The checkout ingest API: each endpoint's happy path, each bad input, and tenancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, OfferItem
+from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.testing import factories
+from orderdesk.testing.assertions import database_state
+
+BASE = "/api/v1/checkout"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+class CheckoutPage:
+    """The checkout page's side of the API: a client holding one ingest key."""
+
+    def __init__(self, client: Client, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        response = self.client.generic(
+            method,
+            BASE + path,
+            data=json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {self.key}", **headers},
+        )
+        response.data = response.json()  # type: ignore[attr-defined]
+        return response
+
+    def open(self, **body: Any) -> int:
+        response = self.call("POST", "/orders", {"link": "bf-meta", **body})
+        assert response.status_code == 201, response.data
+        return int(response.data["number"])
+
+    def billed(self, email: str = "maija@example.com") -> int:
+        number = self.open()
+        response = self.call("PUT", f"/orders/{number}/billing", {"email": email, "country": "FI"})
+        assert response.status_code == 200, response.data
+        return number
+
+
+@pytest.fixture
+def storefront(world: factories.World, client: Client) -> CheckoutPage:
+    return CheckoutPage(client, world.ingest_key)
+
+
+def refused(
+    storefront: CheckoutPage,
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+    code: str,
+    message: str,
+) -> None:
+    """The call is answered with the error, and the database is exactly as before."""
+    before = database_state()
+
+    response = storefront.call(method, path, body)
+
+    assert response.status_code == status, response.data
+    assert response.data["code"] == code
+    assert message in response.data["detail"]
+    assert database_state() == before
+
+
+def test_it_serves_the_openapi_document_and_docs(client: Client, db: None) -> None:
+    schema = client.get("/api/v1/openapi.json")
+    docs = client.get("/api/v1/docs")
+
+    assert schema.status_code == 200
+    assert "/api/v1/checkout/orders/{number}/payments" in schema.json()["paths"]
+    assert docs.status_code == 200
+
+
+def test_it_opens_an_order(storefront: CheckoutPage) -> None:
+    response = storefront.call(
+        "POST", "/orders", {"link": "bf-meta", "currency": "eur"}, User_Agent=IPHONE
+    )
+
+    assert response.status_code == 201
+    data = response.data
+    assert (data["number"], data["status"], data["status_label"]) == (1, "started", "Started")
+    assert (data["currency"], data["total_minor"], data["vat_minor"]) == ("EUR", 7900, 1605)
+    assert (data["source"], data["tags"], data["link"]) == (
+        "Meta",
+        ["black-friday", "ads"],
+        "bf-meta",
+    )
+    assert data["device_type"] == "mobile"
+    assert [line["name"] for line in data["lines"]] == ["Photography Masterclass"]
+    assert data["vat_breakdown"] == [
+        {"rate": "25.50", "net_minor": 6295, "vat_minor": 1605, "gross_minor": 7900}
+    ]
+    assert Order.objects.get(number=1).status == OrderStatus.STARTED
+
+
+def test_it_prefers_the_customers_user_agent_from_the_body(storefront: CheckoutPage) -> None:
+    number = storefront.open(user_agent=IPHONE)
+
+    assert Order.objects.get(number=number).device_type == "mobile"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer ck_wrong", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer od_not_an_ingest_key"],
+)
+def test_it_refuses_a_missing_or_wrong_key(
+    world: factories.World, client: Client, authorization: str
+) -> None:
+    before = database_state()
+
+    response = client.post(
+        f"{BASE}/orders",
+        data={"link": "bf-meta"},
+        content_type="application/json",
+        headers={"Authorization": authorization} if authorization else {},
+    )
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
+    assert "Missing or unknown key" in response.json()["detail"]
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert database_state() == before
+
+
+def test_it_refuses_an_unknown_link(storefront: CheckoutPage) -> None:
+    refused(
+        storefront,
+        "POST",
+        "/orders",
+        {"link": "nope"},
+        404,
+        "unknown_link",
+        "no active checkout link 'nope'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "link: Field required"),
+        ({"link": "bf-meta", "currency": "EURO"}, "currency: String should match pattern"),
+        ({"link": "bf-meta", "currency": 5}, "currency: Input should be a valid string"),
+        ([1, 2], "link: Field required"),
+    ],
+)
+def test_it_refuses_malformed_input(storefront: CheckoutPage, body: Any, message: str) -> None:
+    refused(storefront, "POST", "/orders", body, 422, "invalid_input", message)
+
+
+def test_it_refuses_a_body_that_is_not_json(storefront: CheckoutPage) -> None:
+    before = database_state()
+
+    response = storefront.client.post(
+        f"{BASE}/orders",
+        data="{not json",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {storefront.key}"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Cannot parse request body", "code": "bad_request"}
+    assert database_state() == before
+
+
+def test_it_refuses_a_currency_the_offer_is_not_sold_in(storefront: CheckoutPage) -> None:
+    refused(
+        storefront,
+        "POST",
+        "/orders",
+        {"link": "bf-meta", "currency": "GBP"},
+        422,
+        "currency_not_sold",
+        "not sold in GBP",
+    )
+
+
+def test_it_shows_an_order(storefront: CheckoutPage) -> None:
+    number = storefront.open()
+
+    response = storefront.call("GET", f"/orders/{number}")
+
+    assert response.status_code == 200
+    assert response.data["number"] == number
+    assert response.data["payment_attempts"] == []
+
+
+@pytest.mark.parametrize("number", ["999", "0", str(2**64)])
+def test_it_answers_404_or_422_for_orders_that_cannot_exist(
+    storefront: CheckoutPage, number: str
+) -> None:
+    response = storefront.call("GET", f"/orders/{number}")
+
+    assert response.status_code == (404 if number == "999" else 422)
+    assert response.data["code"] == ("unknown_order" if number == "999" else "invalid_input")
+
+
+def test_it_saves_billing_with_put_or_post(storefront: CheckoutPage) -> None:
+    number = storefront.open()
+
+    put = storefront.call(
+        "PUT",
+        f"/orders/{number}/billing",
+        {
+            "email": "Maija@Example.com",
+            "country": "fi",
+            "first_name": "Maija",
+            "last_name": "Meikäläinen",
+            "analytics_consent": False,
+            "extra_fields": {"Company size": "1-10"},
+        },
+    )
+    post = storefront.call(
+        "POST", f"/orders/{number}/billing", {"email": "m@example.com", "country": "SE"}
+    )
+
+    assert put.status_code == 200
+    assert put.data["status"] == "in_progress"
+    assert put.data["customer"]["email"] == "maija@example.com"
+    assert put.data["customer"]["analytics_consent"] is False
+    assert put.data["customer"]["extra_fields"] == {"Company size": "1-10"}
+    assert post.status_code == 200
+    assert (post.data["customer"]["email"], post.data["customer"]["country"]) == (
+        "m@example.com",
+        "SE",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (
+            {"email": "maija(at)example.com", "country": "FI"},
+            "invalid_email",
+            "is not a valid email address",
+        ),
+        (
+            {"email": "maija@example.com", "country": "QQ"},
+            "invalid_country",
+            "'QQ' is not a country code",
+        ),
+        ({"country": "FI"}, "invalid_input", "email: Field required"),
+        (
+            {"email": "m@example.com", "country": "FI", "phone": "1" * 51},
+            "invalid_input",
+            "phone: String should have at most 50",
+        ),
+    ],
+)
+def test_it_refuses_invalid_billing(
+    storefront: CheckoutPage, body: dict[str, Any], code: str, message: str
+) -> None:
+    number = storefront.open()
+
+    refused(storefront, "PUT", f"/orders/{number}/billing", body, 422, code, message)
+
+
+def test_it_adds_and_removes_an_add_on(storefront: CheckoutPage, world: factories.World) -> None:
+    number = storefront.open()
+
+    added = storefront.call("POST", f"/orders/{number}/add-ons", {"add_on_id": world.bump.pk})
+    removed = storefront.call("DELETE", f"/orders/{number}/add-ons/{world.bump.pk}")
+
+    assert added.status_code == 200
+    assert [(line["kind"], line["total_minor"]) for line in added.data["lines"]] == [
+        ("main", 7900),
+        ("order_bump", 900),
+    ]
+    assert added.data["total_minor"] == 8800
+    assert removed.status_code == 200
+    assert removed.data["total_minor"] == 7900
+
+
+def test_it_refuses_an_add_on_that_is_not_on_the_offer(
+    storefront: CheckoutPage, world: factories.World
+) -> None:
+    other_offer = Offer.objects.create(checkout=world.checkout, name="Other")
+    foreign = AddOn.objects.create(offer=other_offer, kind="order_bump", product=world.coaching)
+    number = storefront.open()
+
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{number}/add-ons",
+        {"add_on_id": foreign.pk},
+        422,
+        "add_on_not_on_offer",
+        f"Add-on {foreign.pk} is not part of this order's offer.",
+    )
+
+
+def test_it_applies_and_removes_a_discount_code(
+    storefront: CheckoutPage, world: factories.World
+) -> None:
+    factories.discount_code(world.checkout, "SAVE10")
+    number = storefront.open()
+
+    applied = storefront.call("POST", f"/orders/{number}/discount-code", {"code": "save10"})
+    removed = storefront.call("DELETE", f"/orders/{number}/discount-code")
+
+    assert applied.status_code == 200
+    assert (
+        applied.data["discount_code"],
+        applied.data["discount_minor"],
+        applied.data["total_minor"],
+    ) == (
+        "SAVE10",
+        790,
+        7110,
+    )
+    assert removed.status_code == 200
+    assert (removed.data["discount_code"], removed.data["total_minor"]) == (None, 7900)
+
+
+def per_email_exhausted(w: factories.World) -> None:
+    code = factories.discount_code(w.checkout, "CODE", per_email_limit=2)
+    factories.order(w, email="maija@example.com", discount_code=code)
+    factories.order(w, email="maija@example.com", discount_code=code, status=OrderStatus.REFUNDED)
+
+
+CODES: list[tuple[Callable[[factories.World], Any] | None, str, str]] = [
+    (None, "discount_unknown", "Discount code 'CODE' does not exist."),
+    (
+        lambda w: factories.discount_code(
+            w.checkout, "CODE", valid_until=timezone.now() - dt.timedelta(hours=1)
+        ),
+        "discount_expired",
+        "Discount code CODE has expired.",
+    ),
+    (
+        lambda w: factories.discount_code(
+            w.checkout, "CODE", valid_from=timezone.now() + dt.timedelta(hours=1)
+        ),
+        "discount_not_yet_valid",
+        "Discount code CODE is not valid yet.",
+    ),
+    (
+        lambda w: factories.discount_code(w.checkout, "CODE", usage_limit=10, times_used=10),
+        "discount_used_up",
+        "Discount code CODE has been used up.",
+    ),
+    (per_email_exhausted, "discount_email_limit", "already been used with this email address"),
+    (
+        lambda w: factories.discount_code(w.checkout, "CODE", products=[w.coaching]),
+        "discount_not_applicable",
+        "Discount code CODE does not apply to any product in this order.",
+    ),
+    (
+        lambda w: factories.discount_code(w.checkout, "CODE", exclude_discounted=True),
+        "discount_not_applicable",
+        "Discount code CODE does not apply to any product in this order.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "code", "message"), CODES)
+def test_it_refuses_a_discount_code_it_cannot_apply(
+    storefront: CheckoutPage,
+    world: factories.World,
+    make: Callable[[factories.World], Any] | None,
+    code: str,
+    message: str,
+) -> None:
+    if make:
+        make(world)
+    number = storefront.billed(email="maija@example.com")
+
+    refused(
+        storefront, "POST", f"/orders/{number}/discount-code", {"code": "CODE"}, 422, code, message
+    )
+
+
+def test_it_starts_a_payment(storefront: CheckoutPage) -> None:
+    number = storefront.billed()
+
+    response = storefront.call(
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "paytrail", "method": "osuuspankki", "amount_minor": 7900, "currency": "EUR"},
+    )
+
+    assert response.status_code == 201
+    assert response.data["status"] == "initiated"
+    assert len(response.data["stamp"]) == 32
+    state = storefront.call("GET", f"/orders/{number}").data
+    assert state["status"] == "processing"
+    assert [a["stamp"] for a in state["payment_attempts"]] == [response.data["stamp"]]
+
+
+def test_it_refuses_a_payment_of_another_amount(storefront: CheckoutPage) -> None:
+    number = storefront.billed()
+
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "stripe", "method": "card", "amount_minor": 100, "currency": "EUR"},
+        422,
+        "amount_mismatch",
+        "The payment of €1.00 does not match the order total of €79.00.",
+    )
+
+
+def test_it_refuses_a_payment_before_billing(storefront: CheckoutPage) -> None:
+    number = storefront.open()
+
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+        409,
+        "transition_not_allowed",
+        f"Order #{number} is Started: cannot start a payment.",
+    )
+
+
+def test_it_refuses_changes_once_payment_has_started(
+    storefront: CheckoutPage, world: factories.World
+) -> None:
+    number = storefront.billed()
+    storefront.call(
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+    )
+
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{number}/add-ons",
+        {"add_on_id": world.bump.pk},
+        409,
+        "payment_started",
+        f"Order #{number} is Processing: The products can no longer change once payment has started.",
+    )
+
+
+def test_it_hides_other_checkouts_orders_in_the_same_organization(
+    world: factories.World, client: Client
+) -> None:
+    ours = CheckoutPage(client, world.ingest_key)
+    number = ours.open()
+    _, key = factories.checkout(world.org, "Second checkout")
+    theirs = CheckoutPage(client, key)
+
+    for method, path, body in [
+        ("GET", f"/orders/{number}", None),
+        ("PUT", f"/orders/{number}/billing", {"email": "x@example.com", "country": "FI"}),
+        ("POST", f"/orders/{number}/add-ons", {"add_on_id": world.bump.pk}),
+        ("DELETE", f"/orders/{number}/discount-code", None),
+    ]:
+        refused(
+            theirs,
+            method,
+            path,
+            body,
+            404,
+            "unknown_order",
+            f"Order #{number} does not exist in this checkout.",
+        )
+    assert theirs.call("POST", "/orders", {"link": "bf-meta"}).status_code == 404
+
+
+def test_it_keeps_each_organizations_order_numbers_apart(
+    world: factories.World, client: Client
+) -> None:
+    offer = Offer.objects.create(checkout=world.other_checkout, name="Theirs", currencies=["EUR"])
+    OfferItem.objects.create(
+        offer=offer, product=factories.product(world.other_checkout, "Yoga", {"EUR": 500})
+    )
+    CheckoutLink.objects.create(checkout=world.other_checkout, offer=offer, name="Y", slug="yoga")
+    ours = CheckoutPage(client, world.ingest_key)
+    theirs = CheckoutPage(client, world.other_ingest_key)
+    our_number = ours.billed(email="ours@example.com")
+    their_number = theirs.open(link="yoga")
+    assert our_number == their_number == 1
+
+    seen = theirs.call("GET", "/orders/1").data
+    changed = theirs.call(
+        "PUT", "/orders/1/billing", {"email": "theirs@example.com", "country": "SE"}
+    )
+
+    assert seen["lines"][0]["name"] == "Yoga"
+    assert changed.status_code == 200
+    ours_now = Order.objects.get(checkout=world.checkout, number=1)
+    assert (ours_now.customer_email, ours_now.country) == ("ours@example.com", "FI")
+    assert theirs.call("POST", "/orders", {"link": "bf-meta"}).status_code == 404
