@@ -64,7 +64,8 @@ class Command(BaseCommand):
             "web server": subprocess.Popen(
                 [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"], env=env
             ),
-            "task worker": subprocess.Popen([*manage, "db_worker"], env=env),
+            # db_worker plus the sweep that re-queues action runs whose worker died.
+            "task worker": subprocess.Popen([*manage, "run_worker"], env=env),
         }
         self._announce(site_url, env)
         self._supervise(children)
