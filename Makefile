@@ -8,8 +8,9 @@ install:
 demo: install
 	uv run python manage.py demo
 
+# -n auto: one pytest-xdist worker per core; each gets its own test database.
 test: install
-	uv run pytest
+	uv run pytest -n auto
 
 lint:
 	uv run ruff check .
