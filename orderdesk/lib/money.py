@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
@@ -35,6 +35,8 @@ def major_str(amount_minor: int, currency: str) -> str:
     return f"{sign}{whole}.{fraction:0{exponent}d}"
 
 
+# Pure and slow-ish in babel (~60 µs); tables show the same few prices over and over.
+@lru_cache(maxsize=8192)
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
     """`4900, "EUR"` -> `"€49.00"` for people."""
     return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))
