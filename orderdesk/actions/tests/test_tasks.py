@@ -128,3 +128,28 @@ def test_it_schedules_the_actions_when_a_payment_succeeds(
     assert SandboxKajabiGrant.objects.count() == 1
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+
+
+def test_the_worker_sweeps_periodically_until_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from orderdesk.actions.management.commands import run_worker
+
+    sweeps: list[int] = []
+
+    def sweep() -> int:
+        sweeps.append(1)
+        return 0
+
+    monkeypatch.setattr(run_worker, "sweep_actions", sweep)
+    monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)
+    stop = threading.Event()
+    sweeper = threading.Thread(target=run_worker.sweep_forever, args=(0.01, stop))
+
+    sweeper.start()
+    while len(sweeps) < 3:
+        stop.wait(0.01)
+    stop.set()
+    sweeper.join(timeout=2)
+
+    assert not sweeper.is_alive()
