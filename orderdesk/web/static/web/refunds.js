@@ -62,8 +62,10 @@
   document.addEventListener(
     "close",
     (event) => {
-      if (event.target.matches && event.target.matches("dialog[data-refund-dialog]")) {
-        if (document.querySelector(".panel")) event.target.remove();
+      const dialog = event.target;
+      // A dialog reopened as a modal right after its non-modal close stays.
+      if (dialog.matches && dialog.matches("dialog[data-refund-dialog]") && !dialog.open) {
+        if (document.querySelector(".panel")) dialog.remove();
       }
     },
     true,
