@@ -14,6 +14,7 @@ from orderdesk.api import ingest
 from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
+from orderdesk.payments.providers.base import ProviderError
 
 api = NinjaAPI(
     title="Orderdesk API",
@@ -77,3 +78,9 @@ def pricing_error(request: HttpRequest, exc: PricingError) -> HttpResponse:
 @api.exception_handler(TransitionNotAllowed)
 def transition_not_allowed(request: HttpRequest, exc: TransitionNotAllowed) -> HttpResponse:
     return error(request, 409, str(exc), "transition_not_allowed")
+
+
+@api.exception_handler(ProviderError)
+def provider_error(request: HttpRequest, exc: ProviderError) -> HttpResponse:
+    # The attempt was recorded as failed, so the customer can try again.
+    return error(request, 502, exc.message, "provider_error")

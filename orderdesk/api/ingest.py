@@ -24,6 +24,7 @@ from orderdesk.api.schemas import (
     OrderOut,
     PaymentAttemptOut,
     PaymentIn,
+    PaymentStartedOut,
     VatRowOut,
 )
 from orderdesk.orders import services
@@ -94,10 +95,10 @@ def remove_discount_code(request: CheckoutRequest, number: OrderNumber) -> Order
     return order_out(services.remove_discount_code(_order(request, number)))
 
 
-@router.post("/orders/{number}/payments", response={201: PaymentAttemptOut, **ERRORS})
+@router.post("/orders/{number}/payments", response={201: PaymentStartedOut, **ERRORS, 502: Error})
 def start_payment(
     request: CheckoutRequest, body: PaymentIn, number: OrderNumber
-) -> tuple[int, PaymentAttemptOut]:
+) -> tuple[int, PaymentStartedOut]:
     attempt = payments.start_payment(
         _order(request, number),
         provider=body.provider,
@@ -105,7 +106,15 @@ def start_payment(
         amount_minor=body.amount_minor,
         currency=body.currency,
     )
-    return 201, attempt_out(attempt)
+    # The intent row is committed; the provider call runs with no transaction open.
+    start = payments.hand_payment_to_provider(attempt)
+    return 201, PaymentStartedOut(
+        **attempt_out(attempt).model_dump(),
+        redirect_url=start.redirect_url,
+        form_action=start.form_action,
+        form_fields=start.form_fields,
+        client_secret=start.client_secret,
+    )
 
 
 def _order(request: CheckoutRequest, number: int) -> Order:

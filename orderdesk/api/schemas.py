@@ -93,6 +93,15 @@ class PaymentAttemptOut(Schema):
     created_at: dt.datetime
 
 
+class PaymentStartedOut(PaymentAttemptOut):
+    """The attempt, and how the customer continues at the provider."""
+
+    redirect_url: str = Field(description="Send the customer here, if set.")
+    form_action: str = Field(description="Or post `form_fields` here (Paytrail, Epassi).")
+    form_fields: dict[str, str]
+    client_secret: str = Field(description="Stripe's PaymentIntent client secret.")
+
+
 class CustomerOut(Schema):
     email: str
     first_name: str

@@ -25,11 +25,12 @@ from orderdesk.payments.models import (
     PaymentAttempt,
     PaymentStatus,
     Provider,
+    ProviderAccount,
     ProviderNotification,
     Refund,
 )
 from orderdesk.payments.providers.base import PaymentStart, ProviderError, ProviderEvent
-from orderdesk.payments.providers.registry import get_provider
+from orderdesk.payments.providers.registry import NO_ACCOUNT, get_provider
 from orderdesk.payments.refunds import (
     reconcile_pending_refunds,
     refund_order,
@@ -76,6 +77,7 @@ def start_payment(
     method = method.strip().lower()
     if not method or len(method) > PaymentAttempt._meta.get_field("method").max_length:  # type: ignore[operator]
         raise IngestError("Choose a payment method (up to 30 characters).", code="invalid_method")
+    _check_available(order, provider=provider, method=method)
     actor = actor or Actor.customer()
     now = timezone.now()
     with transaction.atomic():
@@ -104,6 +106,24 @@ def start_payment(
         )
         attempt.order = transitions.start_processing(order, actor=actor, data=_describe(attempt))
     return attempt
+
+
+def _check_available(order: Order, *, provider: str, method: str) -> None:
+    if provider in NO_ACCOUNT:
+        return
+    label = Provider(provider).label
+    account = ProviderAccount.objects.filter(
+        checkout_id=order.checkout_id, provider=provider, is_enabled=True
+    ).first()
+    if account is None:
+        raise IngestError(
+            f"{label} is not available in this checkout.", code="provider_not_available"
+        )
+    # An account without a method list takes every method the provider has.
+    if account.methods and method not in account.methods:
+        raise IngestError(
+            f"{label} does not offer {method!r} in this checkout.", code="method_not_available"
+        )
 
 
 def record_payment_result(

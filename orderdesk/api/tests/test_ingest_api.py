@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, OfferItem
 from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.payments.models import ProviderAccount
 from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
 
@@ -391,12 +392,15 @@ def test_it_starts_a_payment(storefront: CheckoutPage) -> None:
     response = storefront.call(
         "POST",
         f"/orders/{number}/payments",
-        {"provider": "paytrail", "method": "osuuspankki", "amount_minor": 7900, "currency": "EUR"},
+        {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
     )
 
     assert response.status_code == 201
-    assert response.data["status"] == "initiated"
+    # Handed to the provider: manual payments are settled outside, referenced by the stamp.
+    assert response.data["status"] == "pending"
     assert len(response.data["stamp"]) == 32
+    assert response.data["provider_reference"] == response.data["stamp"]
+    assert response.data["redirect_url"] == ""
     state = storefront.call("GET", f"/orders/{number}").data
     assert state["status"] == "processing"
     assert [a["stamp"] for a in state["payment_attempts"]] == [response.data["stamp"]]
@@ -409,7 +413,7 @@ def test_it_refuses_a_payment_of_another_amount(storefront: CheckoutPage) -> Non
         storefront,
         "POST",
         f"/orders/{number}/payments",
-        {"provider": "stripe", "method": "card", "amount_minor": 100, "currency": "EUR"},
+        {"provider": "manual", "method": "invoice", "amount_minor": 100, "currency": "EUR"},
         422,
         "amount_mismatch",
         "The payment of €1.00 does not match the order total of €79.00.",
@@ -423,7 +427,7 @@ def test_it_refuses_a_payment_before_billing(storefront: CheckoutPage) -> None:
         storefront,
         "POST",
         f"/orders/{number}/payments",
-        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+        {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
         409,
         "transition_not_allowed",
         f"Order #{number} is Started: cannot start a payment.",
@@ -437,7 +441,7 @@ def test_it_refuses_changes_once_payment_has_started(
     storefront.call(
         "POST",
         f"/orders/{number}/payments",
-        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+        {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
     )
 
     refused(
@@ -501,3 +505,41 @@ def test_it_keeps_each_organizations_order_numbers_apart(
     ours_now = Order.objects.get(checkout=world.checkout, number=1)
     assert (ours_now.customer_email, ours_now.country) == ("ours@example.com", "FI")
     assert theirs.call("POST", "/orders", {"link": "bf-meta"}).status_code == 404
+
+
+def test_it_refuses_a_provider_the_checkout_has_not_set_up(storefront: CheckoutPage) -> None:
+    number = storefront.billed()
+
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+        422,
+        "provider_not_available",
+        "Stripe is not available in this checkout.",
+    )
+
+
+def test_it_fails_the_attempt_when_the_provider_cannot_be_reached(
+    storefront: CheckoutPage, world: factories.World, settings: Any
+) -> None:
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens on the discard port
+    settings.PROVIDER_TIMEOUT_SECONDS = 1
+    ProviderAccount.objects.create(
+        checkout=world.checkout, provider="stripe", secret_key="sk_test_unreachable"
+    )
+    number = storefront.billed()
+
+    response = storefront.call(
+        "POST",
+        f"/orders/{number}/payments",
+        {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
+    )
+
+    assert response.status_code == 502
+    assert response.data["code"] == "provider_error"
+    assert response.data["detail"].startswith("Stripe: ")
+    state = storefront.call("GET", f"/orders/{number}").data
+    assert state["status"] == "in_progress"
+    assert [a["status"] for a in state["payment_attempts"]] == ["failed"]

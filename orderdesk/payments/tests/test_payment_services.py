@@ -13,11 +13,20 @@ from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestError
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments import services
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus, ProviderAccount
 from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
 
 STRIPE = Actor.provider("Stripe")
+
+
+@pytest.fixture(autouse=True)
+def accounts(world: factories.World) -> None:
+    """Stripe takes cards and MobilePay; Paytrail has no method list, so it takes any."""
+    ProviderAccount.objects.create(
+        checkout=world.checkout, provider="stripe", methods=["card", "mobilepay"]
+    )
+    ProviderAccount.objects.create(checkout=world.checkout, provider="paytrail")
 
 
 def in_progress(w: factories.World, *, code: str = "") -> Order:
@@ -84,6 +93,8 @@ def test_it_gives_every_attempt_its_own_stamp(world: factories.World) -> None:
         ({"currency": "SEK"}, "amount_mismatch", "does not match the order total of €79.00"),
         ({"provider": "paypal"}, "unknown_provider", "Unknown payment provider"),
         ({"method": " "}, "invalid_method", "Choose a payment method"),
+        ({"provider": "epassi"}, "provider_not_available", "Epassi is not available"),
+        ({"method": "klarna"}, "method_not_available", "Stripe does not offer 'klarna'"),
     ],
 )
 def test_it_refuses_a_payment_that_does_not_match_and_changes_nothing(
