@@ -77,7 +77,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_tabs(runs: int, only: str) -> None:
+def bench_tabs(runs: int, only: str, converted: bool) -> None:
     checkout_id = one(
         "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
     )
@@ -129,7 +129,7 @@ def bench_tabs(runs: int, only: str) -> None:
                     )
                     cursor.fetchall()
 
-            for currency in ("", "EUR"):
+            for currency in ("", "EUR") if converted else ("",):
                 for tab in TABS:
                     name = f"{tab}, {period}" + (", converted to EUR" if currency else "")
                     if only and only not in name:
@@ -312,6 +312,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--only", default="", help="run only tab cases whose name contains this")
     parser.add_argument("--csv-only", action="store_true")
+    parser.add_argument("--converted", action="store_true", help="also convert to EUR")
     parser.add_argument("--tabs-only", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="CSV: only the first N orders")
     parser.add_argument(
@@ -327,7 +328,7 @@ def main() -> None:
         child(args.csv_child, args.limit or None)
         return
     if not args.csv_only:
-        bench_tabs(args.runs, args.only)
+        bench_tabs(args.runs, args.only, args.converted)
     if not args.tabs_only:
         bench_csv(args.limit or None, args.ie_limit or None)
 
