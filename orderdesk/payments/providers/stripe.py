@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -79,6 +80,17 @@ def verify_signature(payload: bytes, header: str, secret: str, *, now: float | N
         raise InvalidNotification("Stripe signature is too old")
 
 
+@functools.lru_cache(maxsize=64)
+def _client(secret_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
+    # One client (and connection pool) per account; retries are ours to decide, not the SDK's.
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": api_base},
+        max_network_retries=0,
+        http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),
+    )
+
+
 class Stripe(PaymentProvider):
     name = "stripe"
     full_refund = True
@@ -91,13 +103,8 @@ class Stripe(PaymentProvider):
         return key
 
     def _client(self) -> stripe.StripeClient:
-        return stripe.StripeClient(
-            self._secret_key(),
-            base_addresses={"api": settings.STRIPE_API_BASE},
-            max_network_retries=0,
-            http_client=stripe.HTTPXClient(
-                timeout=settings.PROVIDER_TIMEOUT_SECONDS, allow_sync_methods=True
-            ),
+        return _client(
+            self._secret_key(), settings.STRIPE_API_BASE, settings.PROVIDER_TIMEOUT_SECONDS
         )
 
     def _error(self, error: stripe.StripeError) -> ProviderError:
