@@ -26,10 +26,14 @@ __all__ = ["begin_payment", "fake", "fakes", "refund_row", "sandboxed"]
 @pytest.fixture
 def sandboxed(transactional_db: None, live_server: Any, settings: Any) -> World:
     """The world with its checkout's adapters pointed at the sandboxes on a live server."""
-    settings.SITE_URL = live_server.url
-    settings.STRIPE_API_BASE = f"{live_server.url}/sandbox/stripe"
-    settings.PAYTRAIL_API_BASE = f"{live_server.url}/sandbox/paytrail"
-    settings.EPASSI_API_BASE = f"{live_server.url}/sandbox/epassi"
+    return sandboxed_world(live_server.url, settings)
+
+
+def sandboxed_world(base_url: str, settings: Any) -> World:
+    settings.SITE_URL = base_url
+    settings.STRIPE_API_BASE = f"{base_url}/sandbox/stripe"
+    settings.PAYTRAIL_API_BASE = f"{base_url}/sandbox/paytrail"
+    settings.EPASSI_API_BASE = f"{base_url}/sandbox/epassi"
     settings.PROVIDER_TIMEOUT_SECONDS = 1
     world = factories.world()
     install_sandbox_accounts(world.checkout)
