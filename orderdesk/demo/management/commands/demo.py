@@ -109,6 +109,9 @@ class Command(BaseCommand):
             self.stdout.write("\nStopping the demo…")
         finally:
             signal.signal(signal.SIGTERM, previous)
+            # Ctrl-C reaches this process twice (from the terminal and forwarded by `uv run`);
+            # the second must not cut the shutdown short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             for child in children.values():
                 if child.poll() is None:
                     child.terminate()
@@ -118,7 +121,9 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-        if failed is not None:
-            code = children[failed].returncode
+        # Ctrl-C in a terminal reaches the children too, and one may be gone before this
+        # process notices: exiting by that signal, or cleanly, is a stop, not a failure.
+        code = children[failed].returncode if failed is not None else 0
+        if code not in (0, 130, -signal.SIGINT, -signal.SIGTERM):
             raise CommandError(f"The {failed} exited with status {code}; the demo stopped.")
         self.stdout.write("Demo stopped.")
