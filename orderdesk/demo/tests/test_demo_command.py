@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def running(pid: str) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text().lower()
 
 
 def wait_for(url: str, process: subprocess.Popen[str], seconds: float) -> int:
@@ -44,6 +50,8 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group, so cleanup can reach the server and worker it starts.
+        start_new_session=True,
     )
     try:
         status = wait_for(f"http://127.0.0.1:{port}/admin/login/", process, seconds=240)
@@ -52,10 +60,12 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
         ).stdout.split()
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
+        left_running = [pid for pid in children if running(pid)]
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if process.returncode is None:
+            process.communicate(timeout=30)
 
     assert status == 200
     assert process.returncode == 0, output
@@ -66,8 +76,4 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
     assert f"http://127.0.0.1:{port}/sandbox/stripe" in output
     assert "Demo stopped." in output
     assert len(children) == 2
-    for pid in children:
-        assert (
-            not Path(f"/proc/{pid}").exists()
-            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-        )
+    assert left_running == []
