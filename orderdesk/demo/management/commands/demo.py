@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -59,16 +60,13 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} demo data: {data.organization.name}, {data.orders:,} orders.")
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        children = {
+        commands = {
             # --insecure serves static files (htmx from node_modules) without DEBUG.
-            "web server": subprocess.Popen(
-                [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"], env=env
-            ),
+            "web server": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
             # db_worker plus the sweep that re-queues action runs whose worker died.
-            "task worker": subprocess.Popen([*manage, "run_worker"], env=env),
+            "task worker": [*manage, "run_worker"],
         }
-        self._announce(site_url, env)
-        self._supervise(children)
+        self._supervise(commands, env, announce=lambda: self._announce(site_url, env))
 
     def _child_environment(self, site_url: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -93,13 +91,21 @@ class Command(BaseCommand):
         w("  Press Ctrl-C to stop.")
         w("")
 
-    def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+    def _supervise(
+        self, commands: dict[str, list[str]], env: dict[str, str], *, announce: Callable[[], None]
+    ) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
             raise Stop
 
         previous = signal.signal(signal.SIGTERM, stop)
         failed = None
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        # The children start inside the try: a Ctrl-C that lands while they start or while
+        # the banner prints must still stop them, or they would outlive the demo.
         try:
+            for name, command in commands.items():
+                children[name] = subprocess.Popen(command, env=env)
+            announce()
             while failed is None:
                 for name, child in children.items():
                     if child.poll() is not None:
