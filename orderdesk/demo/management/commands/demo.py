@@ -98,6 +98,9 @@ class Command(BaseCommand):
             raise Stop
 
         previous = signal.signal(signal.SIGTERM, stop)
+        # A parent that ignores SIGINT (a test runner's worker, nohup) passes that on; Ctrl-C
+        # must still stop the demo.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         failed = None
         children: dict[str, subprocess.Popen[bytes]] = {}
         # The children start inside the try: a Ctrl-C that lands while they start or while
