@@ -97,7 +97,7 @@ def open_order(
         order = Order.objects.create(
             organization_id=checkout.organization_id,
             checkout=checkout,
-            number=_next_order_number(checkout.organization_id),
+            number=next_order_number(checkout.organization_id),
             link=link,
             offer=offer,
             currency=currency,
@@ -258,7 +258,8 @@ def remove_discount_code(order: Order) -> Order:
     return order
 
 
-def _next_order_number(organization_id: int) -> int:
+def next_order_number(organization_id: int) -> int:
+    """Hand out the organization's next order number; must run inside a transaction."""
     # The row lock serializes numbering per organization, so numbers never repeat; it is held
     # only until the order's own inserts commit.
     organization = (

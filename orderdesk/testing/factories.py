@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from orderdesk.catalog.models import (
@@ -33,6 +32,7 @@ from orderdesk.catalog.models import (
 )
 from orderdesk.orders.models import ActionHealth, Order, OrderLine, OrderStatus, OrderTag
 from orderdesk.orders.pricing import offer_lines, price_lines
+from orderdesk.orders.services import next_order_number
 from orderdesk.organizations.models import (
     Checkout,
     CheckoutMembership,
@@ -180,10 +180,9 @@ def kajabi_action(
     )
 
 
-def next_order_number(org: Organization) -> int:
+def _number_for(org: Organization) -> int:
     with transaction.atomic():
-        Organization.objects.filter(pk=org.pk).update(last_order_number=F("last_order_number") + 1)
-        return Organization.objects.values_list("last_order_number", flat=True).get(pk=org.pk)
+        return next_order_number(org.pk)
 
 
 def order(
@@ -205,7 +204,7 @@ def order(
     o = Order.objects.create(
         organization=w.org,
         checkout=w.checkout,
-        number=next_order_number(w.org),
+        number=_number_for(w.org),
         link=w.link,
         offer=w.offer,
         status=status,
