@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from pytest_django import Settings
 
 from orderdesk.testing import factories
@@ -61,7 +61,10 @@ def browser_page(request: pytest.FixtureRequest) -> Page:
             pytest.fail(message)
         pytest.skip(message)
     page: Page = request.getfixturevalue("page")
+    # Two xdist workers, a live server and Chromium share two cores in CI: give actions and
+    # assertions the same ten seconds, well above a healthy page's few hundred milliseconds.
     page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
     return page
 
 

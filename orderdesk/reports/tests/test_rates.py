@@ -18,9 +18,11 @@ HISTORY = "Date,USD,SEK,\n2030-01-03,1.2000,11.0000,\n2030-01-02,1.1000,10.0000,
 
 
 def _zip(text: str) -> bytes:
+    # A fixed timestamp: writestr() would stamp the current time, and two archives of the same
+    # text made two seconds apart would differ.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("eurofxref-hist.csv", text)
+        z.writestr(zipfile.ZipInfo("eurofxref-hist.csv", date_time=(2030, 1, 3, 16, 0, 0)), text)
     return buffer.getvalue()
 
 
