@@ -11,6 +11,7 @@ from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout, Organization
+from orderdesk.payments.sandbox.seed import register_payments
 
 DEMO_ORDERS = 5000
 DEMO_SEED = 2026
@@ -22,6 +23,8 @@ class DemoData:
     checkouts: list[Checkout]
     orders: int
     created: bool  # False when an earlier run had already created the orders
+    # Payments (and refunds) newly registered at the provider sandboxes.
+    sandbox_objects: int = 0
 
 
 def ensure_demo_data(
@@ -31,12 +34,19 @@ def ensure_demo_data(
     seed: int = DEMO_SEED,
     now: dt.datetime | None = None,
 ) -> DemoData:
-    """Create the demo merchant and its orders unless they exist; never duplicates them."""
+    """Create the demo merchant and its orders unless they exist; never duplicates them.
+
+    With SANDBOXES_ENABLED the generated payments are registered at the provider sandboxes,
+    so they can be refunded through the provider; on a later run this registers what an
+    earlier version of the demo left out.
+    """
     org = ensure_demo_catalog(site_url=site_url)
     checkouts = list(Checkout.objects.filter(organization=org).order_by("pk"))
     existing = Order.objects.filter(organization=org).count()
-    if existing:
-        return DemoData(org, checkouts, existing, created=False)
-    generator = OrderGenerator(checkouts, seed=seed, now=now or timezone.now())
-    generator.generate(orders)
-    return DemoData(org, checkouts, orders, created=True)
+    if not existing:
+        generator = OrderGenerator(checkouts, seed=seed, now=now or timezone.now())
+        generator.generate(orders)
+    registered = register_payments(checkouts)
+    return DemoData(
+        org, checkouts, existing or orders, created=not existing, sandbox_objects=registered
+    )

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from orderdesk.payments.providers.base import (
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from orderdesk.orders.models import OrderLine
     from orderdesk.payments.models import PaymentAttempt, Refund
 
 ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -68,6 +69,24 @@ def verify_query(params: Mapping[str, str], secret: str, account_id: str) -> Non
         raise InvalidNotification("Paytrail signature does not match")
     if params.get("checkout-account") != account_id:
         raise InvalidNotification("Paytrail notification is for another merchant account")
+
+
+def payment_items(lines: Sequence[OrderLine], amount_minor: int) -> list[dict[str, Any]] | None:
+    """One Paytrail item per order line, when the line totals add up to the paid amount."""
+    if not lines or sum(line.total_minor for line in lines) != amount_minor:
+        return None
+    return [
+        {
+            "unitPrice": line.total_minor,
+            "units": 1,
+            "vatPercentage": float(line.vat_rate),
+            "productCode": str(line.product_id or line.pk),
+            "description": line.name[:1000],
+            "stamp": line.stamp or f"line-{line.pk}",
+        }
+        for line in lines
+        if line.total_minor > 0
+    ]
 
 
 class Paytrail(PaymentProvider):
@@ -141,22 +160,7 @@ class Paytrail(PaymentProvider):
         return response.status_code, data
 
     def _items(self, attempt: PaymentAttempt) -> list[dict[str, Any]] | None:
-        """One item per order line, when their totals add up to the attempt's amount."""
-        lines = list(attempt.order.lines.all())
-        if not lines or sum(line.total_minor for line in lines) != attempt.amount_minor:
-            return None
-        return [
-            {
-                "unitPrice": line.total_minor,
-                "units": 1,
-                "vatPercentage": float(line.vat_rate),
-                "productCode": str(line.product_id or line.pk),
-                "description": line.name[:1000],
-                "stamp": line.stamp or f"line-{line.pk}",
-            }
-            for line in lines
-            if line.total_minor > 0
-        ]
+        return payment_items(list(attempt.order.lines.all()), attempt.amount_minor)
 
     def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
         if attempt.currency != "EUR":

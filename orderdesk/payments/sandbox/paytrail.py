@@ -88,6 +88,61 @@ def _signed_query(merchant: str, params: dict[str, str]) -> dict[str, str]:
     return query
 
 
+def payment_object(
+    transaction_id: str,
+    *,
+    merchant: str,
+    stamp: str,
+    reference: str,
+    amount: int,
+    items: list[dict[str, Any]],
+    redirect_urls: dict[str, str],
+    callback_urls: dict[str, str],
+    created_at: datetime,
+) -> dict[str, Any]:
+    """A new payment as the sandbox stores it, waiting for the customer to pick a bank."""
+    return {
+        "transactionId": transaction_id,
+        "merchant": merchant,
+        "stamp": stamp,
+        "reference": reference,
+        "amount": amount,
+        "currency": "EUR",
+        "status": "new",
+        "provider": None,
+        "items": items,
+        "redirectUrls": redirect_urls,
+        "callbackUrls": callback_urls,
+        "refunded": 0,
+        "createdAt": created_at.isoformat(),
+    }
+
+
+def refund_object(
+    refund_id: str,
+    paid: dict[str, Any],
+    *,
+    refund_stamp: str,
+    refund_reference: str,
+    amount: int,
+    status: str,
+    callback_urls: dict[str, str],
+) -> dict[str, Any]:
+    """A refund of payment `paid` as the sandbox stores it; the caller counts it on `paid`."""
+    return {
+        "transactionId": refund_id,
+        "payment": paid["transactionId"],
+        "merchant": paid["merchant"],
+        "refundStamp": refund_stamp,
+        "refundReference": refund_reference,
+        "amount": amount,
+        "status": status,
+        "provider": paid["provider"],
+        "callbackUrls": callback_urls,
+        "currency": "EUR",
+    }
+
+
 @sandbox_view
 def payments(request: HttpRequest) -> HttpResponse:
     """POST /payments: create a payment."""
@@ -123,21 +178,17 @@ def payments(request: HttpRequest) -> HttpResponse:
             P,
             "payment",
             transaction_id,
-            {
-                "transactionId": transaction_id,
-                "merchant": merchant,
-                "stamp": stamp,
-                "reference": body["reference"],
-                "amount": amount,
-                "currency": "EUR",
-                "status": "new",
-                "provider": None,
-                "items": items,
-                "redirectUrls": redirect,
-                "callbackUrls": body.get("callbackUrls") or {},
-                "refunded": 0,
-                "createdAt": datetime.now(UTC).isoformat(),
-            },
+            payment_object(
+                transaction_id,
+                merchant=merchant,
+                stamp=stamp,
+                reference=body["reference"],
+                amount=amount,
+                items=items,
+                redirect_urls=redirect,
+                callback_urls=body.get("callbackUrls") or {},
+                created_at=datetime.now(UTC),
+            ),
         )
     href = _absolute("sandbox-paytrail-pay", transaction_id)
     response = _signed(
@@ -275,18 +326,15 @@ def refund(request: HttpRequest, transaction_id: str) -> HttpResponse:
             P,
             "refund",
             refund_id,
-            {
-                "transactionId": refund_id,
-                "payment": transaction_id,
-                "merchant": merchant,
-                "refundStamp": refund_stamp,
-                "refundReference": str(body.get("refundReference", "")),
-                "amount": amount,
-                "status": status,
-                "provider": paid["provider"],
-                "callbackUrls": callbacks,
-                "currency": "EUR",
-            },
+            refund_object(
+                refund_id,
+                paid,
+                refund_stamp=refund_stamp,
+                refund_reference=str(body.get("refundReference", "")),
+                amount=amount,
+                status=status,
+                callback_urls=callbacks,
+            ),
         )
         if status == "ok":
             _refund_callback(refund_id)

@@ -47,17 +47,22 @@ def error(status: int, type: str, message: str, code: str = "", **extra: Any) ->
     return JsonResponse({"error": body}, status=status)
 
 
+def account_of(api_key: str) -> str:
+    """The sandbox's id of the account an API key belongs to (one account per key)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
 def _account(request: HttpRequest) -> str | None:
     auth = request.headers.get("Authorization", "")
     key = auth.removeprefix("Bearer ").strip()
     if not key.startswith("sk_test_"):
         return None
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+    return account_of(key)
 
 
 def register_webhook_endpoint(api_key: str, url: str) -> str:
     """Register `url` for events of `api_key`'s account; return the signing secret."""
-    account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    account = account_of(api_key)
     for endpoint in store.find(P, "webhook_endpoint", account=account, url=url):
         return str(endpoint["secret"])
     endpoint_id = store.new_id("we_")
@@ -116,7 +121,7 @@ def _endpoints(account: str) -> list[dict[str, Any]]:
     found = []
     for configured in ProviderAccount.objects.filter(provider=P):
         key = configured.secret("secret_key")
-        if key and hashlib.sha256(key.encode()).hexdigest()[:16] == account:
+        if key and account_of(key) == account:
             path = reverse("payments:stripe-webhook", args=[configured.checkout_id])
             found.append(
                 {
@@ -240,6 +245,83 @@ def _int_param(params: dict[str, Any], name: str) -> int | None:
     return None
 
 
+def intent_object(
+    intent_id: str,
+    *,
+    account: str,
+    amount: int,
+    currency: str,
+    metadata: dict[str, Any],
+    created: int,
+) -> dict[str, Any]:
+    """A new PaymentIntent as the sandbox stores it, waiting for the customer to pay."""
+    pay_url = (
+        f"{settings.SITE_URL.rstrip('/')}{reverse('payments:sandbox-stripe-pay', args=[intent_id])}"
+    )
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": 0,
+        "currency": currency,
+        "status": "requires_payment_method",
+        "client_secret": f"{intent_id}_secret_{store.new_id('')}",
+        "metadata": metadata,
+        "payment_method_types": ["card"],
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "created": created,
+        # The sandbox's stand-in for Stripe.js: a page where the customer pays.
+        "next_action": {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"url": pay_url, "return_url": None},
+        },
+        "_account": account,
+        "_refunded": 0,
+    }
+
+
+def mark_paid(intent: dict[str, Any], charge_id: str) -> dict[str, Any]:
+    """The intent after the customer paid it in full with charge `charge_id`."""
+    intent.update(
+        status="succeeded",
+        amount_received=intent["amount"],
+        latest_charge=charge_id,
+        last_payment_error=None,
+        next_action=None,
+    )
+    return intent
+
+
+def refund_object(
+    refund_id: str,
+    intent: dict[str, Any],
+    *,
+    amount: int,
+    pending: bool,
+    reason: str | None,
+    metadata: dict[str, Any],
+    created: int,
+) -> dict[str, Any]:
+    """A refund of `intent` as the sandbox stores it; the caller adds `amount` to the intent."""
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "currency": intent["currency"],
+        "charge": intent["latest_charge"],
+        "payment_intent": intent["id"],
+        "status": "pending" if pending else "succeeded",
+        "reason": reason,
+        "metadata": metadata,
+        "failure_reason": None,
+        "pending_reason": "processing" if pending else None,
+        "created": created,
+        "_account": intent["_account"],
+    }
+
+
 def create_intent(account: str, params: dict[str, Any]) -> HttpResponse:
     amount = _int_param(params, "amount")
     currency = str(params.get("currency", "")).lower()
@@ -250,31 +332,14 @@ def create_intent(account: str, params: dict[str, Any]) -> HttpResponse:
     if not re.fullmatch(r"[a-z]{3}", currency):
         return error(400, "invalid_request_error", "Invalid currency.", param="currency")
     intent_id = store.new_id("pi_")
-    pay_url = (
-        f"{settings.SITE_URL.rstrip('/')}{reverse('payments:sandbox-stripe-pay', args=[intent_id])}"
+    intent = intent_object(
+        intent_id,
+        account=account,
+        amount=amount,
+        currency=currency,
+        metadata=params.get("metadata") or {},
+        created=int(time.time()),
     )
-    intent = {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_received": 0,
-        "currency": currency,
-        "status": "requires_payment_method",
-        "client_secret": f"{intent_id}_secret_{store.new_id('')}",
-        "metadata": params.get("metadata") or {},
-        "payment_method_types": ["card"],
-        "last_payment_error": None,
-        "latest_charge": None,
-        "livemode": False,
-        "created": int(time.time()),
-        # The sandbox's stand-in for Stripe.js: a page where the customer pays.
-        "next_action": {
-            "type": "redirect_to_url",
-            "redirect_to_url": {"url": pay_url, "return_url": None},
-        },
-        "_account": account,
-        "_refunded": 0,
-    }
     store.put(P, "payment_intent", intent_id, intent)
     emit(account, "payment_intent.created", intent)
     return JsonResponse(_public(intent))
@@ -317,21 +382,15 @@ def create_refund(account: str, params: dict[str, Any], *, pending: bool) -> Htt
             param="amount",
         )
     refund_id = store.new_id("re_")
-    refund = {
-        "id": refund_id,
-        "object": "refund",
-        "amount": amount,
-        "currency": intent["currency"],
-        "charge": intent["latest_charge"],
-        "payment_intent": intent_id,
-        "status": "pending" if pending else "succeeded",
-        "reason": params.get("reason"),
-        "metadata": params.get("metadata") or {},
-        "failure_reason": None,
-        "pending_reason": "processing" if pending else None,
-        "created": int(time.time()),
-        "_account": account,
-    }
+    refund = refund_object(
+        refund_id,
+        intent,
+        amount=amount,
+        pending=pending,
+        reason=params.get("reason"),
+        metadata=params.get("metadata") or {},
+        created=int(time.time()),
+    )
     intent["_refunded"] += amount
     store.put(P, "payment_intent", intent_id, intent)
     store.put(P, "refund", refund_id, refund)
@@ -366,13 +425,7 @@ def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
             intent = store.get_for_update(P, "payment_intent", intent_id) or intent
             if intent["status"] in ("requires_payment_method", "requires_confirmation"):
                 if outcome == "succeed":
-                    intent.update(
-                        status="succeeded",
-                        amount_received=intent["amount"],
-                        latest_charge=store.new_id("ch_"),
-                        last_payment_error=None,
-                        next_action=None,
-                    )
+                    mark_paid(intent, store.new_id("ch_"))
                     store.put(P, "payment_intent", intent_id, intent)
                     emit(intent["_account"], "payment_intent.succeeded", intent)
                 else:

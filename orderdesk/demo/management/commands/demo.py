@@ -25,6 +25,9 @@ SANDBOXED = {
 }
 
 
+TRUE = ("1", "true", "yes", "on")  # as lib.env.env_bool reads it
+
+
 class Stop(Exception):
     """SIGTERM or SIGINT reached the demo: shut the children down."""
 
@@ -49,8 +52,10 @@ class Command(BaseCommand):
             raise CommandError(f"PORT must be a number, got {port!r}")
         site_url = f"http://127.0.0.1:{port}"
         env = self._child_environment(site_url)
-        # This process creates the demo data, whose sandbox URLs must name the demo's port.
+        # This process creates the demo data, whose sandbox URLs must name the demo's port,
+        # and registers its payments at the sandboxes whenever the children serve them.
         settings.SITE_URL = site_url
+        settings.SANDBOXES_ENABLED = env["SANDBOXES_ENABLED"].lower() in TRUE
 
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
@@ -58,6 +63,10 @@ class Command(BaseCommand):
         data = ensure_demo_data(site_url=site_url, orders=options["orders"])
         verb = "Created" if data.created else "Reusing"
         self.stdout.write(f"{verb} demo data: {data.organization.name}, {data.orders:,} orders.")
+        if data.sandbox_objects:
+            self.stdout.write(
+                f"Registered {data.sandbox_objects:,} payments and refunds at the sandboxes."
+            )
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
