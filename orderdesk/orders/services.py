@@ -6,6 +6,7 @@ re-prices from the catalog (never from the caller's numbers) and writes a timeli
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,7 +109,7 @@ def open_order(
             created_at=now,
             **_totals(quote),
         )
-        _write_lines(order, quote)
+        write_lines(order, quote)
         OrderTag.objects.bulk_create(
             OrderTag(order=order, checkout=checkout, tag=tag, created_at=now) for tag in tags
         )
@@ -279,9 +280,13 @@ def _totals(quote: Quote) -> dict[str, int]:
     }
 
 
-def _write_lines(order: Order, quote: Quote) -> None:
+def write_lines(order: Order, quote: Quote, *, stamp_lines: bool = False) -> list[OrderLine]:
+    """Replace the order's lines with the quote's, in the quote's order.
+
+    `stamp_lines` gives each line its own item stamp for Paytrail (test orders use it).
+    """
     order.lines.all().delete()
-    OrderLine.objects.bulk_create(
+    return OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             kind=line.input.kind,
@@ -296,6 +301,7 @@ def _write_lines(order: Order, quote: Quote) -> None:
             vat_rate=line.input.vat_rate,
             vat_minor=line.vat_minor,
             total_minor=line.total_minor,
+            stamp=uuid.uuid4().hex if stamp_lines else "",
         )
         for position, line in enumerate(quote.lines)
     )
@@ -309,7 +315,7 @@ def _reprice(
             f"The offer of order #{order.number} no longer exists.", code="offer_gone"
         )
     quote = quote_offer(order.offer, order.currency, add_ons=add_ons, discount_code=discount_code)
-    _write_lines(order, quote)
+    write_lines(order, quote)
     for name, value in _totals(quote).items():
         setattr(order, name, value)
     order.discount_code = discount_code

@@ -30,9 +30,9 @@ from orderdesk.catalog.models import (
     Product,
     ProductPrice,
 )
-from orderdesk.orders.models import ActionHealth, Order, OrderLine, OrderStatus, OrderTag
+from orderdesk.orders.models import ActionHealth, Order, OrderStatus, OrderTag
 from orderdesk.orders.pricing import offer_lines, price_lines
-from orderdesk.orders.services import next_order_number
+from orderdesk.orders.services import next_order_number, write_lines
 from orderdesk.organizations.models import (
     Checkout,
     CheckoutMembership,
@@ -224,23 +224,7 @@ def order(
         paid_at=created_at if paid else None,
         **fields,
     )
-    for position, line in enumerate(quote.lines):
-        OrderLine.objects.create(
-            order=o,
-            kind=line.input.kind,
-            product_id=line.input.product_id,
-            add_on_id=line.input.add_on_id,
-            name=line.input.name,
-            position=position,
-            unit_price_minor=line.input.unit_price_minor,
-            quantity=line.input.quantity,
-            list_price_minor=line.input.list_price_minor or line.input.unit_price_minor,
-            discount_minor=line.discount_minor,
-            vat_rate=line.input.vat_rate,
-            vat_minor=line.vat_minor,
-            total_minor=line.total_minor,
-            stamp=uuid.uuid4().hex,
-        )
+    write_lines(o, quote, stamp_lines=True)
     for tag in o.tags:
         OrderTag.objects.create(order=o, checkout=w.checkout, tag=tag, created_at=created_at)
     if status != OrderStatus.STARTED and status != OrderStatus.IN_PROGRESS:
