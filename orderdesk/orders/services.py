@@ -168,9 +168,7 @@ def save_billing(
 def add_add_on(order: Order, *, add_on_id: int) -> Order:
     """Put one of the offer's order bumps or pre-upsells on the order; adding it twice is a no-op."""
     with transaction.atomic():
-        order = _lock_editable(order, "The products")
-        add_on = _offer_add_on(order, add_on_id)
-        add_ons = _chosen_add_ons(order)
+        order, add_on, add_ons = _lock_for_add_on(order, add_on_id)
         if add_on in add_ons:
             return order
         if add_on.effect == AddOnEffect.UPGRADE and any(
@@ -179,34 +177,18 @@ def add_add_on(order: Order, *, add_on_id: int) -> Order:
             raise IngestError(
                 "That product has already been upgraded on this order.", code="already_upgraded"
             )
-        _reprice(order, add_ons=[*add_ons, add_on], discount_code=order.discount_code)
-        record_event(
-            order,
-            type=EventType.ADD_ON_ADDED,
-            message=f"{add_on.get_kind_display()} added: {add_on.product.name}",
-            actor=Actor.customer(),
-            data={"add_on": add_on.pk, "total_minor": order.total_minor},
-        )
+        _save_add_ons(order, [*add_ons, add_on], event=EventType.ADD_ON_ADDED, changed=add_on)
     return order
 
 
 def remove_add_on(order: Order, *, add_on_id: int) -> Order:
     """Take an add-on off the order; removing one that is not on it is a no-op."""
     with transaction.atomic():
-        order = _lock_editable(order, "The products")
-        add_on = _offer_add_on(order, add_on_id)
-        add_ons = _chosen_add_ons(order)
+        order, add_on, add_ons = _lock_for_add_on(order, add_on_id)
         if add_on not in add_ons:
             return order
         add_ons.remove(add_on)
-        _reprice(order, add_ons=add_ons, discount_code=order.discount_code)
-        record_event(
-            order,
-            type=EventType.ADD_ON_REMOVED,
-            message=f"{add_on.get_kind_display()} removed: {add_on.product.name}",
-            actor=Actor.customer(),
-            data={"add_on": add_on.pk, "total_minor": order.total_minor},
-        )
+        _save_add_ons(order, add_ons, event=EventType.ADD_ON_REMOVED, changed=add_on)
     return order
 
 
@@ -225,17 +207,18 @@ def apply_discount_code(order: Order, *, code: str) -> Order:
         check_discount_code(
             discount_code, email=order.customer_email, currency=order.currency, now=timezone.now()
         )
-        quote = _reprice(order, add_ons=_chosen_add_ons(order), discount_code=discount_code)
+        quote = _quote(order, add_ons=_chosen_add_ons(order), discount_code=discount_code)
         if quote.discount_minor == 0:
             raise IngestError(
                 f"Discount code {discount_code.code} does not apply to any product in this order.",
                 code="discount_not_applicable",
             )
-        record_event(
+        _save_quote(
             order,
-            type=EventType.DISCOUNT_APPLIED,
+            quote,
+            discount_code=discount_code,
+            event=EventType.DISCOUNT_APPLIED,
             message=f"Discount code {discount_code.code} applied",
-            actor=Actor.customer(),
             data={"code": discount_code.code, "discount_minor": quote.discount_minor},
         )
     return order
@@ -248,12 +231,12 @@ def remove_discount_code(order: Order) -> Order:
         discount_code = order.discount_code
         if discount_code is None:
             return order
-        _reprice(order, add_ons=_chosen_add_ons(order), discount_code=None)
-        record_event(
+        _save_quote(
             order,
-            type=EventType.DISCOUNT_REMOVED,
+            _quote(order, add_ons=_chosen_add_ons(order), discount_code=None),
+            discount_code=None,
+            event=EventType.DISCOUNT_REMOVED,
             message=f"Discount code {discount_code.code} removed",
-            actor=Actor.customer(),
             data={"code": discount_code.code},
         )
     return order
@@ -307,14 +290,25 @@ def write_lines(order: Order, quote: Quote, *, stamp_lines: bool = False) -> lis
     )
 
 
-def _reprice(
-    order: Order, *, add_ons: Sequence[AddOn], discount_code: DiscountCode | None
-) -> Quote:
+def _quote(order: Order, *, add_ons: Sequence[AddOn], discount_code: DiscountCode | None) -> Quote:
+    """Price the order's offer afresh from the catalog with these add-ons and code."""
     if order.offer is None:
         raise IngestConflict(
             f"The offer of order #{order.number} no longer exists.", code="offer_gone"
         )
-    quote = quote_offer(order.offer, order.currency, add_ons=add_ons, discount_code=discount_code)
+    return quote_offer(order.offer, order.currency, add_ons=add_ons, discount_code=discount_code)
+
+
+def _save_quote(
+    order: Order,
+    quote: Quote,
+    *,
+    discount_code: DiscountCode | None,
+    event: EventType,
+    message: str,
+    data: dict[str, Any],
+) -> None:
+    """Write a re-priced order (lines, totals, code) and the customer's change on its timeline."""
     write_lines(order, quote)
     for name, value in _totals(quote).items():
         setattr(order, name, value)
@@ -322,7 +316,7 @@ def _reprice(
     order.save(update_fields=[*TOTAL_FIELDS, "discount_code", "updated_at"])
     # Product-level actions follow the products: an add-on brings its product's actions.
     snapshot_actions(order)
-    return quote
+    record_event(order, type=event, message=message, actor=Actor.customer(), data=data)
 
 
 def _lock_editable(order: Order, what: str) -> Order:
@@ -337,6 +331,26 @@ def _too_late(order: Order, what: str) -> IngestConflict:
         f"Order #{order.number} is {order.get_status_display()}: {what} can no longer change "
         "once payment has started.",
         code="payment_started",
+    )
+
+
+def _lock_for_add_on(order: Order, add_on_id: int) -> tuple[Order, AddOn, list[AddOn]]:
+    """The locked order, the offer's add-on asked for, and the add-ons already chosen."""
+    order = _lock_editable(order, "The products")
+    return order, _offer_add_on(order, add_on_id), _chosen_add_ons(order)
+
+
+def _save_add_ons(order: Order, add_ons: list[AddOn], *, event: EventType, changed: AddOn) -> None:
+    """Re-price the order with `add_ons` after the customer added or removed `changed`."""
+    quote = _quote(order, add_ons=add_ons, discount_code=order.discount_code)
+    verb = "added" if event == EventType.ADD_ON_ADDED else "removed"
+    _save_quote(
+        order,
+        quote,
+        discount_code=order.discount_code,
+        event=event,
+        message=f"{changed.get_kind_display()} {verb}: {changed.product.name}",
+        data={"add_on": changed.pk, "total_minor": quote.total_minor},
     )
 
 

@@ -272,11 +272,11 @@ def test_it_adds_and_removes_an_order_bump(world: factories.World) -> None:
 
     order = services.remove_add_on(order, add_on_id=world.bump.pk)
     assert Order.objects.get(pk=order.pk).total_minor == 7900
-    assert [e.type for e in order.events.order_by("pk")] == [
-        EventType.OPENED,
-        EventType.ADD_ON_ADDED,
-        EventType.ADD_ON_REMOVED,
-    ]
+    bump = world.bump.pk
+    assert [(e.type, e.message, e.data) for e in order.events.order_by("pk")][1:] == [
+        (EventType.ADD_ON_ADDED, "Order bump added: Workbook PDF", {"add_on": bump, "total_minor": 8800}),
+        (EventType.ADD_ON_REMOVED, "Order bump removed: Workbook PDF", {"add_on": bump, "total_minor": 7900}),
+    ]  # fmt: skip
 
 
 def test_it_upgrades_the_offer_product(world: factories.World) -> None:
@@ -330,6 +330,10 @@ def test_it_removes_the_code(world: factories.World) -> None:
 
     order.refresh_from_db()
     assert (order.discount_code, order.total_minor) == (None, 7900)
+    assert [(e.type, e.message, e.data) for e in order.events.order_by("pk")][1:] == [
+        (EventType.DISCOUNT_APPLIED, "Discount code SAVE10 applied", {"code": "SAVE10", "discount_minor": 790}),
+        (EventType.DISCOUNT_REMOVED, "Discount code SAVE10 removed", {"code": "SAVE10"}),
+    ]  # fmt: skip
 
 
 def expired(w: factories.World) -> None:
