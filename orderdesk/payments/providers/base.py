@@ -107,6 +107,14 @@ class PaymentProvider:
         self.checkout = checkout
         self.account = account
 
+    def _credentials(self, missing: str) -> tuple[str, str]:
+        """The account id and secret key at the provider; ProviderError(`missing`) without."""
+        account_id = self.account.account_id if self.account else ""
+        secret = self.account.secret("secret_key") if self.account else ""
+        if not account_id or not secret:
+            raise ProviderError(missing, permanent=True)
+        return account_id, secret
+
     def can_refund(self, *, partial: bool) -> bool:
         return self.partial_refund if partial else self.full_refund
 

@@ -10,10 +10,10 @@ import hashlib
 import hmac
 from typing import TYPE_CHECKING
 
-import httpx
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from orderdesk.payments.providers import http
 from orderdesk.payments.providers.base import (
     InvalidNotification,
     PaymentProvider,
@@ -21,7 +21,6 @@ from orderdesk.payments.providers.base import (
     ProviderError,
     ProviderEvent,
     RefundResult,
-    redact,
 )
 
 if TYPE_CHECKING:
@@ -52,11 +51,7 @@ class Epassi(PaymentProvider):
 
     @property
     def _site(self) -> tuple[str, str]:
-        site = self.account.account_id if self.account else ""
-        key = self.account.secret("secret_key") if self.account else ""
-        if not site or not key:
-            raise ProviderError("Epassi site or MAC key is not configured", permanent=True)
-        return site, key
+        return self._credentials("Epassi site or MAC key is not configured")
 
     def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
         if attempt.currency != "EUR":
@@ -130,34 +125,20 @@ class Epassi(PaymentProvider):
             )
         site, key = self._site
         amount = euros(attempt.amount_minor)
-        try:
-            response = httpx.post(
-                f"{settings.EPASSI_API_BASE.rstrip('/')}/cancel",
-                data={
-                    "STAMP": attempt.stamp,
-                    "SITE": site,
-                    "AMOUNT": amount,
-                    "MAC": mac(attempt.stamp, site, amount, key),
-                },
-                timeout=httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS),
-            )
-        except httpx.TimeoutException:
-            raise ProviderError("Epassi did not answer in time", permanent=False) from None
-        except httpx.HTTPError as error:
-            message = redact(f"Epassi could not be reached: {error}", key)
-            raise ProviderError(message, permanent=False) from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        message = str(data.get("message", "")) if isinstance(data, dict) else ""
-        if response.status_code >= 400:
-            raise ProviderError(
-                redact(f"Epassi: {message or response.reason_phrase}", key),
-                permanent=response.status_code < 500,
-                http_status=response.status_code,
-            )
-        if not isinstance(data, dict) or data.get("status") != "ok":
+        _, data = http.call(
+            "Epassi",
+            "POST",
+            f"{settings.EPASSI_API_BASE.rstrip('/')}/cancel",
+            secret=key,
+            data={
+                "STAMP": attempt.stamp,
+                "SITE": site,
+                "AMOUNT": amount,
+                "MAC": mac(attempt.stamp, site, amount, key),
+            },
+        )
+        if data.get("status") != "ok":
+            message = str(data.get("message", ""))
             return RefundResult(status="failed", message=f"Epassi: {message or 'refused'}")
         return RefundResult(
             status="succeeded", provider_reference=attempt.stamp, message="Epassi payment cancelled"

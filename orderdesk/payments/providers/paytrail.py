@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 
+from orderdesk.payments.providers import http
 from orderdesk.payments.providers.base import (
     REFUND_EVENT_KINDS,
     EventKind,
@@ -23,7 +23,6 @@ from orderdesk.payments.providers.base import (
     ProviderEvent,
     RefundOutcome,
     RefundResult,
-    redact,
 )
 
 if TYPE_CHECKING:
@@ -44,6 +43,25 @@ REFUND_STATUSES: dict[str, RefundOutcome] = {
     "pending": "pending",
     "fail": "failed",
 }
+
+
+def _error_message(body: dict[str, Any], reason: str) -> str:
+    """Paytrail's error text: its message (else the HTTP reason), then the `meta` details."""
+    message = str(body.get("message") or reason)
+    meta = body.get("meta")
+    if isinstance(meta, list) and meta:
+        message += ": " + "; ".join(str(m) for m in meta)
+    return message
+
+
+def _refund_result(data: dict[str, Any], reference: str) -> RefundResult:
+    """What Paytrail's answer about refund `reference` says became of it."""
+    status = str(data.get("status", ""))
+    return RefundResult(
+        status=REFUND_STATUSES.get(status, "pending"),
+        provider_reference=reference,
+        message=f"Paytrail refund {status}",
+    )
 
 
 def calculate_signature(
@@ -96,11 +114,7 @@ class Paytrail(PaymentProvider):
 
     @property
     def _merchant(self) -> tuple[str, str]:
-        account_id = self.account.account_id if self.account else ""
-        secret = self.account.secret("secret_key") if self.account else ""
-        if not account_id or not secret:
-            raise ProviderError("Paytrail merchant id or secret is not configured", permanent=True)
-        return account_id, secret
+        return self._credentials("Paytrail merchant id or secret is not configured")
 
     def _request(
         self, method: str, path: str, body: dict[str, Any] | None, transaction_id: str = ""
@@ -119,35 +133,15 @@ class Paytrail(PaymentProvider):
         headers["signature"] = calculate_signature(headers, text, secret)
         if text:
             headers["content-type"] = "application/json; charset=utf-8"
-        try:
-            response = httpx.request(
-                method,
-                f"{settings.PAYTRAIL_API_BASE.rstrip('/')}{path}",
-                content=text.encode(),
-                headers={**headers, "platform-name": "Orderdesk"},
-                timeout=httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS),
-            )
-        except httpx.TimeoutException:
-            raise ProviderError("Paytrail did not answer in time", permanent=False) from None
-        except httpx.HTTPError as error:
-            message = redact(f"Paytrail could not be reached: {error}", secret)
-            raise ProviderError(message, permanent=False) from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        if response.status_code >= 400:
-            message = str(data.get("message") or response.reason_phrase)
-            meta = data.get("meta")
-            if isinstance(meta, list) and meta:
-                message += ": " + "; ".join(str(m) for m in meta)
-            raise ProviderError(
-                redact(f"Paytrail: {message}", secret),
-                permanent=response.status_code < 500,
-                http_status=response.status_code,
-            )
+        response, data = http.call(
+            "Paytrail",
+            method,
+            f"{settings.PAYTRAIL_API_BASE.rstrip('/')}{path}",
+            secret=secret,
+            content=text.encode(),
+            headers={**headers, "platform-name": "Orderdesk"},
+            describe=_error_message,
+        )
         response_headers = {k.lower(): v for k, v in response.headers.items()}
         expected = calculate_signature(
             response_headers,
@@ -229,12 +223,7 @@ class Paytrail(PaymentProvider):
             body,
             transaction_id=attempt.provider_reference,
         )
-        status = str(data.get("status", ""))
-        return RefundResult(
-            status=REFUND_STATUSES.get(status, "pending"),
-            provider_reference=str(data.get("transactionId", "")),
-            message=f"Paytrail refund {status}",
-        )
+        return _refund_result(data, str(data.get("transactionId", "")))
 
     def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
         if not refund.provider_reference:
@@ -248,12 +237,7 @@ class Paytrail(PaymentProvider):
             None,
             transaction_id=refund.provider_reference,
         )
-        status = str(data.get("status", ""))
-        return RefundResult(
-            status=REFUND_STATUSES.get(status, "pending"),
-            provider_reference=refund.provider_reference,
-            message=f"Paytrail refund {status}",
-        )
+        return _refund_result(data, refund.provider_reference)
 
     def _verified_query(self, request: HttpRequest) -> dict[str, str]:
         params = {k: str(v) for k, v in request.GET.items()}
