@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -67,8 +69,7 @@ def _create(site_url: str) -> Organization:
     org = Organization.objects.create(
         name="Northern Lights Academy", slug=ORGANIZATION_SLUG, time_zone="Europe/Helsinki"
     )
-    photography = _checkout(org, "Photography School", "photography")
-    yoga = _checkout(org, "Yoga Studio", "yoga")
+    checkouts = [_checkout(org, spec.name, spec.slug) for spec in CHECKOUTS]
     for email, org_role, checkout_role, _ in LOGINS:
         user = User.objects.create_user(email, PASSWORD, is_staff=org_role == OrgRole.OWNER)
         if org_role == OrgRole.OWNER:
@@ -76,12 +77,12 @@ def _create(site_url: str) -> Organization:
             user.save(update_fields=["is_superuser"])
         Membership.objects.create(organization=org, user=user, role=org_role)
         if checkout_role is not None:
-            for checkout in (photography, yoga):
+            for checkout in checkouts:
                 CheckoutMembership.objects.create(checkout=checkout, user=user, role=checkout_role)
-    for checkout in (photography, yoga):
+    for checkout in checkouts:
         _provider_accounts(checkout)
-    _photography_catalog(photography, site_url)
-    _yoga_catalog(yoga, site_url)
+    for checkout, spec in zip(checkouts, CHECKOUTS, strict=True):
+        _build_catalog(checkout, spec, site_url)
     return org
 
 
@@ -103,296 +104,321 @@ def _checkout(org: Organization, name: str, slug: str) -> Checkout:
     )
 
 
-def _product(
-    checkout: Checkout, name: str, type: ProductType, vat: str, prices: dict[str, int]
-) -> Product:
-    product = Product.objects.create(checkout=checkout, name=name, type=type, vat_rate=Decimal(vat))
-    ProductPrice.objects.bulk_create(
-        ProductPrice(product=product, currency=currency, amount_minor=amount)
-        for currency, amount in prices.items()
-    )
-    return product
+# -- the catalog, as data ----------------------------------------------------------------
+# Rows are created in the order written here (products, then each offer with its items and
+# add-ons, then links, codes and actions), so their ids, which the order generator walks,
+# stay the same from run to run.
 
 
-def _kajabi(checkout: Checkout, site_url: str, offer_key: str, **target: object) -> ActionConfig:
-    base = f"{site_url}/sandbox/kajabi/offers/{offer_key}"
-    return ActionConfig.objects.create(
-        checkout=checkout,
-        kind=ActionKind.KAJABI_GRANT,
-        name="Grant Kajabi offer",
-        settings={
+@dataclass(frozen=True)
+class ProductSpec:
+    name: str
+    type: ProductType
+    vat: str
+    prices: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AddOnSpec:
+    kind: AddOnKind
+    product: str  # key in CheckoutSpec.products
+    title: str = ""
+    prices: dict[str, int] = field(default_factory=dict)  # overrides of the product's prices
+    upgrades: str = ""  # for an upgrade: the key of the offer's product it replaces
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    name: str
+    currencies: list[str]
+    # (product key, price overrides); positions follow this order.
+    items: list[tuple[str, dict[str, int]]]
+    add_ons: list[AddOnSpec] = field(default_factory=list)
+    # (name, slug, source, tags)
+    links: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    code: str
+    percent: int | None = None  # a percentage code, else fixed amounts
+    fixed: dict[str, int] = field(default_factory=dict)
+    products: tuple[str, ...] = ()  # restricted to these product keys
+    black_friday: bool = False  # valid only around last year's Black Friday
+    options: dict[str, Any] = field(default_factory=dict)  # other DiscountCode fields
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    kind: ActionKind
+    name: str
+    # "{site}" in a string value stands for the demo's URL.
+    settings: dict[str, Any]
+    offer: str = ""  # offer-level: the offer's name
+    product: str = ""  # product-level: the product's key
+
+
+@dataclass(frozen=True)
+class CheckoutSpec:
+    name: str
+    slug: str
+    products: dict[str, ProductSpec]
+    offers: list[OfferSpec]
+    codes: list[CodeSpec]
+    actions: list[ActionSpec]
+
+
+def kajabi(offer_key: str, *, offer: str = "", product: str = "") -> ActionSpec:
+    base = f"{{site}}/sandbox/kajabi/offers/{offer_key}"
+    return ActionSpec(
+        ActionKind.KAJABI_GRANT,
+        "Grant Kajabi offer",
+        {
             "activation_url": f"{base}/activate",
             "deactivation_url": f"{base}/deactivate",
             "send_offer_grant_email": True,
             "hide_last_name": False,
         },
-        **target,
+        offer=offer,
+        product=product,
     )
 
 
-def _links(checkout: Checkout, offer: Offer, links: list[tuple[str, str, str, list[str]]]) -> None:
-    for name, slug, source, tags in links:
-        CheckoutLink.objects.create(
-            checkout=checkout, offer=offer, name=name, slug=slug, source=source, tags=tags
+def receipt(subject: str) -> ActionSpec:
+    return ActionSpec(ActionKind.SEND_RECEIPT, "Send receipt email", {"subject": subject})
+
+
+T = ProductType
+PHOTOGRAPHY = CheckoutSpec(
+    name="Photography School",
+    slug="photography",
+    products={
+        "masterclass": ProductSpec("Photography Masterclass", T.ONLINE_COURSE, "25.5", {"EUR": 19900, "SEK": 229900, "USD": 21900}),
+        "presets": ProductSpec("Lightroom Presets Pack", T.DIGITAL_CONTENT, "25.5", {"EUR": 2900, "SEK": 32900, "USD": 3200}),
+        "handbook": ProductSpec("Composition Handbook (e-book)", T.EBOOK, "10", {"EUR": 1900, "SEK": 21900, "USD": 2100}),
+        "vip": ProductSpec("Masterclass VIP", T.ONLINE_COURSE, "25.5", {"EUR": 34900, "SEK": 399900, "USD": 37900}),
+        "review": ProductSpec("1:1 Portfolio Review", T.SERVICE, "25.5", {"EUR": 14900, "SEK": 169900, "USD": 15900}),
+        "walk": ProductSpec("Photo Walk Helsinki (lunch included)", T.EVENT_TICKET, "14", {"EUR": 8900}),
+        "community": ProductSpec("Photographers' Community Membership", T.MEMBERSHIP, "0", {"EUR": 4900, "SEK": 54900}),
+    },
+    offers=[
+        OfferSpec(
+            "Masterclass Launch",
+            ["EUR", "SEK", "USD"],
+            items=[("masterclass", {"EUR": 14900, "SEK": 169900, "USD": 15900})],
+            add_ons=[
+                AddOnSpec(AddOnKind.ORDER_BUMP, "presets", "Add the Lightroom presets for €19", {"EUR": 1900, "SEK": 21900, "USD": 2100}),
+                AddOnSpec(AddOnKind.PRE_UPSELL, "review", "Get feedback 1:1"),
+                AddOnSpec(AddOnKind.PRE_UPSELL, "vip", "Upgrade to VIP", upgrades="masterclass"),
+            ],
+            links=[
+                ("Masterclass – Meta ads", "masterclass-meta", "Meta", ["launch", "paid-social"]),
+                ("Masterclass – Google search", "masterclass-google", "Google", ["launch", "search"]),
+                ("Masterclass – Newsletter", "masterclass-email", "Email", ["newsletter"]),
+                ("Masterclass – Black Friday", "masterclass-bf", "Meta", ["black-friday", "paid-social"]),
+                ("Masterclass – Instagram bio", "masterclass-ig", "Instagram", ["organic"]),
+                ("Masterclass – TikTok creators", "masterclass-tiktok", "TikTok", ["influencer"]),
+            ],
+        ),
+        OfferSpec(
+            "Presets + Handbook Bundle",
+            ["EUR", "SEK"],
+            items=[("presets", {}), ("handbook", {})],
+            add_ons=[AddOnSpec(AddOnKind.ORDER_BUMP, "community")],
+            links=[
+                ("Bundle – Email", "bundle-email", "Email", ["newsletter", "evergreen"]),
+                ("Bundle – Direct", "bundle", "Direct", []),
+            ],
+        ),
+        OfferSpec(
+            "Photo Walk Ticket",
+            ["EUR"],
+            items=[("walk", {})],
+            links=[("Photo walk – Instagram", "photo-walk", "Instagram", ["event"])],
+        ),
+    ],
+    codes=[
+        CodeSpec("WELCOME10", percent=10),
+        CodeSpec("BLACKFRIDAY30", percent=30, black_friday=True),
+        CodeSpec("SAVE20", fixed={"EUR": 2000, "SEK": 22000, "USD": 2200}),
+        CodeSpec("PRESETS50", percent=50, products=("presets",)),
+        CodeSpec(
+            "VIPFRIEND",
+            fixed={"EUR": 5000},
+            options={"exclude_discounted": True, "usage_limit": 500, "per_email_limit": 1},
+        ),
+        CodeSpec("SUMMER15", percent=15, options={"is_active": False}),
+    ],
+    actions=[
+        receipt("Your receipt from Northern Lights Academy"),
+        ActionSpec(
+            ActionKind.WEBHOOK,
+            "Notify CRM",
+            {"url": "{site}/sandbox/webhooks/crm/", "secret": "whsec_demo_crm"},
+        ),
+        kajabi("masterclass", offer="Masterclass Launch"),
+        kajabi("masterclass-vip", product="vip"),
+        ActionSpec(
+            ActionKind.CUSTOM_EMAIL,
+            "Send photo walk ticket",
+            {
+                "subject": "Your Photo Walk Helsinki ticket",
+                "body": "Hi $first_name, see you at the Helsinki Cathedral steps at 10:00.\n"
+                "Your order: #$order_number.",
+            },
+            product="walk",
+        ),
+    ],
+)  # fmt: skip
+
+YOGA = CheckoutSpec(
+    name="Yoga Studio",
+    slug="yoga",
+    products={
+        "journey": ProductSpec("30-Day Yoga Journey", T.ONLINE_COURSE, "25.5", {"EUR": 9900, "SEK": 109900, "USD": 10900}),
+        "nidra": ProductSpec("Yoga Nidra Audio Library", T.DIGITAL_CONTENT, "25.5", {"EUR": 3900, "SEK": 42900, "USD": 4200}),
+        "ebook": ProductSpec("Mindful Living (e-book)", T.EBOOK, "10", {"EUR": 1500, "SEK": 16900, "USD": 1600}),
+        "coaching": ProductSpec("Breathwork Coaching Session", T.SERVICE, "25.5", {"EUR": 7900, "SEK": 89900, "USD": 8500}),
+        "retreat": ProductSpec("Lapland Retreat Deposit", T.EVENT_TICKET, "10", {"EUR": 25000}),
+    },
+    offers=[
+        OfferSpec(
+            "Yoga Journey",
+            ["EUR", "SEK", "USD"],
+            items=[("journey", {})],
+            add_ons=[
+                AddOnSpec(AddOnKind.ORDER_BUMP, "nidra"),
+                AddOnSpec(AddOnKind.ORDER_BUMP, "ebook"),
+                AddOnSpec(AddOnKind.PRE_UPSELL, "coaching"),
+            ],
+            links=[
+                ("Journey – Instagram", "journey-ig", "Instagram", ["organic", "spring-sale"]),
+                ("Journey – TikTok", "journey-tiktok", "TikTok", ["influencer"]),
+                ("Journey – Google", "journey-google", "Google", ["search"]),
+                ("Journey – Direct", "journey", "Direct", []),
+            ],
+        ),
+        OfferSpec(
+            "Mindful Starter",
+            ["EUR", "SEK"],
+            items=[("ebook", {}), ("nidra", {"EUR": 2900, "SEK": 32900})],
+            links=[("Starter – Email", "starter-email", "Email", ["newsletter"])],
+        ),
+        OfferSpec(
+            "Lapland Retreat",
+            ["EUR"],
+            items=[("retreat", {})],
+            links=[("Retreat – Meta", "retreat-meta", "Meta", ["retreat", "paid-social"])],
+        ),
+    ],
+    codes=[
+        CodeSpec("NAMASTE15", percent=15),
+        CodeSpec("YOGA10", fixed={"EUR": 1000, "SEK": 11000, "USD": 1100}),
+    ],
+    actions=[
+        receipt("Your receipt from Northern Lights Yoga"),
+        kajabi("yoga-journey", offer="Yoga Journey"),
+        ActionSpec(
+            ActionKind.WEBHOOK,
+            "Book coaching session",
+            {"url": "{site}/sandbox/webhooks/booking/", "secret": "whsec_demo_booking"},
+            product="coaching",
+        ),
+    ],
+)  # fmt: skip
+
+CHECKOUTS = (PHOTOGRAPHY, YOGA)
+
+
+def _build_catalog(c: Checkout, spec: CheckoutSpec, site_url: str) -> None:
+    products = {key: _product(c, p) for key, p in spec.products.items()}
+    offers: dict[str, Offer] = {}
+    for offer_spec in spec.offers:
+        offers[offer_spec.name] = _offer(c, offer_spec, products)
+    for offer_spec in spec.offers:
+        for name, slug, source, tags in offer_spec.links:
+            CheckoutLink.objects.create(
+                checkout=c,
+                offer=offers[offer_spec.name],
+                name=name,
+                slug=slug,
+                source=source,
+                tags=tags,
+            )
+    bf_start, bf_end = _last_black_friday(timezone.now())
+    for code in spec.codes:
+        if code.percent is not None:
+            amount: dict[str, Any] = {
+                "kind": DiscountKind.PERCENTAGE,
+                "percent": Decimal(code.percent),
+            }
+        else:
+            amount = {"kind": DiscountKind.FIXED, "fixed_amounts": code.fixed}
+        if code.black_friday:
+            amount |= {"valid_from": bf_start, "valid_until": bf_end}
+        created = DiscountCode.objects.create(checkout=c, code=code.code, **amount, **code.options)
+        if code.products:
+            created.products.add(*(products[key] for key in code.products))
+    for action in spec.actions:
+        if action.product:
+            target: dict[str, Any] = {
+                "level": ActionLevel.PRODUCT,
+                "product": products[action.product],
+            }
+        elif action.offer:
+            target = {"level": ActionLevel.OFFER, "offer": offers[action.offer]}
+        else:
+            target = {"level": ActionLevel.CHECKOUT}
+        ActionConfig.objects.create(
+            checkout=c,
+            kind=action.kind,
+            name=action.name,
+            settings=_with_site(action.settings, site_url),
+            **target,
         )
+
+
+def _product(checkout: Checkout, spec: ProductSpec) -> Product:
+    product = Product.objects.create(
+        checkout=checkout, name=spec.name, type=spec.type, vat_rate=Decimal(spec.vat)
+    )
+    ProductPrice.objects.bulk_create(
+        ProductPrice(product=product, currency=currency, amount_minor=amount)
+        for currency, amount in spec.prices.items()
+    )
+    return product
+
+
+def _offer(checkout: Checkout, spec: OfferSpec, products: dict[str, Product]) -> Offer:
+    offer = Offer.objects.create(checkout=checkout, name=spec.name, currencies=spec.currencies)
+    items = {
+        key: OfferItem.objects.create(
+            offer=offer, product=products[key], position=position, price_overrides=prices
+        )
+        for position, (key, prices) in enumerate(spec.items)
+    }
+    for position, add_on in enumerate(spec.add_ons):
+        AddOn.objects.create(
+            offer=offer,
+            kind=add_on.kind,
+            effect=AddOnEffect.UPGRADE if add_on.upgrades else AddOnEffect.ADD,
+            product=products[add_on.product],
+            upgrades=items[add_on.upgrades] if add_on.upgrades else None,
+            title=add_on.title,
+            price_overrides=add_on.prices,
+            position=position,
+        )
+    return offer
+
+
+def _with_site(settings: dict[str, Any], site_url: str) -> dict[str, Any]:
+    return {
+        key: value.replace("{site}", site_url) if isinstance(value, str) else value
+        for key, value in settings.items()
+    }
 
 
 def _last_black_friday(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     year = now.year if now.month == 12 else now.year - 1
     start = dt.datetime(year, 11, 20, tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=12)
-
-
-def _photography_catalog(c: Checkout, site_url: str) -> None:
-    T = ProductType
-    masterclass = _product(
-        c,
-        "Photography Masterclass",
-        T.ONLINE_COURSE,
-        "25.5",
-        {"EUR": 19900, "SEK": 229900, "USD": 21900},
-    )
-    presets = _product(
-        c,
-        "Lightroom Presets Pack",
-        T.DIGITAL_CONTENT,
-        "25.5",
-        {"EUR": 2900, "SEK": 32900, "USD": 3200},
-    )
-    handbook = _product(
-        c, "Composition Handbook (e-book)", T.EBOOK, "10", {"EUR": 1900, "SEK": 21900, "USD": 2100}
-    )
-    vip = _product(
-        c, "Masterclass VIP", T.ONLINE_COURSE, "25.5", {"EUR": 34900, "SEK": 399900, "USD": 37900}
-    )
-    review = _product(
-        c, "1:1 Portfolio Review", T.SERVICE, "25.5", {"EUR": 14900, "SEK": 169900, "USD": 15900}
-    )
-    walk = _product(c, "Photo Walk Helsinki (lunch included)", T.EVENT_TICKET, "14", {"EUR": 8900})
-    community = _product(
-        c, "Photographers' Community Membership", T.MEMBERSHIP, "0", {"EUR": 4900, "SEK": 54900}
-    )
-
-    launch = Offer.objects.create(
-        checkout=c, name="Masterclass Launch", currencies=["EUR", "SEK", "USD"]
-    )
-    launch_item = OfferItem.objects.create(
-        offer=launch,
-        product=masterclass,
-        price_overrides={"EUR": 14900, "SEK": 169900, "USD": 15900},
-    )
-    AddOn.objects.create(
-        offer=launch,
-        kind=AddOnKind.ORDER_BUMP,
-        product=presets,
-        title="Add the Lightroom presets for €19",
-        price_overrides={"EUR": 1900, "SEK": 21900, "USD": 2100},
-    )
-    AddOn.objects.create(
-        offer=launch,
-        kind=AddOnKind.PRE_UPSELL,
-        product=review,
-        title="Get feedback 1:1",
-        position=1,
-    )
-    AddOn.objects.create(
-        offer=launch,
-        kind=AddOnKind.PRE_UPSELL,
-        effect=AddOnEffect.UPGRADE,
-        product=vip,
-        upgrades=launch_item,
-        title="Upgrade to VIP",
-        position=2,
-    )
-    bundle = Offer.objects.create(
-        checkout=c, name="Presets + Handbook Bundle", currencies=["EUR", "SEK"]
-    )
-    OfferItem.objects.create(offer=bundle, product=presets)
-    OfferItem.objects.create(offer=bundle, product=handbook, position=1)
-    AddOn.objects.create(offer=bundle, kind=AddOnKind.ORDER_BUMP, product=community)
-    walk_offer = Offer.objects.create(checkout=c, name="Photo Walk Ticket", currencies=["EUR"])
-    OfferItem.objects.create(offer=walk_offer, product=walk)
-
-    _links(
-        c,
-        launch,
-        [
-            ("Masterclass – Meta ads", "masterclass-meta", "Meta", ["launch", "paid-social"]),
-            ("Masterclass – Google search", "masterclass-google", "Google", ["launch", "search"]),
-            ("Masterclass – Newsletter", "masterclass-email", "Email", ["newsletter"]),
-            (
-                "Masterclass – Black Friday",
-                "masterclass-bf",
-                "Meta",
-                ["black-friday", "paid-social"],
-            ),
-            ("Masterclass – Instagram bio", "masterclass-ig", "Instagram", ["organic"]),
-            ("Masterclass – TikTok creators", "masterclass-tiktok", "TikTok", ["influencer"]),
-        ],
-    )
-    _links(
-        c,
-        bundle,
-        [
-            ("Bundle – Email", "bundle-email", "Email", ["newsletter", "evergreen"]),
-            ("Bundle – Direct", "bundle", "Direct", []),
-        ],
-    )
-    _links(c, walk_offer, [("Photo walk – Instagram", "photo-walk", "Instagram", ["event"])])
-
-    now = timezone.now()
-    bf_start, bf_end = _last_black_friday(now)
-    DiscountCode.objects.create(
-        checkout=c, code="WELCOME10", kind=DiscountKind.PERCENTAGE, percent=Decimal(10)
-    )
-    DiscountCode.objects.create(
-        checkout=c,
-        code="BLACKFRIDAY30",
-        kind=DiscountKind.PERCENTAGE,
-        percent=Decimal(30),
-        valid_from=bf_start,
-        valid_until=bf_end,
-    )
-    DiscountCode.objects.create(
-        checkout=c,
-        code="SAVE20",
-        kind=DiscountKind.FIXED,
-        fixed_amounts={"EUR": 2000, "SEK": 22000, "USD": 2200},
-    )
-    presets_half = DiscountCode.objects.create(
-        checkout=c, code="PRESETS50", kind=DiscountKind.PERCENTAGE, percent=Decimal(50)
-    )
-    presets_half.products.add(presets)
-    DiscountCode.objects.create(
-        checkout=c,
-        code="VIPFRIEND",
-        kind=DiscountKind.FIXED,
-        fixed_amounts={"EUR": 5000},
-        exclude_discounted=True,
-        usage_limit=500,
-        per_email_limit=1,
-    )
-    DiscountCode.objects.create(
-        checkout=c,
-        code="SUMMER15",
-        kind=DiscountKind.PERCENTAGE,
-        percent=Decimal(15),
-        is_active=False,
-    )
-
-    ActionConfig.objects.create(
-        checkout=c,
-        level=ActionLevel.CHECKOUT,
-        kind=ActionKind.SEND_RECEIPT,
-        name="Send receipt email",
-        settings={"subject": "Your receipt from Northern Lights Academy"},
-    )
-    ActionConfig.objects.create(
-        checkout=c,
-        level=ActionLevel.CHECKOUT,
-        kind=ActionKind.WEBHOOK,
-        name="Notify CRM",
-        settings={"url": f"{site_url}/sandbox/webhooks/crm/", "secret": "whsec_demo_crm"},
-    )
-    _kajabi(c, site_url, "masterclass", level=ActionLevel.OFFER, offer=launch)
-    _kajabi(c, site_url, "masterclass-vip", level=ActionLevel.PRODUCT, product=vip)
-    ActionConfig.objects.create(
-        checkout=c,
-        level=ActionLevel.PRODUCT,
-        product=walk,
-        kind=ActionKind.CUSTOM_EMAIL,
-        name="Send photo walk ticket",
-        settings={
-            "subject": "Your Photo Walk Helsinki ticket",
-            "body": "Hi $first_name, see you at the Helsinki Cathedral steps at 10:00.\n"
-            "Your order: #$order_number.",
-        },
-    )
-
-
-def _yoga_catalog(c: Checkout, site_url: str) -> None:
-    T = ProductType
-    journey = _product(
-        c,
-        "30-Day Yoga Journey",
-        T.ONLINE_COURSE,
-        "25.5",
-        {"EUR": 9900, "SEK": 109900, "USD": 10900},
-    )
-    nidra = _product(
-        c,
-        "Yoga Nidra Audio Library",
-        T.DIGITAL_CONTENT,
-        "25.5",
-        {"EUR": 3900, "SEK": 42900, "USD": 4200},
-    )
-    ebook = _product(
-        c, "Mindful Living (e-book)", T.EBOOK, "10", {"EUR": 1500, "SEK": 16900, "USD": 1600}
-    )
-    coaching = _product(
-        c,
-        "Breathwork Coaching Session",
-        T.SERVICE,
-        "25.5",
-        {"EUR": 7900, "SEK": 89900, "USD": 8500},
-    )
-    retreat = _product(c, "Lapland Retreat Deposit", T.EVENT_TICKET, "10", {"EUR": 25000})
-
-    journey_offer = Offer.objects.create(
-        checkout=c, name="Yoga Journey", currencies=["EUR", "SEK", "USD"]
-    )
-    OfferItem.objects.create(offer=journey_offer, product=journey)
-    AddOn.objects.create(offer=journey_offer, kind=AddOnKind.ORDER_BUMP, product=nidra)
-    AddOn.objects.create(offer=journey_offer, kind=AddOnKind.ORDER_BUMP, product=ebook, position=1)
-    AddOn.objects.create(
-        offer=journey_offer, kind=AddOnKind.PRE_UPSELL, product=coaching, position=2
-    )
-    starter = Offer.objects.create(checkout=c, name="Mindful Starter", currencies=["EUR", "SEK"])
-    OfferItem.objects.create(offer=starter, product=ebook)
-    OfferItem.objects.create(
-        offer=starter, product=nidra, position=1, price_overrides={"EUR": 2900, "SEK": 32900}
-    )
-    retreat_offer = Offer.objects.create(checkout=c, name="Lapland Retreat", currencies=["EUR"])
-    OfferItem.objects.create(offer=retreat_offer, product=retreat)
-
-    _links(
-        c,
-        journey_offer,
-        [
-            ("Journey – Instagram", "journey-ig", "Instagram", ["organic", "spring-sale"]),
-            ("Journey – TikTok", "journey-tiktok", "TikTok", ["influencer"]),
-            ("Journey – Google", "journey-google", "Google", ["search"]),
-            ("Journey – Direct", "journey", "Direct", []),
-        ],
-    )
-    _links(c, starter, [("Starter – Email", "starter-email", "Email", ["newsletter"])])
-    _links(
-        c, retreat_offer, [("Retreat – Meta", "retreat-meta", "Meta", ["retreat", "paid-social"])]
-    )
-
-    DiscountCode.objects.create(
-        checkout=c, code="NAMASTE15", kind=DiscountKind.PERCENTAGE, percent=Decimal(15)
-    )
-    DiscountCode.objects.create(
-        checkout=c,
-        code="YOGA10",
-        kind=DiscountKind.FIXED,
-        fixed_amounts={"EUR": 1000, "SEK": 11000, "USD": 1100},
-    )
-
-    ActionConfig.objects.create(
-        checkout=c,
-        level=ActionLevel.CHECKOUT,
-        kind=ActionKind.SEND_RECEIPT,
-        name="Send receipt email",
-        settings={"subject": "Your receipt from Northern Lights Yoga"},
-    )
-    _kajabi(c, site_url, "yoga-journey", level=ActionLevel.OFFER, offer=journey_offer)
-    ActionConfig.objects.create(
-        checkout=c,
-        level=ActionLevel.PRODUCT,
-        product=coaching,
-        kind=ActionKind.WEBHOOK,
-        name="Book coaching session",
-        settings={"url": f"{site_url}/sandbox/webhooks/booking/", "secret": "whsec_demo_booking"},
-    )
