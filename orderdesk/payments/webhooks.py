@@ -58,20 +58,20 @@ def _paytrail(checkout_id: int) -> tuple[Checkout, Paytrail]:
 @require_GET
 def paytrail_callback(request: HttpRequest, checkout_id: int) -> HttpResponse:
     """Server-to-server GET; Paytrail wants a 2xx and may call more than once."""
-    try:
-        checkout, adapter = _paytrail(checkout_id)
-        event = adapter.parse_notification(request)
-    except (InvalidNotification, ProviderError) as error:
-        return _rejected("paytrail", checkout_id, error)
-    return _answer(receive_notification(checkout=checkout, provider="paytrail", event=event))
+    return _paytrail_callback(request, checkout_id, refund=False)
 
 
 @csrf_exempt
 @require_GET
 def paytrail_refund_callback(request: HttpRequest, checkout_id: int) -> HttpResponse:
+    return _paytrail_callback(request, checkout_id, refund=True)
+
+
+def _paytrail_callback(request: HttpRequest, checkout_id: int, *, refund: bool) -> HttpResponse:
     try:
         checkout, adapter = _paytrail(checkout_id)
-        event = adapter.parse_refund_callback(request)
+        parse = adapter.parse_refund_callback if refund else adapter.parse_notification
+        event = parse(request)
     except (InvalidNotification, ProviderError) as error:
         return _rejected("paytrail", checkout_id, error)
     return _answer(receive_notification(checkout=checkout, provider="paytrail", event=event))
