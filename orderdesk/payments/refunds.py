@@ -43,6 +43,7 @@ from orderdesk.payments.providers.base import (
     RefundResult,
 )
 from orderdesk.payments.providers.registry import get_provider
+from orderdesk.reports import rollups
 
 log = logging.getLogger(__name__)
 
@@ -727,6 +728,9 @@ def restore_refunded_data(order: Order, *, actor: Actor) -> Order:
             attempt.save(update_fields=["refunded_minor", "status", "updated_at"])
         order.refunded_minor = 0
         order.save(update_fields=["refunded_minor", "updated_at"])
+        # The refunds stop counting on the days they were settled, which the daily report
+        # rollup may already hold.
+        rollups.refresh_days(order.checkout_id, [r.settled_at for r in refunds if r.settled_at])
         record_event(
             order,
             type=EventType.REFUNDS_REVERSED,

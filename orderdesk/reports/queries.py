@@ -23,24 +23,18 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
 from orderdesk.lib.money import to_major
-from orderdesk.orders.models import PAID_STATUSES, DeviceType, LineKind, Order, OrderLine
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.orders.models import DeviceType, LineKind, Order
+from orderdesk.reports.facts import Facts, LiveFacts, Row, facts_for
 from orderdesk.reports.periods import Period, bucket_of, buckets
 from orderdesk.reports.rates import Converter
 
-COUNTED_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
-SETTLED_PAYMENT_STATUSES = (
-    PaymentStatus.SUCCEEDED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-)
 ADD_ON_KINDS = (LineKind.ORDER_BUMP, LineKind.PRE_UPSELL, LineKind.UPGRADE)
 NO_SOURCE = "(no source)"
 
@@ -59,47 +53,26 @@ class Scope:
         return Scope(self.checkout_ids, period)
 
     def paid_orders(self) -> QuerySet[Order]:
-        return Order.objects.filter(
-            checkout_id__in=self.checkout_ids,
-            paid_at__gte=self.period.start,
-            paid_at__lt=self.period.end,
-            status__in=PAID_STATUSES,
-        )
+        return LiveFacts(
+            self.checkout_ids, self.period.start, self.period.end, self.period.tz
+        ).paid_orders()
 
-    def paid_lines(self) -> QuerySet[OrderLine]:
-        return OrderLine.objects.filter(
-            order__checkout_id__in=self.checkout_ids,
-            order__paid_at__gte=self.period.start,
-            order__paid_at__lt=self.period.end,
-            order__status__in=PAID_STATUSES,
-        )
-
-    def opened_orders(self) -> QuerySet[Order]:
-        return Order.objects.filter(
-            checkout_id__in=self.checkout_ids,
-            created_at__gte=self.period.start,
-            created_at__lt=self.period.end,
-        )
-
-    def counted_refunds(self) -> QuerySet[Refund]:
-        return Refund.objects.filter(
-            order__checkout_id__in=self.checkout_ids,
-            settled_at__gte=self.period.start,
-            settled_at__lt=self.period.end,
-            status__in=COUNTED_REFUND_STATUSES,
-        )
-
-    def local_day(self, field_name: str) -> TruncDate:
-        return TruncDate(field_name, tzinfo=self.period.tz)
+    @cached_property
+    def facts(self) -> Facts:
+        """The period's grouped rows: from the daily rollup where it can, else live."""
+        return facts_for(self.checkout_ids, self.period)
 
 
 class Sales:
-    """Amounts and order counts per (currency, local day): what every figure is built from."""
+    """Amounts and order counts per (currency, local day): what every figure is built from.
+
+    The day is None where the rows were not split by day (`Valuation.daily` is false).
+    """
 
     def __init__(self) -> None:
-        self.cells: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+        self.cells: dict[tuple[str, dt.date | None], list[int]] = defaultdict(lambda: [0, 0])
 
-    def add(self, currency: str, day: dt.date, amount_minor: int, orders: int) -> None:
+    def add(self, currency: str, day: dt.date | None, amount_minor: int, orders: int) -> None:
         cell = self.cells[(currency, day)]
         cell[0] += amount_minor
         cell[1] += orders
@@ -126,6 +99,11 @@ class Valuation:
     converter: Converter | None = None
 
     @property
+    def daily(self) -> bool:
+        """Whether sums must stay per day: converting uses each payment day's rate."""
+        return self.converter is not None
+
+    @property
     def display_currency(self) -> str | None:
         return self.converter.display_currency if self.converter else None
 
@@ -135,6 +113,7 @@ class Valuation:
             if self.converter is None:
                 money[currency] += to_major(amount, currency)
             else:
+                assert day is not None, "converting needs sums per day (Valuation.daily)"
                 money[self.converter.display_currency] += self.converter.to_display(
                     amount, currency, day
                 )
@@ -217,17 +196,6 @@ def figures(
 # --- the grouped queries -------------------------------------------------------------------
 
 
-def _sales_facts(scope: Scope, *keys: str) -> list[dict[str, Any]]:
-    """Rows of (keys..., currency, day, amount, orders) for paid orders in the period."""
-    return list(
-        scope.paid_orders()
-        .annotate(day=scope.local_day("paid_at"), cur=F("currency"))
-        .values(*keys, "cur", "day")
-        .annotate(amount=Sum("total_minor"), n=Count("pk"))
-        .order_by()
-    )
-
-
 def _fold_sales[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> dict[K, Sales]:
     result: dict[K, Sales] = defaultdict(Sales)
     for row in rows:
@@ -235,21 +203,17 @@ def _fold_sales[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> di
     return result
 
 
-def _opened_facts(scope: Scope, *keys: str) -> list[dict[str, Any]]:
-    return list(scope.opened_orders().values(*keys, "currency").annotate(n=Count("pk")).order_by())
-
-
-def _refund_sales(scope: Scope) -> Sales:
-    sales = Sales()
-    rows = (
-        scope.counted_refunds()
-        .annotate(day=scope.local_day("settled_at"))
-        .values("currency", "day")
-        .annotate(amount=Sum("amount_minor"), n=Count("pk"))
-        .order_by()
-    )
+def _count_by[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> Counter[K]:
+    counts: Counter[K] = Counter()
     for row in rows:
-        sales.add(row["currency"], row["day"], row["amount"] or 0, row["n"])
+        counts[key(row)] += row["n"]
+    return counts
+
+
+def _refund_sales(scope: Scope, valuation: Valuation) -> Sales:
+    sales = Sales()
+    for row in scope.facts.refunds(daily=valuation.daily):
+        sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
     return sales
 
 
@@ -270,16 +234,11 @@ class PeriodTotals:
     opened: Counter[str]
 
     @classmethod
-    def of(
-        cls, facts: Iterable[dict[str, Any]], opened_facts: Iterable[dict[str, Any]]
-    ) -> PeriodTotals:
+    def of(cls, facts: Iterable[Row], opened_facts: Iterable[Row]) -> PeriodTotals:
         sales = Sales()
         for row in facts:
             sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
-        opened: Counter[str] = Counter()
-        for row in opened_facts:
-            opened[row["currency"]] += row["n"]
-        return cls(sales, opened)
+        return cls(sales, _count_by(opened_facts, lambda r: r["cur"]))
 
 
 def headline_figures(
@@ -287,8 +246,10 @@ def headline_figures(
 ) -> Figures:
     """The headline of the period; pass `totals` when a finer query already read them."""
     if totals is None:
-        totals = PeriodTotals.of(_sales_facts(scope), _opened_facts(scope))
-    return figures(valuation, totals.sales, totals.opened, _refund_sales(scope))
+        totals = PeriodTotals.of(
+            scope.facts.sales(daily=valuation.daily), scope.facts.opened(daily=False)
+        )
+    return figures(valuation, totals.sales, totals.opened, _refund_sales(scope, valuation))
 
 
 def headline(
@@ -328,6 +289,7 @@ class Breakdown:
 def _series(sales: Sales, granularity: str) -> dict[dt.date, Sales]:
     series: dict[dt.date, Sales] = defaultdict(Sales)
     for (currency, day), (amount, orders) in sales.cells.items():
+        assert day is not None, "a time series needs sums per day"
         series[bucket_of(day, granularity)].add(currency, day, amount, orders)
     return dict(series)
 
@@ -372,13 +334,13 @@ def _names(model: Any, ids: Iterable[Any]) -> dict[Hashable, str]:
 
 def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> SalesTracking:
     """Sales by source, by checkout link and by offer, from one grouped scan of each kind."""
-    facts = list(_sales_facts(scope, "source", "link_id", "offer_id"))
-    opened_facts = _opened_facts(scope, "source", "link_id", "offer_id")
+    facts = scope.facts.sales("source", "link_id", "offer_id")
+    opened_facts = scope.facts.opened("source", "link_id", "offer_id", daily=False)
 
     def opened_by(key: str) -> dict[Hashable, Counter[str]]:
         result: dict[Hashable, Counter[str]] = defaultdict(Counter)
         for row in opened_facts:
-            result[row[key]][row["currency"]] += row["n"]
+            result[row[key]][row["cur"]] += row["n"]
         return result
 
     link_names = _names(CheckoutLink, [r["link_id"] for r in facts + opened_facts])
@@ -461,14 +423,8 @@ def _top(counts: Mapping[tuple[Any, Any], int], labels: Mapping[Any, str]) -> di
 
 def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
     # One line per product per order is the rule, so lines count orders without a costly
-    # DISTINCT; the join filter lets PostgreSQL use the (checkout, paid_at) index.
-    lines = scope.paid_lines()
-    line_rows = list(
-        lines.annotate(day=scope.local_day("order__paid_at"), cur=F("order__currency"))
-        .values("product_id", "kind", "cur", "day")
-        .annotate(amount=Sum("total_minor"), n=Count("pk"))
-        .order_by()
-    )
+    # DISTINCT.
+    line_rows = scope.facts.lines("product_id", "kind", "add_on_id", daily=valuation.daily)
     total: dict[Any, Sales] = defaultdict(Sales)
     from_add_ons: dict[Any, Sales] = defaultdict(Sales)
     for row in line_rows:
@@ -478,19 +434,13 @@ def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
             from_add_ons[pid].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
     names = _names(Product, total)
 
-    by_offer = Counter(
-        {
-            (r["product_id"], r["order__offer_id"]): r["n"]
-            for r in lines.values("product_id", "order__offer_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        }
+    by_offer = _count_by(
+        scope.facts.lines("product_id", "offer_id", daily=False),
+        lambda r: (r["product_id"], r["offer_id"]),
     )
-    by_source = Counter(
-        {
-            (r["product_id"], r["order__source"]): r["n"]
-            for r in lines.values("product_id", "order__source").annotate(n=Count("pk")).order_by()
-        }
+    by_source = _count_by(
+        scope.facts.lines("product_id", "source", daily=False),
+        lambda r: (r["product_id"], r["source"]),
     )
     offer_labels: dict[Any, str] = dict(_names(Offer, [k for _, k in by_offer]))
     offer_labels[None] = "(no offer)"
@@ -509,25 +459,16 @@ def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
         for pid, sales in total.items()
     ]
     products.sort(key=lambda p: (-p.figures.orders, p.name))
-    return ProductSales(products, _add_on_rows(scope, valuation, lines))
+    return ProductSales(products, _add_on_rows(scope, valuation, line_rows))
 
 
-def _add_on_rows(scope: Scope, valuation: Valuation, lines: QuerySet[OrderLine]) -> list[AddOnRow]:
+def _add_on_rows(
+    scope: Scope, valuation: Valuation, line_rows: Sequence[Mapping[str, Any]]
+) -> list[AddOnRow]:
     add_on_sales: dict[Any, Sales] = _fold_sales(
-        lines.filter(add_on__isnull=False)
-        .annotate(day=scope.local_day("order__paid_at"), cur=F("order__currency"))
-        .values("add_on_id", "cur", "day")
-        .annotate(amount=Sum("total_minor"), n=Count("pk"))
-        .order_by(),
-        lambda r: r["add_on_id"],
+        (r for r in line_rows if r["add_on_id"] is not None), lambda r: r["add_on_id"]
     )
-    offer_orders = dict(
-        scope.paid_orders()
-        .values("offer_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("offer_id", "n")
-    )
+    offer_orders = _count_by(scope.facts.sales("offer_id", daily=False), lambda r: r["offer_id"])
     add_ons = AddOn.objects.filter(offer__checkout_id__in=scope.checkout_ids).select_related(
         "offer", "product"
     )
@@ -561,7 +502,7 @@ class CountryRow:
 
 
 def international(scope: Scope, valuation: Valuation) -> list[CountryRow]:
-    facts = list(_sales_facts(scope, "country", "region"))
+    facts = scope.facts.sales("country", "region", daily=valuation.daily)
     by_country = _fold_sales(facts, lambda r: r["country"])
     by_region = _fold_sales(facts, lambda r: (r["country"], r["region"]))
     rows = []
@@ -633,16 +574,10 @@ CONSENT_LABELS = {True: "Accepted", False: "Rejected", None: "Not answered"}
 def _count_series(
     scope: Scope, granularity: str, column: str, labels: Callable[[Any], str], order: Sequence[str]
 ) -> CountSeries:
-    counts: Counter[tuple[dt.date, str]] = Counter()
-    rows = (
-        scope.opened_orders()
-        .annotate(day=scope.local_day("created_at"))
-        .values("day", column)
-        .annotate(n=Count("pk"))
-        .order_by()
+    """Opened checkouts per bucket and value of `column` (consent answer, device)."""
+    counts = _count_by(
+        scope.facts.opened(column), lambda r: (bucket_of(r["day"], granularity), labels(r[column]))
     )
-    for row in rows:
-        counts[(bucket_of(row["day"], granularity), labels(row[column]))] += row["n"]
     seen = {c for _, c in counts}
     return CountSeries(
         buckets(scope.period, granularity),
@@ -667,12 +602,8 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         lambda d: device_labels.get(d, d),
         list(device_labels.values()),
     )
-    paid_by_device = dict(
-        scope.paid_orders()
-        .values("device_type")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("device_type", "n")
+    paid_by_device = _count_by(
+        scope.facts.sales("device_type", daily=False), lambda r: r["device_type"]
     )
     device_rows = [
         DeviceRow(
@@ -683,19 +614,8 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         for value, label in DeviceType.choices
         if devices.total(label) or paid_by_device.get(value)
     ]
-    attempts = PaymentAttempt.objects.filter(
-        order__checkout_id__in=scope.checkout_ids,
-        order__paid_at__gte=scope.period.start,
-        order__paid_at__lt=scope.period.end,
-        order__status__in=PAID_STATUSES,
-        status__in=SETTLED_PAYMENT_STATUSES,
-    )
     method_sales = _fold_sales(
-        attempts.annotate(day=scope.local_day("order__paid_at"), cur=F("currency"))
-        .values("provider", "method", "cur", "day")
-        .annotate(amount=Sum("amount_minor"), n=Count("pk"))
-        .order_by(),
-        lambda r: (r["provider"], r["method"]),
+        scope.facts.payments(daily=valuation.daily), lambda r: (r["provider"], r["method"])
     )
     methods = [
         MethodRow(str(provider), str(method), figures(valuation, sales))

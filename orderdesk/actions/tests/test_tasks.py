@@ -130,26 +130,34 @@ def test_it_schedules_the_actions_when_a_payment_succeeds(
     assert order.status == OrderStatus.COMPLETED
 
 
-def test_the_worker_sweeps_periodically_until_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_runs_each_housekeeping_job_at_its_pace_until_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import threading
 
     from orderdesk.actions.management.commands import run_worker
 
-    sweeps: list[int] = []
+    runs: list[str] = []
 
-    def sweep() -> int:
-        sweeps.append(1)
-        return 0
+    def sweep() -> None:
+        runs.append("sweep")
 
-    monkeypatch.setattr(run_worker, "sweep_actions", sweep)
+    def roll_up() -> None:
+        runs.append("roll up")
+        raise RuntimeError("a failing job is logged and tried again")
+
     monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)
     stop = threading.Event()
-    sweeper = threading.Thread(target=run_worker.sweep_forever, args=(0.01, stop))
+    worker = threading.Thread(
+        target=run_worker.housekeeping, args=([(sweep, 0.01), (roll_up, 0.05)], stop)
+    )
 
-    sweeper.start()
-    while len(sweeps) < 3:
+    worker.start()
+    while runs.count("roll up") < 2:
         stop.wait(0.01)
     stop.set()
-    sweeper.join(timeout=2)
+    worker.join(timeout=2)
 
-    assert not sweeper.is_alive()
+    assert not worker.is_alive()
+    # The sweep runs about five times as often as the rollup, and a failing job goes on.
+    assert runs.count("sweep") >= 4

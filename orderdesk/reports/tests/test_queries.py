@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orderdesk.orders.models import DeviceType, Order, OrderStatus
+from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.reports.periods import Granularity, Period
+from orderdesk.reports import facts, rollups
+from orderdesk.reports.periods import Granularity, Period, midnight
 from orderdesk.reports.queries import (
     Scope,
     Valuation,
@@ -26,6 +28,36 @@ from orderdesk.testing import factories
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 UTC = ZoneInfo("UTC")
+
+
+@pytest.fixture(autouse=True, params=["live", "rolled", "half-rolled"])
+def figures_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs three times: on the live tables, on a rollup holding the whole
+    period, and on a rollup holding its first half (the rest live). The figures must agree."""
+    if request.param == "live":
+        return "live"
+    real_facts_for = facts.facts_for
+
+    def rolled_facts_for(checkout_ids: frozenset[int], period: Period) -> facts.Facts:
+        settled = period.last_day + dt.timedelta(days=1)
+        if request.param == "half-rolled":
+            settled = period.first_day + dt.timedelta(days=period.days // 2)
+        now = midnight(settled + rollups.SETTLED_AFTER, period.tz) + dt.timedelta(hours=1)
+        for checkout in Checkout.objects.filter(pk__in=checkout_ids).select_related("organization"):
+            # The rollup's days are the organization's: make them the report's.
+            checkout.organization.time_zone = period.tz.key
+            checkout.organization.save(update_fields=["time_zone"])
+            rollups.rebuild(checkout, now=now)
+        result = real_facts_for(checkout_ids, period)
+        kinds = [type(part) for part in result.parts]
+        if request.param == "rolled":
+            assert kinds == [facts.RolledFacts]
+        elif period.days > 1:
+            assert kinds == [facts.RolledFacts, facts.LiveFacts]
+        return result
+
+    monkeypatch.setattr("orderdesk.reports.queries.facts_for", rolled_facts_for)
+    return str(request.param)
 
 
 def at(iso: str) -> dt.datetime:

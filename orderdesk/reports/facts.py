@@ -1,0 +1,248 @@
+"""Where report figures come from: grouped rows of the live tables, or of the daily rollup.
+
+Every report figure is a sum over rows of (keys…, currency `cur`, local `day`) → `amount`, `n`:
+
+- `sales(*keys)`: paid orders on their payment day, `n` orders, `amount` their totals;
+- `opened(*keys)`: orders on their creation day (opened checkouts), `n` only;
+- `lines(*keys)`: lines of paid orders on the order's payment day;
+- `payments()`: settled payment attempts of paid orders, by provider and method;
+- `refunds()`: counted refunds on the day they succeeded or were recorded.
+
+With `daily=False` rows are not split by day (`day` is None): a figure that is neither charted
+over time nor converted with each day's rate needs one row per key and currency, not hundreds.
+
+`LiveFacts` groups the orders tables; `RolledFacts` reads the same rows from `SalesDay`, which
+`reports.rollups` fills from `LiveFacts` day by day, so both give the same numbers by
+construction. `facts_for()` combines them: the rollup for the finished days it holds, the
+live tables for the rest. Rows of the same key may come from both parts; readers add them up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, DateField, F, QuerySet, Sum, Value
+from django.db.models.functions import TruncDate
+
+from orderdesk.orders.models import PAID_STATUSES, Order, OrderLine
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.reports.models import Grain, RollupState, SalesDay
+from orderdesk.reports.periods import Period, midnight
+
+COUNTED_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
+SETTLED_PAYMENT_STATUSES = (
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+)
+
+# The keys each grain groups by; a query's keys pick the grain that holds them all.
+GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
+    Grain.CHANNEL: ("source", "link_id", "offer_id"),
+    Grain.PLACE: ("country", "region"),
+    Grain.VISITOR: ("device_type", "analytics_consent"),
+    Grain.LINE: ("product_id", "kind", "add_on_id", "offer_id", "source"),
+    Grain.METHOD: ("provider", "method"),
+    Grain.REFUND: (),
+}
+ORDER_GRAINS = (Grain.CHANNEL, Grain.PLACE, Grain.VISITOR)
+
+Row = Mapping[str, Any]
+
+
+def order_grain(keys: Iterable[str]) -> Grain:
+    wanted = set(keys)
+    for grain in ORDER_GRAINS:
+        if wanted <= set(GRAIN_KEYS[grain]):
+            return grain
+    raise ValueError(f"No rollup grain holds the keys {sorted(wanted)}.")
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """Grouped rows of the orders tables for the instants [start, end), days in `tz`."""
+
+    checkout_ids: frozenset[int]
+    start: dt.datetime
+    end: dt.datetime
+    tz: ZoneInfo
+
+    def _grouped(
+        self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, daily: bool, **sums: Any
+    ) -> list[Row]:
+        day = TruncDate(day_field, tzinfo=self.tz) if daily else Value(None, DateField())
+        return list(qs.annotate(day=day).values(*keys, "cur", "day").annotate(**sums).order_by())
+
+    def paid_orders(self) -> QuerySet[Order]:
+        return Order.objects.filter(
+            checkout_id__in=self.checkout_ids,
+            paid_at__gte=self.start,
+            paid_at__lt=self.end,
+            status__in=PAID_STATUSES,
+        )
+
+    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
+        return self._grouped(
+            self.paid_orders().annotate(cur=F("currency")),
+            keys,
+            "paid_at",
+            daily,
+            amount=Sum("total_minor"),
+            n=Count("pk"),
+        )
+
+    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
+        opened = Order.objects.filter(
+            checkout_id__in=self.checkout_ids,
+            created_at__gte=self.start,
+            created_at__lt=self.end,
+        )
+        return self._grouped(
+            opened.annotate(cur=F("currency")), keys, "created_at", daily, n=Count("pk")
+        )
+
+    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
+        # Order columns under the names a SalesDay row uses; the join filter lets PostgreSQL
+        # use the (checkout, paid_at) index.
+        order_columns = {"offer_id": F("order__offer_id"), "source": F("order__source")}
+        lines = OrderLine.objects.filter(
+            order__checkout_id__in=self.checkout_ids,
+            order__paid_at__gte=self.start,
+            order__paid_at__lt=self.end,
+            order__status__in=PAID_STATUSES,
+        ).annotate(
+            cur=F("order__currency"), **{k: v for k, v in order_columns.items() if k in keys}
+        )
+        return self._grouped(
+            lines, keys, "order__paid_at", daily, amount=Sum("total_minor"), n=Count("pk")
+        )
+
+    def payments(self, *, daily: bool = True) -> list[Row]:
+        attempts = PaymentAttempt.objects.filter(
+            order__checkout_id__in=self.checkout_ids,
+            order__paid_at__gte=self.start,
+            order__paid_at__lt=self.end,
+            order__status__in=PAID_STATUSES,
+            status__in=SETTLED_PAYMENT_STATUSES,
+        ).annotate(cur=F("currency"))
+        return self._grouped(
+            attempts,
+            ("provider", "method"),
+            "order__paid_at",
+            daily,
+            amount=Sum("amount_minor"),
+            n=Count("pk"),
+        )
+
+    def refunds(self, *, daily: bool = True) -> list[Row]:
+        refunds = Refund.objects.filter(
+            order__checkout_id__in=self.checkout_ids,
+            settled_at__gte=self.start,
+            settled_at__lt=self.end,
+            status__in=COUNTED_REFUND_STATUSES,
+        ).annotate(cur=F("currency"))
+        return self._grouped(
+            refunds, (), "settled_at", daily, amount=Sum("amount_minor"), n=Count("pk")
+        )
+
+
+@dataclass(frozen=True)
+class RolledFacts:
+    """The same rows, summed from `SalesDay` for the days [first_day, end_day)."""
+
+    checkout_ids: frozenset[int]
+    first_day: dt.date
+    end_day: dt.date
+
+    def _rows(
+        self, grain: Grain, keys: Iterable[str], measure: str, daily: bool, **sums: Any
+    ) -> list[Row]:
+        rows = list(
+            SalesDay.objects.filter(
+                checkout_id__in=self.checkout_ids,
+                grain=grain,
+                day__gte=self.first_day,
+                day__lt=self.end_day,
+                **{f"{measure}__gt": 0},
+            )
+            .values(*keys, *(("day",) if daily else ()), cur=F("currency"))
+            .annotate(**sums)
+            .order_by()
+        )
+        if not daily:
+            for row in rows:
+                row["day"] = None
+        return rows
+
+    def _sums(self, grain: Grain, keys: Iterable[str], daily: bool) -> list[Row]:
+        return self._rows(grain, keys, "orders", daily, amount=Sum("amount_minor"), n=Sum("orders"))
+
+    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
+        return self._sums(order_grain(keys), keys, daily)
+
+    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
+        return self._rows(order_grain(keys), keys, "opened", daily, n=Sum("opened"))
+
+    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
+        return self._sums(Grain.LINE, keys, daily)
+
+    def payments(self, *, daily: bool = True) -> list[Row]:
+        return self._sums(Grain.METHOD, ("provider", "method"), daily)
+
+    def refunds(self, *, daily: bool = True) -> list[Row]:
+        return self._sums(Grain.REFUND, (), daily)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A period's rows from its parts: the rollup's days, then the live tables' rest."""
+
+    parts: tuple[LiveFacts | RolledFacts, ...]
+
+    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
+        return [row for part in self.parts for row in part.sales(*keys, daily=daily)]
+
+    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
+        return [row for part in self.parts for row in part.opened(*keys, daily=daily)]
+
+    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
+        return [row for part in self.parts for row in part.lines(*keys, daily=daily)]
+
+    def payments(self, *, daily: bool = True) -> list[Row]:
+        return [row for part in self.parts for row in part.payments(daily=daily)]
+
+    def refunds(self, *, daily: bool = True) -> list[Row]:
+        return [row for part in self.parts for row in part.refunds(daily=daily)]
+
+
+def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:
+    """The day before which every checkout's rollup is complete in `tz`, or None."""
+    states = list(
+        RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
+            "time_zone", "complete_until"
+        )
+    )
+    if not states or len(states) < len(checkout_ids):
+        return None
+    if any(time_zone != tz.key for time_zone, _ in states):
+        # Days in another time zone have other boundaries: the rollup cannot answer.
+        return None
+    return min(until for _, until in states)
+
+
+def facts_for(checkout_ids: frozenset[int], period: Period) -> Facts:
+    live = LiveFacts(checkout_ids, period.start, period.end, period.tz)
+    until = rolled_until(checkout_ids, period.tz)
+    if until is None or until <= period.first_day:
+        return Facts((live,))
+    split = min(until, period.last_day + dt.timedelta(days=1))
+    rolled = RolledFacts(checkout_ids, period.first_day, split)
+    if split > period.last_day:
+        return Facts((rolled,))
+    return Facts(
+        (rolled, LiveFacts(checkout_ids, midnight(split, period.tz), period.end, period.tz))
+    )

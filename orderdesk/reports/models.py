@@ -1,0 +1,79 @@
+"""The daily rollup behind the reports: per checkout and local day, the sums a report adds up.
+
+A report over a year would otherwise group hundreds of thousands of orders on every request.
+`SalesDay` keeps, for each finished day in the organization's time zone, exactly the rows the
+report queries would have produced for that day (see reports/facts.py), so a report reads a
+few thousand small rows plus the live tables for the last, still-changing days.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from orderdesk.organizations.models import Checkout
+
+
+class Grain(models.TextChoices):
+    """Which keys a `SalesDay` row is grouped by; the other key columns stay empty."""
+
+    CHANNEL = "channel", "Source, checkout link and offer"
+    PLACE = "place", "Country and region"
+    VISITOR = "visitor", "Device and analytics consent"
+    LINE = "line", "Order lines by product, kind, add-on, offer and source"
+    METHOD = "method", "Settled payments by provider and method"
+    REFUND = "refund", "Counted refunds"
+
+
+class SalesDay(models.Model):
+    """One group of one day: paid orders (on their payment day), opened checkouts (on their
+    creation day) or refunds (on their settlement day), never mixing currencies.
+
+    `orders` counts what the grain counts: paid orders, order lines, settled payment attempts
+    or refunds; `opened` counts checkouts opened that day (CHANNEL and VISITOR only).
+    Key columns are named as on Order so the same grouping code reads both.
+    """
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    grain = models.CharField(max_length=8, choices=Grain.choices)
+    currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=50, blank=True)
+    # Plain ids, not foreign keys: a deleted link or product keeps its history here, as the
+    # orders keep theirs (their foreign keys are SET_NULL or PROTECT).
+    link_id = models.BigIntegerField(null=True)
+    offer_id = models.BigIntegerField(null=True)
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    device_type = models.CharField(max_length=10, blank=True)
+    analytics_consent = models.BooleanField(null=True)
+    product_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=12, blank=True)
+    add_on_id = models.BigIntegerField(null=True)
+    provider = models.CharField(max_length=10, blank=True)
+    method = models.CharField(max_length=30, blank=True)
+    opened = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    amount_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["checkout", "grain", "day"], name="salesday_checkout_grain_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.day} {self.currency}"
+
+
+class RollupState(models.Model):
+    """How far a checkout's rollup reaches: every day before `complete_until` is in `SalesDay`,
+    with days as seen in `time_zone` (the organization's when it was built)."""
+
+    checkout = models.OneToOneField(
+        Checkout, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    time_zone = models.CharField(max_length=64)
+    complete_until = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.checkout_id}: before {self.complete_until} in {self.time_zone}"

@@ -1,0 +1,155 @@
+"""Keeping the daily rollup (`SalesDay`) in step with the orders.
+
+A day is rolled up once it is settled: `SETTLED_AFTER` days after it ended in the
+organization's time zone. By then every write that report figures depend on has landed on
+it — payments, refunds and new orders are stamped with the time they happen, and the last
+changes to an opened checkout (consent, billing country) come while the customer is on the
+page. The days after stay live, so a report is always current. The one change that reaches
+back further, reversing refunds ("Also restore refunded data"), refreshes the days it touches
+with `refresh_days()` in its own transaction.
+
+`roll_up()` is idempotent and safe to run from several workers: the state row is locked, and
+days are added month by month, each month in its own transaction, so a crash loses at most
+one month's work and readers never see half a month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from orderdesk.orders.models import Order
+from orderdesk.organizations.models import Checkout
+from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts
+from orderdesk.reports.models import Grain, RollupState, SalesDay
+from orderdesk.reports.periods import midnight
+
+SETTLED_AFTER = dt.timedelta(days=1)
+_CHUNK = dt.timedelta(days=31)
+_DAY = dt.timedelta(days=1)
+
+
+def _tz(checkout: Checkout) -> ZoneInfo:
+    return ZoneInfo(checkout.organization.time_zone)
+
+
+def settled_until(tz: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
+    """The first day that is not settled yet: days before it may be rolled up."""
+    today = (now or timezone.now()).astimezone(tz).date()
+    return today - SETTLED_AFTER
+
+
+def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date) -> int:
+    """Write the rows of the days [first_day, end_day), replacing any already there."""
+    SalesDay.objects.filter(checkout_id=checkout_id, day__gte=first_day, day__lt=end_day).delete()
+    live = LiveFacts(frozenset({checkout_id}), midnight(first_day, tz), midnight(end_day, tz), tz)
+    cells: dict[tuple[Any, ...], SalesDay] = {}
+
+    def cell(grain: Grain, row: Mapping[str, Any]) -> SalesDay:
+        keys = GRAIN_KEYS[grain]
+        index = (grain, row["day"], row["cur"], *(row[k] for k in keys))
+        found = cells.get(index)
+        if found is None:
+            found = SalesDay(
+                checkout_id=checkout_id,
+                grain=grain,
+                day=row["day"],
+                currency=row["cur"],
+                **{k: row[k] for k in keys},
+            )
+            cells[index] = found
+        return found
+
+    def add(grain: Grain, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            c = cell(grain, row)
+            c.orders += row["n"]
+            c.amount_minor += row["amount"] or 0
+
+    for grain in ORDER_GRAINS:
+        keys = GRAIN_KEYS[grain]
+        add(grain, live.sales(*keys))
+        if grain != Grain.PLACE:
+            for row in live.opened(*keys):
+                cell(grain, row).opened += row["n"]
+    add(Grain.LINE, live.lines(*GRAIN_KEYS[Grain.LINE]))
+    add(Grain.METHOD, live.payments())
+    add(Grain.REFUND, live.refunds())
+    SalesDay.objects.bulk_create(cells.values(), batch_size=2000)
+    return len(cells)
+
+
+def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
+    # Payments, refunds and lines all come after their order was opened.
+    first = Order.objects.filter(checkout_id=checkout_id).aggregate(first=Min("created_at"))
+    return first["first"].astimezone(tz).date() if first["first"] else fallback
+
+
+def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
+    """Add the checkout's settled days that the rollup lacks; returns how many were added.
+
+    A rollup built in another time zone (the organization changed its own) is rebuilt.
+    """
+    tz = _tz(checkout)
+    target = settled_until(tz, now)
+    state, _ = RollupState.objects.get_or_create(
+        checkout=checkout,
+        defaults={"time_zone": tz.key, "complete_until": _first_day(checkout.pk, tz, target)},
+    )
+    added = 0
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.select_for_update().get(pk=state.pk)
+            if state.time_zone != tz.key:
+                SalesDay.objects.filter(checkout_id=checkout.pk).delete()
+                state.time_zone = tz.key
+                state.complete_until = _first_day(checkout.pk, tz, target)
+            if state.complete_until >= target:
+                state.save()
+                break
+            end = min(state.complete_until + _CHUNK, target)
+            _build(checkout.pk, tz, state.complete_until, end)
+            added += (end - state.complete_until).days
+            state.complete_until = end
+            state.save()
+    if added > _CHUNK.days and connection.vendor == "postgresql":
+        # Fresh statistics after a big load, or the planner takes the table for empty.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {SalesDay._meta.db_table}")
+    return added
+
+
+def roll_up_all(*, now: dt.datetime | None = None) -> int:
+    """Bring every checkout's rollup up to date (the worker runs this periodically)."""
+    checkouts = Checkout.objects.select_related("organization").order_by("pk")
+    return sum(roll_up(checkout, now=now) for checkout in checkouts)
+
+
+def rebuild(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
+    """Throw the checkout's rollup away and build it again from the orders."""
+    with transaction.atomic():
+        RollupState.objects.filter(checkout=checkout).delete()
+        SalesDay.objects.filter(checkout_id=checkout.pk).delete()
+    return roll_up(checkout, now=now)
+
+
+def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
+    """Rebuild the rolled-up days holding these instants, after a change that reached back.
+
+    Call it inside the transaction that made the change, so the rollup and the orders commit
+    together; days not rolled up yet are live already and need nothing.
+    """
+    state = RollupState.objects.select_for_update().filter(checkout_id=checkout_id).first()
+    if state is None:
+        return
+    tz = ZoneInfo(state.time_zone)
+    days = sorted({m.astimezone(tz).date() for m in moments})
+    for day in days:
+        if day < state.complete_until:
+            _build(checkout_id, tz, day, day + _DAY)
