@@ -121,6 +121,12 @@ class Refund(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="refund_status_created"),
             models.Index(fields=["provider_reference"], name="refund_provider_reference"),
+            # Reports count refunds on the day they settled.
+            models.Index(
+                fields=["settled_at"],
+                name="refund_counted_settled",
+                condition=Q(status__in=[RefundStatus.SUCCEEDED, RefundStatus.RECORDED]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,8 +8,9 @@ Every report figure is a sum over rows of (keys…, currency `cur`, local `day`)
 - `payments()`: settled payment attempts of paid orders, by provider and method;
 - `refunds()`: counted refunds on the day they succeeded or were recorded.
 
-With `daily=False` rows are not split by day (`day` is None): a figure that is neither charted
-over time nor converted with each day's rate needs one row per key and currency, not hundreds.
+`per` says how finely rows are split in time: "day", "week" or "month" (`day` is then the
+bucket's first day), or None (`day` is None). Converting needs each payment day's rate, a
+chart needs its buckets, and a table neither: one row per key and currency, not hundreds.
 
 `LiveFacts` groups the orders tables; `RolledFacts` reads the same rows from `SalesDay`, which
 `reports.rollups` fills from `LiveFacts` day by day, so both give the same numbers by
@@ -26,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DateField, F, QuerySet, Sum, Value
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Trunc, TruncDate
 
 from orderdesk.orders.models import PAID_STATUSES, Order, OrderLine
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
@@ -52,6 +53,8 @@ GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
 ORDER_GRAINS = (Grain.CHANNEL, Grain.PLACE, Grain.VISITOR)
 
 Row = Mapping[str, Any]
+# How finely rows are split in time: "day", "week", "month", or not at all (None).
+Per = str | None
 
 
 def order_grain(keys: Iterable[str]) -> Grain:
@@ -72,9 +75,15 @@ class LiveFacts:
     tz: ZoneInfo
 
     def _grouped(
-        self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, daily: bool, **sums: Any
+        self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, per: Per, **sums: Any
     ) -> list[Row]:
-        day = TruncDate(day_field, tzinfo=self.tz) if daily else Value(None, DateField())
+        day: Any
+        if per is None:
+            day = Value(None, DateField())
+        elif per == "day":
+            day = TruncDate(day_field, tzinfo=self.tz)
+        else:
+            day = Trunc(day_field, per, output_field=DateField(), tzinfo=self.tz)
         return list(qs.annotate(day=day).values(*keys, "cur", "day").annotate(**sums).order_by())
 
     def paid_orders(self) -> QuerySet[Order]:
@@ -85,27 +94,27 @@ class LiveFacts:
             status__in=PAID_STATUSES,
         )
 
-    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
+    def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._grouped(
             self.paid_orders().annotate(cur=F("currency")),
             keys,
             "paid_at",
-            daily,
+            per,
             amount=Sum("total_minor"),
             n=Count("pk"),
         )
 
-    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
+    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
         opened = Order.objects.filter(
             checkout_id__in=self.checkout_ids,
             created_at__gte=self.start,
             created_at__lt=self.end,
         )
         return self._grouped(
-            opened.annotate(cur=F("currency")), keys, "created_at", daily, n=Count("pk")
+            opened.annotate(cur=F("currency")), keys, "created_at", per, n=Count("pk")
         )
 
-    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
+    def lines(self, *keys: str, per: Per = "day") -> list[Row]:
         # Order columns under the names a SalesDay row uses; the join filter lets PostgreSQL
         # use the (checkout, paid_at) index.
         order_columns = {"offer_id": F("order__offer_id"), "source": F("order__source")}
@@ -118,10 +127,10 @@ class LiveFacts:
             cur=F("order__currency"), **{k: v for k, v in order_columns.items() if k in keys}
         )
         return self._grouped(
-            lines, keys, "order__paid_at", daily, amount=Sum("total_minor"), n=Count("pk")
+            lines, keys, "order__paid_at", per, amount=Sum("total_minor"), n=Count("pk")
         )
 
-    def payments(self, *, daily: bool = True) -> list[Row]:
+    def payments(self, *, per: Per = "day") -> list[Row]:
         attempts = PaymentAttempt.objects.filter(
             order__checkout_id__in=self.checkout_ids,
             order__paid_at__gte=self.start,
@@ -133,12 +142,12 @@ class LiveFacts:
             attempts,
             ("provider", "method"),
             "order__paid_at",
-            daily,
+            per,
             amount=Sum("amount_minor"),
             n=Count("pk"),
         )
 
-    def refunds(self, *, daily: bool = True) -> list[Row]:
+    def refunds(self, *, per: Per = "day") -> list[Row]:
         refunds = Refund.objects.filter(
             order__checkout_id__in=self.checkout_ids,
             settled_at__gte=self.start,
@@ -146,7 +155,7 @@ class LiveFacts:
             status__in=COUNTED_REFUND_STATUSES,
         ).annotate(cur=F("currency"))
         return self._grouped(
-            refunds, (), "settled_at", daily, amount=Sum("amount_minor"), n=Count("pk")
+            refunds, (), "settled_at", per, amount=Sum("amount_minor"), n=Count("pk")
         )
 
 
@@ -159,8 +168,12 @@ class RolledFacts:
     end_day: dt.date
 
     def _rows(
-        self, grain: Grain, keys: Iterable[str], measure: str, daily: bool, **sums: Any
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
+        # `day` is a column here, so a coarser bucket goes by another name and is renamed.
+        bucket = {"bucket": Trunc("day", per, output_field=DateField())} if per else {}
+        if per == "day":
+            bucket = {}
         rows = list(
             SalesDay.objects.filter(
                 checkout_id__in=self.checkout_ids,
@@ -169,32 +182,32 @@ class RolledFacts:
                 day__lt=self.end_day,
                 **{f"{measure}__gt": 0},
             )
-            .values(*keys, *(("day",) if daily else ()), cur=F("currency"))
+            .values(*keys, *(("day",) if per == "day" else ()), cur=F("currency"), **bucket)
             .annotate(**sums)
             .order_by()
         )
-        if not daily:
+        if per != "day":
             for row in rows:
-                row["day"] = None
+                row["day"] = row.pop("bucket", None)
         return rows
 
-    def _sums(self, grain: Grain, keys: Iterable[str], daily: bool) -> list[Row]:
-        return self._rows(grain, keys, "orders", daily, amount=Sum("amount_minor"), n=Sum("orders"))
+    def _sums(self, grain: Grain, keys: Iterable[str], per: Per) -> list[Row]:
+        return self._rows(grain, keys, "orders", per, amount=Sum("amount_minor"), n=Sum("orders"))
 
-    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
-        return self._sums(order_grain(keys), keys, daily)
+    def sales(self, *keys: str, per: Per = "day") -> list[Row]:
+        return self._sums(order_grain(keys), keys, per)
 
-    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
-        return self._rows(order_grain(keys), keys, "opened", daily, n=Sum("opened"))
+    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
+        return self._rows(order_grain(keys), keys, "opened", per, n=Sum("opened"))
 
-    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
-        return self._sums(Grain.LINE, keys, daily)
+    def lines(self, *keys: str, per: Per = "day") -> list[Row]:
+        return self._sums(Grain.LINE, keys, per)
 
-    def payments(self, *, daily: bool = True) -> list[Row]:
-        return self._sums(Grain.METHOD, ("provider", "method"), daily)
+    def payments(self, *, per: Per = "day") -> list[Row]:
+        return self._sums(Grain.METHOD, ("provider", "method"), per)
 
-    def refunds(self, *, daily: bool = True) -> list[Row]:
-        return self._sums(Grain.REFUND, (), daily)
+    def refunds(self, *, per: Per = "day") -> list[Row]:
+        return self._sums(Grain.REFUND, (), per)
 
 
 @dataclass(frozen=True)
@@ -203,20 +216,20 @@ class Facts:
 
     parts: tuple[LiveFacts | RolledFacts, ...]
 
-    def sales(self, *keys: str, daily: bool = True) -> list[Row]:
-        return [row for part in self.parts for row in part.sales(*keys, daily=daily)]
+    def sales(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.sales(*keys, per=per)]
 
-    def opened(self, *keys: str, daily: bool = True) -> list[Row]:
-        return [row for part in self.parts for row in part.opened(*keys, daily=daily)]
+    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.opened(*keys, per=per)]
 
-    def lines(self, *keys: str, daily: bool = True) -> list[Row]:
-        return [row for part in self.parts for row in part.lines(*keys, daily=daily)]
+    def lines(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.lines(*keys, per=per)]
 
-    def payments(self, *, daily: bool = True) -> list[Row]:
-        return [row for part in self.parts for row in part.payments(daily=daily)]
+    def payments(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.payments(per=per)]
 
-    def refunds(self, *, daily: bool = True) -> list[Row]:
-        return [row for part in self.parts for row in part.refunds(daily=daily)]
+    def refunds(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.refunds(per=per)]
 
 
 def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:

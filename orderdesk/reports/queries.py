@@ -31,7 +31,7 @@ from django.db.models import QuerySet
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
 from orderdesk.lib.money import to_major
 from orderdesk.orders.models import DeviceType, LineKind, Order
-from orderdesk.reports.facts import Facts, LiveFacts, Row, facts_for
+from orderdesk.reports.facts import Facts, LiveFacts, Per, Row, facts_for
 from orderdesk.reports.periods import Period, bucket_of, buckets
 from orderdesk.reports.rates import Converter
 
@@ -66,7 +66,8 @@ class Scope:
 class Sales:
     """Amounts and order counts per (currency, local day): what every figure is built from.
 
-    The day is None where the rows were not split by day (`Valuation.daily` is false).
+    The day is a bucket's first day where rows were split by week or month, and None where
+    they were not split in time at all (see `Valuation.per`).
     """
 
     def __init__(self) -> None:
@@ -98,10 +99,10 @@ class Valuation:
 
     converter: Converter | None = None
 
-    @property
-    def daily(self) -> bool:
-        """Whether sums must stay per day: converting uses each payment day's rate."""
-        return self.converter is not None
+    def per(self, granularity: str | None = None) -> Per:
+        """How finely sums must be split in time: by day when converting (each payment day
+        has its rate), else by the chart's buckets, or not at all for a table."""
+        return "day" if self.converter is not None else granularity
 
     @property
     def display_currency(self) -> str | None:
@@ -113,7 +114,7 @@ class Valuation:
             if self.converter is None:
                 money[currency] += to_major(amount, currency)
             else:
-                assert day is not None, "converting needs sums per day (Valuation.daily)"
+                assert day is not None, "converting needs sums per day (Valuation.per)"
                 money[self.converter.display_currency] += self.converter.to_display(
                     amount, currency, day
                 )
@@ -212,7 +213,7 @@ def _count_by[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> Coun
 
 def _refund_sales(scope: Scope, valuation: Valuation) -> Sales:
     sales = Sales()
-    for row in scope.facts.refunds(daily=valuation.daily):
+    for row in scope.facts.refunds(per=valuation.per()):
         sales.add(row["cur"], row["day"], row["amount"] or 0, row["n"])
     return sales
 
@@ -247,7 +248,7 @@ def headline_figures(
     """The headline of the period; pass `totals` when a finer query already read them."""
     if totals is None:
         totals = PeriodTotals.of(
-            scope.facts.sales(daily=valuation.daily), scope.facts.opened(daily=False)
+            scope.facts.sales(per=valuation.per()), scope.facts.opened(per=None)
         )
     return figures(valuation, totals.sales, totals.opened, _refund_sales(scope, valuation))
 
@@ -334,8 +335,8 @@ def _names(model: Any, ids: Iterable[Any]) -> dict[Hashable, str]:
 
 def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> SalesTracking:
     """Sales by source, by checkout link and by offer, from one grouped scan of each kind."""
-    facts = scope.facts.sales("source", "link_id", "offer_id")
-    opened_facts = scope.facts.opened("source", "link_id", "offer_id", daily=False)
+    facts = scope.facts.sales("source", "link_id", "offer_id", per=valuation.per(granularity))
+    opened_facts = scope.facts.opened("source", "link_id", "offer_id", per=None)
 
     def opened_by(key: str) -> dict[Hashable, Counter[str]]:
         result: dict[Hashable, Counter[str]] = defaultdict(Counter)
@@ -424,7 +425,7 @@ def _top(counts: Mapping[tuple[Any, Any], int], labels: Mapping[Any, str]) -> di
 def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
     # One line per product per order is the rule, so lines count orders without a costly
     # DISTINCT.
-    line_rows = scope.facts.lines("product_id", "kind", "add_on_id", daily=valuation.daily)
+    line_rows = scope.facts.lines("product_id", "kind", "add_on_id", per=valuation.per())
     total: dict[Any, Sales] = defaultdict(Sales)
     from_add_ons: dict[Any, Sales] = defaultdict(Sales)
     for row in line_rows:
@@ -435,11 +436,11 @@ def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
     names = _names(Product, total)
 
     by_offer = _count_by(
-        scope.facts.lines("product_id", "offer_id", daily=False),
+        scope.facts.lines("product_id", "offer_id", per=None),
         lambda r: (r["product_id"], r["offer_id"]),
     )
     by_source = _count_by(
-        scope.facts.lines("product_id", "source", daily=False),
+        scope.facts.lines("product_id", "source", per=None),
         lambda r: (r["product_id"], r["source"]),
     )
     offer_labels: dict[Any, str] = dict(_names(Offer, [k for _, k in by_offer]))
@@ -468,7 +469,7 @@ def _add_on_rows(
     add_on_sales: dict[Any, Sales] = _fold_sales(
         (r for r in line_rows if r["add_on_id"] is not None), lambda r: r["add_on_id"]
     )
-    offer_orders = _count_by(scope.facts.sales("offer_id", daily=False), lambda r: r["offer_id"])
+    offer_orders = _count_by(scope.facts.sales("offer_id", per=None), lambda r: r["offer_id"])
     add_ons = AddOn.objects.filter(offer__checkout_id__in=scope.checkout_ids).select_related(
         "offer", "product"
     )
@@ -502,7 +503,7 @@ class CountryRow:
 
 
 def international(scope: Scope, valuation: Valuation) -> list[CountryRow]:
-    facts = scope.facts.sales("country", "region", daily=valuation.daily)
+    facts = scope.facts.sales("country", "region", per=valuation.per())
     by_country = _fold_sales(facts, lambda r: r["country"])
     by_region = _fold_sales(facts, lambda r: (r["country"], r["region"]))
     rows = []
@@ -576,7 +577,8 @@ def _count_series(
 ) -> CountSeries:
     """Opened checkouts per bucket and value of `column` (consent answer, device)."""
     counts = _count_by(
-        scope.facts.opened(column), lambda r: (bucket_of(r["day"], granularity), labels(r[column]))
+        scope.facts.opened(column, per=granularity),
+        lambda r: (bucket_of(r["day"], granularity), labels(r[column])),
     )
     seen = {c for _, c in counts}
     return CountSeries(
@@ -603,7 +605,7 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         list(device_labels.values()),
     )
     paid_by_device = _count_by(
-        scope.facts.sales("device_type", daily=False), lambda r: r["device_type"]
+        scope.facts.sales("device_type", per=None), lambda r: r["device_type"]
     )
     device_rows = [
         DeviceRow(
@@ -615,7 +617,7 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         if devices.total(label) or paid_by_device.get(value)
     ]
     method_sales = _fold_sales(
-        scope.facts.payments(daily=valuation.daily), lambda r: (r["provider"], r["method"])
+        scope.facts.payments(per=valuation.per()), lambda r: (r["provider"], r["method"])
     )
     methods = [
         MethodRow(str(provider), str(method), figures(valuation, sales))
