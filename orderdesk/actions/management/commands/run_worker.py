@@ -28,7 +28,7 @@ def _roll_up() -> None:
 def housekeeping(jobs: list[tuple[Callable[[], None], float]], stop: threading.Event) -> None:
     """Run each job every so many seconds until `stop` is set; a failing job is logged and
     tried again at its next turn."""
-    due = [time.monotonic() + every for _, every in jobs]
+    due = [time.monotonic() for _ in jobs]  # each job runs once at start
     while not stop.wait(max(0.0, min(due) - time.monotonic())):
         for i, (job, every) in enumerate(jobs):
             if time.monotonic() < due[i]:
