@@ -11,6 +11,8 @@ Every report figure is a sum over rows of (keys…, currency `cur`, local `day`)
 `per` says how finely rows are split in time: "day", "week" or "month" (`day` is then the
 bucket's first day), or None (`day` is None). Converting needs each payment day's rate, a
 chart needs its buckets, and a table neither: one row per key and currency, not hundreds.
+A `Split` splits one currency more coarsely than the rest: amounts already in the display
+currency need no rate.
 
 `LiveFacts` groups the orders tables; `RolledFacts` reads the same rows from `SalesDay`, which
 `reports.rollups` fills from `LiveFacts` day by day, so both give the same numbers by
@@ -21,13 +23,13 @@ live tables for the rest. Rows of the same key may come from both parts; readers
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DateField, F, QuerySet, Sum, Value
-from django.db.models.functions import Trunc, TruncDate
+from django.db.models import Case, Count, DateField, F, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Trunc, TruncDate
 
 from orderdesk.orders.models import PAID_STATUSES, Order, OrderLine
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
@@ -53,8 +55,36 @@ GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
 ORDER_GRAINS = (Grain.CHANNEL, Grain.PLACE, Grain.VISITOR)
 
 Row = Mapping[str, Any]
-# How finely rows are split in time: "day", "week", "month", or not at all (None).
-Per = str | None
+
+
+@dataclass(frozen=True)
+class Split:
+    """Rows split in time by `per`, except rows in `currency`, split by `currency_per`.
+
+    `per` and `currency_per` are "day", "week", "month", or None (not split at all).
+    """
+
+    per: str | None
+    currency: str | None = None
+    currency_per: str | None = None
+
+    def expression(self, bucket: Callable[[str | None], Any], currency_field: str) -> Any:
+        """The bucket of each row, from `bucket(per)` giving the expression for one `per`."""
+        if self.currency is None or self.currency_per == self.per:
+            return bucket(self.per)
+        return Case(
+            When(**{currency_field: self.currency}, then=bucket(self.currency_per)),
+            default=bucket(self.per),
+            output_field=DateField(),
+        )
+
+
+# How finely rows are split in time: "day", "week", "month", not at all (None), or a Split.
+Per = str | None | Split
+
+
+def _split(per: Per) -> Split:
+    return per if isinstance(per, Split) else Split(per)
 
 
 def order_grain(keys: Iterable[str]) -> Grain:
@@ -77,13 +107,15 @@ class LiveFacts:
     def _grouped(
         self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, per: Per, **sums: Any
     ) -> list[Row]:
-        day: Any
-        if per is None:
-            day = Value(None, DateField())
-        elif per == "day":
-            day = TruncDate(day_field, tzinfo=self.tz)
-        else:
-            day = Trunc(day_field, per, output_field=DateField(), tzinfo=self.tz)
+        def bucket(per: str | None) -> Any:
+            if per is None:
+                return Value(None, DateField())
+            if per == "day":
+                return TruncDate(day_field, tzinfo=self.tz)
+            # A date, also inside CASE (Trunc converts to a date only in Python, at the top).
+            return Cast(Trunc(day_field, per, tzinfo=self.tz), DateField())
+
+        day = _split(per).expression(bucket, "cur")
         return list(qs.annotate(day=day).values(*keys, "cur", "day").annotate(**sums).order_by())
 
     def paid_orders(self) -> QuerySet[Order]:
@@ -170,10 +202,17 @@ class RolledFacts:
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
-        # `day` is a column here, so a coarser bucket goes by another name and is renamed.
-        bucket = {"bucket": Trunc("day", per, output_field=DateField())} if per else {}
-        if per == "day":
-            bucket = {}
+        def bucket(per: str | None) -> Any:
+            if per is None:
+                return Value(None, DateField())
+            if per == "day":
+                return F("day")
+            return Cast(Trunc("day", per, output_field=DateField()), DateField())
+
+        # `day` is a column here: any other bucket goes by another name and is renamed.
+        split = _split(per)
+        by_day = split == Split("day")
+        renamed = {} if by_day else {"bucket": split.expression(bucket, "currency")}
         rows = list(
             SalesDay.objects.filter(
                 checkout_id__in=self.checkout_ids,
@@ -182,13 +221,13 @@ class RolledFacts:
                 day__lt=self.end_day,
                 **{f"{measure}__gt": 0},
             )
-            .values(*keys, *(("day",) if per == "day" else ()), cur=F("currency"), **bucket)
+            .values(*keys, *(("day",) if by_day else ()), cur=F("currency"), **renamed)
             .annotate(**sums)
             .order_by()
         )
-        if per != "day":
+        if not by_day:
             for row in rows:
-                row["day"] = row.pop("bucket", None)
+                row["day"] = row.pop("bucket")
         return rows
 
     def _sums(self, grain: Grain, keys: Iterable[str], per: Per) -> list[Row]:

@@ -31,7 +31,7 @@ from django.db.models import QuerySet
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
 from orderdesk.lib.money import to_major
 from orderdesk.orders.models import DeviceType, LineKind, Order
-from orderdesk.reports.facts import Facts, LiveFacts, Per, Row, facts_for
+from orderdesk.reports.facts import Facts, LiveFacts, Per, Row, Split, facts_for
 from orderdesk.reports.periods import Period, bucket_of, buckets
 from orderdesk.reports.rates import Converter
 
@@ -100,9 +100,12 @@ class Valuation:
     converter: Converter | None = None
 
     def per(self, granularity: str | None = None) -> Per:
-        """How finely sums must be split in time: by day when converting (each payment day
-        has its rate), else by the chart's buckets, or not at all for a table."""
-        return "day" if self.converter is not None else granularity
+        """How finely sums must be split in time: by the chart's buckets (`granularity`), or
+        not at all for a table (None); when converting, other currencies by day, since each
+        payment day has its own rate."""
+        if self.converter is None:
+            return granularity
+        return Split("day", self.converter.display_currency, granularity)
 
     @property
     def display_currency(self) -> str | None:
@@ -111,7 +114,7 @@ class Valuation:
     def total(self, sales: Sales) -> Money:
         money: Money = defaultdict(Decimal)
         for (currency, day), (amount, _) in sales.cells.items():
-            if self.converter is None:
+            if self.converter is None or currency == self.converter.display_currency:
                 money[currency] += to_major(amount, currency)
             else:
                 assert day is not None, "converting needs sums per day (Valuation.per)"

@@ -172,6 +172,25 @@ def test_it_converts_with_the_rate_of_each_payment_day(world: factories.World) -
     )
 
 
+def test_it_charts_converted_sales_per_bucket_with_each_days_rate(world: factories.World) -> None:
+    # Amounts already in the display currency are not split by day (they need no rate); the
+    # others are, and each bucket of the chart adds up its own days.
+    sale(world, "2026-03-13T10:00:00+00:00", currency="USD")  # Friday: 1.1476
+    sale(world, "2026-03-16T10:00:00+00:00", currency="USD")  # Monday, next week: 1.1478
+    sale(world, "2026-03-13T11:00:00+00:00")  # 79.00 EUR
+    sale(world, "2026-03-17T11:00:00+00:00")
+    sale(world, "2026-03-18T11:00:00+00:00")
+    valuation = Valuation(Converter("EUR"))
+    tracking = sales_tracking(scope(world, "2026-03-13", "2026-03-18"), valuation, "week")
+    (row,) = tracking.sources.rows
+    weeks = {day: valuation.total(sales) for day, sales in row.series.items()}
+    assert weeks == {
+        dt.date(2026, 3, 9): {"EUR": Decimal("109.00") / Decimal("1.1476") + Decimal("79.00")},
+        dt.date(2026, 3, 16): {"EUR": Decimal("109.00") / Decimal("1.1478") + Decimal("158.00")},
+    }
+    assert row.figures.revenue == {"EUR": sum(w["EUR"] for w in weeks.values())}
+
+
 def test_it_converts_between_two_non_euro_currencies_through_the_euro(
     world: factories.World,
 ) -> None:
