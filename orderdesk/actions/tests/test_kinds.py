@@ -88,7 +88,6 @@ def test_it_sorts_http_errors_into_permanent_and_transient(
 
 
 def test_it_sends_a_receipt_with_products_vat_and_totals(world: World, settings: Any) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ActionConfig.objects.create(
         checkout=world.checkout, level=ActionLevel.CHECKOUT, kind=ActionKind.SEND_RECEIPT
     )
@@ -108,7 +107,6 @@ def test_it_sends_a_receipt_with_products_vat_and_totals(world: World, settings:
 
 
 def test_it_sends_a_custom_email_with_placeholders(world: World, settings: Any) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ActionConfig.objects.create(
         checkout=world.checkout,
         level=ActionLevel.OFFER,
@@ -126,7 +124,6 @@ def test_it_sends_a_custom_email_with_placeholders(world: World, settings: Any) 
 
 
 def test_it_fails_an_email_to_an_invalid_address_permanently(world: World, settings: Any) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ActionConfig.objects.create(
         checkout=world.checkout, level=ActionLevel.CHECKOUT, kind=ActionKind.SEND_RECEIPT
     )

@@ -96,7 +96,10 @@ class Command(BaseCommand):
             w(f"    {email:<24} {role}")
         w("  Checkout ingest keys: " + ", ".join(f"{k} = {v}" for k, v in INGEST_KEYS.items()))
         w("  Provider sandboxes: " + ", ".join(env[s] for s in SANDBOXED))
-        w(f"  Emails are written to {settings.EMAIL_FILE_PATH}")
+        mailer: dict[str, Any] = dict(settings.MAILERS["default"])
+        mail_path = mailer.get("OPTIONS", {}).get("file_path")
+        if mail_path:
+            w(f"  Emails are written to {mail_path}")
         w("  Press Ctrl-C to stop.")
         w("")
 
