@@ -137,3 +137,33 @@ def test_it_lets_ordinary_inserts_continue_after_the_bulk_ids() -> None:
     )
 
     assert world_order.pk > max(o.pk for o in orders)
+
+
+@pytest.mark.django_db
+def test_the_command_registers_payments_and_rebuilds_the_report_rollup() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    from orderdesk.payments.sandbox.models import SandboxObject
+    from orderdesk.reports.models import RollupState, SalesDay
+
+    out = io.StringIO()
+    call_command("generate_orders", "--orders", "150", "--seed", "3", "--no-analyze", stdout=out)
+
+    paid_stripe = Order.objects.filter(
+        payment_attempts__provider="stripe",
+        payment_attempts__status__in=[
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        ],
+    ).count()
+    assert paid_stripe > 0
+    assert SandboxObject.objects.filter(provider="stripe", kind="payment_intent").count() == (
+        paid_stripe
+    )
+    assert "payments registered at the provider sandboxes" in out.getvalue()
+    checkouts = Checkout.objects.filter(orders__isnull=False).distinct()
+    assert RollupState.objects.filter(checkout__in=checkouts).count() == checkouts.count()
+    assert SalesDay.objects.exists()

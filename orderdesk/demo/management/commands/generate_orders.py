@@ -12,6 +12,7 @@ from django.utils import timezone
 from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
 from orderdesk.organizations.models import Checkout
+from orderdesk.payments.sandbox.seed import register_payments
 from orderdesk.reports import rollups
 
 
@@ -70,6 +71,9 @@ class Command(BaseCommand):
                 cursor.execute("VACUUM ANALYZE")
             seconds = (timezone.now() - started).total_seconds()
             self.stdout.write(f"VACUUM ANALYZE took {seconds:.1f} s")
+        # With the local sandboxes on, they learn these payments, so refunds can go through them.
+        if registered := register_payments(checkouts):
+            self.stdout.write(f"  {registered:,} payments registered at the provider sandboxes")
         # The orders went into past days, which the reports' rollup may hold already.
         for checkout in checkouts:
             started = timezone.now()
