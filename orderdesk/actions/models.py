@@ -50,6 +50,19 @@ class ActionSnapshot(models.Model):
     def __str__(self) -> str:
         return self.name or self.get_kind_display()
 
+    @property
+    def access_removal_failed(self) -> bool:
+        """A refund asked to remove the access this action granted, and the last try failed
+        for good (its retries are used up). Reads prefetched `runs` when there are some."""
+        if self.status != SnapshotStatus.SUCCEEDED:
+            return False
+        latest = max(self.runs.all(), key=lambda r: (r.created_at, r.pk), default=None)
+        return (
+            latest is not None
+            and latest.operation == RunOperation.REVOKE
+            and latest.status == RunStatus.FAILED
+        )
+
 
 class RunOperation(models.TextChoices):
     RUN = "run", "Run"

@@ -272,18 +272,36 @@ def _record(
         label = _label(snapshot)
         if run.operation == RunOperation.REVOKE:
             if error:
+                # A customer who keeps access after a refund costs the merchant: a passing
+                # fault is retried like a grant, and staff can retry the rest by hand.
                 snapshot.last_error = shorten(f"Removing access failed: {message}")
                 snapshot.save(update_fields=["last_error"])
+                why = f"Removing access failed ({label})"
+                if not error.permanent and run.attempt < settings.ACTION_MAX_ATTEMPTS:
+                    delay = _backoff(run.attempt)
+                    retry = ActionRun.objects.create(
+                        snapshot=snapshot,
+                        operation=run.operation,
+                        attempt=run.attempt + 1,
+                        run_after=now + delay,
+                        triggered_by=run.triggered_by,
+                    )
+                    why = (
+                        f"{why}, attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS},"
+                        f" retrying in {int(delay.total_seconds())} s"
+                    )
+                    data["retry_run_id"] = retry.pk
                 record_event(
                     order,
                     type=EventType.ACTION_FAILED,
-                    message=f"Removing access failed ({label}): {message}",
+                    message=f"{why}: {message}",
                     actor=system,
                     data={**data, "error": message},
                 )
             else:
                 snapshot.status = SnapshotStatus.REVOKED
-                snapshot.save(update_fields=["status"])
+                snapshot.last_error = ""
+                snapshot.save(update_fields=["status", "last_error"])
                 record_event(
                     order,
                     type=EventType.ACCESS_REVOKED,
@@ -517,6 +535,22 @@ def mark_completed(
                 )
         order = transitions.set_action_health(order, action_health(order))
     return order
+
+
+def retry_access_removal(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | None:
+    """Try again to remove the access a refund asked to remove, after removing it failed.
+
+    Does nothing (None) unless the snapshot's latest run is a failed removal: access that was
+    never asked to be removed is not removed from here.
+    """
+    actor = _actor(by)
+    with transaction.atomic():
+        order = transitions.lock_order(snapshot.order)
+        snapshot = ActionSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        if not snapshot.access_removal_failed:
+            return None
+        runs = revoke_actions(order, snapshots=[snapshot], actor=actor)
+    return runs[0] if runs else None
 
 
 def revoke_actions(

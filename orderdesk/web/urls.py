@@ -24,4 +24,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         actions.rerun_action,
         name="order_rerun_action",
     ),
+    path(
+        "orders/<int:number>/actions/<int:snapshot_id>/remove-access/",
+        actions.retry_access_removal,
+        name="order_retry_access_removal",
+    ),
 ]

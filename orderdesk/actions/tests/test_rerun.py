@@ -8,7 +8,13 @@ from orderdesk.actions.models import (
     SandboxKajabiOffer,
     SnapshotStatus,
 )
-from orderdesk.actions.services import mark_completed, rerun_action, rerun_failed, revoke_actions
+from orderdesk.actions.services import (
+    mark_completed,
+    rerun_action,
+    rerun_failed,
+    retry_access_removal,
+    revoke_actions,
+)
 from orderdesk.actions.tests.builders import kajabi, paid_order, queued, run_queued, webhook
 from orderdesk.catalog.models import ActionConfig, ActionKind
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus
@@ -228,3 +234,70 @@ def test_it_marks_a_never_granted_action_revoked_without_a_call(
     snapshot = failed_order.action_snapshots.get(kind=ActionKind.KAJABI_GRANT)
     assert snapshot.status == SnapshotStatus.REVOKED
     assert ActionRun.objects.filter(operation="revoke").count() == 0
+
+
+@pytest.fixture
+def removal_failed(world: World, sandboxes: str) -> Order:
+    """A paid order whose Kajabi access was granted, then removing it failed for good."""
+    kajabi(world, sandboxes)
+    order = paid_order(world)
+    run_queued(order)
+    set_mode("masterclass", "invalid_email")  # Kajabi refuses, permanently
+    revoke_actions(order, snapshots=order.action_snapshots.all(), actor=world.alice)
+    run_queued(order)
+    return order
+
+
+def test_a_passing_fault_while_removing_access_is_retried(world: World, sandboxes: str) -> None:
+    kajabi(world, sandboxes)
+    order = paid_order(world)
+    run_queued(order)
+    set_mode("masterclass", "server_error")
+    revoke_actions(order, snapshots=order.action_snapshots.all(), actor=world.alice)
+
+    run_queued(order)
+
+    [retry] = queued(order)
+    assert (retry.operation, retry.attempt) == ("revoke", 2)
+    assert order.events.filter(
+        type="action_failed", message__contains="attempt 1 of 5, retrying in"
+    ).exists()
+    snapshot = order.action_snapshots.get()
+    assert not snapshot.access_removal_failed  # not for good: a retry is queued
+    set_mode("masterclass", "ok")
+    run_queued(order)
+    snapshot.refresh_from_db()
+    assert (snapshot.status, snapshot.last_error) == (SnapshotStatus.REVOKED, "")
+    assert not SandboxKajabiGrant.objects.get().is_active
+
+
+def test_staff_can_retry_a_failed_access_removal(removal_failed: Order, world: World) -> None:
+    snapshot = removal_failed.action_snapshots.get()
+    assert snapshot.access_removal_failed
+    assert snapshot.last_error.startswith("Removing access failed")
+    assert SandboxKajabiGrant.objects.get().is_active
+    set_mode("masterclass", "ok")
+
+    run = retry_access_removal(snapshot, by=world.sam)
+    assert retry_access_removal(snapshot, by=world.sam) is None, "already queued"
+
+    assert run is not None
+    assert (run.operation, run.triggered_by) == ("revoke", world.sam)
+    run_queued(removal_failed)
+    snapshot.refresh_from_db()
+    assert snapshot.status == SnapshotStatus.REVOKED
+    assert not SandboxKajabiGrant.objects.get().is_active
+
+
+def test_access_never_asked_to_be_removed_is_not_removed_by_a_retry(
+    world: World, sandboxes: str
+) -> None:
+    kajabi(world, sandboxes)
+    order = paid_order(world)
+    run_queued(order)
+    snapshot = order.action_snapshots.get()
+
+    assert retry_access_removal(snapshot, by=world.sam) is None
+
+    assert not queued(order)
+    assert SandboxKajabiGrant.objects.get().is_active

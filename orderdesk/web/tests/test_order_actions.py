@@ -214,3 +214,68 @@ def test_it_offers_no_button_for_a_completed_order(client: Client, world: factor
     client.force_login(world.alice)
 
     assert "mark-completed-button" not in panel(client, order)
+
+
+@pytest.fixture
+def removal_failed(failed: Order) -> Order:
+    """The grant succeeded; a refund asked to remove the access and removing it failed."""
+    snapshot = failed.action_snapshots.get()
+    snapshot.status = SnapshotStatus.SUCCEEDED
+    snapshot.last_error = "Removing access failed: Kajabi answered 500"
+    snapshot.save()
+    now = timezone.now()
+    ActionRun.objects.create(
+        snapshot=snapshot, operation="revoke", status=RunStatus.FAILED, run_after=now
+    )
+    return failed
+
+
+def test_it_retries_a_failed_access_removal_from_the_panel(
+    client: Client, world: factories.World, removal_failed: Order
+) -> None:
+    snapshot = removal_failed.action_snapshots.get()
+    client.force_login(world.sam)
+    assert ">Retry removing access</button>" in panel(client, removal_failed)
+    url = f"/orders/{removal_failed.number}/actions/{snapshot.pk}/remove-access/"
+
+    first = client.post(url, headers=HTMX)
+    second = client.post(url, headers=HTMX)
+
+    assert "Removing access queued again: Grant Kajabi offer" in first.content.decode()
+    assert "has no failed access removal to retry" in second.content.decode()
+    queued = ActionRun.objects.filter(status=RunStatus.QUEUED)
+    assert [(r.operation, r.triggered_by) for r in queued] == [("revoke", world.sam)]
+    assert ">Retry removing access</button>" not in panel(client, removal_failed)
+
+
+def test_a_viewer_cannot_retry_an_access_removal(
+    client: Client, world: factories.World, removal_failed: Order
+) -> None:
+    snapshot = removal_failed.action_snapshots.get()
+    client.force_login(world.bob)
+
+    html = panel(client, removal_failed)
+    response = client.post(
+        f"/orders/{removal_failed.number}/actions/{snapshot.pk}/remove-access/", headers=HTMX
+    )
+
+    assert "Retry removing access" not in html
+    assert response.status_code == 403
+    assert not ActionRun.objects.filter(status=RunStatus.QUEUED).exists()
+
+
+def test_there_is_no_retry_for_access_nobody_asked_to_remove(
+    client: Client, world: factories.World, failed: Order
+) -> None:
+    snapshot = failed.action_snapshots.get()
+    snapshot.status = SnapshotStatus.SUCCEEDED
+    snapshot.save()
+    client.force_login(world.alice)
+
+    response = client.post(
+        f"/orders/{failed.number}/actions/{snapshot.pk}/remove-access/", headers=HTMX
+    )
+
+    assert "Retry removing access</button>" not in panel(client, failed)
+    assert "has no failed access removal to retry" in response.content.decode()
+    assert not ActionRun.objects.exists()

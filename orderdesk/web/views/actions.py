@@ -1,4 +1,5 @@
-"""Staff actions on an order's post-purchase actions: Re-run one, Mark as Completed (SPEC F4)."""
+"""Staff actions on an order's post-purchase actions: Re-run one, Mark as Completed (SPEC F4),
+retry a failed access removal (SPEC F5)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ def rerun_action(request: HttpRequest, number: int, snapshot_id: int) -> HttpRes
     assert isinstance(request.user, User)
     run = services.rerun_action(snapshot, by=request.user)
     message = f"Re-run queued: {snapshot}" if run else f"{snapshot} has nothing to re-run"
+    return _respond(request, number, order_updated_response(request, order, message=message))
+
+
+@login_required
+@require_POST
+def retry_access_removal(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
+    order = get_order_for_member(request, number)
+    require_can_act(request, order)
+    snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
+    assert isinstance(request.user, User)
+    run = services.retry_access_removal(snapshot, by=request.user)
+    message = (
+        f"Removing access queued again: {snapshot}"
+        if run
+        else f"{snapshot} has no failed access removal to retry"
+    )
     return _respond(request, number, order_updated_response(request, order, message=message))
 
 
