@@ -242,6 +242,28 @@ def run_action(run_id: int) -> ActionRun | None:
     return _record(run, lease=lease, result=result, error=error)
 
 
+def _retries(run: ActionRun, error: ActionError) -> bool:
+    return not error.permanent and run.attempt < settings.ACTION_MAX_ATTEMPTS
+
+
+def _schedule_retry(run: ActionRun, now: dt.datetime) -> tuple[ActionRun, str]:
+    """The run's next attempt after its backoff (the caller enqueues it after commit), and
+    "attempt 1 of 5), retrying in 30 s" for the timeline."""
+    delay = _backoff(run.attempt)
+    retry = ActionRun.objects.create(
+        snapshot=run.snapshot,
+        operation=run.operation,
+        attempt=run.attempt + 1,
+        run_after=now + delay,
+        triggered_by=run.triggered_by,
+    )
+    words = (
+        f"attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS}),"
+        f" retrying in {int(delay.total_seconds())} s"
+    )
+    return retry, words
+
+
 def _record(
     run: ActionRun, *, lease: dt.datetime, result: ActionResult | None, error: ActionError | None
 ) -> ActionRun | None:
@@ -277,19 +299,9 @@ def _record(
                 snapshot.last_error = shorten(f"Removing access failed: {message}")
                 snapshot.save(update_fields=["last_error"])
                 why = f"Removing access failed ({label})"
-                if not error.permanent and run.attempt < settings.ACTION_MAX_ATTEMPTS:
-                    delay = _backoff(run.attempt)
-                    retry = ActionRun.objects.create(
-                        snapshot=snapshot,
-                        operation=run.operation,
-                        attempt=run.attempt + 1,
-                        run_after=now + delay,
-                        triggered_by=run.triggered_by,
-                    )
-                    why = (
-                        f"{why}, attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS},"
-                        f" retrying in {int(delay.total_seconds())} s"
-                    )
+                if _retries(run, error):
+                    retry, retrying = _schedule_retry(run, now)
+                    why = f"Removing access failed ({label}, {retrying}"
                     data["retry_run_id"] = retry.pk
                 record_event(
                     order,
@@ -321,25 +333,15 @@ def _record(
                 actor=system,
                 data=data,
             )
-        elif not error.permanent and run.attempt < settings.ACTION_MAX_ATTEMPTS:
+        elif _retries(run, error):
             snapshot.status = SnapshotStatus.PENDING
             snapshot.last_error = message
             snapshot.save(update_fields=["status", "last_error"])
-            delay = _backoff(run.attempt)
-            retry = ActionRun.objects.create(
-                snapshot=snapshot,
-                operation=run.operation,
-                attempt=run.attempt + 1,
-                run_after=now + delay,
-                triggered_by=run.triggered_by,
-            )
+            retry, retrying = _schedule_retry(run, now)
             record_event(
                 order,
                 type=EventType.ACTION_FAILED,
-                message=(
-                    f"{label} failed (attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS}),"
-                    f" retrying in {int(delay.total_seconds())} s: {message}"
-                ),
+                message=f"{label} failed ({retrying}: {message}",
                 actor=system,
                 data={**data, "error": message, "retry_run_id": retry.pk},
             )

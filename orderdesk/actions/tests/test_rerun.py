@@ -260,7 +260,7 @@ def test_a_passing_fault_while_removing_access_is_retried(world: World, sandboxe
     [retry] = queued(order)
     assert (retry.operation, retry.attempt) == ("revoke", 2)
     assert order.events.filter(
-        type="action_failed", message__contains="attempt 1 of 5, retrying in"
+        type="action_failed", message__contains="attempt 1 of 5), retrying in 30 s"
     ).exists()
     snapshot = order.action_snapshots.get()
     assert not snapshot.access_removal_failed  # not for good: a retry is queued
