@@ -34,6 +34,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
+from orderdesk.lib.warmup import warm_up  # noqa: E402
 from orderdesk.orders.models import Order  # noqa: E402
 from orderdesk.orders.queries import Cursor  # noqa: E402
 from orderdesk.organizations.models import Checkout, User  # noqa: E402
@@ -180,6 +181,8 @@ def discover(checkout: Checkout) -> list[Case]:
 
 
 def percentile(values: list[float], p: float) -> float:
+    if not values:
+        raise ValueError("no measurements")
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
@@ -203,12 +206,16 @@ def timed(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=30, help="at least 1")
     parser.add_argument("--admin-runs", type=int, default=5)
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
 
     assert connection.vendor == "postgresql", "run against PostgreSQL (DATABASE_URL)"
+    # The same preparation as orderdesk/wsgi.py gives a gunicorn worker.
+    warm_up()
     checkout_id = one(
         "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
     )
@@ -278,7 +285,8 @@ def main() -> None:
 
                 count_p95 = percentile(timed(count, max(3, args.runs // 3), warmup=1), 95)
             admin_p95: float | None = None
-            if case.admin is not None:
+            # --admin-runs 0 skips the admin (its column shows "n/a").
+            if case.admin is not None and args.admin_runs > 0:
 
                 def changelist(params: dict[str, str] = case.admin) -> None:
                     req = factory.get("/admin/orders/order/", {**params})
