@@ -17,7 +17,7 @@ import re
 import zoneinfo
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -388,6 +388,46 @@ def count_capped(qs: QuerySet[Order], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """
     count = qs.order_by()[: cap + 1].count()
     return min(count, cap), count > cap
+
+
+class RowLine(NamedTuple):
+    kind: str
+    name: str
+    position: int
+
+
+class RowAttempt(NamedTuple):
+    id: int
+    provider: str
+    method: str
+    status: str
+    created_at: dt.datetime
+
+
+def table_row_parts(
+    order_ids: list[int],
+) -> tuple[dict[int, list[RowLine]], dict[int, list[RowAttempt]]]:
+    """The lines and payment attempts a table row shows, per order id: two queries per page.
+
+    Plain tuples instead of prefetched model instances: a page of rows is cheaper to build,
+    and prefetch caches leave reference cycles (order → cache → line → order) for the garbage
+    collector, whose pauses showed up in the table's p95.
+    """
+    from orderdesk.payments.models import PaymentAttempt
+
+    lines: dict[int, list[RowLine]] = {pk: [] for pk in order_ids}
+    attempts: dict[int, list[RowAttempt]] = {pk: [] for pk in order_ids}
+    if not order_ids:
+        return lines, attempts
+    for order_id, kind, name, position in OrderLine.objects.filter(
+        order_id__in=order_ids
+    ).values_list("order_id", "kind", "name", "position"):
+        lines[order_id].append(RowLine(kind, name, position))
+    for order_id, pk, provider, method, status, created_at in PaymentAttempt.objects.filter(
+        order_id__in=order_ids
+    ).values_list("order_id", "id", "provider", "method", "status", "created_at"):
+        attempts[order_id].append(RowAttempt(pk, provider, method, status, created_at))
+    return lines, attempts
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,26 @@
-"""What the orders table shows per row, computed from prefetched data (no queries here)."""
+"""What the orders table shows per row, and its HTML, from data loaded beforehand (no queries).
+
+A page renders 50 rows. Through the template engine each row cost about a millisecond (some
+forty variable lookups, filters and auto-escapes), so a row is built here as a string in which
+every value from the order is escaped; the per-request constants (the time zone, "now", the
+query string) are computed once per page instead of once per row.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from orderdesk.lib.money import country_name, format_money
-from orderdesk.orders.models import LineKind, Order
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
+from orderdesk.orders.models import LineKind, Order, OrderStatus
+from orderdesk.orders.queries import RowAttempt, RowLine
+from orderdesk.payments.models import PaymentStatus, Provider
 
 # Attempts that moved money describe the order better than a later abandoned retry.
 _SETTLED = frozenset(
@@ -29,6 +39,10 @@ METHOD_LABELS = {
     "danske": "Danske Bank",
     "klarna": "Klarna",
 }
+_KIND_ORDER = {kind: index for index, kind in enumerate(LineKind.values)}
+_KIND_LABELS = {kind.value: str(kind.label) for kind in LineKind}
+_STATUS_LABELS = {status.value: str(status.label) for status in OrderStatus}
+_PAYMENT_STATUS_LABELS = {status.value: str(status.label) for status in PaymentStatus}
 
 
 def method_label(method: str) -> str:
@@ -42,28 +56,22 @@ def provider_label(provider: str) -> str:
         return provider.capitalize()
 
 
-def relevant_attempt(attempts: list[PaymentAttempt]) -> PaymentAttempt | None:
+def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
     """The latest attempt that settled, else the latest attempt of any status."""
     if not attempts:
         return None
-    ordered = sorted(attempts, key=lambda a: (a.created_at, a.pk))
+    ordered = sorted(attempts, key=lambda a: (a.created_at, a.id))
     settled = [a for a in ordered if a.status in _SETTLED]
     return (settled or ordered)[-1]
 
 
-def short_time(value: dt.datetime, now: dt.datetime) -> str:
-    """`14:05` today, `27 Nov` this year, `27 Nov 2025` before; in the active time zone."""
-    local, local_now = timezone.localtime(value), timezone.localtime(now)
+def short_time(local: dt.datetime, local_now: dt.datetime) -> str:
+    """`14:05` today, `27 Nov` this year, `27 Nov 2025` before (both in the same time zone)."""
     if local.date() == local_now.date():
         return local.strftime("%H:%M")
     if local.year == local_now.year:
         return f"{local.day} {local:%b}"
     return f"{local.day} {local:%b %Y}"
-
-
-def exact_time(value: dt.datetime) -> str:
-    local = timezone.localtime(value)
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({timezone.get_current_timezone_name()})"
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class ProductName:
 @dataclass(frozen=True)
 class OrderRow:
     order: Order
+    created_iso: str
     created_short: str
     created_exact: str
     total: str
@@ -90,32 +99,127 @@ class OrderRow:
     url: str
 
 
-def order_row(order: Order, now: dt.datetime, query: str = "") -> OrderRow:
-    """Needs `lines` and `payment_attempts` prefetched; `query` keeps the table's filters."""
-    kinds = [LineKind.MAIN, LineKind.ORDER_BUMP, LineKind.PRE_UPSELL, LineKind.UPGRADE]
-    lines = sorted(
-        order.lines.all(), key=lambda line: (kinds.index(LineKind(line.kind)), line.position)
-    )
-    attempt = relevant_attempt(list(order.payment_attempts.all()))
-    payment = ""
-    if attempt is not None:
-        payment = " · ".join(
-            (
-                provider_label(attempt.provider),
-                method_label(attempt.method),
-                str(PaymentStatus(attempt.status).label),
-            )
+class RowPresenter:
+    """Builds the rows of one page; what is the same for every row is computed once here."""
+
+    def __init__(self, now: dt.datetime, query: str = "") -> None:
+        self.tz = timezone.get_current_timezone()
+        self.tz_name = timezone.get_current_timezone_name()
+        self.local_now = now.astimezone(self.tz)
+        self.query_suffix = f"?{query}" if query else ""
+        # reverse() once: the detail URL of every row differs only in the order number.
+        placeholder = 987654321
+        self.url_pattern = reverse("order_detail", args=[placeholder]).replace(
+            str(placeholder), "{}"
         )
-    return OrderRow(
-        order=order,
-        created_short=short_time(order.created_at, now),
-        created_exact=exact_time(order.created_at),
-        total=format_money(order.total_minor, order.currency),
-        refunded=format_money(order.refunded_minor, order.currency) if order.refunded_minor else "",
-        products=[
-            ProductName(line.name, line.kind, str(LineKind(line.kind).label)) for line in lines
-        ],
-        payment=payment,
-        country=country_name(order.country),
-        url=reverse("order_detail", args=[order.number]) + (f"?{query}" if query else ""),
+
+    def row(
+        self, order: Order, lines: Iterable[RowLine], attempts: Sequence[RowAttempt]
+    ) -> OrderRow:
+        ordered = sorted(lines, key=lambda line: (_KIND_ORDER.get(line.kind, 99), line.position))
+        attempt = relevant_attempt(attempts)
+        payment = ""
+        if attempt is not None:
+            payment = " · ".join(
+                (
+                    provider_label(attempt.provider),
+                    method_label(attempt.method),
+                    _PAYMENT_STATUS_LABELS.get(attempt.status, attempt.status),
+                )
+            )
+        local = order.created_at.astimezone(self.tz)
+        return OrderRow(
+            order=order,
+            created_iso=local.isoformat(),
+            created_short=short_time(local, self.local_now),
+            created_exact=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({self.tz_name})",
+            total=format_money(order.total_minor, order.currency),
+            refunded=(
+                format_money(order.refunded_minor, order.currency) if order.refunded_minor else ""
+            ),
+            products=[
+                ProductName(line.name, line.kind, _KIND_LABELS.get(line.kind, line.kind))
+                for line in ordered
+            ],
+            payment=payment,
+            country=country_name(order.country),
+            url=self.url_pattern.format(order.number) + self.query_suffix,
+        )
+
+
+# Constant markup, no outside data.
+_SELECTED = " is-selected"
+_OOB = ' hx-swap-oob="true"'
+_NO_EMAIL = '<span class="muted">No email yet</span>'
+_NO_PAYMENT = '<span class="muted">No payment yet</span>'
+_NONE = '<span class="muted">—</span>'
+
+_ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
+  <td><span class="badge status-{status}">{status_label}</span></td>
+  <td class="created">
+    <time datetime="{created_iso}" tabindex="0" aria-describedby="created-tip-{number}">{created_short}</time>
+    <span class="tooltip" role="tooltip" id="created-tip-{number}">{created_exact}</span>
+  </td>
+  <td class="customer">
+    <a class="row-link" href="{url}" data-order="{number}"
+       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, order #{number}</span></a>
+  </td>
+  <td class="num">{total}{refunded}</td>
+  <td class="products">{products}</td>
+  <td>{payment}</td>
+  <td class="source">{source}</td>
+  <td>{country}</td>
+</tr>"""
+
+
+def _e(value: object) -> str:
+    """`value` as HTML text, escaped as Django's `escape` does.
+
+    Django's `format_html` and `escape` check every argument for lazy translations first; a
+    page escapes some 800 values, and that check was most of the rows' cost.
+    """
+    return html.escape(str(value))
+
+
+def _product_html(product: ProductName) -> str:
+    if not product.is_add_on:
+        return f'<span class="product">{_e(product.name)}</span>'
+    kind, label, name = _e(product.kind), _e(product.kind_label), _e(product.name)
+    return (
+        f'<span class="product product-addon"><span class="addon-mark addon-{kind}">{label}</span>'
+        f" {name}</span>"
     )
+
+
+def _source_html(order: Order) -> str:
+    tags = order.tags or []
+    if not order.source and not tags:
+        return _NONE
+    source = f'<span class="source-name">{_e(order.source)}</span>\n' if order.source else ""
+    return source + "".join(f'<span class="chip">{_e(tag)}</span>' for tag in tags)
+
+
+def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> SafeString:
+    """The row's `<tr>`. Every value that comes from the order goes through `_e`."""
+    order = row.order
+    products = "\n".join(_product_html(product) for product in row.products)
+    refunded = f'<span class="sub">−{_e(row.refunded)} refunded</span>' if row.refunded else ""
+    html_text = _ROW.format(
+        number=_e(order.number),
+        selected=_SELECTED if selected else "",
+        oob=_OOB if oob else "",
+        status=_e(order.status),
+        status_label=_e(_STATUS_LABELS.get(order.status, order.status)),
+        created_iso=_e(row.created_iso),
+        created_short=_e(row.created_short),
+        created_exact=_e(row.created_exact),
+        url=_e(row.url),
+        customer=_e(order.customer_email) if order.customer_email else _NO_EMAIL,
+        total=_e(row.total),
+        refunded=refunded,
+        products=products or _NONE,
+        payment=_e(row.payment) if row.payment else _NO_PAYMENT,
+        source=_source_html(order),
+        country=_e(row.country or "—"),
+    )
+    return mark_safe(html_text)  # noqa: S308 - built above from escaped values and constants

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from orderdesk.orders.models import ActionHealth, Order, OrderStatus
+from orderdesk.orders.models import ActionHealth, Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership, CheckoutRole
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.testing import factories
@@ -73,6 +73,48 @@ def test_it_shows_a_row_as_the_spec_describes(alice: Client, world: factories.Wo
     local = timezone.localtime(order.created_at, dt.timezone(dt.timedelta(hours=2)))
     assert local.strftime("%Y-%m-%d %H:%M:%S") in row
     assert "(Europe/Helsinki)" in row
+
+
+def test_it_escapes_what_customers_and_merchants_typed(
+    alice: Client, world: factories.World
+) -> None:
+    order = factories.order(world, email="<script>alert(1)</script>@example.com")
+    Order.objects.filter(pk=order.pk).update(
+        source='Meta"><img src=x>', tags=["<b>bold</b>", "a&b"], country="<x"
+    )
+    OrderLine.objects.filter(order=order).update(name='<script>alert("p")</script>')
+    html = alice.get("/orders/").content.decode()
+    row = html.split(f'id="order-row-{order.number}"')[1].split("</tr>")[0]
+    assert "<script>" not in row
+    assert "<img" not in row
+    assert "<b>" not in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;@example.com" in row
+    assert "&lt;script&gt;alert(&quot;p&quot;)&lt;/script&gt;" in row
+    assert '<span class="source-name">Meta&quot;&gt;&lt;img src=x&gt;</span>' in row
+    assert (
+        '<span class="chip">&lt;b&gt;bold&lt;/b&gt;</span><span class="chip">a&amp;b</span>' in row
+    )
+    assert "<td>&lt;X</td>" in row
+
+
+def test_it_renders_a_row_with_its_ids_and_links(alice: Client, world: factories.World) -> None:
+    order = factories.order(world, email="", status=OrderStatus.STARTED)
+    OrderLine.objects.filter(order=order).delete()
+    PaymentAttempt.objects.filter(order=order).delete()
+    Order.objects.filter(pk=order.pk).update(source="", tags=[])
+    html = alice.get("/orders/", {"status": "started"}).content.decode()
+    row = html.split(f'id="order-row-{order.number}"')[1].split("</tr>")[0]
+    n = order.number
+    assert row.startswith(f' class="order-row" data-number="{n}">')
+    assert f'aria-describedby="created-tip-{n}"' in row
+    assert f'role="tooltip" id="created-tip-{n}"' in row
+    # The panel link keeps the table's filters.
+    assert f'href="/orders/{n}/?status=started" data-order="{n}"' in row
+    assert f'hx-get="/orders/{n}/?status=started" hx-target="#panel"' in row
+    assert f'No email yet</span><span class="visually-hidden">, order #{n}</span></a>' in row
+    assert '<td class="products"><span class="muted">—</span></td>' in row
+    assert '<span class="muted">No payment yet</span>' in row
+    assert '<td class="source"><span class="muted">—</span></td>' in row
 
 
 def test_it_prefers_the_settled_payment_attempt(alice: Client, world: factories.World) -> None:

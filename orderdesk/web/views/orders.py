@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
-from orderdesk.orders.models import Order, OrderLine, OrderStatus
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.orders.queries import (
     PAGE_SIZE,
     Cursor,
@@ -31,6 +31,7 @@ from orderdesk.orders.queries import (
     filter_orders,
     load_order_details,
     page_orders,
+    table_row_parts,
 )
 from orderdesk.organizations.access import (
     CheckoutAccess,
@@ -38,9 +39,8 @@ from orderdesk.organizations.access import (
     get_order_for_member,
     require_member_access,
 )
-from orderdesk.payments.models import PaymentAttempt
 from orderdesk.web.navigation import navigation
-from orderdesk.web.presenters import OrderRow, order_row
+from orderdesk.web.presenters import OrderRow, RowPresenter
 
 TEMPLATE = "web/orders/list.html"
 
@@ -57,26 +57,18 @@ def _with_vary(response: HttpResponse) -> HttpResponse:
 
 
 def _table_orders(current: CheckoutAccess) -> tuple[QuerySet[Order], list[int]]:
-    """The current checkout's orders with what a row shows, and the scope's checkout ids."""
+    """The current checkout's orders, and the scope's checkout ids."""
     checkout_ids = [current.checkout.pk]
     # The organization makes an order number lookup use its unique index.
-    qs = Order.objects.filter(
-        organization_id=current.organization.pk, checkout_id__in=checkout_ids
-    ).prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.only("order_id", "kind", "name", "position")),
-        Prefetch(
-            "payment_attempts",
-            queryset=PaymentAttempt.objects.only(
-                "order_id", "provider", "method", "status", "created_at"
-            ),
-        ),
-    )
+    qs = Order.objects.filter(organization_id=current.organization.pk, checkout_id__in=checkout_ids)
     return qs, checkout_ids
 
 
-def _rows(orders: list[Order], query: str) -> list[OrderRow]:
-    now = timezone.now()
-    return [order_row(order, now, query) for order in orders]
+def _rows(orders: list[Order], query: str = "") -> list[OrderRow]:
+    """Table rows; `query` (the table's query string) is kept in each row's panel link."""
+    lines, attempts = table_row_parts([order.pk for order in orders])
+    presenter = RowPresenter(timezone.now(), query)
+    return [presenter.row(order, lines[order.pk], attempts[order.pk]) for order in orders]
 
 
 def _table_context(request: HttpRequest, current: CheckoutAccess | None) -> dict[str, Any]:
@@ -208,8 +200,7 @@ def order_updated_response(
     context = _panel_context(request, order)
     context["message"] = message
     context["error"] = error
-    fresh = Order.objects.filter(pk=order.pk).prefetch_related("lines", "payment_attempts").get()
-    context["row"] = order_row(fresh, timezone.now())
+    context["row"] = _rows([order])[0]
     context["oob_row"] = True
     response = render(request, f"{TEMPLATE}#panel-update", context, status=status)
     response["HX-Trigger"] = "order-updated"
