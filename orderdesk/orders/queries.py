@@ -419,13 +419,18 @@ def table_row_parts(
     attempts: dict[int, list[RowAttempt]] = {pk: [] for pk in order_ids}
     if not order_ids:
         return lines, attempts
-    for order_id, kind, name, position in OrderLine.objects.filter(
-        order_id__in=order_ids
-    ).values_list("order_id", "kind", "name", "position"):
+    # No ORDER BY: the presenter sorts each order's few lines and attempts itself.
+    for order_id, kind, name, position in (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by()
+        .values_list("order_id", "kind", "name", "position")
+    ):
         lines[order_id].append(RowLine(kind, name, position))
-    for order_id, pk, provider, method, status, created_at in PaymentAttempt.objects.filter(
-        order_id__in=order_ids
-    ).values_list("order_id", "id", "provider", "method", "status", "created_at"):
+    for order_id, pk, provider, method, status, created_at in (
+        PaymentAttempt.objects.filter(order_id__in=order_ids)
+        .order_by()
+        .values_list("order_id", "id", "provider", "method", "status", "created_at")
+    ):
         attempts[order_id].append(RowAttempt(pk, provider, method, status, created_at))
     return lines, attempts
 
