@@ -44,6 +44,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from orderdesk.lib.warmup import warm_up  # noqa: E402
 from orderdesk.orders.models import PAID_STATUSES, Order  # noqa: E402
 from orderdesk.organizations.models import Checkout, User  # noqa: E402
 from orderdesk.reports.facts import rolled_until  # noqa: E402
@@ -83,6 +84,7 @@ def rss_mb() -> float:
 
 
 def bench_tabs(runs: int, only: str, converted: bool) -> None:
+    warm_up()  # as orderdesk/wsgi.py prepares a web process
     checkout_id = one(
         "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
     )

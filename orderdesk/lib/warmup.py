@@ -6,7 +6,7 @@ the payment SDKs and pydantic models) and the templates are loaded, a full colle
 40–90 ms; it happens every few dozen requests and was most of the orders table's p95.
 `gc.freeze()` moves the objects loaded once per process out of the collector's sight, so a
 full collection walks only what requests leave behind. `orderdesk/wsgi.py` calls this, and so
-does the orders benchmark, so it measures a process prepared like a gunicorn worker.
+do the benchmarks, so they measure a process prepared like a gunicorn worker.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.template.loader import get_template
 from django.urls import get_resolver
 
 from orderdesk.lib.money import country_name, format_money
+from orderdesk.reports.rates import supported_currencies
 
 
 def project_templates() -> list[str]:
@@ -40,5 +41,7 @@ def warm_up() -> None:
         get_template(name)
     format_money(0, "EUR")
     country_name("FI")
+    # The ECB history: a quarter of a million rates that every converted report reads.
+    supported_currencies()
     gc.collect()
     gc.freeze()
