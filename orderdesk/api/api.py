@@ -6,15 +6,18 @@ errors are mapped here and nowhere else, so every endpoint answers them the same
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orderdesk.api import ingest
+from orderdesk.api import ingest, orders, reports
+from orderdesk.api.errors import InvalidParameters
 from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.providers.base import ProviderError
+from orderdesk.payments.refunds import RefundError
 
 api = NinjaAPI(
     title="Orderdesk API",
@@ -24,6 +27,8 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/checkout/", ingest.router)
+api.add_router("/", orders.router)
+api.add_router("/", reports.router)
 
 
 def error(request: HttpRequest, status: int, detail: str, code: str) -> HttpResponse:
@@ -84,3 +89,24 @@ def transition_not_allowed(request: HttpRequest, exc: TransitionNotAllowed) -> H
 def provider_error(request: HttpRequest, exc: ProviderError) -> HttpResponse:
     # The attempt was recorded as failed, so the customer can try again.
     return error(request, 502, exc.message, "provider_error")
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return error(request, 403, str(exc) or "Not allowed.", "forbidden")
+
+
+@api.exception_handler(InvalidParameters)
+def invalid_parameters(request: HttpRequest, exc: InvalidParameters) -> HttpResponse:
+    return error(request, 400, exc.detail, "invalid_parameters")
+
+
+@api.exception_handler(RefundError)
+def refund_refused(request: HttpRequest, exc: RefundError) -> HttpResponse:
+    # Field errors are keyed by order line id: name the line so a client can point at it.
+    problems = [
+        message if target == "__all__" else f"line {target}: {message}"
+        for target, message in exc.field_errors.items()
+    ]
+    detail = exc.message if problems == [exc.message] else f"{exc.message} {'; '.join(problems)}"
+    return error(request, 400, detail, "refund_refused")

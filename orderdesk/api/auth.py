@@ -1,11 +1,12 @@
-"""Who is calling the API: the checkout page by its ingest key."""
+"""Who is calling the API: the checkout page by its ingest key, staff tools by an API token."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from orderdesk.organizations.models import Checkout, hash_secret
+from orderdesk.organizations.access import api_token_for
+from orderdesk.organizations.models import ApiToken, Checkout, hash_secret
 
 
 class CheckoutRequest(HttpRequest):
@@ -23,3 +24,14 @@ class CheckoutKey(HttpBearer):
             .filter(ingest_key_hash=hash_secret(token))
             .first()
         )
+
+
+class StaffRequest(HttpRequest):
+    auth: ApiToken
+
+
+class StaffToken(HttpBearer):
+    """`Authorization: Bearer od_...`: an API token of one checkout; revoked ones are refused."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return api_token_for(token)

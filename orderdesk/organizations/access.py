@@ -3,25 +3,33 @@
 Org owners and admins are admin on every checkout of their organization; everybody else has
 the role of their `CheckoutMembership`. The checkout a user is working in lives in the session
 (the checkout switcher); an order outside the user's checkouts is a 404, never a 403.
+
+API tokens (`ApiToken`) belong to one checkout and carry a checkout role like a user's: the
+staff API sees only that checkout's orders and acts on them only with an acting role.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from orderdesk.organizations.models import (
+    ApiToken,
     Checkout,
     CheckoutMembership,
     CheckoutRole,
     Organization,
     OrgRole,
     User,
+    hash_secret,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +37,8 @@ if TYPE_CHECKING:
 
 SESSION_KEY = "current_checkout_id"
 _CACHE_ATTR = "_orderdesk_member_access"
+# `last_used_at` is a hint for people auditing tokens; writing it once a minute is enough.
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 # Roles that may complete, refund and re-run; a viewer only reads.
 ACTING_ROLES = frozenset(
@@ -202,6 +212,58 @@ def acting_member_required[**P](
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def api_token_for(raw: str) -> ApiToken | None:
+    """The live token with this raw value (`od_...`), or None if unknown or revoked.
+
+    Marks the token used, at most once per TOKEN_USE_RESOLUTION, with one conditional UPDATE
+    so a busy client does not write the row on every call.
+    """
+    if not raw.startswith("od_"):
+        return None
+    token = (
+        ApiToken.objects.select_related("checkout__organization")
+        .filter(token_hash=hash_secret(raw), revoked_at=None)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at < now - TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at=None) | Q(last_used_at__lt=now - TOKEN_USE_RESOLUTION)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def orders_for_token(token: ApiToken) -> QuerySet[Order]:
+    """The orders an API token may see: its checkout's (the organization uses its indexes)."""
+    from orderdesk.orders.models import Order
+
+    return Order.objects.filter(
+        organization_id=token.checkout.organization_id, checkout_id=token.checkout_id
+    )
+
+
+def get_order_for_token(token: ApiToken, number: int) -> Order:
+    """The order with this number on the token's checkout; Http404 for any other order."""
+    order = (
+        orders_for_token(token)
+        .select_related("checkout", "organization", "offer", "link", "discount_code")
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+def require_token_can_act(token: ApiToken) -> None:
+    """Raise PermissionDenied (403) unless the token's role may complete, refund and re-run."""
+    if not can_act_on_orders(token.role):
+        raise PermissionDenied("This API token's role can only read orders.")
 
 
 def user_time_zone(user: User | Any, organization: Organization | None) -> str:

@@ -1,0 +1,401 @@
+"""Bodies of the staff API (SPEC F11); money is integer minor units plus an ISO 4217 currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from orderdesk.api.schemas import CustomerOut, PaymentAttemptOut, VatRowOut
+
+MAX_MINOR = 2**62
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here instead of failing in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class OrderQuery(Schema):
+    """The orders table's filters (SPEC F2) as query parameters; empty means "any"."""
+
+    q: str = Field(
+        default="", description="Free text: an order number, or part of an email or name."
+    )
+    number: str = Field(default="", description="Order number, e.g. 1042.")
+    email: str = Field(
+        default="", description="A whole email address, or at least 3 characters of one."
+    )
+    first_name: str = ""
+    last_name: str = ""
+    status: str = Field(default="", description="An order status value, e.g. `paid`.")
+    source: str = ""
+    tag: str = ""
+    discount_code: str = ""
+    date_from: str = Field(default="", description="First day created (YYYY-MM-DD), inclusive.")
+    date_to: str = Field(default="", description="Last day created (YYYY-MM-DD), inclusive.")
+    tab: str = Field(default="", description="`all` (default) or `attention` (Requires attention).")
+    tz: str = Field(
+        default="", description="Time zone of the date range; defaults to the organization's."
+    )
+
+    @field_validator("*")
+    @classmethod
+    def no_nul(cls, value: str) -> str:
+        return _no_nul(value)
+
+
+class PageQuery(Schema):
+    after: str = Field(
+        default="", description="`next_cursor` of the previous answer: older orders."
+    )
+    before: str = Field(default="", description="`previous_cursor` of an answer: newer orders.")
+    limit: int = Field(default=50, ge=1, le=50, description="Orders per page, at most 50.")
+
+
+class ProductOut(Schema):
+    name: str
+    kind: str = Field(description="main, order_bump, pre_upsell or upgrade.")
+
+
+class PaymentSummaryOut(Schema):
+    provider: str
+    method: str
+    status: str
+
+
+class OrderRowOut(Schema):
+    number: int
+    status: str
+    status_label: str
+    action_health: str
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    customer_email: str
+    first_name: str
+    last_name: str
+    currency: str
+    total_minor: int
+    refunded_minor: int
+    products: list[ProductOut]
+    payment: PaymentSummaryOut | None = Field(description="The newest payment attempt.")
+    source: str
+    tags: list[str]
+    country: str
+
+
+class OrderPageOut(Schema):
+    orders: list[OrderRowOut]
+    next_cursor: str | None = Field(description="Pass as `after` for older orders.")
+    previous_cursor: str | None = Field(description="Pass as `before` for newer orders.")
+
+
+class StaffLineOut(Schema):
+    id: int
+    kind: str
+    name: str
+    product_id: int | None
+    add_on_id: int | None
+    unit_price_minor: int
+    quantity: int
+    discount_minor: int
+    vat_rate: str
+    vat_minor: int
+    total_minor: int
+    refunded_minor: int
+    refundable_minor: int
+
+
+class RefundLineOut(Schema):
+    line_id: int
+    amount_minor: int
+    remove_access: bool
+
+
+class RefundOut(Schema):
+    id: int
+    status: str = Field(description="pending, succeeded, recorded, failed or reversed.")
+    origin: str
+    amount_minor: int
+    currency: str
+    via_provider: bool
+    reason: str
+    recorded_only_reason: str
+    failure_message: str
+    provider_reference: str
+    remove_offer_access: bool
+    created_by: str = Field(description="The user's email or the API token's name.")
+    created_at: dt.datetime
+    settled_at: dt.datetime | None
+    lines: list[RefundLineOut]
+
+
+class ActionRunOut(Schema):
+    id: int
+    operation: str
+    status: str
+    attempt: int
+    run_after: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    http_status: int | None
+    error_message: str
+    created_at: dt.datetime
+
+
+class ActionOut(Schema):
+    id: int
+    name: str
+    level: str
+    kind: str
+    status: str
+    attempts: int
+    last_error: str
+    last_run_at: dt.datetime | None
+    runs: list[ActionRunOut]
+
+
+class EventOut(Schema):
+    type: str
+    message: str
+    actor_type: str
+    actor: str
+    data: dict[str, Any]
+    created_at: dt.datetime
+
+
+class GeneralOut(Schema):
+    offer: str | None
+    link: str | None
+    source: str
+    tags: list[str]
+    currency: str
+    subtotal_minor: int
+    discount_code: str | None
+    discount_minor: int
+    vat_minor: int
+    total_minor: int
+    refunded_minor: int
+    vat_breakdown: list[VatRowOut]
+    device_type: str
+
+
+class OrderDetailOut(Schema):
+    number: int
+    status: str
+    status_label: str
+    action_health: str
+    requires_attention: bool
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    general: GeneralOut
+    customer: CustomerOut
+    lines: list[StaffLineOut]
+    payments: list[PaymentAttemptOut]
+    refunds: list[RefundOut]
+    actions: list[ActionOut]
+    timeline: list[EventOut]
+
+
+class MarkCompletedIn(Schema):
+    use_latest_config: bool = Field(
+        default=False,
+        description="Replace each failed action's snapshot with its current configuration.",
+    )
+    restore_refunded_data: bool = Field(
+        default=False,
+        description="Undo the books of the order's refunds (they stay, marked reversed).",
+    )
+
+
+class RerunOut(Schema):
+    queued: bool = Field(description="False when the action already succeeded or is queued.")
+    run: ActionRunOut | None
+    order: OrderDetailOut
+
+
+class RefundLineIn(Schema):
+    line_id: int = Field(ge=1, le=MAX_MINOR, description="`lines[].id` of the order.")
+    amount_minor: int = Field(ge=0, le=MAX_MINOR)
+    remove_access: bool = Field(
+        default=False,
+        description="Revoke the product's access; only with its full remaining price.",
+    )
+
+
+class RefundIn(Schema):
+    lines: list[RefundLineIn] = Field(min_length=1, max_length=100)
+    via_provider: bool = Field(
+        default=True,
+        description="Return the money through the provider; false records the refund only.",
+    )
+    remove_offer_access: bool = False
+    reason: str = Field(default="", max_length=500)
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}$",
+        description="If given, must be the order's currency.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def no_nul(cls, value: str) -> str:
+        return _no_nul(value)
+
+
+class RefundResultOut(Schema):
+    refund: RefundOut
+    message: str = Field(description="What happened to the money, for people.")
+    order: OrderDetailOut
+
+
+class ReportQuery(Schema):
+    period: str = Field(
+        default="",
+        description="today, yesterday, last_7_days, last_30_days (default), this_month, "
+        "previous_month, this_year, all_time or custom.",
+    )
+    from_: str = Field(default="", alias="from", description="First day of a custom period.")
+    to: str = Field(default="", description="Last day of a custom period.")
+    tz: str = Field(
+        default="", description="Time zone of the days; defaults to the organization's."
+    )
+    currency: str = Field(
+        default="", description="Convert to this currency; empty keeps them apart."
+    )
+    granularity: str = Field(default="", description="day, week or month; chosen from the period.")
+
+    @field_validator("*")
+    @classmethod
+    def no_nul(cls, value: str) -> str:
+        return _no_nul(value)
+
+
+class MoneyOut(Schema):
+    currency: str
+    amount_minor: int
+
+
+class FiguresOut(Schema):
+    revenue: list[MoneyOut]
+    orders: int
+    opened: int
+    average_order_value: list[MoneyOut]
+    conversion_rate: Decimal | None = Field(description="Paid orders ÷ opened checkouts.")
+    impression_value: list[MoneyOut]
+    refunds: list[MoneyOut]
+    net_revenue: list[MoneyOut]
+
+
+class PeriodOut(Schema):
+    preset: str
+    first_day: dt.date
+    last_day: dt.date
+    tz: str
+    granularity: str
+    currency: str | None = Field(description="The display currency; null keeps them apart.")
+
+
+class BucketOut(Schema):
+    bucket: dt.date
+    orders: int
+    revenue: list[MoneyOut]
+
+
+class BreakdownRowOut(Schema):
+    key: str | None
+    label: str
+    figures: FiguresOut
+    series: list[BucketOut]
+
+
+class BreakdownOut(Schema):
+    title: str
+    rows: list[BreakdownRowOut]
+
+
+class SalesTrackingOut(Schema):
+    sources: BreakdownOut
+    links: BreakdownOut
+    offers: BreakdownOut
+
+
+class ProductRowOut(Schema):
+    product_id: int | None
+    name: str
+    figures: FiguresOut
+    add_on_revenue: list[MoneyOut]
+    top_offer: str
+    top_source: str
+
+
+class AddOnRowOut(Schema):
+    add_on_id: int
+    kind: str
+    name: str
+    offer: str
+    orders_with: int
+    offer_orders: int
+    attachment_rate: Decimal | None
+    revenue: list[MoneyOut]
+
+
+class ProductSalesOut(Schema):
+    products: list[ProductRowOut]
+    add_ons: list[AddOnRowOut]
+
+
+class RegionOut(Schema):
+    region: str
+    figures: FiguresOut
+
+
+class CountryOut(Schema):
+    country: str
+    figures: FiguresOut
+    regions: list[RegionOut]
+
+
+class CountOut(Schema):
+    bucket: dt.date
+    category: str
+    count: int
+
+
+class DeviceOut(Schema):
+    device: str
+    opened: int
+    orders: int
+    conversion_rate: Decimal | None
+
+
+class MethodOut(Schema):
+    provider: str
+    method: str
+    figures: FiguresOut
+
+
+class AnalyticsOut(Schema):
+    consent_rate: Decimal | None = Field(description="Accepted ÷ (accepted + rejected).")
+    consent: list[CountOut]
+    devices: list[CountOut]
+    device_rows: list[DeviceOut]
+    payment_methods: list[MethodOut]
+
+
+class ReportOut(Schema):
+    tab: str
+    period: PeriodOut
+    headline: FiguresOut
+    previous: FiguresOut | None = Field(description="The period before, for comparison.")
+    # Only the requested tab's part is filled.
+    sales: SalesTrackingOut | None
+    products: ProductSalesOut | None
+    international: list[CountryOut] | None
+    analytics: AnalyticsOut | None
