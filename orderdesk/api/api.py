@@ -12,7 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orderdesk.api import ingest, orders, reports
-from orderdesk.api.errors import InvalidParameters
+from orderdesk.api.errors import IdempotencyKeyReused, InvalidParameters
 from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
@@ -110,3 +110,8 @@ def refund_refused(request: HttpRequest, exc: RefundError) -> HttpResponse:
     ]
     detail = exc.message if problems == [exc.message] else f"{exc.message} {'; '.join(problems)}"
     return error(request, 400, detail, "refund_refused")
+
+
+@api.exception_handler(IdempotencyKeyReused)
+def idempotency_key_reused(request: HttpRequest, exc: IdempotencyKeyReused) -> HttpResponse:
+    return error(request, 409, str(exc), "idempotency_key_reused")

@@ -21,7 +21,7 @@ from ninja.params.functions import Path
 from orderdesk.actions import services as actions
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.api.auth import StaffRequest, StaffToken
-from orderdesk.api.errors import InvalidParameters
+from orderdesk.api.errors import IdempotencyKeyReused, InvalidParameters
 from orderdesk.api.schemas import CustomerOut, Error, PaymentAttemptOut, VatRowOut
 from orderdesk.api.staff_schemas import (
     ActionOut,
@@ -176,6 +176,26 @@ def rerun_action(request: StaffRequest, number: OrderNumber, action_id: ActionId
 
 
 @router.post(
+    "/orders/{number}/actions/{action_id}/retry-access-removal",
+    response={200: RerunOut, **VERB_ERRORS},
+)
+def retry_access_removal(
+    request: StaffRequest, number: OrderNumber, action_id: ActionId
+) -> RerunOut:
+    """Try again to remove the access a refund asked to remove, after removing it failed."""
+    token = request.auth
+    order = get_order_for_token(token, number)
+    require_token_can_act(token)
+    snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
+    run = actions.retry_access_removal(snapshot, by=Actor.of_token(token))
+    return RerunOut(
+        queued=run is not None,
+        run=_run(run) if run is not None else None,
+        order=order_detail(get_order_for_token(token, number)),
+    )
+
+
+@router.post(
     "/orders/{number}/refunds",
     response={200: RefundResultOut, 201: RefundResultOut, **VERB_ERRORS},
 )
@@ -206,11 +226,18 @@ def refund(
         idempotency_key=idempotency_key,
         currency=body.currency,
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
     made = Refund.objects.select_related("created_by", "created_by_token", "payment_attempt").get(
         pk=made.pk
     )
+    asked = {line.line_id: line.amount_minor for line in body.lines if line.amount_minor}
+    if {rl.order_line_id: rl.amount_minor for rl in made.lines.all()} != asked:
+        # Answering with the first refund would tell the client this one was made.
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {idempotency_key} was used for refund {made.pk} with other "
+            "amounts: send a new key for a new refund."
+        )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
     result = RefundResultOut(
         refund=_refund(made),
         message=_outcome(made),
@@ -452,5 +479,6 @@ def _action(snapshot: ActionSnapshot) -> ActionOut:
         attempts=snapshot.attempts,
         last_error=snapshot.last_error,
         last_run_at=snapshot.last_run_at,
+        access_removal_failed=snapshot.access_removal_failed,
         runs=[_run(run) for run in snapshot.runs.all()],
     )

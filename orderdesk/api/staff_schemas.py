@@ -157,6 +157,9 @@ class ActionOut(Schema):
     attempts: int
     last_error: str
     last_run_at: dt.datetime | None
+    access_removal_failed: bool = Field(
+        description="Removing the access failed for good: retry-access-removal applies."
+    )
     runs: list[ActionRunOut]
 
 
@@ -215,7 +218,7 @@ class MarkCompletedIn(Schema):
 
 
 class RerunOut(Schema):
-    queued: bool = Field(description="False when the action already succeeded or is queued.")
+    queued: bool = Field(description="False when there was nothing to run (see the endpoint).")
     run: ActionRunOut | None
     order: OrderDetailOut
 

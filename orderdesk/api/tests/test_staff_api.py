@@ -13,7 +13,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orderdesk.actions.models import ActionRun, ActionSnapshot, RunStatus, SnapshotStatus
+from orderdesk.actions.models import (
+    ActionRun,
+    ActionSnapshot,
+    RunOperation,
+    RunStatus,
+    SnapshotStatus,
+)
 from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActionHealth, ActorType, Order, OrderStatus
@@ -445,6 +451,33 @@ def test_rerun_of_another_orders_action_is_not_found(world: factories.World, sta
     assert not ActionRun.objects.exists()
 
 
+def test_retry_access_removal_queues_the_failed_removal_again(
+    world: factories.World, staff: Staff
+) -> None:
+    order = factories.order(world)
+    snapshot = failed_action(order, world)
+    ActionSnapshot.objects.filter(pk=snapshot.pk).update(status=SnapshotStatus.SUCCEEDED)
+    ActionRun.objects.create(
+        snapshot=snapshot,
+        operation=RunOperation.REVOKE,
+        status=RunStatus.FAILED,
+        run_after=timezone.now(),
+        error_message="Kajabi answered 500",
+    )
+    path = f"/orders/{order.number}/actions/{snapshot.pk}/retry-access-removal"
+    assert staff.get(f"/orders/{order.number}").data["actions"][0]["access_removal_failed"]
+
+    response = staff.post(path)
+
+    assert response.status_code == 200, response.data
+    assert response.data["queued"] is True
+    run = ActionRun.objects.get(pk=response.data["run"]["id"])
+    assert (run.operation, run.status) == (RunOperation.REVOKE, RunStatus.QUEUED)
+    event = order.events.get(type=EventType.ACCESS_REVOKED)
+    assert (event.actor_type, event.actor_token) == (ActorType.API_TOKEN, staff.token)
+    assert staff.post(path).data["queued"] is False
+
+
 def refund_body(order: Order, amount: int, **extra: Any) -> dict[str, Any]:
     course = order.lines.order_by("position").first()
     assert course is not None
@@ -493,6 +526,23 @@ def test_a_replayed_refund_answers_with_the_first_and_moves_no_money_twice(
     assert len(fake.calls) == 1
     order.refresh_from_db()
     assert order.refunded_minor == 2500
+
+
+def test_a_key_sent_again_with_other_amounts_is_a_conflict(
+    world: factories.World, staff: Staff, fake: FakeProvider
+) -> None:
+    order = factories.order(world)
+    key = {"Idempotency-Key": "reused-key-7"}
+    first = staff.post(f"/orders/{order.number}/refunds", refund_body(order, 2500), **key)
+    before = database_state()
+
+    again = staff.post(f"/orders/{order.number}/refunds", refund_body(order, 3000), **key)
+
+    assert first.status_code == 201
+    assert (again.status_code, again.data["code"]) == (409, "idempotency_key_reused")
+    assert database_state() == before
+    assert Refund.objects.count() == 1
+    assert len(fake.calls) == 1
 
 
 def test_a_refund_needs_an_idempotency_key(
@@ -607,6 +657,25 @@ def test_the_csv_export_refuses_a_bad_filter(world: factories.World, staff: Staf
 # --- reports -------------------------------------------------------------------------------
 
 
+def test_the_report_export_streams_the_periods_paid_orders(
+    world: factories.World, staff: Staff
+) -> None:
+    now = timezone.now()
+    paid = factories.order(world, created_at=now - dt.timedelta(days=1))
+    factories.order(world, status=OrderStatus.STARTED, created_at=now - dt.timedelta(days=1))
+    factories.order(world, created_at=now - dt.timedelta(days=60))
+
+    response = staff.get("/reports/export.csv", period="last_7_days", tz="UTC")
+    bad = staff.get("/reports/export.csv", period="forever")
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="orders-paid-')
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {r["Order number"] for r in rows} == {str(paid.number)}
+    assert (bad.status_code, bad.data["code"]) == (400, "invalid_parameters")
+
+
 def test_the_sales_report_counts_paid_orders_in_minor_units(
     world: factories.World, staff: Staff
 ) -> None:
@@ -695,8 +764,10 @@ def test_the_openapi_document_describes_the_staff_api(client: Client) -> None:
         ("/api/v1/orders/{number}", "get"),
         ("/api/v1/orders/{number}/mark-completed", "post"),
         ("/api/v1/orders/{number}/actions/{action_id}/rerun", "post"),
+        ("/api/v1/orders/{number}/actions/{action_id}/retry-access-removal", "post"),
         ("/api/v1/orders/{number}/refunds", "post"),
         ("/api/v1/reports/{tab}", "get"),
+        ("/api/v1/reports/export.csv", "get"),
     ]:
         assert method in paths[path], path
         assert paths[path][method]["security"] == [{"StaffToken": []}]
