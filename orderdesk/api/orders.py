@@ -55,6 +55,7 @@ from orderdesk.orders.queries import (
     filter_orders,
     load_order_details,
     page_orders,
+    relevant_attempt,
     requires_attention,
     table_row_parts,
 )
@@ -67,7 +68,6 @@ from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.refunds import refund_order, scoped_key
 from orderdesk.reports.exports import orders_csv_response
-from orderdesk.web.presenters import relevant_attempt
 
 router = Router(auth=StaffToken(), tags=["orders"])
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -37,6 +37,7 @@ from orderdesk.orders.models import (
     OrderTag,
 )
 from orderdesk.orders.pricing import VatRow, vat_breakdown
+from orderdesk.payments.models import PaymentStatus
 
 if TYPE_CHECKING:
     from orderdesk.actions.models import ActionSnapshot
@@ -402,6 +403,22 @@ class RowAttempt(NamedTuple):
     method: str
     status: str
     created_at: dt.datetime
+
+
+# Attempts that moved money describe the order better than a later abandoned retry.
+_SETTLED_PAYMENTS = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
+
+
+def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
+    """The attempt that describes an order's payment (the table's and the API's Payment
+    column): the latest that settled, else the latest of any status."""
+    if not attempts:
+        return None
+    ordered = sorted(attempts, key=lambda a: (a.created_at, a.id))
+    settled = [a for a in ordered if a.status in _SETTLED_PAYMENTS]
+    return (settled or ordered)[-1]
 
 
 def table_row_parts(

@@ -19,13 +19,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from orderdesk.lib.money import country_name, format_money
 from orderdesk.orders.models import LineKind, Order, OrderStatus
-from orderdesk.orders.queries import RowAttempt, RowLine
+from orderdesk.orders.queries import RowAttempt, RowLine, relevant_attempt
 from orderdesk.payments.models import PaymentStatus, Provider
 
-# Attempts that moved money describe the order better than a later abandoned retry.
-_SETTLED = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
-)
 METHOD_LABELS = {
     "card": "Card",
     "mobilepay": "MobilePay",
@@ -54,15 +50,6 @@ def provider_label(provider: str) -> str:
         return str(Provider(provider).label)
     except ValueError:
         return provider.capitalize()
-
-
-def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
-    """The latest attempt that settled, else the latest attempt of any status."""
-    if not attempts:
-        return None
-    ordered = sorted(attempts, key=lambda a: (a.created_at, a.id))
-    settled = [a for a in ordered if a.status in _SETTLED]
-    return (settled or ordered)[-1]
 
 
 def short_time(local: dt.datetime, local_now: dt.datetime) -> str:
