@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 
 from babel import Locale
+from babel.core import get_global
 from babel.numbers import format_currency, get_currency_precision
 
 
@@ -14,6 +15,17 @@ from babel.numbers import format_currency, get_currency_precision
 def minor_exponent(currency: str) -> int:
     """Digits after the decimal point in the currency's major unit: 2 for EUR, 0 for JPY."""
     return int(get_currency_precision(currency))
+
+
+@cache
+def unusual_exponents() -> dict[str, int]:
+    """Every currency whose minor unit is not hundredths, with its exponent (JPY 0, KWD 3).
+
+    For code that formats amounts outside Python (the PostgreSQL CSV export) and must agree
+    with `minor_exponent`, which falls back to 2 for any code not listed here.
+    """
+    codes = (code for code in get_global("currency_fractions") if code != "DEFAULT")
+    return {code: minor_exponent(code) for code in codes if minor_exponent(code) != 2}
 
 
 def to_major(amount_minor: int, currency: str) -> Decimal:

@@ -1,8 +1,9 @@
 """The orders CSV: one row per order line, streamed in constant memory.
 
-Orders are read through a server-side cursor in chunks; each chunk's lines and payment
-attempts are fetched with one query each, written, and dropped before the next chunk is read,
-so memory stays flat however many orders match.
+Order ids are read through a server-side cursor in chunks; each chunk becomes CSV text and is
+yielded before the next one is read, so memory stays flat however many orders match. On
+PostgreSQL one statement per chunk returns the finished CSV lines; elsewhere each chunk's
+lines and payment attempts are fetched with one query each and written by the csv module.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
+from itertools import batched
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.utils.translation import get_language
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer
-from orderdesk.lib.money import major_str
+from orderdesk.lib.money import major_str, unusual_exponents
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
@@ -266,14 +270,26 @@ def _rows(
 
 
 def stream_orders_csv(
-    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int = 2000
+    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int = 5000
 ) -> Iterator[str]:
-    """Yield the CSV text: the header first, then one piece per chunk of orders."""
+    """Yield the CSV text: the header first, then one piece per chunk of orders.
+
+    On PostgreSQL the database writes the lines (see `_sql_pieces`);
+    elsewhere Python does (`_python_pieces`). Both give the same bytes for the same data.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     yield buffer.getvalue()
+    if connections[orders.db].vendor == "postgresql":
+        yield from _sql_pieces(orders, tz=tz, chunk_size=chunk_size)
+    else:
+        yield from _python_pieces(orders, tz=tz, chunk_size=chunk_size)
 
+
+def _python_pieces(orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     connection = connections[orders.db]
     # A PostgreSQL cursor declared outside a transaction is WITH HOLD, which materialises the
     # whole result before the first row; inside one, rows stream as they are read. SQLite
@@ -297,6 +313,229 @@ def _write(buffer: io.StringIO, writer: Any, rows: Iterator[list[str | int]]) ->
     buffer.truncate()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+# --- PostgreSQL: the database writes the CSV -------------------------------------------------
+#
+# Python spends ~30 µs a row turning database values into CSV cells (decoding, labels, time
+# zones, amounts, quoting), which caps the export near 30,000 rows/s on one core. PostgreSQL
+# does the same work in C while it reads the rows and hands over each row as one finished CSV
+# line, so Python only joins lines. The price is a second description of the cells, in SQL;
+# `test_exports_parity` pins both to the same bytes. COPY ... (FORMAT csv) was measured too:
+# writing 30 columns cost it ~10 µs a row here, more than building one text column does.
+# Each chunk of order ids, read from the caller's queryset (its filters and its order),
+# becomes one statement whose sort covers only that chunk, so the first rows go out after one
+# chunk instead of after sorting every line of the export.
+
+
+class _Params:
+    """Named parameters for one statement, so the SQL text can be built in any order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s"
+
+
+def _csv_cell(text: str) -> str:
+    """A non-empty text as the csv module writes it in a row."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([text])
+    return buffer.getvalue().removesuffix("\r\n")
+
+
+def _sql_cell(text: str) -> str:
+    """`_csv_cell` in SQL: quoted if it holds a comma, a quote or a line break; NULL is ''."""
+    return (
+        f"CASE WHEN {text} ~ '[\",\\r\\n]' THEN '\"' || replace({text}, '\"', '\"\"') || '\"'"
+        f" ELSE coalesce({text}, '') END"
+    )
+
+
+def _sql_escaped(column: str) -> str:
+    """`escape` in SQL."""
+    prefixes = ", ".join(
+        f"'{prefix}'" if prefix.isprintable() else f"chr({ord(prefix)})"
+        for prefix in FORMULA_PREFIXES
+    )
+    return f"CASE WHEN left({column}, 1) IN ({prefixes}) THEN chr(39) || {column} ELSE {column} END"
+
+
+def _sql_label(column: str, labels: dict[str, Any], param: _Params) -> str:
+    whens = " ".join(
+        f"WHEN {param(str(value))} THEN {param(_csv_cell(str(label)))}"
+        for value, label in labels.items()
+    )
+    return f"CASE {column} {whens} ELSE {_sql_cell(column)} END"
+
+
+def _sql_amount(column: str) -> str:
+    # `unit` is 0.01, 0.001, 1...: the product has exactly the currency's decimals.
+    return f"coalesce(({column}::numeric * unit)::text, '')"
+
+
+def _sql_timestamp(moment: str) -> str:
+    """`datetime.astimezone(tz).isoformat()` in SQL: `2026-03-02T10:00:00+02:00`.
+
+    Reads the `<moment>_local` and `<moment>_offset` columns of `fetched`.
+    """
+    local, offset = f"{moment}_local", f"{moment}_offset"
+    pattern = f"CASE WHEN extract(second FROM {offset}) = 0 THEN 'HH24:MI' ELSE 'HH24:MI:SS' END"
+    return (
+        f"coalesce(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN date_trunc('second', {local}) = {local} THEN ''"
+        f" ELSE to_char({local}, '.US') END"
+        f" || CASE WHEN {offset} < interval '0' THEN '-' || to_char(-{offset}, {pattern})"
+        f" ELSE '+' || to_char({offset}, {pattern}) END, '')"
+    )
+
+
+@lru_cache(maxsize=16)
+def _lines_statement(language: str) -> tuple[str, dict[str, Any]]:
+    """The CSV lines of one chunk of orders, and the parameters but the ids and time zone.
+
+    Three levels, the inner two fenced with OFFSET 0 so that PostgreSQL does not fold them
+    into the outer one: it would then repeat each order's work (time zones, tags, labels) for
+    each of its lines, and each expression for each place that reads it.
+    Cached per language because the labels are translated.
+    """
+    param = _Params()
+    units: dict[int, list[str]] = defaultdict(list)
+    for code, exponent in unusual_exponents().items():
+        units[exponent].append(code)
+    unit = " ".join(
+        f"WHEN o.currency = ANY({param(codes)}::text[]) THEN {Decimal(1).scaleb(-exponent)}"
+        for exponent, codes in sorted(units.items())
+    )
+    tables = {
+        "order": Order._meta.db_table,
+        "line": OrderLine._meta.db_table,
+        "attempt": PaymentAttempt._meta.db_table,
+        "checkout": Checkout._meta.db_table,
+        "link": CheckoutLink._meta.db_table,
+        "offer": Offer._meta.db_table,
+        "code": DiscountCode._meta.db_table,
+    }
+    order_cells = [
+        "number::text",
+        _sql_timestamp("created"),
+        _sql_timestamp("paid"),
+        _sql_label("status", STATUS_LABELS, param),
+        _sql_cell("customer_email"),
+        _sql_cell("first_name"),
+        _sql_cell("last_name"),
+        _sql_cell("country"),
+        _sql_cell("region"),
+        _sql_cell("currency"),
+        _sql_amount("total_minor"),
+        _sql_cell("code"),
+        _sql_amount("discount_minor"),
+        _sql_cell("source"),
+        _sql_cell("tags"),
+        _sql_cell("checkout"),
+        _sql_cell("link"),
+        _sql_cell("offer"),
+        _sql_label("provider", PROVIDER_LABELS, param),
+        _sql_cell("method"),
+        _sql_label("payment_status", PAYMENT_STATUS_LABELS, param),
+        _sql_amount("refunded_minor"),
+    ]
+    line_cells = [
+        _sql_label("order_line.kind", KIND_LABELS, param),
+        _sql_cell(_sql_escaped("order_line.name")),
+        "coalesce(order_line.quantity::text, '')",
+        _sql_amount("order_line.unit_price_minor"),
+        "coalesce(order_line.vat_rate::text, '')",
+        _sql_amount("order_line.vat_minor"),
+        _sql_amount("order_line.total_minor"),
+        _sql_amount("order_line.refunded_minor"),
+    ]
+    assert len(order_cells) + len(line_cells) == len(HEADER)
+    prefix = "\n      || ',' || ".join(order_cells)
+    line = "\n  || ',' || ".join(["prefix", *line_cells])
+    settled = param(sorted(SETTLED))
+    # Only identifiers and expressions of our own are interpolated; values go in as parameters.
+    statement = f"""SELECT
+  {line}
+FROM (
+  SELECT
+    position,
+    id,
+    unit,
+    {prefix} AS prefix
+  FROM (
+    SELECT
+      chunk.position,
+      o.id,
+      o.number,
+      o.status,
+      {_sql_escaped("o.customer_email")} AS customer_email,
+      {_sql_escaped("o.first_name")} AS first_name,
+      {_sql_escaped("o.last_name")} AS last_name,
+      o.country,
+      {_sql_escaped("o.region")} AS region,
+      o.currency,
+      o.total_minor,
+      o.discount_minor,
+      o.refunded_minor,
+      {_sql_escaped("o.source")} AS source,
+      o.created_at AT TIME ZONE zone.name AS created_local,
+      (o.created_at AT TIME ZONE zone.name) - (o.created_at AT TIME ZONE 'UTC') AS created_offset,
+      o.paid_at AT TIME ZONE zone.name AS paid_local,
+      (o.paid_at AT TIME ZONE zone.name) - (o.paid_at AT TIME ZONE 'UTC') AS paid_offset,
+      CASE {unit} ELSE 0.01 END AS unit,
+      {_sql_escaped("tag_list.tags")} AS tags,
+      {_sql_escaped("discount_code.code")} AS code,
+      {_sql_escaped("checkout.name")} AS checkout,
+      {_sql_escaped("checkout_link.name")} AS link,
+      {_sql_escaped("offer.name")} AS offer,
+      payment.provider,
+      {_sql_escaped("payment.method")} AS method,
+      payment.status AS payment_status
+    FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk(id, position)
+    JOIN {tables["order"]} o ON o.id = chunk.id
+    CROSS JOIN (SELECT %(tz)s::text AS name) zone
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN jsonb_typeof(o.tags) = 'array' THEN array_to_string(ARRAY(
+        SELECT tag FROM jsonb_array_elements_text(o.tags) WITH ORDINALITY AS t(tag, n) ORDER BY n
+      ), ', ') END AS tags
+      OFFSET 0
+    ) tag_list
+    LEFT JOIN {tables["checkout"]} checkout ON checkout.id = o.checkout_id
+    LEFT JOIN {tables["link"]} checkout_link ON checkout_link.id = o.link_id
+    LEFT JOIN {tables["offer"]} offer ON offer.id = o.offer_id
+    LEFT JOIN {tables["code"]} discount_code ON discount_code.id = o.discount_code_id
+    LEFT JOIN LATERAL (
+      SELECT a.provider, a.method, a.status FROM {tables["attempt"]} a
+      WHERE a.order_id = o.id
+      ORDER BY a.status = ANY({settled}::text[]) DESC, a.created_at DESC, a.id DESC
+      LIMIT 1
+    ) payment ON true
+    OFFSET 0
+  ) fetched
+  OFFSET 0
+) cells
+LEFT JOIN {tables["line"]} order_line ON order_line.order_id = cells.id
+ORDER BY cells.position, order_line.position, order_line.id"""  # noqa: S608
+    return statement, param.values
+
+
+def _sql_pieces(orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int) -> Iterator[str]:
+    connection = connections[orders.db]
+    statement, params = _lines_statement(get_language() or "")
+    # Inside a transaction so the ids cursor streams (see `_python_pieces`).
+    with transaction.atomic(using=orders.db):
+        with connection.cursor() as cursor:
+            # Compiling each chunk's statement to machine code costs more than it saves.
+            cursor.execute("SELECT set_config('jit', 'off', true)")
+        ids = orders.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
+        for chunk in batched(ids, chunk_size):
+            with connection.cursor() as cursor:
+                cursor.execute(statement, {**params, "ids": list(chunk), "tz": tz.key})
+                yield "".join([line + "\r\n" for (line,) in cursor.fetchall()])
 
 
 def orders_csv_response(
