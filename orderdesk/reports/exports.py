@@ -454,8 +454,10 @@ def _lines_statement(language: str) -> tuple[str, dict[str, Any]]:
         _sql_amount("order_line.refunded_minor"),
     ]
     assert len(order_cells) + len(line_cells) == len(HEADER)
-    prefix = "\n      || ',' || ".join(order_cells)
-    line = "\n  || ',' || ".join(["prefix", *line_cells])
+    # One concat_ws instead of a chain of ||, which would copy the growing line at each step.
+    # It skips NULLs, so every cell above is made non-NULL.
+    prefix = "concat_ws(',',\n      " + ",\n      ".join(order_cells) + ")"
+    line = "concat_ws(',',\n  " + ",\n  ".join(["prefix", *line_cells]) + ")"
     settled = param(sorted(SETTLED))
     # Only identifiers and expressions of our own are interpolated; values go in as parameters.
     statement = f"""SELECT
