@@ -349,19 +349,22 @@ def _csv_cell(text: str) -> str:
 
 def _sql_cell(text: str) -> str:
     """`_csv_cell` in SQL: quoted if it holds a comma, a quote or a line break; NULL is ''."""
+    # strpos is a plain byte search; a regular expression first converts the text to wide
+    # characters, which made quoting a third of the whole statement's time.
+    special = " OR ".join(
+        f"strpos({text}, {char}) > 0" for char in ("','", "'\"'", "chr(10)", "chr(13)")
+    )
     return (
-        f"CASE WHEN {text} ~ '[\",\\r\\n]' THEN '\"' || replace({text}, '\"', '\"\"') || '\"'"
+        f"CASE WHEN {special} THEN '\"' || replace({text}, '\"', '\"\"') || '\"'"
         f" ELSE coalesce({text}, '') END"
     )
 
 
 def _sql_escaped(column: str) -> str:
     """`escape` in SQL."""
-    prefixes = ", ".join(
-        f"'{prefix}'" if prefix.isprintable() else f"chr({ord(prefix)})"
-        for prefix in FORMULA_PREFIXES
-    )
-    return f"CASE WHEN left({column}, 1) IN ({prefixes}) THEN chr(39) || {column} ELSE {column} END"
+    # ascii() is the code of the first character: one integer test instead of a substring.
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
+    return f"CASE WHEN ascii({column}) IN ({codes}) THEN chr(39) || {column} ELSE {column} END"
 
 
 def _sql_label(column: str, labels: dict[str, Any], param: _Params) -> str:
