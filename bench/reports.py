@@ -280,7 +280,11 @@ def export_import_export(limit: int | None) -> dict[str, Any]:
 
         class Meta:
             model = OrderLine
+            # django-import-export 4 leaves declared fields out unless they are listed here.
             fields = (
+                "number", "created", "paid", "status", "email", "first_name", "last_name",
+                "country", "region", "currency", "total", "code", "discount", "source", "tags",
+                "checkout", "link", "offer", "provider", "method", "pay_status", "refunded",
                 "kind", "name", "quantity", "unit_price_minor", "vat_rate", "vat_minor",
                 "total_minor", "refunded_minor",
             )  # fmt: skip
