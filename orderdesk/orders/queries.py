@@ -134,6 +134,10 @@ class OrderFilters:
             if len(value) > MAX_TEXT:
                 errors[name] = f"Use at most {MAX_TEXT} characters."
                 return ""
+            if "\x00" in value:
+                # PostgreSQL refuses NUL in any text parameter; no stored value has one.
+                errors[name] = "Remove the invisible NUL character (%00)."
+                return ""
             return value
 
         number = text("number")

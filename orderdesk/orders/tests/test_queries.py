@@ -64,6 +64,10 @@ def test_it_parses_every_filter(world: factories.World) -> None:
         ({"discount_code": "X" * 51}, "discount_code"),
         ({"tag": "x" * 300}, "tag"),
         ({"tab": "everything"}, "tab"),
+        # Found by test_query_fuzz: PostgreSQL refused the NUL with a 500.
+        ({"q": "abc\x00"}, "q"),
+        ({"email": "\x00\x00\x00"}, "email"),
+        ({"first_name": "Ma\x00ija"}, "first_name"),
     ],
 )
 def test_it_names_the_bad_parameter(params: dict[str, str], field: str) -> None:

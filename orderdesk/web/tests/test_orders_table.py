@@ -198,6 +198,8 @@ def test_it_answers_htmx_with_the_table_fragment(alice: Client, world: factories
         ({"date_from": "yesterday"}, "Use a date like 2026-01-31."),
         ({"q": "a"}, "Type at least 3 characters"),
         ({"after": "not-a-cursor"}, "This page link is not valid"),
+        # Found by test_query_fuzz: a 500 on PostgreSQL.
+        ({"q": "abc\x00"}, "Remove the invisible NUL character"),
     ],
 )
 def test_it_explains_bad_filter_values_without_a_500(
