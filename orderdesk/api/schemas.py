@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Field, Schema
+from pydantic import field_validator
 
 
 class Error(Schema):
@@ -12,7 +14,27 @@ class Error(Schema):
     code: str = Field(examples=["discount_expired"])
 
 
-class OpenOrderIn(Schema):
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+class In(Schema):
+    """A request body: its text can be stored as it is, in PostgreSQL too."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def no_nul(cls, value: Any) -> Any:
+        # PostgreSQL refuses NUL in text, even in a lookup; valid JSON may carry one ("\u0000").
+        if _has_nul(value):
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
+
+
+class OpenOrderIn(In):
     link: str = Field(max_length=100, description="Slug of the checkout link opened.")
     currency: str | None = Field(
         default=None,
@@ -26,7 +48,7 @@ class OpenOrderIn(Schema):
     )
 
 
-class BillingIn(Schema):
+class BillingIn(In):
     email: str = Field(max_length=254)
     country: str = Field(max_length=2, description="ISO 3166-1 alpha-2, e.g. FI.")
     first_name: str = Field(default="", max_length=100)
@@ -47,15 +69,15 @@ class BillingIn(Schema):
     )
 
 
-class AddOnIn(Schema):
+class AddOnIn(In):
     add_on_id: int = Field(ge=1)
 
 
-class DiscountCodeIn(Schema):
+class DiscountCodeIn(In):
     code: str = Field(min_length=1, max_length=50)
 
 
-class PaymentIn(Schema):
+class PaymentIn(In):
     provider: str = Field(max_length=10, examples=["stripe"])
     method: str = Field(max_length=30, examples=["card"])
     amount_minor: int = Field(ge=0, le=2**62, description="Must equal the order's total.")

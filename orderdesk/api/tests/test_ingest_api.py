@@ -164,6 +164,29 @@ def test_it_refuses_malformed_input(storefront: CheckoutPage, body: Any, message
     refused(storefront, "POST", "/orders", body, 422, "invalid_input", message)
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        # Found by test_api_fuzz: on PostgreSQL the slug lookup itself failed with a 500.
+        ("/orders", {"link": "bf-\u0000meta"}, "link: Value error, must not contain the NUL"),
+        ("/orders", {"link": "bf-meta", "user_agent": "\u0000"}, "user_agent: Value error"),
+        ("/orders/{n}/billing", {"email": "a@b.fi", "country": "FI", "city": "x\u0000"}, "city:"),
+        (
+            "/orders/{n}/billing",
+            {"email": "a@b.fi", "country": "FI", "extra_fields": {"Size\u0000": "M"}},
+            "extra_fields: Value error",
+        ),
+        ("/orders/{n}/discount-code", {"code": "SAVE\u000010"}, "code: Value error"),
+    ],
+)
+def test_it_refuses_the_nul_character(
+    storefront: CheckoutPage, path: str, body: Any, message: str
+) -> None:
+    number = storefront.open()
+    method = "PUT" if path.endswith("billing") else "POST"
+    refused(storefront, method, path.format(n=number), body, 422, "invalid_input", message)
+
+
 def test_it_refuses_a_body_that_is_not_json(storefront: CheckoutPage) -> None:
     before = database_state()
 
