@@ -6,7 +6,8 @@ Adapters return the dataclasses below, never SDK objects, and raise only Provide
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from django.conf import settings
@@ -62,6 +63,33 @@ class ProviderEvent:
     refund_key: str = ""  # our refund idempotency key, when echoed
     message: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every event is stored (ProviderNotification), and PostgreSQL refuses NUL in text and
+        # JSON, lone surrogates and non-finite numbers: refused here, a signed but unstorable body is a 400,
+        # not a 500 that the provider retries forever.
+        values = [getattr(self, f.name) for f in fields(self)]
+        if not all(_storable(value) for value in values):
+            raise InvalidNotification("Notification has values that cannot be stored (NUL, NaN)")
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, float):
+        # Python's json reads NaN, Infinity and 1e999; JSON columns refuse them.
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ the two maintained public integrations, and the refund call is an assumption sta
 from __future__ import annotations
 
 import hashlib
-import hmac
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from orderdesk.payments.providers import http
 from orderdesk.payments.providers.base import (
@@ -82,7 +81,8 @@ class Epassi(PaymentProvider):
         given = request.POST.get("MAC", "").lower()
         if not stamp or not paid or not given:
             raise InvalidNotification("Epassi return lacks STAMP, PAID or MAC")
-        if not hmac.compare_digest(mac(stamp, paid, key), given):
+        # constant_time_compare, not hmac.compare_digest: the latter raises on non-ASCII text.
+        if not constant_time_compare(mac(stamp, paid, key), given):
             raise InvalidNotification("Epassi MAC does not match")
         return ProviderEvent(
             event_id=f"{stamp}:paid",
@@ -98,7 +98,7 @@ class Epassi(PaymentProvider):
         self, request: HttpRequest, *, stamp: str, token: str, outcome: str
     ) -> ProviderEvent:
         """The REJECT or CANCEL redirect, verified by the token we put in its URL."""
-        if not hmac.compare_digest(return_token(stamp), token):
+        if not constant_time_compare(return_token(stamp), token):
             raise InvalidNotification("Epassi return link is not valid")
         error = request.GET.get("error", "")[:100]
         return ProviderEvent(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from orderdesk.payments.providers import http
 from orderdesk.payments.providers.base import (
@@ -83,7 +84,8 @@ def verify_query(params: Mapping[str, str], secret: str, account_id: str) -> Non
     if not signature or algorithm not in ALGORITHMS:
         raise InvalidNotification("Paytrail query has no signature or an unknown algorithm")
     expected = calculate_signature(params, "", secret, algorithm)
-    if not hmac.compare_digest(expected, signature):
+    # constant_time_compare, not hmac.compare_digest: the latter raises on non-ASCII text.
+    if not constant_time_compare(expected, signature):
         raise InvalidNotification("Paytrail signature does not match")
     if params.get("checkout-account") != account_id:
         raise InvalidNotification("Paytrail notification is for another merchant account")
@@ -149,7 +151,7 @@ class Paytrail(PaymentProvider):
             secret,
             response_headers.get("checkout-algorithm", "sha256"),
         )
-        if not hmac.compare_digest(expected, response_headers.get("signature", "")):
+        if not constant_time_compare(expected, response_headers.get("signature", "")):
             raise ProviderError("Paytrail response signature does not match", permanent=False)
         return response.status_code, data
 
@@ -285,4 +287,10 @@ class Paytrail(PaymentProvider):
 
 
 def _amount(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """Cents, or None when Paytrail sent none; anything else is refused, not skipped."""
+    if not value:
+        return None
+    # isdigit() alone also accepts "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidNotification(f"Paytrail amount {value[:20]!r} is not a number of cents")
+    return int(value)

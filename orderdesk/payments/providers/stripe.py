@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from orderdesk.payments.providers.base import (
     REFUND_EVENT_KINDS,
@@ -74,7 +75,8 @@ def verify_signature(payload: bytes, header: str, secret: str, *, now: float | N
         raise InvalidNotification("Stripe-Signature has no timestamp or v1 signature")
     signed = str(timestamp).encode() + b"." + payload
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, s) for s in signatures):
+    # constant_time_compare, not hmac.compare_digest: the latter raises on non-ASCII text.
+    if not any(constant_time_compare(expected, s) for s in signatures):
         raise InvalidNotification("Stripe signature does not match")
     if timestamp < (now if now is not None else time.time()) - SIGNATURE_TOLERANCE_SECONDS:
         raise InvalidNotification("Stripe signature is too old")
@@ -209,12 +211,12 @@ def parse_event(payload: bytes) -> ProviderEvent:
             raise TypeError("data.object is not an object")
     except (ValueError, KeyError, TypeError) as error:
         raise InvalidNotification(f"Malformed Stripe event: {error}") from None
-    metadata = obj.get("metadata") or {}
+    metadata = _field(obj, "metadata", dict)
     currency = str(obj.get("currency") or "").upper() or None
     common: dict[str, Any] = {"event_id": event_id, "type": event_type, "payload": event}
     if event_type in PAYMENT_EVENTS:
-        last_error = obj.get("last_payment_error") or {}
-        methods = obj.get("payment_method_types") or []
+        last_error = _field(obj, "last_payment_error", dict)
+        methods = _field(obj, "payment_method_types", list)
         return ProviderEvent(
             kind=PAYMENT_EVENTS[event_type],
             payment_reference=str(obj.get("id", "")),
@@ -248,6 +250,16 @@ def parse_event(payload: bytes) -> ProviderEvent:
             **common,
         )
     return ProviderEvent(kind="ignored", **common)
+
+
+def _field[T: (dict[str, Any], list[Any])](obj: dict[str, Any], key: str, kind: type[T]) -> T:
+    """`obj[key]` when it has the shape Stripe documents, empty when missing or null."""
+    value = obj.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise InvalidNotification(f"Malformed Stripe event: {key} is not a {kind.__name__}")
+    return value
 
 
 def _int(value: Any) -> int | None:

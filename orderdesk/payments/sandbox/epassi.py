@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.crypto import constant_time_compare
 
 from orderdesk.payments.providers.epassi import mac
 from orderdesk.payments.sandbox import deliveries, store
@@ -36,7 +37,7 @@ def form(request: HttpRequest) -> HttpResponse:
         error = "INVALID_REQUEST"
     elif key is None:
         error = "SITE_DOES_NOT_EXIST"
-    elif not hmac.compare_digest(
+    elif not constant_time_compare(
         mac(fields["STAMP"], fields["SITE"], fields["AMOUNT"], key), fields["MAC"].lower()
     ):
         error = "INVALID_REQUEST_SIGNATURE"

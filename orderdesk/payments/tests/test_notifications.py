@@ -371,3 +371,92 @@ def test_it_applies_an_epassi_cancel_only_with_our_token(client: Client, world: 
 
     assert client.get(url, {"stamp": attempt.stamp}).status_code == 200
     assert snapshot(order)[0] == OrderStatus.IN_PROGRESS
+
+
+# Garbage found by test_webhook_fuzz: each was a 500 before.
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt_m", "type": "payment_intent.succeeded", "data": {"object": {"metadata": []}}}',
+        b'{"id": "evt_e", "type": "payment_intent.payment_failed",'
+        b' "data": {"object": {"last_payment_error": "declined"}}}',
+        b'{"id": "evt_p", "type": "payment_intent.succeeded",'
+        b' "data": {"object": {"payment_method_types": {"a": 1}}}}',
+        b'{"id": "evt_\\u0000", "type": "x", "data": {"object": {}}}',
+        b'{"id": "evt_s", "type": "x", "data": {"object": {"k": "\\ud800"}}}',
+        b'{"id": "evt_i", "type": "charge.refunded", "data": {"object": {"amount": Infinity}}}',
+        b'{"id": "evt_n", "type": "x", "data": {"object": {"k": 1e999}}}',
+    ],
+    ids=["metadata list", "error text", "methods object", "NUL", "surrogate", "Infinity", "1e999"],
+)
+def test_it_rejects_signed_but_malformed_stripe_events(
+    client: Client, world: World, body: bytes
+) -> None:
+    order, _attempt = processing(world, "stripe")
+    before = snapshot(order)
+
+    response = post_stripe(client, world, body)
+
+    assert response.status_code == 400
+    assert (
+        "Malformed Stripe event" in response.json()["error"]
+        or "cannot be stored" in (response.json()["error"])
+    )
+    assert snapshot(order) == before
+    assert not ProviderNotification.objects.exists()
+
+
+@pytest.mark.usefixtures("accounts")
+def test_it_rejects_non_ascii_signatures(client: Client, world: World) -> None:
+    order, attempt = processing(world, "stripe")
+    before = snapshot(order)
+
+    stripe_response = client.post(
+        reverse("payments:stripe-webhook", args=[world.checkout.pk]),
+        b"{}",
+        content_type="application/json",
+        headers={"Stripe-Signature": "t=1,v1=\u00e4"},
+    )
+    paytrail_response = client.get(
+        reverse("payments:paytrail-callback-success", args=[world.checkout.pk]),
+        {"checkout-algorithm": "sha256", "signature": "\u00e4"},
+    )
+    epassi_response = client.post(
+        reverse("payments:epassi-return", args=[world.checkout.pk]),
+        {"STAMP": attempt.stamp, "PAID": "1", "MAC": "\u00e4"},
+    )
+    epassi_link = client.get(
+        reverse("payments:epassi-cancel", args=[world.checkout.pk, attempt.stamp, "\u00e4"])
+    )
+
+    assert stripe_response.status_code == 400
+    assert paytrail_response.status_code == 400
+    assert epassi_response.status_code == 400
+    assert epassi_link.status_code == 400
+    assert snapshot(order) == before
+    assert not ProviderNotification.objects.exists()
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize(
+    "changes",
+    [{"checkout-amount": "\u00b2"}, {"checkout-amount": "12e3"}, {"checkout-stamp": "s\x00"}],
+    ids=["superscript digit", "not digits", "NUL"],
+)
+def test_it_rejects_signed_but_malformed_paytrail_callbacks(
+    client: Client, world: World, changes: dict[str, str]
+) -> None:
+    order, attempt = processing(world, "paytrail")
+    before = snapshot(order)
+
+    response = client.get(
+        reverse("payments:paytrail-callback-success", args=[world.checkout.pk]),
+        paytrail_query(attempt, **changes),
+    )
+
+    assert response.status_code == 400
+    assert snapshot(order) == before
+    assert not ProviderNotification.objects.exists()
