@@ -9,6 +9,7 @@ so a CI failure reproduces locally.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,8 @@ from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
 
 # Per operation and mode (positive, negative): 18 runs, the file in well under a minute.
-MAX_EXAMPLES = 30
+# FUZZ_EXAMPLES=2000 for a deep run by hand; the default keeps the suite quick.
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 PREFIX = "/api/v1/"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,8 @@ PAYTRAIL_SECRET = "SAIPPUAKAUPPIAS"
 EPASSI_KEY = "epassi-fuzz-key"
 
 FUZZ = settings(
-    max_examples=60,
+    # FUZZ_EXAMPLES=2000 for a deep run by hand; the default keeps the suite quick.
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
     derandomize=True,
     database=None,
     deadline=None,

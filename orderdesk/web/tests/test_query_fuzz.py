@@ -7,6 +7,7 @@ its message (a field error on the pages, a `name: message` line in a CSV export'
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote
 
 import pytest
@@ -23,7 +24,8 @@ from orderdesk.orders.queries import Cursor, OrderFilters
 from orderdesk.reports.params import ReportParams
 from orderdesk.testing import factories
 
-MAX_EXAMPLES = 75
+# FUZZ_EXAMPLES=2000 for a deep run by hand; the default keeps the suite quick.
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "75"))
 
 ORDER_PARAMS = [
     "number",
