@@ -178,6 +178,11 @@ def plan_refund(order: Order, *, partial: bool, via_provider: bool = True) -> Re
 # --- refunding ---------------------------------------------------------------------------
 
 
+def valid_key(key: str) -> bool:
+    """Whether a form's idempotency key has the shape the form sends (anything else is stale)."""
+    return _KEY.fullmatch(key) is not None
+
+
 def scoped_key(order: Order, key: str) -> str:
     """The stored (and provider-facing) key: a form key can only ever replay its own order."""
     return f"od-{order.pk}-{key}"
@@ -203,7 +208,7 @@ def refund_order(
     and never calls the provider twice. Raises RefundError (nothing written) for bad input.
     Must not run inside a transaction: the provider is called after this function's commit.
     """
-    if not _KEY.match(idempotency_key or ""):
+    if not valid_key(idempotency_key or ""):
         raise RefundError("The form has expired: reload it and submit again.")
     key = scoped_key(order, idempotency_key)
     existing = Refund.objects.filter(idempotency_key=key).first()

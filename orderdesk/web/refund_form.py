@@ -141,11 +141,15 @@ def read(form: RefundForm, data: QueryDict) -> RefundForm:
     form.reason = data.get("reason", "").strip()[:500]
     if len(data.get("reason", "")) > 500:
         form.errors.append("Keep the reason under 500 characters.")
+    if "\x00" in form.reason:
+        # PostgreSQL cannot store it; nobody types it on purpose.
+        form.errors.append("Remove the invisible NUL character from the reason.")
     by_line = {row.line.pk: row for row in form.rows}
     for name in data:
         if name.startswith("amount_"):
             suffix = name.removeprefix("amount_")
-            if not suffix.isdigit() or int(suffix) not in by_line:
+            # isdigit() alone also accepts "²", which int() refuses.
+            if not (suffix.isascii() and suffix.isdigit()) or int(suffix) not in by_line:
                 form.errors.append("One of the amounts is for a product not on this order.")
     for row in form.rows:
         row.value = data.get(row.field, "").strip()[:30]

@@ -179,6 +179,29 @@ def test_it_needs_a_non_zero_amount(
     assert Refund.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        # Found by test_refund_fuzz: "²".isdigit() is true, int("²") fails (500 everywhere).
+        ({"amount_\u00b2": "5"}, "not on this order"),
+        # NUL: a 500 on PostgreSQL, in the reason stored and in the key looked up.
+        ({"reason": "dup\x00licate"}, "Remove the invisible NUL character"),
+        ({"key": "k\x00" * 8}, "The form has expired"),
+    ],
+    ids=["superscript line id", "NUL in reason", "NUL in key"],
+)
+def test_it_refuses_malformed_fields_and_writes_nothing(
+    world: factories.World, order: Order, fake: FakeProvider, fields: dict[str, str], message: str
+) -> None:
+    events = OrderEvent.objects.count()
+    status, html = post(client_for(world.sam), order, **{amount_field(order, 0): "5", **fields})
+    assert status == 400
+    assert message in html
+    assert Refund.objects.count() == 0
+    assert OrderEvent.objects.count() == events
+    assert fake.calls == []
+
+
 def test_it_refuses_another_orders_line(
     world: factories.World, order: Order, fake: FakeProvider
 ) -> None:

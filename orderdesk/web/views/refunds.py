@@ -14,7 +14,7 @@ from orderdesk.orders.models import Order
 from orderdesk.orders.transitions import REFUNDABLE
 from orderdesk.organizations.access import get_order_for_member, require_can_act
 from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.payments.refunds import RefundError, refund_order, scoped_key
+from orderdesk.payments.refunds import RefundError, refund_order, scoped_key, valid_key
 from orderdesk.web import refund_form
 from orderdesk.web.views.orders import order_updated_response
 
@@ -46,9 +46,14 @@ def order_refund(request: HttpRequest, number: int) -> HttpResponse:
     require_can_act(request, order)
     if request.method == "POST":
         # A resubmitted form (double click, retry) answers with the refund it already made.
-        key = request.POST.get("key", "")[:64]
-        done = Refund.objects.filter(idempotency_key=scoped_key(order, key)).first()
-        if key and done is not None:
+        key = request.POST.get("key", "")
+        # Only a well-formed key is looked up: a stray NUL would make PostgreSQL fail.
+        done = (
+            Refund.objects.filter(idempotency_key=scoped_key(order, key)).first()
+            if valid_key(key)
+            else None
+        )
+        if done is not None:
             return _done(request, order, done)
     form = refund_form.refund_form(order)
     if order.status not in REFUNDABLE:
