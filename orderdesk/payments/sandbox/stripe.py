@@ -240,7 +240,7 @@ def _owned(account: str, kind: str, object_id: str) -> HttpResponse:
 
 def _int_param(params: dict[str, Any], name: str) -> int | None:
     value = params.get(name)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 

@@ -356,3 +356,5 @@ def test_it_switches_checkouts(client: Client, world: factories.World) -> None:
     assert numbers_in(client.get("/orders/").content.decode()) == []
     assert client.post("/checkout/", {"checkout": world.other_checkout.pk}).status_code == 404
     assert client.post("/checkout/", {"checkout": "x"}).status_code == 400
+    # A superscript digit passed isdigit() and failed int(): it was a 500.
+    assert client.post("/checkout/", {"checkout": "\u00b2"}).status_code == 400

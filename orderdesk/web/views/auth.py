@@ -25,7 +25,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def choose_checkout(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("checkout", "")
-    if not raw.isdigit():
+    # isdigit() alone also accepts "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()):
         return HttpResponseBadRequest("Choose a checkout from the list.")
     switch_checkout(request, int(raw))
     # Filters and order numbers belong to the previous checkout, so start from a clean table.
