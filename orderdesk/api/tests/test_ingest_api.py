@@ -566,3 +566,29 @@ def test_it_fails_the_attempt_when_the_provider_cannot_be_reached(
     state = storefront.call("GET", f"/orders/{number}").data
     assert state["status"] == "in_progress"
     assert [a["status"] for a in state["payment_attempts"]] == ["failed"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/v1/nope", 404, "not_found"),
+        ("GET", f"{BASE}/orders/1/nope", 404, "not_found"),
+        ("PATCH", f"{BASE}/orders", 405, "method_not_allowed"),
+        ("GET", f"{BASE}/orders", 405, "method_not_allowed"),
+    ],
+)
+def test_unknown_paths_and_methods_answer_detail_and_code(
+    storefront: CheckoutPage, method: str, path: str, status: int, code: str
+) -> None:
+    before = database_state()
+
+    response = storefront.client.generic(
+        method, path, "{}", content_type="application/json", headers={"Authorization": "x"}
+    )
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert set(response.json()) == {"detail", "code"}
+    if status == 405:
+        assert "POST" in response["Allow"]
+    assert database_state() == before
