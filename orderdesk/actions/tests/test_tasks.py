@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -153,11 +154,14 @@ def test_the_worker_runs_each_housekeeping_job_at_its_pace_until_stopped(
     )
 
     worker.start()
-    while runs.count("roll up") < 2:
+    deadline = time.monotonic() + 10
+    while (runs.count("roll up") < 2 or runs.count("sweep") < 4) and time.monotonic() < deadline:
         stop.wait(0.01)
     stop.set()
     worker.join(timeout=2)
 
     assert not worker.is_alive()
-    # The sweep runs about five times as often as the rollup, and a failing job goes on.
-    assert runs.count("sweep") >= 4
+    # A failing job is tried again at its next turn, and the faster job is never behind it
+    # (how far ahead depends on how busy the machine is).
+    assert runs.count("roll up") >= 2
+    assert runs.count("sweep") >= max(4, runs.count("roll up"))
