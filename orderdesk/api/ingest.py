@@ -21,6 +21,7 @@ from orderdesk.api.schemas import (
     Error,
     LineOut,
     OpenOrderIn,
+    OrderNumber,
     OrderOut,
     PaymentAttemptOut,
     PaymentIn,
@@ -37,9 +38,6 @@ from orderdesk.payments.models import PaymentAttempt
 router = Router(auth=CheckoutKey(), tags=["checkout ingest"])
 
 ERRORS = {401: Error, 404: Error, 409: Error, 422: Error}
-OrderNumber = Annotated[
-    int, Path(ge=1, le=2**63 - 1, description="The order's number in its organization.")
-]
 AddOnId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 

@@ -22,7 +22,7 @@ from orderdesk.actions import services as actions
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.api.auth import StaffRequest, StaffToken
 from orderdesk.api.errors import IdempotencyKeyReused, InvalidParameters
-from orderdesk.api.schemas import CustomerOut, Error, PaymentAttemptOut, VatRowOut
+from orderdesk.api.schemas import CustomerOut, Error, OrderNumber, PaymentAttemptOut, VatRowOut
 from orderdesk.api.staff_schemas import (
     ActionOut,
     ActionRunOut,
@@ -73,9 +73,6 @@ router = Router(auth=StaffToken(), tags=["orders"])
 
 READ_ERRORS = {400: Error, 401: Error, 404: Error, 422: Error}
 VERB_ERRORS = {**READ_ERRORS, 403: Error, 409: Error}
-OrderNumber = Annotated[
-    int, Path(ge=1, le=2**63 - 1, description="The order's number in its organization.")
-]
 ActionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="`actions[].id` of the order.")]
 IdempotencyKey = Annotated[
     str,
@@ -160,6 +157,15 @@ def mark_completed(
     return order_detail(get_order_for_token(token, number))
 
 
+def _rerun_out(run: ActionRun | None, token: ApiToken, number: int) -> RerunOut:
+    """The answer to a run request: the queued run, if any, and the order as it is now."""
+    return RerunOut(
+        queued=run is not None,
+        run=_run(run) if run is not None else None,
+        order=order_detail(get_order_for_token(token, number)),
+    )
+
+
 @router.post("/orders/{number}/actions/{action_id}/rerun", response={200: RerunOut, **VERB_ERRORS})
 def rerun_action(request: StaffRequest, number: OrderNumber, action_id: ActionId) -> RerunOut:
     """Re-run one post-purchase action; nothing happens if it succeeded or is already queued."""
@@ -167,12 +173,7 @@ def rerun_action(request: StaffRequest, number: OrderNumber, action_id: ActionId
     order = get_order_for_token(token, number)
     require_token_can_act(token)
     snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
-    run = actions.rerun_action(snapshot, by=Actor.of_token(token))
-    return RerunOut(
-        queued=run is not None,
-        run=_run(run) if run is not None else None,
-        order=order_detail(get_order_for_token(token, number)),
-    )
+    return _rerun_out(actions.rerun_action(snapshot, by=Actor.of_token(token)), token, number)
 
 
 @router.post(
@@ -188,11 +189,7 @@ def retry_access_removal(
     require_token_can_act(token)
     snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
     run = actions.retry_access_removal(snapshot, by=Actor.of_token(token))
-    return RerunOut(
-        queued=run is not None,
-        run=_run(run) if run is not None else None,
-        order=order_detail(get_order_for_token(token, number)),
-    )
+    return _rerun_out(run, token, number)
 
 
 @router.post(

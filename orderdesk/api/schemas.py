@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from ninja.params.functions import Path
 from pydantic import field_validator
+
+# Path parameters shared by the ingest and staff routers.
+OrderNumber = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The order's number in its organization.")
+]
 
 
 class Error(Schema):
