@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.params.functions import Path
 
 from orderdesk.api.auth import CheckoutKey, CheckoutRequest
@@ -42,12 +42,12 @@ AddOnId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS})
-def open_order(request: CheckoutRequest, body: OpenOrderIn) -> tuple[int, OrderOut]:
+def open_order(request: CheckoutRequest, body: OpenOrderIn) -> Status[OrderOut]:
     user_agent = body.user_agent if body.user_agent is not None else _user_agent(request)
     order = services.open_order(
         request.auth, link_slug=body.link, currency=body.currency, user_agent=user_agent
     )
-    return 201, order_out(order)
+    return Status(201, order_out(order))
 
 
 @router.get("/orders/{number}", response={200: OrderOut, **ERRORS})
@@ -96,7 +96,7 @@ def remove_discount_code(request: CheckoutRequest, number: OrderNumber) -> Order
 @router.post("/orders/{number}/payments", response={201: PaymentStartedOut, **ERRORS, 502: Error})
 def start_payment(
     request: CheckoutRequest, body: PaymentIn, number: OrderNumber
-) -> tuple[int, PaymentStartedOut]:
+) -> Status[PaymentStartedOut]:
     attempt = payments.start_payment(
         _order(request, number),
         provider=body.provider,
@@ -106,12 +106,15 @@ def start_payment(
     )
     # The intent row is committed; the provider call runs with no transaction open.
     start = payments.hand_payment_to_provider(attempt)
-    return 201, PaymentStartedOut(
-        **attempt_out(attempt).model_dump(),
-        redirect_url=start.redirect_url,
-        form_action=start.form_action,
-        form_fields=start.form_fields,
-        client_secret=start.client_secret,
+    return Status(
+        201,
+        PaymentStartedOut(
+            **attempt_out(attempt).model_dump(),
+            redirect_url=start.redirect_url,
+            form_action=start.form_action,
+            form_fields=start.form_fields,
+            client_secret=start.client_secret,
+        ),
     )
 
 
