@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Page, expect
 from pytest_django import Settings
@@ -29,6 +30,14 @@ CHROMIUM_ARGS = [
 # shared CI machines have noisy timings.
 hypothesis_settings.register_profile("orderdesk", max_examples=200, deadline=None)
 hypothesis_settings.load_profile("orderdesk")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    # Persistent connections (DB_CONN_MAX_AGE) would keep the live server's request threads'
+    # sessions open after the tests, and PostgreSQL refuses to drop a database in use.
+    for database in settings.DATABASES.values():
+        database["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)
