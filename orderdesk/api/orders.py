@@ -226,12 +226,25 @@ def refund(
     made = Refund.objects.select_related("created_by", "created_by_token", "payment_attempt").get(
         pk=made.pk
     )
-    asked = {line.line_id: line.amount_minor for line in body.lines if line.amount_minor}
-    if {rl.order_line_id: rl.amount_minor for rl in made.lines.all()} != asked:
+    asked = (
+        {
+            line.line_id: (line.amount_minor, line.remove_access)
+            for line in body.lines
+            if line.amount_minor
+        },
+        body.via_provider,
+        body.remove_offer_access,
+    )
+    found = (
+        {rl.order_line_id: (rl.amount_minor, rl.remove_access) for rl in made.lines.all()},
+        made.via_provider,
+        made.remove_offer_access,
+    )
+    if found != asked:
         # Answering with the first refund would tell the client this one was made.
         raise IdempotencyKeyReused(
             f"Idempotency-Key {idempotency_key} was used for refund {made.pk} with other "
-            "amounts: send a new key for a new refund."
+            "amounts or options: send a new key for a new refund."
         )
     if replayed:
         response["Idempotent-Replayed"] = "true"

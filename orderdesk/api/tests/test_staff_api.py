@@ -545,6 +545,26 @@ def test_a_key_sent_again_with_other_amounts_is_a_conflict(
     assert len(fake.calls) == 1
 
 
+def test_a_key_sent_again_with_other_options_is_a_conflict(
+    world: factories.World, staff: Staff, fake: FakeProvider
+) -> None:
+    # Same amounts, but this time "record only": answering with the first refund would claim
+    # a record-only refund was made when money moved.
+    order = factories.order(world)
+    key = {"Idempotency-Key": "reused-key-8"}
+    first = staff.post(f"/orders/{order.number}/refunds", refund_body(order, 2500), **key)
+    before = database_state()
+
+    again = staff.post(
+        f"/orders/{order.number}/refunds", refund_body(order, 2500, via_provider=False), **key
+    )
+
+    assert first.status_code == 201
+    assert (again.status_code, again.data["code"]) == (409, "idempotency_key_reused")
+    assert database_state() == before
+    assert len(fake.calls) == 1
+
+
 def test_a_refund_needs_an_idempotency_key(
     world: factories.World, staff: Staff, fake: FakeProvider
 ) -> None:
