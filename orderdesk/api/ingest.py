@@ -33,7 +33,6 @@ from orderdesk.orders.models import Order
 from orderdesk.orders.pricing import vat_breakdown
 from orderdesk.orders.services import IngestNotFound
 from orderdesk.payments import services as payments
-from orderdesk.payments.models import PaymentAttempt
 
 router = Router(auth=CheckoutKey(), tags=["checkout ingest"])
 
@@ -108,8 +107,8 @@ def start_payment(
     start = payments.hand_payment_to_provider(attempt)
     return Status(
         201,
-        PaymentStartedOut(
-            **attempt_out(attempt).model_dump(),
+        PaymentStartedOut.of(
+            attempt,
             redirect_url=start.redirect_url,
             form_action=start.form_action,
             form_fields=start.form_fields,
@@ -143,65 +142,18 @@ def order_out(order: Order) -> OrderOut:
         vat_minor=order.vat_minor,
         total_minor=order.total_minor,
         discount_code=order.discount_code.code if order.discount_code else None,
-        lines=[
-            LineOut(
-                kind=line.kind,
-                name=line.name,
-                product_id=line.product_id,
-                add_on_id=line.add_on_id,
-                unit_price_minor=line.unit_price_minor,
-                quantity=line.quantity,
-                discount_minor=line.discount_minor,
-                vat_rate=str(line.vat_rate),
-                vat_minor=line.vat_minor,
-                total_minor=line.total_minor,
-            )
-            for line in lines
-        ],
+        lines=[LineOut.of(line) for line in lines],
         vat_breakdown=[
-            VatRowOut(
-                rate=str(row.rate),
-                net_minor=row.net_minor,
-                vat_minor=row.vat_minor,
-                gross_minor=row.gross_minor,
-            )
+            VatRowOut.of(row)
             for row in vat_breakdown(
                 (line.vat_rate, line.total_minor, line.vat_minor) for line in lines
             )
         ],
-        customer=CustomerOut(
-            email=order.customer_email,
-            first_name=order.first_name,
-            last_name=order.last_name,
-            company=order.company,
-            phone=order.phone,
-            address_line1=order.address_line1,
-            address_line2=order.address_line2,
-            postal_code=order.postal_code,
-            city=order.city,
-            region=order.region,
-            country=order.country,
-            vat_id=order.vat_id,
-            extra_fields=order.extra_fields,
-            analytics_consent=order.analytics_consent,
-        ),
+        customer=CustomerOut.of(order),
         link=order.link.slug if order.link else None,
         source=order.source,
         tags=order.tags,
         device_type=order.device_type,
-        payment_attempts=[attempt_out(a) for a in order.payment_attempts.all()],
+        payment_attempts=[PaymentAttemptOut.of(a) for a in order.payment_attempts.all()],
         created_at=order.created_at,
-    )
-
-
-def attempt_out(attempt: PaymentAttempt) -> PaymentAttemptOut:
-    return PaymentAttemptOut(
-        stamp=attempt.stamp,
-        provider=attempt.provider,
-        method=attempt.method,
-        status=attempt.status,
-        amount_minor=attempt.amount_minor,
-        currency=attempt.currency,
-        provider_reference=attempt.provider_reference,
-        created_at=attempt.created_at,
     )

@@ -329,36 +329,9 @@ def order_detail(order: Order) -> OrderDetailOut:
         paid_at=order.paid_at,
         completed_at=order.completed_at,
         general=_general(details),
-        customer=CustomerOut(
-            email=order.customer_email,
-            first_name=order.first_name,
-            last_name=order.last_name,
-            company=order.company,
-            phone=order.phone,
-            address_line1=order.address_line1,
-            address_line2=order.address_line2,
-            postal_code=order.postal_code,
-            city=order.city,
-            region=order.region,
-            country=order.country,
-            vat_id=order.vat_id,
-            extra_fields=order.extra_fields,
-            analytics_consent=order.analytics_consent,
-        ),
+        customer=CustomerOut.of(order),
         lines=[_line(line) for line in details.lines],
-        payments=[
-            PaymentAttemptOut(
-                stamp=a.stamp,
-                provider=a.provider,
-                method=a.method,
-                status=a.status,
-                amount_minor=a.amount_minor,
-                currency=a.currency,
-                provider_reference=a.provider_reference,
-                created_at=a.created_at,
-            )
-            for a in details.payment_attempts
-        ],
+        payments=[PaymentAttemptOut.of(a) for a in details.payment_attempts],
         refunds=[_refund(r) for r in details.refunds],
         actions=[_action(s) for s in details.action_snapshots],
         timeline=[
@@ -389,32 +362,15 @@ def _general(details: OrderDetails) -> GeneralOut:
         vat_minor=order.vat_minor,
         total_minor=order.total_minor,
         refunded_minor=order.refunded_minor,
-        vat_breakdown=[
-            VatRowOut(
-                rate=str(row.rate),
-                net_minor=row.net_minor,
-                vat_minor=row.vat_minor,
-                gross_minor=row.gross_minor,
-            )
-            for row in details.vat_rows
-        ],
+        vat_breakdown=[VatRowOut.of(row) for row in details.vat_rows],
         device_type=order.device_type,
     )
 
 
 def _line(line: OrderLine) -> StaffLineOut:
-    return StaffLineOut(
+    return StaffLineOut.of(
+        line,
         id=line.pk,
-        kind=line.kind,
-        name=line.name,
-        product_id=line.product_id,
-        add_on_id=line.add_on_id,
-        unit_price_minor=line.unit_price_minor,
-        quantity=line.quantity,
-        discount_minor=line.discount_minor,
-        vat_rate=str(line.vat_rate),
-        vat_minor=line.vat_minor,
-        total_minor=line.total_minor,
         refunded_minor=line.refunded_minor,
         refundable_minor=line.refundable_minor,
     )

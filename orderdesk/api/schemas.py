@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from ninja import Field, Schema
 from ninja.params.functions import Path
 from pydantic import field_validator
+
+if TYPE_CHECKING:
+    from orderdesk.orders.models import Order, OrderLine
+    from orderdesk.orders.pricing import VatRow
+    from orderdesk.payments.models import PaymentAttempt
 
 # Path parameters shared by the ingest and staff routers.
 OrderNumber = Annotated[
@@ -102,12 +107,38 @@ class LineOut(Schema):
     vat_minor: int
     total_minor: int
 
+    @classmethod
+    def of(cls, line: OrderLine, **more: Any) -> Self:
+        """The line as the API shows it; `more` fills the fields of a subclass."""
+        return cls(
+            kind=line.kind,
+            name=line.name,
+            product_id=line.product_id,
+            add_on_id=line.add_on_id,
+            unit_price_minor=line.unit_price_minor,
+            quantity=line.quantity,
+            discount_minor=line.discount_minor,
+            vat_rate=str(line.vat_rate),
+            vat_minor=line.vat_minor,
+            total_minor=line.total_minor,
+            **more,
+        )
+
 
 class VatRowOut(Schema):
     rate: str
     net_minor: int
     vat_minor: int
     gross_minor: int
+
+    @classmethod
+    def of(cls, row: VatRow) -> Self:
+        return cls(
+            rate=str(row.rate),
+            net_minor=row.net_minor,
+            vat_minor=row.vat_minor,
+            gross_minor=row.gross_minor,
+        )
 
 
 class PaymentAttemptOut(Schema):
@@ -119,6 +150,20 @@ class PaymentAttemptOut(Schema):
     currency: str
     provider_reference: str
     created_at: dt.datetime
+
+    @classmethod
+    def of(cls, attempt: PaymentAttempt, **more: Any) -> Self:
+        return cls(
+            stamp=attempt.stamp,
+            provider=attempt.provider,
+            method=attempt.method,
+            status=attempt.status,
+            amount_minor=attempt.amount_minor,
+            currency=attempt.currency,
+            provider_reference=attempt.provider_reference,
+            created_at=attempt.created_at,
+            **more,
+        )
 
 
 class PaymentStartedOut(PaymentAttemptOut):
@@ -145,6 +190,25 @@ class CustomerOut(Schema):
     vat_id: str
     extra_fields: dict[str, str]
     analytics_consent: bool | None
+
+    @classmethod
+    def of(cls, order: Order) -> Self:
+        return cls(
+            email=order.customer_email,
+            first_name=order.first_name,
+            last_name=order.last_name,
+            company=order.company,
+            phone=order.phone,
+            address_line1=order.address_line1,
+            address_line2=order.address_line2,
+            postal_code=order.postal_code,
+            city=order.city,
+            region=order.region,
+            country=order.country,
+            vat_id=order.vat_id,
+            extra_fields=order.extra_fields,
+            analytics_consent=order.analytics_consent,
+        )
 
 
 class OrderOut(Schema):

@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from orderdesk.api.schemas import CustomerOut, PaymentAttemptOut, VatRowOut
+from orderdesk.api.schemas import CustomerOut, LineOut, PaymentAttemptOut, VatRowOut
 
 MAX_MINOR = 2**62
 
@@ -95,18 +95,10 @@ class OrderPageOut(Schema):
     previous_cursor: str | None = Field(description="Pass as `before` for newer orders.")
 
 
-class StaffLineOut(Schema):
+class StaffLineOut(LineOut):
+    """A line as the ingest API shows it, with its id and what is refunded of it."""
+
     id: int
-    kind: str
-    name: str
-    product_id: int | None
-    add_on_id: int | None
-    unit_price_minor: int
-    quantity: int
-    discount_minor: int
-    vat_rate: str
-    vat_minor: int
-    total_minor: int
     refunded_minor: int
     refundable_minor: int
 
