@@ -15,8 +15,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +26,19 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib import admin  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client, RequestFactory  # noqa: E402
-from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.test import RequestFactory  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    biggest_checkout,
+    one,
+    owner_of,
+    percentile,
+    signed_in,
+    timed,
+)
 from orderdesk.lib.warmup import warm_up  # noqa: E402
 from orderdesk.orders.models import Order  # noqa: E402
 from orderdesk.orders.queries import Cursor  # noqa: E402
@@ -48,13 +53,6 @@ class Case:
     admin: dict[str, str] | None
     path: str = "/orders/"
     headers: dict[str, str] | None = None
-
-
-def one(sql: str, *params: Any) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def discover(checkout: Checkout) -> list[Case]:
@@ -180,30 +178,6 @@ def discover(checkout: Checkout) -> list[Case]:
     return cases
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        raise ValueError("no measurements")
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def timed(
-    fn: Callable[[], Any], runs: int, warmup: int = 2, cpu: list[float] | None = None
-) -> list[float]:
-    """Wall milliseconds per run; `cpu` collects this process's CPU milliseconds per run."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-        if cpu is not None:
-            cpu.append((time.process_time() - start_cpu) * 1000)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30, help="at least 1")
@@ -216,21 +190,11 @@ def main() -> None:
     assert connection.vendor == "postgresql", "run against PostgreSQL (DATABASE_URL)"
     # The same preparation as orderdesk/wsgi.py gives a gunicorn worker.
     warm_up()
-    checkout_id = one(
-        "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
-    )
-    checkout = Checkout.objects.select_related("organization").get(pk=checkout_id)
+    checkout = biggest_checkout()
+    checkout_id = checkout.pk
     total = one("SELECT count(*) FROM orders_order")
     in_checkout = one("SELECT count(*) FROM orders_order WHERE checkout_id=%s", checkout_id)
-    owner = (
-        User.objects.filter(
-            memberships__organization=checkout.organization,
-            memberships__role__in=["owner", "admin"],
-        )
-        .order_by("pk")
-        .first()
-    )
-    assert owner is not None, "the organization needs an owner or admin"
+    owner = owner_of(checkout)
     print(f"# {total:,} orders; checkout {checkout.name!r} has {in_checkout:,}; user {owner.email}")
     print(
         f"# PostgreSQL {one('SHOW server_version')}, {args.runs} runs per case (admin {args.admin_runs})"
@@ -240,16 +204,7 @@ def main() -> None:
     model_admin = admin.site._registry[Order]
     factory = RequestFactory()
 
-    with override_settings(
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies", DEBUG=False
-    ):
-        client = Client()
-        client.force_login(owner)
-        session = client.session
-        session["current_checkout_id"] = checkout.pk
-        session.save()
-        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # type: ignore[assignment]
-
+    with signed_in(owner, checkout) as client:
         rows: list[
             tuple[str, float, float, float, float, int, float | None, float | None, float]
         ] = []

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,19 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    biggest_checkout,
+    one,
+    owner_of,
+    percentile,
+    signed_in,
+    timed,
+)
 from orderdesk.lib.warmup import warm_up  # noqa: E402
 from orderdesk.orders.models import PAID_STATUSES, Order  # noqa: E402
-from orderdesk.organizations.models import Checkout, User  # noqa: E402
 from orderdesk.reports.facts import rolled_until  # noqa: E402
 from orderdesk.reports.params import ReportParams  # noqa: E402
 from orderdesk.reports.periods import midnight  # noqa: E402
@@ -55,65 +58,23 @@ TABS = ("sales", "products", "international", "analytics")
 PERIODS = ("last_30_days", "this_year")
 
 
-def one(sql: str, *params: Any) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_tabs(runs: int, only: str, converted: bool) -> None:
     warm_up()  # as orderdesk/wsgi.py prepares a web process
-    checkout_id = one(
-        "SELECT checkout_id FROM orders_order GROUP BY checkout_id ORDER BY count(*) DESC LIMIT 1"
-    )
-    checkout = Checkout.objects.select_related("organization").get(pk=checkout_id)
+    checkout = biggest_checkout()
+    checkout_id = checkout.pk
     in_checkout = one("SELECT count(*) FROM orders_order WHERE checkout_id=%s", checkout_id)
-    owner = (
-        User.objects.filter(
-            memberships__organization=checkout.organization,
-            memberships__role__in=["owner", "admin"],
-        )
-        .order_by("pk")
-        .first()
-    )
-    assert owner is not None, "the organization needs an owner or admin"
+    owner = owner_of(checkout)
     print(
         f"# {one('SELECT count(*) FROM orders_order'):,} orders; checkout {checkout.name!r} has "
         f"{in_checkout:,}; PostgreSQL {one('SHOW server_version')}; {runs} runs per case"
     )
     tz = checkout.organization.time_zone
     rows = []
-    with override_settings(
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies", DEBUG=False
-    ):
-        client = Client()
-        client.force_login(owner)
-        session = client.session
-        session["current_checkout_id"] = checkout.pk
-        session.save()
-        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # type: ignore[assignment]
+    with signed_in(owner, checkout) as client:
         for period in PERIODS:
             params, _ = ReportParams.parse(
                 {"period": period, "tz": tz}, default_tz=tz, now=timezone.now()

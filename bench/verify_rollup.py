@@ -26,11 +26,10 @@ django.setup()
 
 from zoneinfo import ZoneInfo  # noqa: E402
 
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.common import biggest_checkout  # noqa: E402
 from orderdesk.lib.money import to_minor  # noqa: E402
-from orderdesk.organizations.models import Checkout  # noqa: E402
 from orderdesk.reports import queries  # noqa: E402
 from orderdesk.reports.facts import Facts, LiveFacts, RolledFacts  # noqa: E402
 from orderdesk.reports.periods import Period, resolve_period  # noqa: E402
@@ -108,12 +107,8 @@ def live_scope(checkout_ids: frozenset[int], period: Period) -> queries.Scope:
 
 
 def main() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT checkout_id FROM orders_order GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
-        )
-        (checkout_id,) = cursor.fetchone()
-    checkout = Checkout.objects.select_related("organization").get(pk=checkout_id)
+    checkout = biggest_checkout()
+    checkout_id = checkout.pk
     tz = ZoneInfo(checkout.organization.time_zone)
     today = timezone.now().astimezone(tz).date()
     ids = frozenset({checkout_id})

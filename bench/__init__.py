@@ -1,0 +1,1 @@
+"""Benchmarks against a big PostgreSQL database (see docs/benchmarks.md)."""
