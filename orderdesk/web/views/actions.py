@@ -3,6 +3,8 @@ retry a failed access removal (SPEC F5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -10,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from orderdesk.actions import services
-from orderdesk.actions.models import ActionSnapshot
+from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.organizations.access import get_order_for_member, require_can_act
 from orderdesk.organizations.models import User
@@ -24,32 +26,48 @@ def _respond(request: HttpRequest, number: int, response: HttpResponse) -> HttpR
     return HttpResponseRedirect(reverse("order_detail", args=[number]))
 
 
-@login_required
-@require_POST
-def rerun_action(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
+def _on_action(
+    request: HttpRequest,
+    number: int,
+    snapshot_id: int,
+    verb: Callable[..., ActionRun | None],
+    queued: str,
+    nothing: str,
+) -> HttpResponse:
+    """Run `verb` on one of the order's actions as the user; answer with the fresh panel."""
     order = get_order_for_member(request, number)
     require_can_act(request, order)
     snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
     assert isinstance(request.user, User)
-    run = services.rerun_action(snapshot, by=request.user)
-    message = f"Re-run queued: {snapshot}" if run else f"{snapshot} has nothing to re-run"
+    run = verb(snapshot, by=request.user)
+    message = (queued if run else nothing).format(action=snapshot)
     return _respond(request, number, order_updated_response(request, order, message=message))
+
+
+@login_required
+@require_POST
+def rerun_action(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
+    return _on_action(
+        request,
+        number,
+        snapshot_id,
+        services.rerun_action,
+        queued="Re-run queued: {action}",
+        nothing="{action} has nothing to re-run",
+    )
 
 
 @login_required
 @require_POST
 def retry_access_removal(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
-    order = get_order_for_member(request, number)
-    require_can_act(request, order)
-    snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
-    assert isinstance(request.user, User)
-    run = services.retry_access_removal(snapshot, by=request.user)
-    message = (
-        f"Removing access queued again: {snapshot}"
-        if run
-        else f"{snapshot} has no failed access removal to retry"
+    return _on_action(
+        request,
+        number,
+        snapshot_id,
+        services.retry_access_removal,
+        queued="Removing access queued again: {action}",
+        nothing="{action} has no failed access removal to retry",
     )
-    return _respond(request, number, order_updated_response(request, order, message=message))
 
 
 @login_required
