@@ -27,22 +27,7 @@ from orderdesk.testing import factories
 # FUZZ_EXAMPLES=2000 for a deep run by hand; the default keeps the suite quick.
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "75"))
 
-ORDER_PARAMS = [
-    "number",
-    "email",
-    "first_name",
-    "last_name",
-    "status",
-    "source",
-    "tag",
-    "discount_code",
-    "date_from",
-    "date_to",
-    "q",
-    "tab",
-    "after",
-    "before",
-]
+ORDER_PARAMS = [*OrderFilters.PARAMS, "after", "before"]
 REPORT_PARAMS = ["period", "from", "to", "tz", "granularity", "currency", "tab"]
 
 # Values that are almost right are the ones that slip past a parser.
