@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
 from orderdesk.catalog.models import (
     ActionConfig,
     ActionKind,
@@ -177,6 +178,25 @@ def kajabi_action(
         name="Grant Kajabi offer",
         settings={"activation_url": url, "deactivation_url": url.replace("activate", "deactivate")},
         **target,
+    )
+
+
+def failed_kajabi_action(w: World, order: Order) -> ActionSnapshot:
+    """Give `order` an offer-level Kajabi grant that failed for good (health: failed),
+    snapshotted from a live configuration."""
+    config = kajabi_action(w.checkout, url="http://kajabi.invalid/offers/a/activate", offer=w.offer)
+    order.action_health = ActionHealth.FAILED
+    order.save(update_fields=["action_health"])
+    return ActionSnapshot.objects.create(
+        order=order,
+        config=config,
+        level=ActionLevel.OFFER,
+        kind=ActionKind.KAJABI_GRANT,
+        name="Grant Kajabi offer",
+        settings=config.settings,
+        status=SnapshotStatus.FAILED,
+        attempts=1,
+        last_error="Kajabi answered 422: Email: is invalid",
     )
 
 

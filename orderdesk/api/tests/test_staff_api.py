@@ -20,7 +20,6 @@ from orderdesk.actions.models import (
     RunStatus,
     SnapshotStatus,
 )
-from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActionHealth, ActorType, Order, OrderStatus
 from orderdesk.organizations.models import ApiToken, Checkout, CheckoutRole
@@ -76,25 +75,6 @@ def staff(world: factories.World, client: Client) -> Staff:
 @pytest.fixture
 def viewer(world: factories.World, client: Client) -> Staff:
     return staff_for(client, world.checkout, CheckoutRole.VIEWER)
-
-
-def failed_action(order: Order, world: factories.World) -> ActionSnapshot:
-    config = factories.kajabi_action(
-        world.checkout, url="http://kajabi.invalid/offers/a/activate", offer=world.offer
-    )
-    order.action_health = ActionHealth.FAILED
-    order.save(update_fields=["action_health"])
-    return ActionSnapshot.objects.create(
-        order=order,
-        config=config,
-        level=ActionLevel.OFFER,
-        kind=ActionKind.KAJABI_GRANT,
-        name="Grant Kajabi offer",
-        settings=config.settings,
-        status=SnapshotStatus.FAILED,
-        attempts=1,
-        last_error="Kajabi answered 422: Email: is invalid",
-    )
 
 
 # --- tokens and tenancy --------------------------------------------------------------------
@@ -180,7 +160,7 @@ def test_a_viewer_token_reads_but_every_verb_is_forbidden(
     world: factories.World, viewer: Staff, fake: FakeProvider
 ) -> None:
     order = factories.order(world, add_ons=(world.bump,))
-    snapshot = failed_action(order, world)
+    snapshot = factories.failed_kajabi_action(world, order)
     course = order.lines.order_by("position").first()
     assert course is not None
     before = database_state()
@@ -336,7 +316,7 @@ def test_the_detail_has_every_part_of_the_panel(
     world: factories.World, staff: Staff, fake: FakeProvider
 ) -> None:
     order = factories.order(world, add_ons=(world.bump,), company="Studio Oy")
-    snapshot = failed_action(order, world)
+    snapshot = factories.failed_kajabi_action(world, order)
     course = order.lines.order_by("position").first()
     assert course is not None
     refund = staff.post(
@@ -398,7 +378,7 @@ def test_mark_completed_completes_and_reruns_as_the_token(
     world: factories.World, staff: Staff
 ) -> None:
     order = factories.order(world)
-    failed_action(order, world)
+    factories.failed_kajabi_action(world, order)
 
     response = staff.post(f"/orders/{order.number}/mark-completed", {})
 
@@ -425,7 +405,7 @@ def test_mark_completed_of_an_unpaid_order_is_refused_and_changes_nothing(
 
 def test_rerun_queues_one_failed_action_as_the_token(world: factories.World, staff: Staff) -> None:
     order = factories.order(world)
-    snapshot = failed_action(order, world)
+    snapshot = factories.failed_kajabi_action(world, order)
 
     first = staff.post(f"/orders/{order.number}/actions/{snapshot.pk}/rerun")
     again = staff.post(f"/orders/{order.number}/actions/{snapshot.pk}/rerun")
@@ -443,7 +423,7 @@ def test_rerun_queues_one_failed_action_as_the_token(world: factories.World, sta
 def test_rerun_of_another_orders_action_is_not_found(world: factories.World, staff: Staff) -> None:
     order = factories.order(world)
     other = factories.order(world)
-    snapshot = failed_action(other, world)
+    snapshot = factories.failed_kajabi_action(world, other)
 
     response = staff.post(f"/orders/{order.number}/actions/{snapshot.pk}/rerun")
 
@@ -455,7 +435,7 @@ def test_retry_access_removal_queues_the_failed_removal_again(
     world: factories.World, staff: Staff
 ) -> None:
     order = factories.order(world)
-    snapshot = failed_action(order, world)
+    snapshot = factories.failed_kajabi_action(world, order)
     ActionSnapshot.objects.filter(pk=snapshot.pk).update(status=SnapshotStatus.SUCCEEDED)
     ActionRun.objects.create(
         snapshot=snapshot,

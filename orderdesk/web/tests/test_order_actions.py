@@ -6,8 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orderdesk.actions.models import ActionRun, ActionSnapshot, RunStatus, SnapshotStatus
-from orderdesk.catalog.models import ActionKind, ActionLevel
+from orderdesk.actions.models import ActionRun, RunStatus, SnapshotStatus
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.testing import factories
@@ -18,21 +17,8 @@ HTMX = {"HX-Request": "true", "HX-Target": "panel"}
 @pytest.fixture
 def failed(world: factories.World) -> Order:
     """A paid order whose offer-level Kajabi grant failed, configured from a live config."""
-    config = factories.kajabi_action(
-        world.checkout, url="http://kajabi.invalid/offers/a/activate", offer=world.offer
-    )
-    order = factories.order(world, action_health=ActionHealth.FAILED)
-    ActionSnapshot.objects.create(
-        order=order,
-        config=config,
-        level=ActionLevel.OFFER,
-        kind=ActionKind.KAJABI_GRANT,
-        name="Grant Kajabi offer",
-        settings=config.settings,
-        status=SnapshotStatus.FAILED,
-        attempts=1,
-        last_error="Kajabi answered 422: Email: is invalid",
-    )
+    order = factories.order(world)
+    factories.failed_kajabi_action(world, order)
     return order
 
 
