@@ -16,3 +16,4 @@ lint:
 	uv run ruff check .
 	uv run ruff format --check .
 	uv run mypy .
+	uv run lint-imports

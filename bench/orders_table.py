@@ -39,10 +39,10 @@ from bench.common import (  # noqa: E402
     signed_in,
     timed,
 )
-from orderdesk.lib.warmup import warm_up  # noqa: E402
 from orderdesk.orders.models import Order  # noqa: E402
 from orderdesk.orders.queries import Cursor  # noqa: E402
 from orderdesk.organizations.models import Checkout, User  # noqa: E402
+from orderdesk.warmup import warm_up  # noqa: E402
 
 
 @dataclass

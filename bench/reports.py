@@ -48,11 +48,11 @@ from bench.common import (  # noqa: E402
     signed_in,
     timed,
 )
-from orderdesk.lib.warmup import warm_up  # noqa: E402
-from orderdesk.orders.models import PAID_STATUSES, Order  # noqa: E402
+from orderdesk.orders.models import Order, OrderStatus  # noqa: E402
 from orderdesk.reports.facts import rolled_until  # noqa: E402
 from orderdesk.reports.params import ReportParams  # noqa: E402
 from orderdesk.reports.periods import midnight  # noqa: E402
+from orderdesk.warmup import warm_up  # noqa: E402
 
 TABS = ("sales", "products", "international", "analytics")
 PERIODS = ("last_30_days", "this_year")
@@ -113,7 +113,7 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
                         "SELECT currency, sum(total_minor), count(*) FROM orders_order "
                         "WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s AND status = ANY(%s) "
                         "GROUP BY currency",
-                        [checkout_id, split, end, sorted(PAID_STATUSES)],
+                        [checkout_id, split, end, sorted(OrderStatus.WAS_PAID)],
                     )
                     cursor.fetchall()
 
@@ -123,7 +123,7 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
                         "SELECT currency, sum(total_minor), count(*) FROM orders_order "
                         "WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s AND status = ANY(%s) "
                         "GROUP BY currency",
-                        [checkout_id, start, end, sorted(PAID_STATUSES)],
+                        [checkout_id, start, end, sorted(OrderStatus.WAS_PAID)],
                     )
                     cursor.fetchall()
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "orderdesk.payments.sandbox",
     "orderdesk.actions",
     "orderdesk.reports",
+    "orderdesk.worker",
     "orderdesk.web",
     "orderdesk.api",
     "orderdesk.demo",
@@ -57,7 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "orderdesk.web.middleware.UserTimeZoneMiddleware",
+    "orderdesk.web.middleware.MemberAccessMiddleware",
 ]
 
 ROOT_URLCONF = "orderdesk.urls"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import nonmember
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -75,6 +77,9 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
+    # A run a worker holds or will pick up; at most one per snapshot.
+    ACTIVE = nonmember(("queued", "running"))
+
 
 class ActionRun(models.Model):
     """One execution of a snapshot; also the outbox row a worker claims."""
@@ -103,14 +108,14 @@ class ActionRun(models.Model):
             models.Index(
                 fields=["run_after"],
                 name="actionrun_due",
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=list(RunStatus.ACTIVE)),
             ),
         ]
         constraints = [
             # At most one run of a snapshot is queued or running, whatever races.
             models.UniqueConstraint(
                 fields=["snapshot"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=list(RunStatus.ACTIVE)),
                 name="one_active_run_per_snapshot",
             ),
         ]

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.tasks import task
 from django.utils import timezone
 
 from orderdesk.actions.kinds.base import ActionError, ActionResult
@@ -37,16 +38,9 @@ from orderdesk.organizations.models import User
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
 DONE = (SnapshotStatus.SUCCEEDED, SnapshotStatus.REVOKED)
 # Kinds whose access can be taken back (Kajabi offer deactivation).
 REVOCABLE_KINDS = frozenset({ActionKind.KAJABI_GRANT})
-
-
-def _actor(by: Actor | User | None) -> Actor:
-    if by is None:
-        return Actor.system()
-    return by if isinstance(by, Actor) else Actor.of_user(by)
 
 
 def _label(snapshot: ActionSnapshot) -> str:
@@ -110,15 +104,12 @@ def snapshot_actions(order: Order) -> list[ActionSnapshot]:
 
 
 def _enqueue(run_id: int, run_after: dt.datetime) -> None:
-    # Imported here: tasks.py wraps this module.
-    from orderdesk.actions.tasks import run_action_task
-
-    task = run_action_task
+    job = run_action_task
     if run_after > timezone.now():
-        if not task.get_backend().supports_defer:
+        if not job.get_backend().supports_defer:
             return  # the sweep hands it to a worker once it is due
-        task = task.using(run_after=run_after)
-    task.enqueue(run_id)
+        job = job.using(run_after=run_after)
+    job.enqueue(run_id)
 
 
 def _queue(
@@ -145,7 +136,7 @@ def _queue(
 
 
 def _active_run(snapshot: ActionSnapshot) -> ActionRun | None:
-    return snapshot.runs.filter(status__in=ACTIVE_RUN).first()
+    return snapshot.runs.filter(status__in=RunStatus.ACTIVE).first()
 
 
 def _queue_unless_done(snapshot: ActionSnapshot, *, by: Actor | None) -> ActionRun | None:
@@ -240,6 +231,12 @@ def run_action(run_id: int) -> ActionRun | None:
         logger.exception("Action run %s crashed", run.pk)
         error = ActionError(f"Unexpected error: {type(exc).__name__}: {exc}", permanent=True)
     return _record(run, lease=lease, result=result, error=error)
+
+
+@task()
+def run_action_task(run_id: int) -> None:
+    """The worker's entry point for one run: `run_action` under the task backend."""
+    run_action(run_id)
 
 
 def _retries(run: ActionRun, error: ActionError) -> bool:
@@ -445,7 +442,7 @@ def rerun_failed(
     order: Order, *, use_latest_config: bool = False, by: Actor | User
 ) -> list[ActionRun]:
     """Re-run the order's failed actions, optionally with their current configuration first."""
-    actor = _actor(by)
+    actor = Actor.of(by)
     with transaction.atomic():
         order = transitions.lock_order(order)
         failed = list(
@@ -468,7 +465,7 @@ def rerun_failed(
 
 def rerun_action(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | None:
     """Re-run one action; does nothing (None) if it already succeeded or is already queued."""
-    actor = _actor(by)
+    actor = Actor.of(by)
     with transaction.atomic():
         order = transitions.lock_order(snapshot.order)
         snapshot = ActionSnapshot.objects.select_for_update().get(pk=snapshot.pk)
@@ -486,57 +483,29 @@ def rerun_action(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | N
     return run
 
 
-def mark_completed(
-    order: Order,
-    *,
-    rerun: bool = True,
-    use_latest_config: bool = False,
-    restore_refunds: bool = False,
-    by: Actor | User,
-) -> Order:
-    """Mark the order completed by hand and run its actions that have not succeeded (SPEC F4).
-
-    With `restore_refunds` ("Also restore refunded data"), the order's totals, line refunded
-    amounts and payment status first return to their pre-refund values; the refunds stay in
-    the history, marked reversed (payments.refunds.restore_refunded_data).
+def finish_actions(order: Order, *, rerun: bool, use_latest_config: bool, actor: Actor) -> Order:
+    """The actions' part of Mark as Completed (`workflows.completion.mark_completed`).
 
     With `use_latest_config`, each failed action's snapshot is first replaced, permanently,
     with the current configuration of its source; the timeline records old and new settings.
-    Raises TransitionNotAllowed for orders that were never paid, RefundError when the
-    refunded data cannot be restored; either way nothing changes.
+    With `rerun`, every action that has not succeeded is queued again. Runs in the caller's
+    transaction, with the order locked.
     """
-    actor = _actor(by)
-    with transaction.atomic():
-        if restore_refunds:
-            # Imported here: payments.refunds imports this module for revoke_actions.
-            from orderdesk.payments.refunds import restore_refunded_data
-
-            order = restore_refunded_data(order, actor=actor)
-        order = transitions.mark_completed(
-            order,
-            actor=actor,
-            data={
-                "rerun": rerun,
-                "use_latest_config": use_latest_config,
-                "restore_refunds": restore_refunds,
-            },
-        )
-        snapshots = list(order.action_snapshots.select_for_update())
-        if use_latest_config:
-            failed = [s for s in snapshots if s.status == SnapshotStatus.FAILED]
-            _use_latest_config(order, failed, actor=actor)
-        if rerun:
-            runs = [run for s in snapshots if (run := _queue_unless_done(s, by=actor))]
-            if runs:
-                record_event(
-                    order,
-                    type=EventType.ACTION_RERUN,
-                    message=f"Running {len(runs)} action(s) that had not succeeded",
-                    actor=actor,
-                    data={"run_ids": [r.pk for r in runs]},
-                )
-        order = transitions.set_action_health(order, action_health(order))
-    return order
+    snapshots = list(order.action_snapshots.select_for_update())
+    if use_latest_config:
+        failed = [s for s in snapshots if s.status == SnapshotStatus.FAILED]
+        _use_latest_config(order, failed, actor=actor)
+    if rerun:
+        runs = [run for s in snapshots if (run := _queue_unless_done(s, by=actor))]
+        if runs:
+            record_event(
+                order,
+                type=EventType.ACTION_RERUN,
+                message=f"Running {len(runs)} action(s) that had not succeeded",
+                actor=actor,
+                data={"run_ids": [r.pk for r in runs]},
+            )
+    return transitions.set_action_health(order, action_health(order))
 
 
 def retry_access_removal(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | None:
@@ -545,7 +514,7 @@ def retry_access_removal(snapshot: ActionSnapshot, *, by: Actor | User) -> Actio
     Does nothing (None) unless the snapshot's latest run is a failed removal: access that was
     never asked to be removed is not removed from here.
     """
-    actor = _actor(by)
+    actor = Actor.of(by)
     with transaction.atomic():
         order = transitions.lock_order(snapshot.order)
         snapshot = ActionSnapshot.objects.select_for_update().get(pk=snapshot.pk)
@@ -564,7 +533,7 @@ def revoke_actions(
     it commits and tracked like any run. Snapshots that never succeeded granted nothing: they
     are marked revoked without a call. Asking twice queues nothing twice.
     """
-    actor = _actor(actor)
+    actor = Actor.of(actor)
     runs: list[ActionRun] = []
     with transaction.atomic():
         order = transitions.lock_order(order)

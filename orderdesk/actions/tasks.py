@@ -8,10 +8,5 @@ from orderdesk.actions import services
 
 
 @task()
-def run_action_task(run_id: int) -> None:
-    services.run_action(run_id)
-
-
-@task()
 def sweep_actions_task() -> int:
     return services.sweep_actions()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from orderdesk.organizations.access import api_token_for
 from orderdesk.organizations.models import ApiToken, Checkout, hash_secret
+from orderdesk.organizations.tokens import api_token_for
 
 
 class CheckoutRequest(HttpRequest):

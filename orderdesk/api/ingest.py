@@ -33,6 +33,7 @@ from orderdesk.orders.models import Order
 from orderdesk.orders.pricing import vat_breakdown
 from orderdesk.orders.services import IngestNotFound
 from orderdesk.payments import services as payments
+from orderdesk.workflows import checkout
 
 router = Router(auth=CheckoutKey(), tags=["checkout ingest"])
 
@@ -43,7 +44,7 @@ AddOnId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 @router.post("/orders", response={201: OrderOut, **ERRORS})
 def open_order(request: CheckoutRequest, body: OpenOrderIn) -> Status[OrderOut]:
     user_agent = body.user_agent if body.user_agent is not None else _user_agent(request)
-    order = services.open_order(
+    order = checkout.open_order(
         request.auth, link_slug=body.link, currency=body.currency, user_agent=user_agent
     )
     return Status(201, order_out(order))
@@ -72,24 +73,24 @@ def save_billing(request: CheckoutRequest, body: BillingIn, number: OrderNumber)
 
 @router.post("/orders/{number}/add-ons", response={200: OrderOut, **ERRORS})
 def add_add_on(request: CheckoutRequest, body: AddOnIn, number: OrderNumber) -> OrderOut:
-    return order_out(services.add_add_on(_order(request, number), add_on_id=body.add_on_id))
+    return order_out(checkout.add_add_on(_order(request, number), add_on_id=body.add_on_id))
 
 
 @router.delete("/orders/{number}/add-ons/{add_on_id}", response={200: OrderOut, **ERRORS})
 def remove_add_on(request: CheckoutRequest, add_on_id: AddOnId, number: OrderNumber) -> OrderOut:
-    return order_out(services.remove_add_on(_order(request, number), add_on_id=add_on_id))
+    return order_out(checkout.remove_add_on(_order(request, number), add_on_id=add_on_id))
 
 
 @router.post("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
 def apply_discount_code(
     request: CheckoutRequest, body: DiscountCodeIn, number: OrderNumber
 ) -> OrderOut:
-    return order_out(services.apply_discount_code(_order(request, number), code=body.code))
+    return order_out(checkout.apply_discount_code(_order(request, number), code=body.code))
 
 
 @router.delete("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
 def remove_discount_code(request: CheckoutRequest, number: OrderNumber) -> OrderOut:
-    return order_out(services.remove_discount_code(_order(request, number)))
+    return order_out(checkout.remove_discount_code(_order(request, number)))
 
 
 @router.post("/orders/{number}/payments", response={201: PaymentStartedOut, **ERRORS, 502: Error})

@@ -2,7 +2,7 @@
 
 Authenticated by an API token of one checkout; its orders are the only ones visible (any other
 number is a 404) and a viewer token gets 403 on every verb. Each endpoint parses, scopes
-through organizations.access, calls the same query or service as the web UI, and answers;
+through workflows.lookup, calls the same query or service as the web UI, and answers;
 errors become `{detail, code}` responses in api.api.
 """
 
@@ -46,28 +46,15 @@ from orderdesk.api.staff_schemas import (
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderLine
-from orderdesk.orders.queries import (
-    Cursor,
-    OrderDetails,
-    OrderFilters,
-    RowAttempt,
-    RowLine,
-    filter_orders,
-    load_order_details,
-    page_orders,
-    relevant_attempt,
-    requires_attention,
-    table_row_parts,
-)
-from orderdesk.organizations.access import (
-    get_order_for_token,
-    orders_for_token,
-    require_token_can_act,
-)
+from orderdesk.orders.queries import Cursor, OrderFilters, filter_orders, page_orders
 from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.refunds import refund_order, scoped_key
 from orderdesk.reports.exports import orders_csv_response
+from orderdesk.workflows import completion
+from orderdesk.workflows.lookup import get_order_for_token
+from orderdesk.workflows.panel import OrderDetails, load_order_details
+from orderdesk.workflows.table import RowAttempt, RowLine, relevant_attempt, table_row_parts
 
 router = Router(auth=StaffToken(), tags=["orders"])
 
@@ -97,7 +84,7 @@ def list_orders(
     before = _cursor(page.before, "before", errors)
     if errors:
         raise InvalidParameters(errors)
-    qs = filter_orders(orders_for_token(token), parsed, checkout_ids=[token.checkout_id])
+    qs = filter_orders(Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id])
     result = page_orders(qs, after=after, before=before, size=page.limit)
     # The same two queries per page as the web table, whatever the page size.
     lines, attempts = table_row_parts([order.pk for order in result.orders])
@@ -125,7 +112,7 @@ def export_orders(request: StaffRequest, filters: Query[OrderQuery]) -> HttpResp
     token = request.auth
     parsed = _filters(token, filters)
     orders = filter_orders(
-        orders_for_token(token), parsed, checkout_ids=[token.checkout_id]
+        Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id]
     ).order_by("-created_at", "-pk")
     tz = _time_zone(token, filters.tz)
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
@@ -145,10 +132,9 @@ def mark_completed(
 ) -> OrderDetailOut:
     """Mark as Completed and run the actions that have not succeeded (SPEC F4)."""
     token = request.auth
-    order = get_order_for_token(token, number)
-    require_token_can_act(token)
+    order = get_order_for_token(token, number, acting=True)
     body = body or MarkCompletedIn()
-    actions.mark_completed(
+    completion.mark_completed(
         order,
         use_latest_config=body.use_latest_config,
         restore_refunds=body.restore_refunded_data,
@@ -170,8 +156,7 @@ def _rerun_out(run: ActionRun | None, token: ApiToken, number: int) -> RerunOut:
 def rerun_action(request: StaffRequest, number: OrderNumber, action_id: ActionId) -> RerunOut:
     """Re-run one post-purchase action; nothing happens if it succeeded or is already queued."""
     token = request.auth
-    order = get_order_for_token(token, number)
-    require_token_can_act(token)
+    order = get_order_for_token(token, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
     return _rerun_out(actions.rerun_action(snapshot, by=Actor.of_token(token)), token, number)
 
@@ -185,8 +170,7 @@ def retry_access_removal(
 ) -> RerunOut:
     """Try again to remove the access a refund asked to remove, after removing it failed."""
     token = request.auth
-    order = get_order_for_token(token, number)
-    require_token_can_act(token)
+    order = get_order_for_token(token, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
     run = actions.retry_access_removal(snapshot, by=Actor.of_token(token))
     return _rerun_out(run, token, number)
@@ -206,8 +190,7 @@ def refund(
     """Refund amounts per order line (SPEC F5): 201 with the new refund, or 200 with the
     refund an earlier request with the same `Idempotency-Key` made."""
     token = request.auth
-    order = get_order_for_token(token, number)
-    require_token_can_act(token)
+    order = get_order_for_token(token, number, acting=True)
     ids = [line.line_id for line in body.lines]
     if len(set(ids)) != len(ids):
         raise InvalidParameters({"lines": "Give each line at most once."})
@@ -324,7 +307,9 @@ def order_detail(order: Order) -> OrderDetailOut:
         status=order.status,
         status_label=order.get_status_display(),
         action_health=order.action_health,
-        requires_attention=requires_attention(Order.objects.filter(pk=order.pk)).exists(),
+        requires_attention=Order.objects.filter(pk=order.pk)
+        .requiring_attention(timezone.now())
+        .exists(),
         created_at=order.created_at,
         paid_at=order.paid_at,
         completed_at=order.completed_at,

@@ -42,7 +42,7 @@ from orderdesk.api.staff_schemas import (
     SalesTrackingOut,
 )
 from orderdesk.lib.money import to_minor
-from orderdesk.organizations.access import orders_for_token
+from orderdesk.orders.models import Order
 from orderdesk.organizations.models import ApiToken
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
@@ -190,7 +190,7 @@ def report(
 def _params(token: ApiToken, raw: dict[str, str]) -> ReportParams:
     earliest = None
     if raw.get("period") == Preset.ALL_TIME:
-        earliest = orders_for_token(token).aggregate(first=Min("created_at"))["first"]
+        earliest = Order.objects.for_token(token).aggregate(first=Min("created_at"))["first"]
     params, errors = ReportParams.parse(
         raw,
         default_tz=token.checkout.organization.time_zone,

@@ -38,7 +38,6 @@ from orderdesk.demo import people
 from orderdesk.demo.bulk import BulkWriter
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import (
-    PAID_STATUSES,
     ActionHealth,
     ActorType,
     Order,
@@ -445,7 +444,7 @@ class OrderGenerator:
     def _count_code_usage(self) -> None:
         codes = [code.pk for plan in self.plans for code in plan.codes]
         used = (
-            Order.objects.filter(discount_code_id__in=codes, status__in=PAID_STATUSES)
+            Order.objects.filter(discount_code_id__in=codes, status__in=OrderStatus.WAS_PAID)
             .values("discount_code_id")
             .annotate(n=Count("pk"))
         )
@@ -550,7 +549,7 @@ class OrderGenerator:
         provider = self._pick(PROVIDERS["EUR" if currency == "EUR" else "OTHER"])
         method = self._pick(METHODS[provider])
         attempts: list[list[Any]] = []
-        paid = status in PAID_STATUSES
+        paid = status in OrderStatus.WAS_PAID
         failed_first = (paid and rng.random() < 0.08) or (
             status == S.IN_PROGRESS and rng.random() < 0.35
         )
@@ -592,7 +591,7 @@ class OrderGenerator:
         paid_at = at + dt.timedelta(seconds=rng.randint(5, 60)) if paid else None
         if paid_at is not None and paid_at > self.now:
             status, paid, paid_at = S.PROCESSING, False, None
-        if status in (S.PROCESSING, *PAID_STATUSES):
+        if status in (S.PROCESSING, *OrderStatus.WAS_PAID):
             attempt_status = PaymentStatus.SUCCEEDED if paid else PaymentStatus.PENDING
             attempts.append(
                 self._attempt(
@@ -805,7 +804,7 @@ class OrderGenerator:
         for refund in refunds:
             refund_id = w.new_id(Refund)
             refund["id"] = refund_id
-            kept = refund["status"] in (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
+            kept = refund["status"] in RefundStatus.BOOKED
             amount = 0
             for index, line_amount, remove_access in refund["lines"]:
                 self.t_refund_line.rows.append(

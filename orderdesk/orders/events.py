@@ -69,6 +69,13 @@ class Actor:
     def of_token(cls, token: ApiToken) -> Actor:
         return cls(ActorType.API_TOKEN, token=token, label=f"API token {token.name}")
 
+    @classmethod
+    def of(cls, by: Actor | User | None) -> Actor:
+        """The actor behind `by`: itself, a user, or the system when nobody is named."""
+        if by is None:
+            return cls.system()
+        return by if isinstance(by, Actor) else cls.of_user(by)
+
 
 def record_event(
     order: Order, *, type: str, message: str, actor: Actor, data: dict[str, Any] | None = None

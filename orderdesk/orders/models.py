@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import nonmember
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -9,6 +13,9 @@ from django.db.models.functions import Lower
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
 from orderdesk.organizations.models import ApiToken, Checkout, Organization
+
+if TYPE_CHECKING:
+    from orderdesk.organizations.roles import MemberAccess
 
 
 class OrderStatus(models.TextChoices):
@@ -21,21 +28,20 @@ class OrderStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "Partially Refunded"
     REFUNDED = "refunded", "Refunded"
 
-
-# Statuses of an order that has been paid; reports count these as sales.
-PAID_STATUSES = frozenset(
-    {
-        OrderStatus.PAID,
-        OrderStatus.COMPLETED,
-        OrderStatus.MARKED_COMPLETED,
-        OrderStatus.PARTIALLY_REFUNDED,
-        OrderStatus.REFUNDED,
-    }
-)
-# Paid orders whose customers are still owed what the actions deliver.
-ATTENTION_STATUSES = frozenset(
-    {OrderStatus.PAID, OrderStatus.MARKED_COMPLETED, OrderStatus.PARTIALLY_REFUNDED}
-)
+    # Status groups. Tuples in a fixed order: partial index conditions are built from them,
+    # and a reordered list would be a new index to the migrations.
+    # Paid at some point; reports count these as sales.
+    WAS_PAID = nonmember(
+        ("paid", "completed", "marked_completed", "partially_refunded", "refunded")
+    )
+    # Paid orders whose customers are still owed what the actions deliver.
+    OWES_ACTIONS = nonmember(("paid", "marked_completed", "partially_refunded"))
+    # Orders with something left to refund.
+    REFUNDABLE = nonmember(("paid", "completed", "marked_completed", "partially_refunded"))
+    # Orders that staff may mark as completed: every paid one.
+    COMPLETABLE = nonmember(
+        ("paid", "completed", "marked_completed", "partially_refunded", "refunded")
+    )
 
 
 class ActionHealth(models.TextChoices):
@@ -44,12 +50,48 @@ class ActionHealth(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
+    UNFINISHED = nonmember(("pending", "failed"))
+
 
 class DeviceType(models.TextChoices):
     DESKTOP = "desktop", "Desktop"
     MOBILE = "mobile", "Mobile"
     TABLET = "tablet", "Tablet"
     OTHER = "other", "Other"
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def visible_to(self, access: MemberAccess) -> OrderQuerySet:
+        """The orders of the member's current organization on checkouts they have a role on."""
+        if access.current is None:
+            return self.none()
+        return self.filter(
+            organization_id=access.current.organization.pk,
+            checkout_id__in=access.visible_checkout_ids,
+        )
+
+    def for_token(self, token: ApiToken) -> OrderQuerySet:
+        """The orders an API token may see: its checkout's (the organization uses its indexes)."""
+        return self.filter(
+            organization_id=token.checkout.organization_id, checkout_id=token.checkout_id
+        )
+
+    def requiring_attention(self, now: dt.datetime, minutes: int | None = None) -> OrderQuerySet:
+        """Paid orders with a post-purchase action not succeeded within `minutes` (SPEC §2).
+
+        Statuses that owe actions, action health pending or failed, paid more than `minutes`
+        (default `settings.REQUIRES_ATTENTION_MINUTES`) ago. The conditions match the partial
+        index `order_attention`, so this stays cheap to list and to count.
+        """
+        minutes = settings.REQUIRES_ATTENTION_MINUTES if minutes is None else minutes
+        return self.filter(
+            status__in=OrderStatus.OWES_ACTIONS,
+            action_health__in=ActionHealth.UNFINISHED,
+            paid_at__lt=now - dt.timedelta(minutes=minutes),
+        )
+
+    def was_paid(self) -> OrderQuerySet:
+        return self.filter(status__in=OrderStatus.WAS_PAID)
 
 
 class Order(models.Model):
@@ -114,6 +156,8 @@ class Order(models.Model):
     # Set once by Mark as Completed; decides the label "Mark as Completed and Re-run Actions".
     marked_completed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="unique_order_number"),
@@ -132,16 +176,16 @@ class Order(models.Model):
             models.Index(
                 fields=["checkout", "paid_at"],
                 name="order_attention",
-                condition=Q(action_health__in=["pending", "failed"])
-                & Q(status__in=["paid", "marked_completed", "partially_refunded"]),
+                condition=Q(action_health__in=list(ActionHealth.UNFINISHED))
+                & Q(status__in=list(OrderStatus.OWES_ACTIONS)),
             ),
             # The tab's page, newest first, stops after 51 rows; through order_attention it
             # sorted every order requiring attention (4,000+ heap rows at a million orders).
             models.Index(
                 fields=["checkout", "-created_at", "-id"],
                 name="order_attention_created",
-                condition=Q(action_health__in=["pending", "failed"])
-                & Q(status__in=["paid", "marked_completed", "partially_refunded"]),
+                condition=Q(action_health__in=list(ActionHealth.UNFINISHED))
+                & Q(status__in=list(OrderStatus.OWES_ACTIONS)),
             ),
         ]
 

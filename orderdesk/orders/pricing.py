@@ -19,7 +19,7 @@ from orderdesk.catalog.models import (
     DiscountKind,
     Offer,
 )
-from orderdesk.orders.models import PAID_STATUSES, LineKind, Order
+from orderdesk.orders.models import LineKind, Order, OrderStatus
 
 
 class PricingError(Exception):
@@ -220,7 +220,7 @@ def check_discount_code(code: DiscountCode, *, email: str, currency: str, now: d
         )
     if code.per_email_limit is not None and email:
         used = Order.objects.filter(
-            discount_code=code, customer_email=email.lower(), status__in=PAID_STATUSES
+            discount_code=code, customer_email=email.lower(), status__in=OrderStatus.WAS_PAID
         ).count()
         if used >= code.per_email_limit:
             raise PricingError(

@@ -1,8 +1,8 @@
 """Reads over orders shared by the web table, the API and the CSV export.
 
 `OrderFilters.parse()` turns query parameters into validated filters (with a message per bad
-field), `filter_orders()` applies them to an order queryset, `requires_attention()` is the
-"Requires attention" tab, and `page_orders()` / `count_capped()` page and count the result
+field), `filter_orders()` applies them to an order queryset, `requiring_attention()` (on `Order.objects`)
+is the "Requires attention" tab, and `page_orders()` / `count_capped()` page and count the result
 without ever scanning a million rows for an OFFSET or an exact COUNT.
 
 Every filter is written so PostgreSQL can answer it from an index (see the indexes on `Order`,
@@ -15,33 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, NamedTuple
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from orderdesk.catalog.models import DiscountCode
 from orderdesk.orders.models import (
-    ATTENTION_STATUSES,
-    ActionHealth,
     Order,
-    OrderEvent,
-    OrderLine,
+    OrderQuerySet,
     OrderStatus,
     OrderTag,
 )
-from orderdesk.orders.pricing import VatRow, vat_breakdown
-from orderdesk.payments.models import PaymentStatus
-
-if TYPE_CHECKING:
-    from orderdesk.actions.models import ActionSnapshot
-    from orderdesk.payments.models import PaymentAttempt, Refund
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -49,25 +38,6 @@ COUNT_CAP = 10_000
 MIN_SUBSTRING = 3
 MAX_TEXT = 254
 _NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
-
-
-def requires_attention(
-    qs: QuerySet[Order], now: dt.datetime | None = None, minutes: int | None = None
-) -> QuerySet[Order]:
-    """Paid orders with a post-purchase action not succeeded within `minutes` (SPEC §2).
-
-    Statuses Paid, Marked as Completed and Partially Refunded whose action health is pending
-    or failed, paid more than `minutes` (default `settings.REQUIRES_ATTENTION_MINUTES`) ago.
-    The conditions match the partial index `order_attention`, so this stays cheap to list and
-    to count.
-    """
-    now = now or timezone.now()
-    minutes = settings.REQUIRES_ATTENTION_MINUTES if minutes is None else minutes
-    return qs.filter(
-        status__in=sorted(ATTENTION_STATUSES),
-        action_health__in=[ActionHealth.PENDING, ActionHealth.FAILED],
-        paid_at__lt=now - dt.timedelta(minutes=minutes),
-    )
 
 
 @dataclass(frozen=True)
@@ -225,11 +195,11 @@ def _looks_like_email(value: str) -> bool:
 
 
 def filter_orders(
-    qs: QuerySet[Order],
+    qs: OrderQuerySet,
     filters: OrderFilters,
     *,
     checkout_ids: Collection[int] | None = None,
-) -> QuerySet[Order]:
+) -> OrderQuerySet:
     """Apply `filters` to an order queryset that is already scoped to what the caller may see.
 
     Pass the scope's `checkout_ids` too: tag and discount code lookups then start from the
@@ -242,7 +212,7 @@ def filter_orders(
     substring of the email, first name or last name.
     """
     if filters.requires_attention:
-        qs = requires_attention(qs)
+        qs = qs.requiring_attention(timezone.now())
     if filters.first_name or filters.last_name or filters.q:
         qs = qs.alias(first_name_lower=Lower("first_name"), last_name_lower=Lower("last_name"))
     if filters.number is not None:
@@ -393,117 +363,3 @@ def count_capped(qs: QuerySet[Order], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """
     count = qs.order_by()[: cap + 1].count()
     return min(count, cap), count > cap
-
-
-class RowLine(NamedTuple):
-    kind: str
-    name: str
-    position: int
-
-
-class RowAttempt(NamedTuple):
-    id: int
-    provider: str
-    method: str
-    status: str
-    created_at: dt.datetime
-
-
-# Attempts that moved money describe the order better than a later abandoned retry.
-_SETTLED_PAYMENTS = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
-)
-
-
-def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
-    """The attempt that describes an order's payment (the table's and the API's Payment
-    column): the latest that settled, else the latest of any status."""
-    if not attempts:
-        return None
-    ordered = sorted(attempts, key=lambda a: (a.created_at, a.id))
-    settled = [a for a in ordered if a.status in _SETTLED_PAYMENTS]
-    return (settled or ordered)[-1]
-
-
-def table_row_parts(
-    order_ids: list[int],
-) -> tuple[dict[int, list[RowLine]], dict[int, list[RowAttempt]]]:
-    """The lines and payment attempts a table row shows, per order id: two queries per page.
-
-    Plain tuples instead of prefetched model instances: a page of rows is cheaper to build,
-    and prefetch caches leave reference cycles (order → cache → line → order) for the garbage
-    collector, whose pauses showed up in the table's p95.
-    """
-    from orderdesk.payments.models import PaymentAttempt
-
-    lines: dict[int, list[RowLine]] = {pk: [] for pk in order_ids}
-    attempts: dict[int, list[RowAttempt]] = {pk: [] for pk in order_ids}
-    if not order_ids:
-        return lines, attempts
-    # No ORDER BY: the presenter sorts each order's few lines and attempts itself.
-    for order_id, kind, name, position in (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .order_by()
-        .values_list("order_id", "kind", "name", "position")
-    ):
-        lines[order_id].append(RowLine(kind, name, position))
-    for order_id, pk, provider, method, status, created_at in (
-        PaymentAttempt.objects.filter(order_id__in=order_ids)
-        .order_by()
-        .values_list("order_id", "id", "provider", "method", "status", "created_at")
-    ):
-        attempts[order_id].append(RowAttempt(pk, provider, method, status, created_at))
-    return lines, attempts
-
-
-@dataclass(frozen=True)
-class OrderDetails:
-    """Everything the order panel shows, loaded in a fixed number of queries."""
-
-    order: Order
-    lines: list[OrderLine]
-    vat_rows: list[VatRow]
-    refunds: list[Refund]
-    payment_attempts: list[PaymentAttempt]
-    action_snapshots: list[ActionSnapshot]
-    events: list[OrderEvent]
-
-    @property
-    def has_refund_history(self) -> bool:
-        return bool(self.refunds)
-
-    @property
-    def has_failed_action(self) -> bool:
-        return any(s.status == "failed" for s in self.action_snapshots)
-
-
-def load_order_details(order: Order) -> OrderDetails:
-    """The panel's data: lines, VAT per rate, refunds, attempts, actions with runs, timeline."""
-    from orderdesk.actions.models import ActionRun, ActionSnapshot
-    from orderdesk.payments.models import PaymentAttempt, Refund
-
-    lines = list(order.lines.select_related("add_on"))
-    vat_rows = vat_breakdown((line.vat_rate, line.total_minor, line.vat_minor) for line in lines)
-    refunds = list(
-        Refund.objects.filter(order=order)
-        .select_related("created_by", "payment_attempt")
-        .prefetch_related("lines__order_line")
-    )
-    attempts = list(PaymentAttempt.objects.filter(order=order).order_by("created_at", "pk"))
-    snapshots = list(
-        ActionSnapshot.objects.filter(order=order)
-        .select_related("product")
-        .prefetch_related(
-            Prefetch("runs", queryset=ActionRun.objects.order_by("-created_at", "-pk"))
-        )
-    )
-    events = list(order.events.order_by("created_at", "pk"))
-    return OrderDetails(
-        order=order,
-        lines=lines,
-        vat_rows=vat_rows,
-        refunds=refunds,
-        payment_attempts=attempts,
-        action_snapshots=snapshots,
-        events=events,
-    )

@@ -18,9 +18,6 @@ from orderdesk.orders.models import ActionHealth, Order, OrderStatus
 
 S = OrderStatus
 
-REFUNDABLE = frozenset({S.PAID, S.COMPLETED, S.MARKED_COMPLETED, S.PARTIALLY_REFUNDED})
-COMPLETABLE = frozenset({S.PAID, S.COMPLETED, S.MARKED_COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED})
-
 
 class TransitionNotAllowed(Exception):
     """An order was asked to move to a status it cannot reach from where it is."""
@@ -158,7 +155,7 @@ def mark_completed(order: Order, *, actor: Actor, data: dict[str, Any] | None = 
     now = timezone.now()
     return _move(
         order,
-        allowed_from=COMPLETABLE,
+        allowed_from=S.COMPLETABLE,
         to=S.MARKED_COMPLETED,
         action="mark as completed",
         event=EventType.MARKED_COMPLETED,
@@ -179,7 +176,7 @@ def record_refund(
     fully = refunded_minor == order.total_minor
     return _move(
         order,
-        allowed_from=REFUNDABLE,
+        allowed_from=S.REFUNDABLE,
         to=S.REFUNDED if fully else S.PARTIALLY_REFUNDED,
         action="refund",
         event=EventType.STATUS_CHANGED,

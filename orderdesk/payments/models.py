@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import nonmember
 
 from django.conf import settings
 from django.db import models
@@ -28,6 +29,17 @@ class PaymentStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
 
+    # Moved money (and may since have been refunded): such an attempt describes the order
+    # better than a later abandoned retry.
+    SETTLED = nonmember(("succeeded", "partially_refunded", "refunded"))
+    # Money still on the payment that a refund can return.
+    REFUNDABLE = nonmember(("succeeded", "partially_refunded"))
+
+
+class PaymentAttemptQuerySet(models.QuerySet["PaymentAttempt"]):
+    def settled(self) -> PaymentAttemptQuerySet:
+        return self.filter(status__in=PaymentStatus.SETTLED)
+
 
 class PaymentAttempt(models.Model):
     """One try to pay an order; an order may have several."""
@@ -51,6 +63,8 @@ class PaymentAttempt(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PaymentAttemptQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
@@ -72,6 +86,14 @@ class RefundStatus(models.TextChoices):
     RECORDED = "recorded", "Recorded only"  # no money moved through Orderdesk
     FAILED = "failed", "Failed"
     REVERSED = "reversed", "Reversed"  # undone by "Also restore refunded data"
+
+    # Counted in the order's refunded totals and the reports; "restore" can undo them.
+    BOOKED = nonmember(("succeeded", "recorded"))
+
+
+class RefundQuerySet(models.QuerySet["Refund"]):
+    def booked(self) -> RefundQuerySet:
+        return self.filter(status__in=RefundStatus.BOOKED)
 
 
 class RefundOrigin(models.TextChoices):
@@ -113,6 +135,8 @@ class Refund(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RefundQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
@@ -125,7 +149,7 @@ class Refund(models.Model):
             models.Index(
                 fields=["settled_at"],
                 name="refund_counted_settled",
-                condition=Q(status__in=[RefundStatus.SUCCEEDED, RefundStatus.RECORDED]),
+                condition=Q(status__in=list(RefundStatus.BOOKED)),
             ),
         ]
 

@@ -24,7 +24,7 @@ from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.models import Order, OrderLine
+from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import (
     PaymentAttempt,
@@ -43,7 +43,6 @@ from orderdesk.payments.providers.base import (
     RefundResult,
 )
 from orderdesk.payments.providers.registry import get_provider
-from orderdesk.reports import rollups
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ NOT_AUTOMATIC_MESSAGE = (
 )
 UNCHECKED_MESSAGE = "“Refund payments” was unchecked: recorded only, no money was returned."
 
-# Attempts whose money can still (partly) be returned.
-REFUNDABLE_PAYMENT = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
-# Refunds that count in the books (order and line refunded figures).
-BOOKED = (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ALL = "__all__"
@@ -96,11 +91,7 @@ class RefundRoute:
 
 def refundable_attempt(order: Order) -> PaymentAttempt | None:
     """The attempt that took the order's money (the newest succeeded one)."""
-    return (
-        order.payment_attempts.filter(status__in=[*REFUNDABLE_PAYMENT, PaymentStatus.REFUNDED])
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    return order.payment_attempts.settled().order_by("-created_at", "-pk").first()
 
 
 def pending_by_line(order: Order) -> dict[int, int]:
@@ -116,10 +107,6 @@ def pending_by_line(order: Order) -> dict[int, int]:
 def max_refundable_by_line(order: Order, lines: Collection[OrderLine]) -> dict[int, int]:
     pending = pending_by_line(order)
     return {line.pk: max(0, line.refundable_minor - pending.get(line.pk, 0)) for line in lines}
-
-
-def has_refund_history(order: Order) -> bool:
-    return order.refunds.filter(status__in=BOOKED).exists()
 
 
 def offer_access_snapshots(order: Order) -> list[ActionSnapshot]:
@@ -256,7 +243,7 @@ def _write_refund(
         return existing, True
     if currency is not None and currency.upper() != order.currency:
         raise RefundError(f"This order is in {order.currency}, not {currency.upper()}.")
-    if order.status not in transitions.REFUNDABLE:
+    if order.status not in OrderStatus.REFUNDABLE:
         raise RefundError(f"A {order.get_status_display()} order cannot be refunded.")
 
     lines = {line.pk: line for line in order.lines.all()}
@@ -672,7 +659,7 @@ def record_provider_refund(
                 actor=actor,
                 data={"refund_id": refund.pk, "provider_reference": provider_reference},
             )
-            if order.status in transitions.REFUNDABLE:
+            if order.status in OrderStatus.REFUNDABLE:
                 _book(order, refund, actor=actor, through_provider=True)
             else:
                 _book_payment_only(attempt, amount_minor)
@@ -695,17 +682,18 @@ def _book_payment_only(attempt: PaymentAttempt, amount_minor: int) -> None:
 # --- restoring -----------------------------------------------------------------------------
 
 
-def restore_refunded_data(order: Order, *, actor: Actor) -> Order:
+def restore_refunded_data(order: Order, *, actor: Actor) -> tuple[Order, list[Refund]]:
     """Undo the books of every refund (SPEC F4 "Also restore refunded data").
 
     Order total refunded, line refunded amounts and payment status return to their
     pre-refund values; the refunds stay in the history, marked reversed. Money is not
     moved. Runs inside the caller's transaction when there is one (Mark as Completed
-    restores and completes atomically); the caller then moves the order's status.
+    restores and completes atomically); the caller then moves the order's status and
+    refreshes the report days of the refunds it returns (`workflows.completion`).
     """
     with transaction.atomic():
         order = transitions.lock_order(order)
-        refunds = list(order.refunds.select_for_update().filter(status__in=BOOKED))
+        refunds = list(order.refunds.select_for_update().booked())
         if not refunds:
             raise RefundError("This order has no refunds to restore.")
         if order.refunds.filter(status=RefundStatus.PENDING).exists():
@@ -733,9 +721,6 @@ def restore_refunded_data(order: Order, *, actor: Actor) -> Order:
             attempt.save(update_fields=["refunded_minor", "status", "updated_at"])
         order.refunded_minor = 0
         order.save(update_fields=["refunded_minor", "updated_at"])
-        # The refunds stop counting on the days they were settled, which the daily report
-        # rollup may already hold.
-        rollups.refresh_days(order.checkout_id, [r.settled_at for r in refunds if r.settled_at])
         record_event(
             order,
             type=EventType.REFUNDS_REVERSED,
@@ -743,4 +728,4 @@ def restore_refunded_data(order: Order, *, actor: Actor) -> Order:
             actor=actor,
             data={"refund_ids": [r.pk for r in refunds], "before": before},
         )
-    return order
+    return order, refunds

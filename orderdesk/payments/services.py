@@ -16,7 +16,7 @@ from orderdesk.catalog.models import DiscountCode
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.models import PAID_STATUSES, Order, OrderStatus
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.orders.pricing import check_discount_code
 from orderdesk.orders.services import IngestError
 from orderdesk.organizations.models import Checkout
@@ -34,7 +34,6 @@ from orderdesk.payments.providers.registry import NO_ACCOUNT, get_provider
 from orderdesk.payments.refunds import (
     reconcile_pending_refunds,
     refund_order,
-    restore_refunded_data,
     settle_refund,
 )
 
@@ -44,7 +43,6 @@ __all__ = [
     "reconcile_pending_refunds",
     "record_payment_result",
     "refund_order",
-    "restore_refunded_data",
     "settle_refund",
     "start_payment",
 ]
@@ -53,9 +51,6 @@ logger = logging.getLogger(__name__)
 
 # Attempts the provider has not given its final word on yet.
 OPEN = frozenset({PaymentStatus.INITIATED, PaymentStatus.PENDING})
-SUCCEEDED = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
-)
 
 
 def start_payment(
@@ -156,7 +151,7 @@ def record_payment_result(
 
 
 def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> Order:
-    if attempt.status in SUCCEEDED:
+    if attempt.status in PaymentStatus.SETTLED:
         return order
     attempt.status = PaymentStatus.SUCCEEDED
     attempt.succeeded_at = timezone.now()
@@ -171,7 +166,7 @@ def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> O
         ]
     )
     data = _describe(attempt)
-    if order.status in PAID_STATUSES:
+    if order.status in OrderStatus.WAS_PAID:
         # Another attempt paid first: the customer paid twice and staff must refund one.
         record_event(
             order,

@@ -98,10 +98,6 @@ LINE_COLUMNS = (
     "total_minor",
     "refunded_minor",
 )
-# A payment that went through describes the order better than a later failed retry.
-SETTLED = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
-)
 STATUS_LABELS = dict(OrderStatus.choices)
 KIND_LABELS = dict(LineKind.choices)
 PROVIDER_LABELS = dict(Provider.choices)
@@ -158,7 +154,7 @@ def _payments(order_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         .values_list("order_id", "provider", "method", "status")
     )
     for order_id, provider, method, status in rows:
-        settled = status in SETTLED
+        settled = status in PaymentStatus.SETTLED
         if order_id in chosen and chosen[order_id][0] and not settled:
             continue
         chosen[order_id] = (
@@ -461,7 +457,7 @@ def _lines_statement(language: str) -> tuple[str, dict[str, Any]]:
     # It skips NULLs, so every cell above is made non-NULL.
     prefix = "concat_ws(',',\n      " + ",\n      ".join(order_cells) + ")"
     line = "concat_ws(',',\n  " + ",\n  ".join(["prefix", *line_cells]) + ")"
-    settled = param(sorted(SETTLED))
+    settled = param(sorted(PaymentStatus.SETTLED))
     # Only identifiers and expressions of our own are interpolated; values go in as parameters.
     statement = f"""SELECT
   {line}

@@ -31,17 +31,10 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, Count, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Trunc, TruncDate
 
-from orderdesk.orders.models import PAID_STATUSES, Order, OrderLine
+from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
 from orderdesk.reports.models import Grain, RollupState, SalesDay
 from orderdesk.reports.periods import Period, midnight
-
-COUNTED_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.RECORDED)
-SETTLED_PAYMENT_STATUSES = (
-    PaymentStatus.SUCCEEDED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-)
 
 # The keys each grain groups by; a query's keys pick the grain that holds them all.
 GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
@@ -123,7 +116,7 @@ class LiveFacts:
             checkout_id__in=self.checkout_ids,
             paid_at__gte=self.start,
             paid_at__lt=self.end,
-            status__in=PAID_STATUSES,
+            status__in=OrderStatus.WAS_PAID,
         )
 
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
@@ -154,7 +147,7 @@ class LiveFacts:
             order__checkout_id__in=self.checkout_ids,
             order__paid_at__gte=self.start,
             order__paid_at__lt=self.end,
-            order__status__in=PAID_STATUSES,
+            order__status__in=OrderStatus.WAS_PAID,
         ).annotate(
             cur=F("order__currency"), **{k: v for k, v in order_columns.items() if k in keys}
         )
@@ -167,8 +160,8 @@ class LiveFacts:
             order__checkout_id__in=self.checkout_ids,
             order__paid_at__gte=self.start,
             order__paid_at__lt=self.end,
-            order__status__in=PAID_STATUSES,
-            status__in=SETTLED_PAYMENT_STATUSES,
+            order__status__in=OrderStatus.WAS_PAID,
+            status__in=PaymentStatus.SETTLED,
         ).annotate(cur=F("currency"))
         return self._grouped(
             attempts,
@@ -184,7 +177,7 @@ class LiveFacts:
             order__checkout_id__in=self.checkout_ids,
             settled_at__gte=self.start,
             settled_at__lt=self.end,
-            status__in=COUNTED_REFUND_STATUSES,
+            status__in=RefundStatus.BOOKED,
         ).annotate(cur=F("currency"))
         return self._grouped(
             refunds, (), "settled_at", per, amount=Sum("amount_minor"), n=Count("pk")

@@ -1,26 +1,51 @@
-"""Show times in the signed-in user's time zone (their own, else their organization's)."""
+"""Who is asking: the signed-in member's access (`request.access`) and their time zone."""
 
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
-from orderdesk.organizations.access import member_access, user_time_zone
+from orderdesk.organizations.roles import MemberAccess, member_access
+from orderdesk.web.http import WebRequest
+
+# The checkout a member is working in lives in their session (the checkout switcher).
+SESSION_KEY = "current_checkout_id"
 
 
-class UserTimeZoneMiddleware:
+def switch_checkout(request: WebRequest, checkout_id: int) -> MemberAccess:
+    """Make `checkout_id` the member's current checkout; 404 if they have no role on it."""
+    if request.access is None:
+        raise Http404("No such checkout.")
+    switched = request.access.switched_to(checkout_id)
+    if switched is None:
+        raise Http404("No such checkout.")
+    request.session[SESSION_KEY] = checkout_id
+    request.access = switched
+    return switched
+
+
+class MemberAccessMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        access = member_access(request) if request.user.is_authenticated else None
-        if access is not None:
-            organization = access.current.organization if access.current else None
+        web_request = cast(WebRequest, request)
+        web_request.access = None
+        if request.user.is_authenticated:
+            access = member_access(
+                request.user, current_checkout_id=request.session.get(SESSION_KEY)
+            )
+            if access.current is not None and access.current.checkout.pk != request.session.get(
+                SESSION_KEY
+            ):
+                request.session[SESSION_KEY] = access.current.checkout.pk
+            web_request.access = access
             try:
-                timezone.activate(zoneinfo.ZoneInfo(user_time_zone(access.user, organization)))
+                timezone.activate(zoneinfo.ZoneInfo(access.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
         else:

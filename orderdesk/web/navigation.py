@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from orderdesk.orders.models import Order
-from orderdesk.orders.queries import count_capped, requires_attention
-from orderdesk.organizations.access import MemberAccess, member_access
+from orderdesk.orders.queries import count_capped
+from orderdesk.organizations.roles import MemberAccess
+from orderdesk.web.http import WebRequest
 
 _CACHE_ATTR = "_orderdesk_navigation"
 
@@ -18,19 +19,21 @@ _CACHE_ATTR = "_orderdesk_navigation"
 class Navigation:
     """Computed lazily: a page that never shows the counter never runs its query."""
 
-    def __init__(self, request: HttpRequest) -> None:
+    def __init__(self, request: WebRequest) -> None:
         self.request = request
 
-    @cached_property
+    @property
     def access(self) -> MemberAccess | None:
-        return member_access(self.request)
+        return self.request.access
 
     @cached_property
     def attention_count(self) -> int:
         if self.access is None or self.access.current is None:
             return 0
         count, _more = count_capped(
-            requires_attention(Order.objects.filter(checkout=self.access.current.checkout))
+            Order.objects.filter(checkout=self.access.current.checkout).requiring_attention(
+                timezone.now()
+            )
         )
         return count
 
@@ -48,7 +51,7 @@ class Navigation:
         return items
 
 
-def navigation(request: HttpRequest) -> Navigation:
+def navigation(request: WebRequest) -> Navigation:
     cached = getattr(request, _CACHE_ATTR, None)
     if isinstance(cached, Navigation):
         return cached
@@ -57,6 +60,6 @@ def navigation(request: HttpRequest) -> Navigation:
     return nav
 
 
-def context(request: HttpRequest) -> dict[str, Any]:
+def context(request: WebRequest) -> dict[str, Any]:
     """Context processor: `nav` in every template."""
     return {"nav": navigation(request)}

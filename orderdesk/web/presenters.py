@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from orderdesk.lib.money import country_name, format_money
 from orderdesk.orders.models import LineKind, Order, OrderStatus
-from orderdesk.orders.queries import RowAttempt, RowLine, relevant_attempt
 from orderdesk.payments.models import PaymentStatus, Provider
+from orderdesk.workflows.table import RowAttempt, RowLine, relevant_attempt
 
 METHOD_LABELS = {
     "card": "Card",

@@ -9,7 +9,6 @@ from orderdesk.actions.models import (
     SnapshotStatus,
 )
 from orderdesk.actions.services import (
-    mark_completed,
     rerun_action,
     rerun_failed,
     retry_access_removal,
@@ -21,6 +20,7 @@ from orderdesk.orders.models import ActionHealth, Order, OrderStatus
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
+from orderdesk.workflows.completion import mark_completed
 
 
 def set_mode(key: str, mode: str) -> None:

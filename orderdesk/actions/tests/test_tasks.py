@@ -136,7 +136,7 @@ def test_the_worker_runs_each_housekeeping_job_at_its_pace_until_stopped(
 ) -> None:
     import threading
 
-    from orderdesk.actions.management.commands import run_worker
+    from orderdesk.worker.management.commands import run_worker
 
     runs: list[str] = []
 

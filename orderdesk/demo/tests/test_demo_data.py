@@ -10,7 +10,7 @@ from django.db.models import Count
 from orderdesk.actions.models import ActionRun
 from orderdesk.catalog.models import ActionConfig, CheckoutLink, DiscountCode, Product
 from orderdesk.demo.data import ensure_demo_data
-from orderdesk.orders.models import ATTENTION_STATUSES, Order, OrderLine, OrderStatus
+from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership, Membership
 from orderdesk.payments.models import PaymentAttempt, Refund
 
@@ -64,7 +64,7 @@ def test_it_builds_the_demo_merchant_with_a_year_of_varied_orders() -> None:
     assert {"422 Email: is invalid", "500 Internal Server Error", "Timed out after 15 s"} <= errors
 
     attention = orders.filter(
-        status__in=ATTENTION_STATUSES,
+        status__in=OrderStatus.OWES_ACTIONS,
         action_health__in=["pending", "failed"],
         paid_at__lt=NOW - dt.timedelta(minutes=10),
     )

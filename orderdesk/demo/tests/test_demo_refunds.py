@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from orderdesk.actions.services import mark_completed
 from orderdesk.demo.data import DemoData, ensure_demo_data
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
@@ -21,6 +20,7 @@ from orderdesk.payments.sandbox import deliveries, store
 from orderdesk.payments.sandbox.models import SandboxObject
 from orderdesk.payments.sandbox.paytrail import EMAIL_REFUND_ONLY
 from orderdesk.payments.sandbox.seed import register_payments
+from orderdesk.workflows.completion import mark_completed
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 

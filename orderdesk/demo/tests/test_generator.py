@@ -10,7 +10,7 @@ from orderdesk.actions.models import ActionSnapshot
 from orderdesk.catalog.models import AddOn
 from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
-from orderdesk.orders.models import PAID_STATUSES, Order, OrderStatus, OrderTag
+from orderdesk.orders.models import Order, OrderStatus, OrderTag
 from orderdesk.orders.pricing import quote_offer
 from orderdesk.organizations.models import Checkout, Organization
 from orderdesk.payments.models import PaymentStatus, RefundStatus
@@ -103,7 +103,7 @@ def test_it_keeps_refunds_payments_and_tags_consistent_with_the_lines() -> None:
             assert order.refunded_minor == order.total_minor
         if order.status == OrderStatus.PARTIALLY_REFUNDED:
             assert 0 < order.refunded_minor < order.total_minor
-        if order.status in PAID_STATUSES:
+        if order.status in OrderStatus.WAS_PAID:
             paying = order.payment_attempts.exclude(
                 status__in=[PaymentStatus.FAILED, PaymentStatus.CANCELLED]
             ).get()

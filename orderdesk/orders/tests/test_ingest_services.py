@@ -27,6 +27,7 @@ from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
+from orderdesk.workflows import checkout
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -35,7 +36,7 @@ IPHONE = (
 
 
 def open_order(w: factories.World, **kwargs: str) -> Order:
-    return services.open_order(w.checkout, link_slug=w.link.slug, **kwargs)
+    return checkout.open_order(w.checkout, link_slug=w.link.slug, **kwargs)
 
 
 def billed(w: factories.World, email: str = "maija@example.com") -> Order:
@@ -90,7 +91,7 @@ def test_it_numbers_orders_per_organization(world: factories.World) -> None:
     )
 
     first, second = open_order(world), open_order(world)
-    other = services.open_order(world.other_checkout, link_slug="l")
+    other = checkout.open_order(world.other_checkout, link_slug="l")
 
     assert (first.number, second.number, other.number) == (1, 2, 1)
     world.org.refresh_from_db()
@@ -104,7 +105,7 @@ def test_it_refuses_an_unknown_or_inactive_link(world: factories.World) -> None:
 
     for slug in ("no-such-link", world.link.slug):
         with pytest.raises(IngestNotFound, match="no active checkout link") as refused:
-            services.open_order(world.checkout, link_slug=slug)
+            checkout.open_order(world.checkout, link_slug=slug)
         assert refused.value.code == "unknown_link"
 
     assert database_state() == before
@@ -112,7 +113,7 @@ def test_it_refuses_an_unknown_or_inactive_link(world: factories.World) -> None:
 
 def test_it_refuses_another_checkouts_link(world: factories.World) -> None:
     with pytest.raises(IngestNotFound):
-        services.open_order(world.other_checkout, link_slug=world.link.slug)
+        checkout.open_order(world.other_checkout, link_slug=world.link.slug)
 
 
 def test_it_refuses_a_currency_the_offer_is_not_sold_in(world: factories.World) -> None:
@@ -175,7 +176,7 @@ def test_it_keeps_the_snapshot_when_the_configuration_changes_later(
     config.version = 2
     config.save()
 
-    order = services.add_add_on(order, add_on_id=world.bump.pk)
+    order = checkout.add_add_on(order, add_on_id=world.bump.pk)
 
     (snapshot,) = ActionSnapshot.objects.filter(order=order)
     assert snapshot.settings["activation_url"] == "https://k.test/activate"
@@ -191,10 +192,10 @@ def test_it_follows_add_on_products_with_their_actions(world: factories.World) -
     )
     order = open_order(world)
 
-    order = services.add_add_on(order, add_on_id=world.upsell.pk)
+    order = checkout.add_add_on(order, add_on_id=world.upsell.pk)
     assert ActionSnapshot.objects.filter(order=order, product=world.coaching).count() == 1
 
-    services.remove_add_on(order, add_on_id=world.upsell.pk)
+    checkout.remove_add_on(order, add_on_id=world.upsell.pk)
     assert not ActionSnapshot.objects.filter(order=order).exists()
 
 
@@ -260,17 +261,17 @@ def test_it_refuses_invalid_billing_and_changes_nothing(
 def test_it_adds_and_removes_an_order_bump(world: factories.World) -> None:
     order = open_order(world)
 
-    order = services.add_add_on(order, add_on_id=world.bump.pk)
+    order = checkout.add_add_on(order, add_on_id=world.bump.pk)
     assert [(line.kind, line.total_minor) for line in order.lines.all()] == [
         (LineKind.MAIN, 7900),
         (LineKind.ORDER_BUMP, 900),
     ]
     assert Order.objects.get(pk=order.pk).total_minor == 8800
 
-    order = services.add_add_on(order, add_on_id=world.bump.pk)  # twice: no change
+    order = checkout.add_add_on(order, add_on_id=world.bump.pk)  # twice: no change
     assert order.lines.count() == 2
 
-    order = services.remove_add_on(order, add_on_id=world.bump.pk)
+    order = checkout.remove_add_on(order, add_on_id=world.bump.pk)
     assert Order.objects.get(pk=order.pk).total_minor == 7900
     bump = world.bump.pk
     assert [(e.type, e.message, e.data) for e in order.events.order_by("pk")][1:] == [
@@ -280,7 +281,7 @@ def test_it_adds_and_removes_an_order_bump(world: factories.World) -> None:
 
 
 def test_it_upgrades_the_offer_product(world: factories.World) -> None:
-    order = services.add_add_on(open_order(world), add_on_id=world.upgrade.pk)
+    order = checkout.add_add_on(open_order(world), add_on_id=world.upgrade.pk)
 
     assert [(line.kind, line.name) for line in order.lines.all()] == [
         (LineKind.UPGRADE, "Masterclass VIP")
@@ -295,7 +296,7 @@ def test_it_refuses_an_add_on_of_another_offer(world: factories.World) -> None:
     before = database_state()
 
     with pytest.raises(IngestError, match="not part of this order's offer") as refused:
-        services.add_add_on(order, add_on_id=foreign.pk)
+        checkout.add_add_on(order, add_on_id=foreign.pk)
 
     assert refused.value.code == "add_on_not_on_offer"
     assert database_state() == before
@@ -305,7 +306,7 @@ def test_it_applies_a_percentage_code_case_insensitively(world: factories.World)
     code = factories.discount_code(world.checkout, "SAVE10")
     order = open_order(world)
 
-    order = services.apply_discount_code(order, code=" save10 ")
+    order = checkout.apply_discount_code(order, code=" save10 ")
 
     order.refresh_from_db()
     assert order.discount_code == code
@@ -315,18 +316,18 @@ def test_it_applies_a_percentage_code_case_insensitively(world: factories.World)
 
 def test_it_keeps_the_code_when_add_ons_change(world: factories.World) -> None:
     factories.discount_code(world.checkout, "HALF", percent=Decimal(50))
-    order = services.apply_discount_code(open_order(world), code="HALF")
+    order = checkout.apply_discount_code(open_order(world), code="HALF")
 
-    order = services.add_add_on(order, add_on_id=world.bump.pk)
+    order = checkout.add_add_on(order, add_on_id=world.bump.pk)
 
     assert (order.discount_minor, order.total_minor) == (3950 + 450, 3950 + 450)
 
 
 def test_it_removes_the_code(world: factories.World) -> None:
     factories.discount_code(world.checkout, "SAVE10")
-    order = services.apply_discount_code(open_order(world), code="SAVE10")
+    order = checkout.apply_discount_code(open_order(world), code="SAVE10")
 
-    order = services.remove_discount_code(order)
+    order = checkout.remove_discount_code(order)
 
     order.refresh_from_db()
     assert (order.discount_code, order.total_minor) == (None, 7900)
@@ -392,7 +393,7 @@ def test_it_refuses_a_code_that_cannot_be_used_and_changes_nothing(
     before = database_state()
 
     with pytest.raises((IngestError, PricingError), match=message) as refused:
-        services.apply_discount_code(order, code="CODE")
+        checkout.apply_discount_code(order, code="CODE")
 
     assert getattr(refused.value, "code", None) == code
     assert database_state() == before
@@ -405,7 +406,7 @@ def test_it_refuses_a_code_this_email_has_used_up(world: factories.World) -> Non
     before = database_state()
 
     with pytest.raises(PricingError, match="already been used with this email") as refused:
-        services.apply_discount_code(order, code="ONCE")
+        checkout.apply_discount_code(order, code="ONCE")
 
     assert refused.value.code == "discount_email_limit"
     assert database_state() == before
@@ -416,7 +417,7 @@ def test_it_refuses_billing_with_an_email_that_used_up_the_applied_code(
 ) -> None:
     code = factories.discount_code(world.checkout, "ONCE", per_email_limit=1)
     factories.order(world, email="maija@example.com", discount_code=code)
-    order = services.apply_discount_code(open_order(world), code="ONCE")
+    order = checkout.apply_discount_code(open_order(world), code="ONCE")
     before = database_state()
 
     with pytest.raises(PricingError, match="already been used with this email"):
@@ -433,10 +434,10 @@ def test_it_refuses_to_reprice_once_payment_has_started(
     order = factories.order(world, status=status)
     before = database_state()
     calls: list[Callable[[], object]] = [
-        lambda: services.add_add_on(order, add_on_id=world.bump.pk),
-        lambda: services.remove_add_on(order, add_on_id=world.bump.pk),
-        lambda: services.apply_discount_code(order, code="SAVE10"),
-        lambda: services.remove_discount_code(order),
+        lambda: checkout.add_add_on(order, add_on_id=world.bump.pk),
+        lambda: checkout.remove_add_on(order, add_on_id=world.bump.pk),
+        lambda: checkout.apply_discount_code(order, code="SAVE10"),
+        lambda: checkout.remove_discount_code(order),
         lambda: services.save_billing(order, email="a@example.com", country="FI"),
     ]
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from orderdesk.orders import services
 from orderdesk.orders.models import Order
 from orderdesk.testing import factories
+from orderdesk.workflows import checkout
 
 THREADS = 8
 ORDERS_PER_THREAD = 5
@@ -28,7 +28,7 @@ def test_it_hands_out_unique_sequential_numbers_to_concurrent_checkouts() -> Non
         try:
             start.wait()
             for _ in range(ORDERS_PER_THREAD):
-                services.open_order(w.checkout, link_slug=w.link.slug)
+                checkout.open_order(w.checkout, link_slug=w.link.slug)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:

@@ -13,7 +13,6 @@ from orderdesk.orders.queries import (
     count_capped,
     filter_orders,
     page_orders,
-    requires_attention,
 )
 from orderdesk.testing import factories
 
@@ -149,7 +148,8 @@ def test_it_lists_orders_requiring_attention(world: factories.World) -> None:
         status=OrderStatus.MARKED_COMPLETED,
         action_health=ActionHealth.PENDING,
     )
-    numbers = sorted(requires_attention(Order.objects.all()).values_list("number", flat=True))
+    attention = Order.objects.requiring_attention(timezone.now())
+    numbers = sorted(attention.values_list("number", flat=True))
     assert numbers == [failed.number, marked.number]
     assert matching(world, tab="attention") == [failed.number, marked.number]
 

@@ -16,6 +16,7 @@ from orderdesk.payments import services
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, ProviderAccount
 from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
+from orderdesk.workflows import checkout
 
 STRIPE = Actor.provider("Stripe")
 
@@ -30,7 +31,7 @@ def accounts(world: factories.World) -> None:
 
 
 def in_progress(w: factories.World, *, code: str = "") -> Order:
-    order = orders.open_order(w.checkout, link_slug=w.link.slug, currency="EUR")
+    order = checkout.open_order(w.checkout, link_slug=w.link.slug, currency="EUR")
     if code:
         order = orders.apply_discount_code(order, code=code)
     return orders.save_billing(order, email="maija@example.com", country="FI")
@@ -111,7 +112,7 @@ def test_it_refuses_a_payment_that_does_not_match_and_changes_nothing(
 
 
 def test_it_refuses_a_payment_before_billing(world: factories.World) -> None:
-    order = orders.open_order(world.checkout, link_slug=world.link.slug)
+    order = checkout.open_order(world.checkout, link_slug=world.link.slug)
 
     with pytest.raises(TransitionNotAllowed, match="is Started: cannot start a payment"):
         start(order)

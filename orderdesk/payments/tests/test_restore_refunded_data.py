@@ -33,7 +33,7 @@ def test_it_restores_the_pre_refund_figures_and_keeps_the_history(
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
 
-    restored = restore_refunded_data(order, actor=Actor.of_user(world.alice))
+    restored, _reversed = restore_refunded_data(order, actor=Actor.of_user(world.alice))
 
     assert restored.refunded_minor == 0
     assert restored.total_minor == 8800
@@ -69,7 +69,7 @@ def test_it_waits_for_a_pending_refund(world: factories.World, fake: FakeProvide
 def test_mark_as_completed_can_restore_refunded_data(
     world: factories.World, fake: FakeProvider
 ) -> None:
-    from orderdesk.actions.services import mark_completed
+    from orderdesk.workflows.completion import mark_completed
 
     order = factories.order(world, add_ons=(world.bump,))
     course, _ = order.lines.order_by("position")
@@ -84,7 +84,7 @@ def test_mark_as_completed_can_restore_refunded_data(
 
 
 def test_a_failed_restore_leaves_the_order_as_it_was(world: factories.World) -> None:
-    from orderdesk.actions.services import mark_completed
+    from orderdesk.workflows.completion import mark_completed
 
     order = factories.order(world)
     with pytest.raises(RefundError):

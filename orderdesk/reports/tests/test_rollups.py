@@ -20,13 +20,13 @@ from django.test.utils import CaptureQueriesContext
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.payments.refunds import restore_refunded_data
 from orderdesk.reports import rollups
 from orderdesk.reports.facts import LiveFacts, RolledFacts
 from orderdesk.reports.models import Grain, RollupState, SalesDay
 from orderdesk.reports.periods import Period
 from orderdesk.reports.queries import Scope, Valuation, headline_figures
 from orderdesk.testing import factories
+from orderdesk.workflows.completion import restore_refunded_data
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 # Saturday 28 November 2026, early afternoon in Helsinki.

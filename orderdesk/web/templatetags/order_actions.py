@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from orderdesk.actions.queries import CompletionChoices, completion_choices
-from orderdesk.orders.queries import OrderDetails
+from orderdesk.workflows.completion import CompletionChoices, completion_choices
+from orderdesk.workflows.panel import OrderDetails
 
 register = template.Library()
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from django import template
 
-from orderdesk.orders.models import Order
-from orderdesk.orders.transitions import REFUNDABLE
+from orderdesk.orders.models import Order, OrderStatus
 
 register = template.Library()
 
 
 @register.filter
 def is_refundable(order: Order) -> bool:
-    return order.status in REFUNDABLE
+    return order.status in OrderStatus.REFUNDABLE

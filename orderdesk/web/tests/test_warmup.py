@@ -4,7 +4,7 @@ import gc
 import importlib
 import sys
 
-from orderdesk.lib.warmup import project_templates, warm_up
+from orderdesk.warmup import project_templates, warm_up
 
 
 def test_it_lists_the_templates_of_the_project_only() -> None:

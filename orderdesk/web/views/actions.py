@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -14,20 +14,21 @@ from django.views.decorators.http import require_POST
 from orderdesk.actions import services
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.transitions import TransitionNotAllowed
-from orderdesk.organizations.access import get_order_for_member, require_can_act
-from orderdesk.organizations.models import User
 from orderdesk.payments.refunds import RefundError
+from orderdesk.web.http import StaffRequest
 from orderdesk.web.views.orders import order_updated_response
+from orderdesk.workflows import completion
+from orderdesk.workflows.lookup import get_order_for_member
 
 
-def _respond(request: HttpRequest, number: int, response: HttpResponse) -> HttpResponse:
-    if getattr(request, "htmx", False):
+def _respond(request: StaffRequest, number: int, response: HttpResponse) -> HttpResponse:
+    if request.htmx:
         return response
     return HttpResponseRedirect(reverse("order_detail", args=[number]))
 
 
 def _on_action(
-    request: HttpRequest,
+    request: StaffRequest,
     number: int,
     snapshot_id: int,
     verb: Callable[..., ActionRun | None],
@@ -35,10 +36,8 @@ def _on_action(
     nothing: str,
 ) -> HttpResponse:
     """Run `verb` on one of the order's actions as the user; answer with the fresh panel."""
-    order = get_order_for_member(request, number)
-    require_can_act(request, order)
+    order = get_order_for_member(request.access, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
-    assert isinstance(request.user, User)
     run = verb(snapshot, by=request.user)
     message = (queued if run else nothing).format(action=snapshot)
     return _respond(request, number, order_updated_response(request, order, message=message))
@@ -46,7 +45,7 @@ def _on_action(
 
 @login_required
 @require_POST
-def rerun_action(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
+def rerun_action(request: StaffRequest, number: int, snapshot_id: int) -> HttpResponse:
     return _on_action(
         request,
         number,
@@ -59,7 +58,7 @@ def rerun_action(request: HttpRequest, number: int, snapshot_id: int) -> HttpRes
 
 @login_required
 @require_POST
-def retry_access_removal(request: HttpRequest, number: int, snapshot_id: int) -> HttpResponse:
+def retry_access_removal(request: StaffRequest, number: int, snapshot_id: int) -> HttpResponse:
     return _on_action(
         request,
         number,
@@ -72,12 +71,10 @@ def retry_access_removal(request: HttpRequest, number: int, snapshot_id: int) ->
 
 @login_required
 @require_POST
-def mark_completed(request: HttpRequest, number: int) -> HttpResponse:
-    order = get_order_for_member(request, number)
-    require_can_act(request, order)
-    assert isinstance(request.user, User)
+def mark_completed(request: StaffRequest, number: int) -> HttpResponse:
+    order = get_order_for_member(request.access, number, acting=True)
     try:
-        order = services.mark_completed(
+        order = completion.mark_completed(
             order,
             use_latest_config=request.POST.get("use_latest_config") == "on",
             restore_refunds=request.POST.get("restore_refunded_data") == "on",

@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from orderdesk.organizations.access import switch_checkout
+from orderdesk.web.http import StaffRequest
+from orderdesk.web.middleware import switch_checkout
 
 login = auth_views.LoginView.as_view(
     template_name="web/login.html", redirect_authenticated_user=True
@@ -23,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def choose_checkout(request: HttpRequest) -> HttpResponse:
+def choose_checkout(request: StaffRequest) -> HttpResponse:
     raw = request.POST.get("checkout", "")
     # isdigit() alone also accepts "²", which int() refuses.
     if not (raw.isascii() and raw.isdigit()):

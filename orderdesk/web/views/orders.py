@@ -13,15 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
-from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.orders.models import Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import (
     PAGE_SIZE,
     Cursor,
@@ -29,25 +28,23 @@ from orderdesk.orders.queries import (
     OrderPage,
     count_capped,
     filter_orders,
-    load_order_details,
     page_orders,
-    table_row_parts,
 )
-from orderdesk.organizations.access import (
-    CheckoutAccess,
-    can_act_on_order,
-    get_order_for_member,
-    require_member_access,
-)
+from orderdesk.organizations.roles import CheckoutAccess
+from orderdesk.web.http import StaffRequest
+from orderdesk.web.middleware import switch_checkout
 from orderdesk.web.navigation import navigation
 from orderdesk.web.presenters import OrderRow, RowPresenter
+from orderdesk.workflows.lookup import get_order_for_member
+from orderdesk.workflows.panel import load_order_details
+from orderdesk.workflows.table import table_row_parts
 
 TEMPLATE = "web/orders/list.html"
 
 
-def _is_fragment(request: HttpRequest, target: str) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == target  # type: ignore[union-attr]
+def _is_fragment(request: StaffRequest, target: str) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
 def _with_vary(response: HttpResponse) -> HttpResponse:
@@ -56,7 +53,7 @@ def _with_vary(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _table_orders(current: CheckoutAccess) -> tuple[QuerySet[Order], list[int]]:
+def _table_orders(current: CheckoutAccess) -> tuple[OrderQuerySet, list[int]]:
     """The current checkout's orders, and the scope's checkout ids."""
     checkout_ids = [current.checkout.pk]
     # The organization makes an order number lookup use its unique index.
@@ -71,7 +68,7 @@ def _rows(orders: list[Order], query: str = "") -> list[OrderRow]:
     return [presenter.row(order, lines[order.pk], attempts[order.pk]) for order in orders]
 
 
-def _table_context(request: HttpRequest, current: CheckoutAccess | None) -> dict[str, Any]:
+def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dict[str, Any]:
     filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
     after = before = None
     for name in ("after", "before"):
@@ -127,25 +124,25 @@ def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
     }
 
 
-def _panel_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+def _panel_context(request: StaffRequest, order: Order) -> dict[str, Any]:
     return {
         "order": order,
         "details": load_order_details(order),
-        "can_act": can_act_on_order(request, order),
+        "can_act": request.access.can_act_on(order.checkout_id),
     }
 
 
 @login_required
 @require_GET
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: StaffRequest) -> HttpResponse:
     return _orders_page(request, order=None)
 
 
 @login_required
 @require_GET
-def order_count(request: HttpRequest) -> HttpResponse:
+def order_count(request: StaffRequest) -> HttpResponse:
     """The number of orders matching the filters: exact up to 10,000, then "10,000+"."""
-    access = require_member_access(request)
+    access = request.access
     filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
     count, more = 0, False
     if access.current is not None and not errors:
@@ -157,16 +154,22 @@ def order_count(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def order_detail(request: HttpRequest, number: int) -> HttpResponse:
-    order = get_order_for_member(request, number)
+def order_detail(request: StaffRequest, number: int) -> HttpResponse:
+    order = get_order_for_member(request.access, number)
+    if (
+        request.access.current is not None
+        and order.checkout_id != request.access.current.checkout.pk
+    ):
+        # A colleague's link to an order of another of the member's checkouts: the table
+        # behind the panel follows the order there.
+        switch_checkout(request, order.checkout_id)
     if _is_fragment(request, "panel"):
         return _with_vary(render(request, f"{TEMPLATE}#panel", _panel_context(request, order)))
     return _orders_page(request, order=order)
 
 
-def _orders_page(request: HttpRequest, *, order: Order | None) -> HttpResponse:
-    access = require_member_access(request)
-    current = access.current
+def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
+    current = request.access.current
     if _is_fragment(request, "panel"):
         # Closing the panel: an empty panel, the table stays as it is.
         return _with_vary(render(request, f"{TEMPLATE}#panel", {"order": None}))
@@ -189,14 +192,14 @@ def _orders_page(request: HttpRequest, *, order: Order | None) -> HttpResponse:
 
 
 def order_updated_response(
-    request: HttpRequest, order: Order, *, message: str = "", error: str = "", status: int = 200
+    request: StaffRequest, order: Order, *, message: str = "", error: str = "", status: int = 200
 ) -> HttpResponse:
     """After a POST on one order: the fresh panel, its table row (out of band) and an event.
 
     `message` is shown at the top of the panel (e.g. "Refund requested"); `error` likewise,
     as an error (send it with status 400, which the page swaps in).
     """
-    order = get_order_for_member(request, order.number)
+    order = get_order_for_member(request.access, order.number)
     context = _panel_context(request, order)
     context["message"] = message
     context["error"] = error

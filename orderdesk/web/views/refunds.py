@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor
-from orderdesk.orders.models import Order
-from orderdesk.orders.transitions import REFUNDABLE
-from orderdesk.organizations.access import get_order_for_member, require_can_act
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.refunds import RefundError, refund_order, scoped_key, valid_key
 from orderdesk.web import refund_form
+from orderdesk.web.http import StaffRequest
 from orderdesk.web.views.orders import order_updated_response
+from orderdesk.workflows.lookup import get_order_for_member
 
 TEMPLATE = "web/orders/refund.html"
 
 
-def _render(request: HttpRequest, form: refund_form.RefundForm, *, status: int) -> HttpResponse:
-    template = TEMPLATE if not getattr(request, "htmx", False) else f"{TEMPLATE}#dialog"
+def _render(request: StaffRequest, form: refund_form.RefundForm, *, status: int) -> HttpResponse:
+    template = TEMPLATE if not request.htmx else f"{TEMPLATE}#dialog"
     return render(request, template, {"form": form, "order": form.order}, status=status)
 
 
@@ -41,9 +41,8 @@ def _outcome(refund: Refund) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def order_refund(request: HttpRequest, number: int) -> HttpResponse:
-    order = get_order_for_member(request, number)
-    require_can_act(request, order)
+def order_refund(request: StaffRequest, number: int) -> HttpResponse:
+    order = get_order_for_member(request.access, number, acting=True)
     if request.method == "POST":
         # A resubmitted form (double click, retry) answers with the refund it already made.
         key = request.POST.get("key", "")
@@ -56,7 +55,7 @@ def order_refund(request: HttpRequest, number: int) -> HttpResponse:
         if done is not None:
             return _done(request, order, done)
     form = refund_form.refund_form(order)
-    if order.status not in REFUNDABLE:
+    if order.status not in OrderStatus.REFUNDABLE:
         form.errors.append(f"A {order.get_status_display()} order cannot be refunded.")
         return _render(request, form, status=400)
     if request.method == "GET":
@@ -73,7 +72,7 @@ def order_refund(request: HttpRequest, number: int) -> HttpResponse:
             remove_access_line_ids=form.remove_access_line_ids,
             remove_offer_access=form.remove_offer_access,
             reason=form.reason,
-            actor=Actor.of_user(request.user),  # type: ignore[arg-type]
+            actor=Actor.of_user(request.user),
             idempotency_key=form.key,
         )
     except RefundError as error:
@@ -82,8 +81,8 @@ def order_refund(request: HttpRequest, number: int) -> HttpResponse:
     return _done(request, order, refund)
 
 
-def _done(request: HttpRequest, order: Order, refund: Refund) -> HttpResponse:
-    if not getattr(request, "htmx", False):
+def _done(request: StaffRequest, order: Order, refund: Refund) -> HttpResponse:
+    if not request.htmx:
         return redirect(reverse("order_detail", args=[order.number]))
     response = order_updated_response(request, order, message=_outcome(refund))
     # The dialog posted into itself; success replaces the whole panel instead.

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Min
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -28,7 +28,6 @@ from django.views.decorators.http import require_GET
 from orderdesk.lib.money import format_money, to_minor
 from orderdesk.orders.models import Order
 from orderdesk.orders.queries import OrderFilters, filter_orders
-from orderdesk.organizations.access import require_member_access, user_time_zone
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.reports.params import (
@@ -42,6 +41,7 @@ from orderdesk.reports.periods import Granularity, Preset
 from orderdesk.reports.queries import Breakdown, Figures, Money, Scope, Valuation
 from orderdesk.reports.rates import Converter
 from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
+from orderdesk.web.http import StaffRequest
 
 TEMPLATE = "web/reports/page.html"
 CHART_SERIES = 5
@@ -57,16 +57,14 @@ def time_zone_options(selected: str) -> SafeString:
     )
 
 
-def _is_fragment(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == "report"  # type: ignore[union-attr]
+def _is_fragment(request: StaffRequest) -> bool:
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == "report"
 
 
 def _parse(
-    request: HttpRequest, checkout_ids: frozenset[int]
+    request: StaffRequest, checkout_ids: frozenset[int]
 ) -> tuple[ReportParams, dict[str, str]]:
-    access = require_member_access(request)
-    organization = access.current.organization if access.current else None
     earliest = None
     if request.GET.get("period") == Preset.ALL_TIME:
         earliest = Order.objects.filter(checkout_id__in=checkout_ids).aggregate(
@@ -74,7 +72,7 @@ def _parse(
         )["first"]
     return ReportParams.parse(
         request.GET,
-        default_tz=user_time_zone(request.user, organization),
+        default_tz=request.access.time_zone,
         now=timezone.now(),
         earliest=earliest,
     )
@@ -82,8 +80,8 @@ def _parse(
 
 @login_required
 @require_GET
-def report(request: HttpRequest) -> HttpResponse:
-    access = require_member_access(request)
+def report(request: StaffRequest) -> HttpResponse:
+    access = request.access
     checkout_ids = frozenset({access.current.checkout.pk}) if access.current else frozenset()
     params, errors = _parse(request, checkout_ids)
     context: dict[str, Any] = {
@@ -110,9 +108,9 @@ def report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def report_export(request: HttpRequest) -> HttpResponseBase:
+def report_export(request: StaffRequest) -> HttpResponseBase:
     """The orders counted as sales in the report's period, one row per order line."""
-    access = require_member_access(request)
+    access = request.access
     if access.current is None:
         return HttpResponse(
             "You have no checkout to export.", status=404, content_type="text/plain"
@@ -133,9 +131,9 @@ def report_export(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 @require_GET
-def orders_export(request: HttpRequest) -> HttpResponseBase:
+def orders_export(request: StaffRequest) -> HttpResponseBase:
     """The orders matching the orders page's filters, one row per order line."""
-    access = require_member_access(request)
+    access = request.access
     if access.current is None:
         return HttpResponse(
             "You have no checkout to export.", status=404, content_type="text/plain"

@@ -4,16 +4,16 @@ import pytest
 from django.utils import timezone
 
 from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
-from orderdesk.actions.queries import (
+from orderdesk.orders.models import OrderStatus
+from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.testing import factories
+from orderdesk.testing.factories import World
+from orderdesk.workflows.completion import (
     MARK_COMPLETED,
     MARK_COMPLETED_AND_RERUN,
     CompletionChoices,
     completion_choices,
 )
-from orderdesk.orders.models import OrderStatus
-from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.testing import factories
-from orderdesk.testing.factories import World
 
 S = OrderStatus
 A = SnapshotStatus

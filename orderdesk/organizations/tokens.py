@@ -1,0 +1,37 @@
+"""Staff API tokens: from the raw value a client sends to the live token it stands for."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from orderdesk.organizations.models import ApiToken, hash_secret
+
+# `last_used_at` is a hint for people auditing tokens; writing it once a minute is enough.
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def api_token_for(raw: str) -> ApiToken | None:
+    """The live token with this raw value (`od_...`), or None if unknown or revoked.
+
+    Marks the token used, at most once per TOKEN_USE_RESOLUTION, with one conditional UPDATE
+    so a busy client does not write the row on every call.
+    """
+    if not raw.startswith("od_"):
+        return None
+    token = (
+        ApiToken.objects.select_related("checkout__organization")
+        .filter(token_hash=hash_secret(raw), revoked_at=None)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at < now - TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at=None) | Q(last_used_at__lt=now - TOKEN_USE_RESOLUTION)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token
