@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # django-ninja's templates and static files: /api/v1/docs then loads Swagger UI from our
+    # own static files instead of a CDN, so the API docs work offline.
+    "ninja",
     "django_tasks_db",
     "orderdesk.organizations",
     "orderdesk.catalog",
