@@ -1,19 +1,27 @@
-# Thin wrappers over uv and npm; see README.md.
+# Thin wrappers over uv and npm; see README.md. scripts/bootstrap installs what this machine
+# lacks (uv included), so uv need not be on PATH: UV is the uv command it finds or installs.
 .PHONY: install demo test lint
 
+UV := $(shell scripts/bootstrap --uv)
+ifeq ($(strip $(UV)),)
+$(error scripts/bootstrap found no uv and could not install it (see its message above))
+endif
+# scripts/bootstrap, run by the targets, reuses it.
+export UV
+
 install:
-	uv sync --frozen
-	npm ci --no-audit --no-fund
+	scripts/bootstrap
 
 demo: install
-	uv run python manage.py demo
+	$(UV) run python manage.py demo
 
 # -n auto: one pytest-xdist worker per core; each gets its own test database.
-test: install
-	uv run pytest -n auto
+test:
+	scripts/bootstrap --browser
+	$(UV) run pytest -n auto
 
-lint:
-	uv run ruff check .
-	uv run ruff format --check .
-	uv run mypy .
-	uv run lint-imports
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy .
+	$(UV) run lint-imports
