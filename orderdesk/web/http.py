@@ -7,6 +7,7 @@ from django_htmx.middleware import HtmxDetails
 
 from orderdesk.organizations.models import User
 from orderdesk.organizations.roles import MemberAccess
+from orderdesk.web.navigation import Navigation
 
 
 class WebRequest(HttpRequest):
@@ -14,6 +15,8 @@ class WebRequest(HttpRequest):
 
     access: MemberAccess | None
     htmx: HtmxDetails
+    # The app shell's data (checkouts, the attention counter), computed on first use.
+    navigation: Navigation
 
 
 class StaffRequest(WebRequest):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from orderdesk.organizations.roles import MemberAccess, member_access
 from orderdesk.web.http import WebRequest
+from orderdesk.web.navigation import Navigation
 
 # The checkout a member is working in lives in their session (the checkout switcher).
 SESSION_KEY = "current_checkout_id"
@@ -35,6 +36,7 @@ class MemberAccessMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         web_request = cast(WebRequest, request)
         web_request.access = None
+        web_request.navigation = Navigation(web_request)
         if request.user.is_authenticated:
             access = member_access(
                 request.user, current_checkout_id=request.session.get(SESSION_KEY)

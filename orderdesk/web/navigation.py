@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -11,9 +11,9 @@ from django.utils import timezone
 from orderdesk.orders.models import Order
 from orderdesk.orders.queries import count_capped
 from orderdesk.organizations.roles import MemberAccess
-from orderdesk.web.http import WebRequest
 
-_CACHE_ATTR = "_orderdesk_navigation"
+if TYPE_CHECKING:
+    from orderdesk.web.http import WebRequest
 
 
 class Navigation:
@@ -51,15 +51,6 @@ class Navigation:
         return items
 
 
-def navigation(request: WebRequest) -> Navigation:
-    cached = getattr(request, _CACHE_ATTR, None)
-    if isinstance(cached, Navigation):
-        return cached
-    nav = Navigation(request)
-    setattr(request, _CACHE_ATTR, nav)
-    return nav
-
-
 def context(request: WebRequest) -> dict[str, Any]:
-    """Context processor: `nav` in every template."""
-    return {"nav": navigation(request)}
+    """Context processor: `nav` in every template (`request.navigation`, set by the middleware)."""
+    return {"nav": request.navigation}

@@ -17,6 +17,7 @@ from orderdesk.organizations.roles import can_act, member_access
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.testing import factories
 from orderdesk.web.http import StaffRequest
+from orderdesk.web.navigation import Navigation
 
 PANEL = {"HX-Request": "true", "HX-Target": "panel"}
 
@@ -199,6 +200,7 @@ def test_the_update_response_refreshes_panel_and_row(
     request.user = world.sam
     request.session = client.session
     request.access = member_access(world.sam, current_checkout_id=None)
+    request.navigation = Navigation(request)
     response = order_updated_response(request, order, message="Done.")
     html = response.content.decode()
     assert response["HX-Trigger"] == "order-updated"

@@ -33,7 +33,6 @@ from orderdesk.orders.queries import (
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
-from orderdesk.web.navigation import navigation
 from orderdesk.web.presenters import OrderRow, RowPresenter
 from orderdesk.workflows.lookup import get_order_for_member
 from orderdesk.workflows.panel import load_order_details
@@ -175,7 +174,7 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
         return _with_vary(render(request, f"{TEMPLATE}#panel", {"order": None}))
     context = _table_context(request, current)
     context["current"] = current
-    context["attention_count"] = navigation(request).attention_count
+    context["attention_count"] = request.navigation.attention_count
     status = 400 if context["errors"] else 200
     if _is_fragment(request, "orders-body"):
         context["oob"] = True
