@@ -50,7 +50,7 @@ from bench.common import (  # noqa: E402
 )
 from orderdesk.orders.models import Order, OrderStatus  # noqa: E402
 from orderdesk.reports.facts import rolled_until  # noqa: E402
-from orderdesk.reports.params import ReportParams  # noqa: E402
+from orderdesk.reports.forms import ReportForm  # noqa: E402
 from orderdesk.reports.periods import midnight  # noqa: E402
 from orderdesk.warmup import warm_up  # noqa: E402
 
@@ -76,9 +76,9 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
     rows = []
     with signed_in(owner, checkout) as client:
         for period in PERIODS:
-            params, _ = ReportParams.parse(
+            params = ReportForm(
                 {"period": period, "tz": tz}, default_tz=tz, now=timezone.now()
-            )
+            ).params
             start, end = params.period.start, params.period.end
             paid = one(
                 "SELECT count(*) FROM orders_order WHERE checkout_id=%s AND paid_at>=%s AND paid_at<%s",

@@ -8,9 +8,10 @@ errors become `{detail, code}` responses in api.api.
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -43,8 +44,10 @@ from orderdesk.api.staff_schemas import (
     RerunOut,
     StaffLineOut,
 )
+from orderdesk.lib.forms import TimeZoneField
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor
+from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order, OrderLine
 from orderdesk.orders.queries import Cursor, OrderFilters, filter_orders, page_orders
 from orderdesk.organizations.models import ApiToken
@@ -78,7 +81,7 @@ def list_orders(
 ) -> OrderPageOut:
     """Orders newest first, filtered like the orders table; follow the cursors to page."""
     token = request.auth
-    parsed = _filters(token, filters)
+    parsed, _tz = _filters(token, filters)
     errors: dict[str, str] = {}
     after = _cursor(page.after, "after", errors)
     before = _cursor(page.before, "before", errors)
@@ -110,11 +113,10 @@ def list_orders(
 def export_orders(request: StaffRequest, filters: Query[OrderQuery]) -> HttpResponseBase:
     """The orders matching the filters as CSV, one row per order line (SPEC F8's export)."""
     token = request.auth
-    parsed = _filters(token, filters)
+    parsed, tz = _filters(token, filters)
     orders = filter_orders(
         Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id]
     ).order_by("-created_at", "-pk")
-    tz = _time_zone(token, filters.tz)
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
     return orders_csv_response(orders, tz=tz, filename=filename)
 
@@ -242,20 +244,16 @@ def refund(
 # --- reading -------------------------------------------------------------------------------
 
 
-def _time_zone(token: ApiToken, name: str) -> zoneinfo.ZoneInfo:
+def _filters(token: ApiToken, query: OrderQuery) -> tuple[OrderFilters, ZoneInfo]:
+    """The filters through the orders table's form, and the time zone of their dates."""
     try:
-        return zoneinfo.ZoneInfo(name or token.checkout.organization.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameters({"tz": "Use a time zone name like Europe/Helsinki."}) from None
-
-
-def _filters(token: ApiToken, query: OrderQuery) -> OrderFilters:
-    tz = _time_zone(token, query.tz)
-    params = query.model_dump(exclude={"tz"})
-    filters, errors = OrderFilters.parse(params, tz=tz)
-    if errors:
+        tz = TimeZoneField().clean(query.tz) or ZoneInfo(token.checkout.organization.time_zone)
+    except ValidationError as error:
+        raise InvalidParameters({"tz": error.messages[0]}) from None
+    form = OrderFilterForm(query.model_dump(mode="json", exclude={"tz"}, exclude_none=True), tz=tz)
+    if errors := form.messages():
         raise InvalidParameters(errors)
-    return filters
+    return form.filters, tz
 
 
 def _cursor(raw: str, name: str, errors: dict[str, str]) -> Cursor | None:

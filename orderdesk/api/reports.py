@@ -1,7 +1,7 @@
 """The staff API's order reports (SPEC F8, F11): a tab's figures, as the reports page shows them.
 
 Parameters are the page's (period, from, to, tz, currency, granularity) and go through the
-same `ReportParams.parse`; the figures come from the same reports.queries functions. Money is
+same `ReportForm`; the figures come from the same reports.queries functions. Money is
 turned from the queries' major units into integer minor units per currency here.
 """
 
@@ -46,6 +46,7 @@ from orderdesk.orders.models import Order
 from orderdesk.organizations.models import ApiToken
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
+from orderdesk.reports.forms import ReportForm
 from orderdesk.reports.params import PER_CURRENCY, ReportParams, Tab
 from orderdesk.reports.periods import Preset
 from orderdesk.reports.queries import Breakdown, CountSeries, Figures, Money, Scope, Valuation
@@ -75,7 +76,7 @@ class ReportTab(StrEnum):
 )
 def export_report(request: StaffRequest, query: Query[ReportQuery]) -> HttpResponseBase:
     """The orders counted as sales in the report's period, as CSV (the report page's export)."""
-    params = _params(request.auth, query.model_dump(by_alias=True))
+    params = _params(request.auth, query)
     period = params.period
     orders = (
         Scope(frozenset({request.auth.checkout_id}), period).paid_orders().order_by("paid_at", "pk")
@@ -92,7 +93,7 @@ def report(
 ) -> ReportOut:
     """The headline metrics of the period (and the period before) and the tab's breakdowns."""
     token = request.auth
-    params = _params(token, {**query.model_dump(by_alias=True), "tab": tab.value})
+    params = _params(token, query, tab.value)
     scope = Scope(frozenset({token.checkout_id}), params.period)
     valuation = Valuation(Converter(params.currency) if params.currency != PER_CURRENCY else None)
     compare = params.preset != Preset.ALL_TIME
@@ -187,19 +188,25 @@ def report(
     )
 
 
-def _params(token: ApiToken, raw: dict[str, str]) -> ReportParams:
-    earliest = None
-    if raw.get("period") == Preset.ALL_TIME:
-        earliest = Order.objects.for_token(token).aggregate(first=Min("created_at"))["first"]
-    params, errors = ReportParams.parse(
-        raw,
+def _params(token: ApiToken, query: ReportQuery, tab: str = "") -> ReportParams:
+    """The parameters through the report page's form."""
+
+    def first_order_at() -> dt.datetime | None:
+        first: dt.datetime | None = Order.objects.for_token(token).aggregate(
+            first=Min("created_at")
+        )["first"]
+        return first
+
+    data = {**query.model_dump(mode="json", by_alias=True, exclude_none=True), "tab": tab}
+    form = ReportForm(
+        data,
         default_tz=token.checkout.organization.time_zone,
         now=timezone.now(),
-        earliest=earliest,
+        first_order_at=first_order_at,
     )
-    if errors:
+    if errors := form.messages():
         raise InvalidParameters(errors)
-    return params
+    return form.params
 
 
 def _money(money: Money) -> list[MoneyOut]:

@@ -1,9 +1,9 @@
 """Reads over orders shared by the web table, the API and the CSV export.
 
-`OrderFilters.parse()` turns query parameters into validated filters (with a message per bad
-field), `filter_orders()` applies them to an order queryset, `requiring_attention()` (on `Order.objects`)
-is the "Requires attention" tab, and `page_orders()` / `count_capped()` page and count the result
-without ever scanning a million rows for an OFFSET or an exact COUNT.
+`filter_orders()` applies `OrderFilters` (read from a query string by `orders.forms`) to an
+order queryset, `requiring_attention()` (on `Order.objects`) is the "Requires attention" tab,
+and `page_orders()` / `count_capped()` page and count the result without ever scanning a
+million rows for an OFFSET or an exact COUNT.
 
 Every filter is written so PostgreSQL can answer it from an index (see the indexes on `Order`,
 `OrderTag` and the trigram indexes of migration `orders.0003`), newest first by
@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
@@ -28,7 +27,6 @@ from orderdesk.catalog.models import DiscountCode
 from orderdesk.orders.models import (
     Order,
     OrderQuerySet,
-    OrderStatus,
     OrderTag,
 )
 
@@ -36,14 +34,14 @@ PAGE_SIZE = 50
 COUNT_CAP = 10_000
 # Trigram indexes need three characters; shorter substrings would scan every order.
 MIN_SUBSTRING = 3
-MAX_TEXT = 254
-_NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
+ORDER_NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
 
 
 @dataclass(frozen=True)
 class OrderFilters:
     """Validated filters of the orders table (SPEC F2); empty values mean "any".
 
+    Built from a query string by `orders.forms.OrderFilterForm`.
     `created_from` is inclusive and `created_before` exclusive, both aware datetimes, so the
     caller's time zone decides where a day starts.
     """
@@ -61,22 +59,6 @@ class OrderFilters:
     q: str = ""
     requires_attention: bool = False
 
-    # The query parameters this dataclass reads, in form order.
-    PARAMS = (
-        "number",
-        "email",
-        "first_name",
-        "last_name",
-        "status",
-        "source",
-        "tag",
-        "discount_code",
-        "date_from",
-        "date_to",
-        "q",
-        "tab",
-    )
-
     @property
     def is_filtered(self) -> bool:
         return any(
@@ -84,106 +66,6 @@ class OrderFilters:
             for f in fields(self)
             if f.name != "requires_attention"
         )
-
-    @classmethod
-    def parse(
-        cls, params: Mapping[str, str], *, tz: dt.tzinfo | str = "UTC"
-    ) -> tuple[OrderFilters, dict[str, str]]:
-        """Filters from query parameters, and a message per parameter that was not valid.
-
-        Invalid parameters are left out of the returned filters; callers decide whether to
-        show results anyway (the web table shows none, so nobody mistakes them for a match).
-        """
-        if isinstance(tz, str):
-            tz = zoneinfo.ZoneInfo(tz)
-        errors: dict[str, str] = {}
-        values: dict[str, object] = {}
-
-        def text(name: str) -> str:
-            value = str(params.get(name, "") or "").strip()
-            if len(value) > MAX_TEXT:
-                errors[name] = f"Use at most {MAX_TEXT} characters."
-                return ""
-            if "\x00" in value:
-                # PostgreSQL refuses NUL in any text parameter; no stored value has one.
-                errors[name] = "Remove the invisible NUL character (%00)."
-                return ""
-            return value
-
-        number = text("number")
-        if number:
-            match = _NUMBER.match(number)
-            if match is None:
-                errors["number"] = "An order number is digits only, like 1042."
-            else:
-                values["number"] = int(match.group(1))
-
-        email = text("email").lower()
-        if email:
-            if "@" not in email and len(email) < MIN_SUBSTRING:
-                errors["email"] = f"Type at least {MIN_SUBSTRING} characters of the email."
-            else:
-                values["email"] = email
-
-        for name in ("first_name", "last_name", "source", "tag"):
-            value = text(name)
-            if value:
-                values[name] = value
-
-        status = text("status")
-        if status:
-            if status in OrderStatus.values:
-                values["status"] = status
-            else:
-                errors["status"] = "Choose a status from the list."
-
-        code = text("discount_code")
-        if code:
-            if len(code) > 50:
-                errors["discount_code"] = "Discount codes are at most 50 characters."
-            else:
-                values["discount_code"] = code
-
-        start = _parse_date(text("date_from"), "date_from", errors)
-        end = _parse_date(text("date_to"), "date_to", errors)
-        if start and end and end < start:
-            errors["date_to"] = "The end date is before the start date."
-        else:
-            if start:
-                values["created_from"] = _start_of_day(start, tz)
-            if end:
-                values["created_before"] = _start_of_day(end + dt.timedelta(days=1), tz)
-
-        q = text("q")
-        if q:
-            if not _NUMBER.match(q) and len(q) < MIN_SUBSTRING:
-                errors["q"] = f"Type at least {MIN_SUBSTRING} characters, or an order number."
-            else:
-                values["q"] = q
-
-        tab = text("tab")
-        if tab not in ("", "all", "attention"):
-            errors["tab"] = "Unknown tab."
-        values["requires_attention"] = tab == "attention"
-        return cls(**values), errors  # type: ignore[arg-type]
-
-
-def _parse_date(value: str, name: str, errors: dict[str, str]) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "Use a date like 2026-01-31."
-        return None
-    if not 2000 <= day.year <= 2100:
-        errors[name] = "Use a date between 2000 and 2100."
-        return None
-    return day
-
-
-def _start_of_day(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
 
 def _looks_like_email(value: str) -> bool:
@@ -258,7 +140,7 @@ def filter_orders(
 
 
 def _free_text(q: str) -> Q:
-    number = _NUMBER.match(q)
+    number = ORDER_NUMBER.match(q)
     if number is not None:
         return Q(number=int(number.group(1)))
     needle = q.lower()

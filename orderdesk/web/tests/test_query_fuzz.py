@@ -7,6 +7,7 @@ its message (a field error on the pages, a `name: message` line in a CSV export'
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from urllib.parse import quote
 
@@ -19,16 +20,17 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import OrderStatus
-from orderdesk.orders.queries import Cursor, OrderFilters
-from orderdesk.reports.params import ReportParams
+from orderdesk.orders.queries import Cursor
+from orderdesk.reports.forms import ReportForm
 from orderdesk.testing import factories
 
 # FUZZ_EXAMPLES=2000 for a deep run by hand; the default keeps the suite quick.
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "75"))
 
-ORDER_PARAMS = [*OrderFilters.PARAMS, "after", "before"]
-REPORT_PARAMS = ["period", "from", "to", "tz", "granularity", "currency", "tab"]
+ORDER_PARAMS = [*OrderFilterForm.base_fields, "after", "before"]
+REPORT_PARAMS = list(ReportForm.base_fields)
 
 # Values that are almost right are the ones that slip past a parser.
 TRICKY = [
@@ -85,7 +87,7 @@ def query_strategy(names: list[str]) -> st.SearchStrategy[str]:
 
 def order_errors(query: str, *, cursors: bool) -> dict[str, str]:
     params = QueryDict(query)
-    _, errors = OrderFilters.parse(params)
+    errors = OrderFilterForm(params, tz=dt.UTC).messages()
     # The export takes every matching order, so it reads no page cursors.
     for name in ("after", "before") if cursors else ():
         if params.get(name) and Cursor.decode(params[name]) is None:
@@ -94,7 +96,7 @@ def order_errors(query: str, *, cursors: bool) -> dict[str, str]:
 
 
 def report_errors(query: str) -> dict[str, str]:
-    return ReportParams.parse(QueryDict(query), default_tz="UTC", now=timezone.now())[1]
+    return ReportForm(QueryDict(query), default_tz="UTC", now=timezone.now()).messages()
 
 
 def check(response: HttpResponseBase, url: str, errors: dict[str, str], *, csv: bool) -> None:

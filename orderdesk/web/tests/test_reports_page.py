@@ -114,7 +114,7 @@ def test_it_explains_invalid_settings_with_a_400(alice: Client, world: factories
     )
     html = response.content.decode()
     assert response.status_code == 400
-    assert "Choose a time zone from the list" in html
+    assert "Use a time zone name like Europe/Helsinki." in html
     assert "The last day is before the first day." in html
 
 

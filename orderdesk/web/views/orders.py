@@ -20,11 +20,11 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
+from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import (
     PAGE_SIZE,
     Cursor,
-    OrderFilters,
     OrderPage,
     count_capped,
     filter_orders,
@@ -68,7 +68,8 @@ def _rows(orders: list[Order], query: str = "") -> list[OrderRow]:
 
 
 def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dict[str, Any]:
-    filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
+    form = OrderFilterForm(request.GET, tz=timezone.get_current_timezone())
+    filters, errors = form.filters, form.messages()
     after = before = None
     for name in ("after", "before"):
         raw = request.GET.get(name, "")
@@ -142,7 +143,8 @@ def order_list(request: StaffRequest) -> HttpResponse:
 def order_count(request: StaffRequest) -> HttpResponse:
     """The number of orders matching the filters: exact up to 10,000, then "10,000+"."""
     access = request.access
-    filters, errors = OrderFilters.parse(request.GET, tz=timezone.get_current_timezone())
+    form = OrderFilterForm(request.GET, tz=timezone.get_current_timezone())
+    filters, errors = form.filters, form.messages()
     count, more = 0, False
     if access.current is not None and not errors:
         base, checkout_ids = _table_orders(access.current)
@@ -180,7 +182,7 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
         context["oob"] = True
         context["error_slots"] = [
             (name, context["errors"].get(name, ""))
-            for name in OrderFilters.PARAMS
+            for name in OrderFilterForm.base_fields
             if name not in ("tab",)
         ]
         return _with_vary(render(request, f"{TEMPLATE}#body", context, status=status))

@@ -6,6 +6,7 @@ target `report`, only the report below the form. Only the chosen tab's queries r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,10 +27,12 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from orderdesk.lib.money import format_money, to_minor
+from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
-from orderdesk.orders.queries import OrderFilters, filter_orders
+from orderdesk.orders.queries import filter_orders
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
+from orderdesk.reports.forms import ReportForm
 from orderdesk.reports.params import (
     PER_CURRENCY,
     ReportParams,
@@ -65,17 +68,18 @@ def _is_fragment(request: StaffRequest) -> bool:
 def _parse(
     request: StaffRequest, checkout_ids: frozenset[int]
 ) -> tuple[ReportParams, dict[str, str]]:
-    earliest = None
-    if request.GET.get("period") == Preset.ALL_TIME:
-        earliest = Order.objects.filter(checkout_id__in=checkout_ids).aggregate(
-            first=Min("created_at")
-        )["first"]
-    return ReportParams.parse(
+    def first_order_at() -> dt.datetime | None:
+        orders = Order.objects.filter(checkout_id__in=checkout_ids)
+        first: dt.datetime | None = orders.aggregate(first=Min("created_at"))["first"]
+        return first
+
+    form = ReportForm(
         request.GET,
         default_tz=request.access.time_zone,
         now=timezone.now(),
-        earliest=earliest,
+        first_order_at=first_order_at,
     )
+    return form.params, form.messages()
 
 
 @login_required
@@ -139,7 +143,8 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
             "You have no checkout to export.", status=404, content_type="text/plain"
         )
     tz = timezone.get_current_timezone()
-    filters, errors = OrderFilters.parse(request.GET, tz=tz)
+    form = OrderFilterForm(request.GET, tz=tz)
+    errors = form.messages()
     if errors:
         return HttpResponse(
             "\n".join(f"{name}: {message}" for name, message in errors.items()),
@@ -148,7 +153,7 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
         )
     checkout_ids = [access.current.checkout.pk]
     orders = filter_orders(
-        Order.objects.filter(checkout_id__in=checkout_ids), filters, checkout_ids=checkout_ids
+        Order.objects.filter(checkout_id__in=checkout_ids), form.filters, checkout_ids=checkout_ids
     ).order_by("-created_at", "-pk")
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
     return orders_csv_response(orders, tz=ZoneInfo(str(tz)), filename=filename)
