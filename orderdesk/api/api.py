@@ -48,8 +48,11 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = []
     for problem in exc.errors:
-        # ("body", "body", "email") → "email": the location the client knows.
-        where = ".".join(str(part) for part in problem.get("loc", ()) if part not in ("body",))
+        # ("body", "body", "email") → "email", ("query", "status") → "status": the name the
+        # client sent, as the 400s of api.errors.InvalidParameters say it.
+        where = ".".join(
+            str(part) for part in problem.get("loc", ()) if part not in ("body", "query")
+        )
         problems.append(f"{where}: {problem.get('msg', 'invalid')}" if where else problem["msg"])
     return error(request, 422, "; ".join(problems) or "Invalid input.", "invalid_input")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from typing import Annotated
 
 from django.db.models import Min
@@ -55,13 +54,6 @@ from orderdesk.reports.rates import Converter
 router = Router(auth=StaffToken(), tags=["reports"])
 
 
-class ReportTab(StrEnum):
-    SALES = Tab.SALES.value
-    PRODUCTS = Tab.PRODUCTS.value
-    INTERNATIONAL = Tab.INTERNATIONAL.value
-    ANALYTICS = Tab.ANALYTICS.value
-
-
 @router.get(
     "/reports/export.csv",
     response={400: Error, 401: Error, 422: Error},
@@ -88,7 +80,7 @@ def export_report(request: StaffRequest, query: Query[ReportQuery]) -> HttpRespo
 @router.get("/reports/{tab}", response={200: ReportOut, 400: Error, 401: Error, 422: Error})
 def report(
     request: StaffRequest,
-    tab: Annotated[ReportTab, Path(description="sales, products, international or analytics.")],
+    tab: Annotated[Tab, Path(description="sales, products, international or analytics.")],
     query: Query[ReportQuery],
 ) -> ReportOut:
     """The headline metrics of the period (and the period before) and the tab's breakdowns."""

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import BeforeValidator, field_validator
+from pydantic_core import PydanticCustomError
 
 from orderdesk.api.schemas import CustomerOut, LineOut, PaymentAttemptOut, VatRowOut
+from orderdesk.lib.forms import DAY_MESSAGE, MAX_TEXT, MAX_TIME_ZONE, iso_day
+from orderdesk.orders.forms import MAX_DISCOUNT_CODE, MAX_NUMBER, OrderTab
+from orderdesk.orders.models import OrderStatus
+from orderdesk.reports.periods import Granularity, Preset
 
 MAX_MINOR = 2**62
 
@@ -21,33 +26,77 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _empty_is_none(value: object) -> object:
+    # Query builders often send a parameter left empty; like the pages, read it as not given.
+    return None if value == "" else value
+
+
+def _day(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return iso_day(value)
+        except ValueError:
+            raise PydanticCustomError("date", DAY_MESSAGE) from None
+    return value
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    # A query parameter is absent or has a value, never null: document only the value's type.
+    (kind,) = [option for option in schema.pop("anyOf") if option != {"type": "null"}]
+    if "$ref" in kind:
+        schema["allOf"] = [kind]  # a $ref beside the description would hide it
+    else:
+        schema.update(kind)
+
+
+def optional(**field: Any) -> Any:
+    """A typed query parameter that may be left out (or empty): `None` then."""
+    return Field(default=None, json_schema_extra=_never_null, **field)
+
+
+EmptyIsNone = BeforeValidator(_empty_is_none)
+# YYYY-MM-DD; the rules beyond the type (2000–2100, from ≤ to) are the forms'.
+Day = Annotated[dt.date | None, BeforeValidator(_day), EmptyIsNone]
+
+
 class OrderQuery(Schema):
-    """The orders table's filters (SPEC F2) as query parameters; empty means "any"."""
+    """The orders table's filters (SPEC F2) as query parameters; empty means "any".
+
+    Checked beyond their types by `orders.forms.OrderFilterForm`, as the page's are.
+    """
 
     q: str = Field(
-        default="", description="Free text: an order number, or part of an email or name."
+        default="",
+        max_length=MAX_TEXT,
+        description="Free text: an order number, or at least 3 characters of an email or name.",
     )
-    number: str = Field(default="", description="Order number, e.g. 1042.")
+    number: Annotated[int | None, EmptyIsNone] = optional(
+        ge=1, le=MAX_NUMBER, description="Order number, e.g. 1042."
+    )
     email: str = Field(
-        default="", description="A whole email address, or at least 3 characters of one."
+        default="",
+        max_length=MAX_TEXT,
+        description="A whole email address, or at least 3 characters of one.",
     )
-    first_name: str = ""
-    last_name: str = ""
-    status: str = Field(default="", description="An order status value, e.g. `paid`.")
-    source: str = ""
-    tag: str = ""
-    discount_code: str = ""
-    date_from: str = Field(default="", description="First day created (YYYY-MM-DD), inclusive.")
-    date_to: str = Field(default="", description="Last day created (YYYY-MM-DD), inclusive.")
-    tab: str = Field(default="", description="`all` (default) or `attention` (Requires attention).")
+    first_name: str = Field(default="", max_length=MAX_TEXT)
+    last_name: str = Field(default="", max_length=MAX_TEXT)
+    status: Annotated[OrderStatus | None, EmptyIsNone] = optional(
+        description="The order's status, e.g. `paid`."
+    )
+    source: str = Field(default="", max_length=MAX_TEXT)
+    tag: str = Field(default="", max_length=MAX_TEXT)
+    discount_code: str = Field(default="", max_length=MAX_DISCOUNT_CODE)
+    date_from: Day = optional(description="First day created, inclusive.")
+    date_to: Day = optional(description="Last day created, inclusive.")
+    tab: Annotated[OrderTab | None, EmptyIsNone] = optional(
+        description="`attention`: only the orders that require attention."
+    )
     tz: str = Field(
-        default="", description="Time zone of the date range; defaults to the organization's."
+        default="",
+        max_length=MAX_TIME_ZONE,
+        description="Time zone of the date range, e.g. Europe/Helsinki; defaults to the "
+        "organization's.",
     )
-
-    @field_validator("*")
-    @classmethod
-    def no_nul(cls, value: str) -> str:
-        return _no_nul(value)
 
 
 class PageQuery(Schema):
@@ -251,25 +300,27 @@ class RefundResultOut(Schema):
 
 
 class ReportQuery(Schema):
-    period: str = Field(
-        default="",
-        description="today, yesterday, last_7_days, last_30_days (default), this_month, "
-        "previous_month, this_year, all_time or custom.",
+    """The report page's settings; checked beyond their types by `reports.forms.ReportForm`."""
+
+    period: Annotated[Preset | None, EmptyIsNone] = optional(
+        description="The days to report; `last_30_days` when not given."
     )
-    from_: str = Field(default="", alias="from", description="First day of a custom period.")
-    to: str = Field(default="", description="Last day of a custom period.")
+    from_: Day = optional(alias="from", description="First day of a custom period.")
+    to: Day = optional(description="Last day of a custom period.")
     tz: str = Field(
-        default="", description="Time zone of the days; defaults to the organization's."
+        default="",
+        max_length=MAX_TIME_ZONE,
+        description="Time zone of the days, e.g. Europe/Helsinki; defaults to the organization's.",
     )
     currency: str = Field(
-        default="", description="Convert to this currency; empty keeps them apart."
+        default="",
+        max_length=MAX_TEXT,
+        description="Convert to this ISO 4217 currency (one the ECB quotes); empty keeps them "
+        "apart.",
     )
-    granularity: str = Field(default="", description="day, week or month; chosen from the period.")
-
-    @field_validator("*")
-    @classmethod
-    def no_nul(cls, value: str) -> str:
-        return _no_nul(value)
+    granularity: Annotated[Granularity | None, EmptyIsNone] = optional(
+        description="Buckets of the series; chosen from the period when not given."
+    )
 
 
 class MoneyOut(Schema):

@@ -239,37 +239,65 @@ def test_it_filters_like_the_orders_table(world: factories.World, staff: Staff) 
     assert len(numbers(date_from=today, tz="UTC")) >= 2
 
 
+def test_a_filter_left_empty_means_any(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world)
+
+    response = staff.get(
+        "/orders", number="", status="", date_from="", date_to="", tab="", tz="", q=""
+    )
+
+    assert response.status_code == 200, response.data
+    assert [row["number"] for row in response.data["orders"]] == [order.number]
+
+
 @pytest.mark.parametrize(
-    ("params", "field"),
+    ("params", "field", "message"),
     [
-        ({"status": "lost"}, "status"),
-        ({"number": "12a"}, "number"),
-        ({"date_from": "31.1.2026"}, "date_from"),
-        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to"),
-        ({"q": "ab"}, "q"),
-        ({"tab": "archive"}, "tab"),
-        ({"tz": "Mars/Olympus"}, "tz"),
-        ({"after": "yesterday"}, "after"),
+        (
+            {"date_from": "2026-02-01", "date_to": "2026-01-01"},
+            "date_to",
+            "The end date is before the start date.",
+        ),
+        ({"date_from": "1999-12-31"}, "date_from", "Use a date between 2000 and 2100."),
+        ({"q": "ab"}, "q", "Type at least 3 characters, or an order number."),
+        ({"email": "a\x00b@x.fi"}, "email", "Remove the invisible NUL character (%00)."),
+        ({"tz": "Mars/Olympus"}, "tz", "Use a time zone name like Europe/Helsinki."),
+        ({"after": "yesterday"}, "after", "Not a cursor from this API"),
     ],
 )
 def test_a_bad_filter_is_a_400_naming_the_parameter(
-    world: factories.World, staff: Staff, params: dict[str, str], field: str
+    world: factories.World, staff: Staff, params: dict[str, str], field: str, message: str
 ) -> None:
     response = staff.get("/orders", **params)
 
     assert response.status_code == 400
     assert response.data["code"] == "invalid_parameters"
-    assert response.data["detail"].startswith(f"{field}: ")
+    assert response.data["detail"].startswith(f"{field}: {message}")
 
 
-@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "51"}, {"email": "a\x00b@x.fi"}])
-def test_an_invalid_parameter_is_a_422(
-    world: factories.World, staff: Staff, params: dict[str, str]
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "51"}, "limit"),
+        # The OpenAPI document types these, so a value of another type is malformed.
+        ({"status": "lost"}, "status"),
+        ({"number": "12a"}, "number"),
+        ({"number": "0"}, "number"),
+        ({"date_from": "31.1.2026"}, "date_from"),
+        ({"tab": "archive"}, "tab"),
+        ({"discount_code": "X" * 51}, "discount_code"),
+    ],
+)
+def test_a_parameter_of_the_wrong_type_is_a_422(
+    world: factories.World, staff: Staff, params: dict[str, str], field: str
 ) -> None:
     response = staff.get("/orders", **params)
 
     assert response.status_code == 422
     assert response.data["code"] == "invalid_input"
+    assert response.data["detail"].startswith(f"{field}: ")
+    assert ";" not in response.data["detail"]  # one problem, said once
 
 
 def test_cursors_walk_every_order_once_and_back(world: factories.World, staff: Staff) -> None:
@@ -648,10 +676,11 @@ def test_the_csv_export_streams_the_filtered_orders(world: factories.World, staf
 
 
 def test_the_csv_export_refuses_a_bad_filter(world: factories.World, staff: Staff) -> None:
-    response = staff.get("/orders/export.csv", status="lost")
+    short = staff.get("/orders/export.csv", q="ab")
+    mistyped = staff.get("/orders/export.csv", status="lost")
 
-    assert response.status_code == 400
-    assert response.data["code"] == "invalid_parameters"
+    assert (short.status_code, short.data["code"]) == (400, "invalid_parameters")
+    assert (mistyped.status_code, mistyped.data["code"]) == (422, "invalid_input")
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -666,7 +695,7 @@ def test_the_report_export_streams_the_periods_paid_orders(
     factories.order(world, created_at=now - dt.timedelta(days=60))
 
     response = staff.get("/reports/export.csv", period="last_7_days", tz="UTC")
-    bad = staff.get("/reports/export.csv", period="forever")
+    bad = staff.get("/reports/export.csv", period="custom", to="2026-01-31")
 
     assert response.status_code == 200
     assert response.streaming
@@ -721,22 +750,42 @@ def test_the_other_report_tabs_answer(world: factories.World, staff: Staff) -> N
 
 
 @pytest.mark.parametrize(
-    ("path", "params", "status"),
+    ("path", "params", "status", "detail"),
     [
-        ("/reports/sales", {"period": "forever"}, 400),
-        ("/reports/sales", {"period": "custom", "from": "2026-02-01", "to": "2026-01-01"}, 400),
-        ("/reports/sales", {"currency": "XYZ"}, 400),
-        ("/reports/sales", {"tz": "Nowhere/City"}, 400),
-        ("/reports/refunds", {}, 422),
+        (
+            "/reports/sales",
+            {"period": "custom", "from": "2026-02-01", "to": "2026-01-01"},
+            400,
+            "to: The last day is before the first day.",
+        ),
+        ("/reports/sales", {"period": "custom"}, 400, "from: A custom range needs a first day."),
+        ("/reports/sales", {"currency": "XYZ"}, 400, "currency: Choose a currency from the list."),
+        (
+            "/reports/sales",
+            {"tz": "Nowhere/City"},
+            400,
+            "tz: Use a time zone name like Europe/Helsinki.",
+        ),
+        ("/reports/sales", {"period": "forever"}, 422, "period: Input should be 'today'"),
+        ("/reports/sales", {"granularity": "hour"}, 422, "granularity: Input should be 'day'"),
+        ("/reports/sales", {"from": "1.2.2026"}, 422, "from: Use a date like 2026-01-31."),
+        ("/reports/refunds", {}, 422, "path.tab: Input should be 'sales'"),
     ],
 )
 def test_a_bad_report_parameter_is_refused(
-    world: factories.World, staff: Staff, path: str, params: dict[str, str], status: int
+    world: factories.World,
+    staff: Staff,
+    path: str,
+    params: dict[str, str],
+    status: int,
+    detail: str,
 ) -> None:
     response = staff.get(path, **params)
 
     assert response.status_code == status
-    assert response.data["code"] in ("invalid_parameters", "invalid_input")
+    expected_code = "invalid_parameters" if status == 400 else "invalid_input"
+    assert response.data["code"] == expected_code
+    assert response.data["detail"].startswith(detail)
 
 
 def test_the_all_time_report_starts_at_the_first_order(
@@ -779,3 +828,39 @@ def test_the_openapi_document_describes_the_staff_api(client: Client) -> None:
     assert {"status", "email", "tag", "discount_code", "date_from", "after", "limit"} <= list_params
     assert "text/csv" in paths["/api/v1/orders/export.csv"]["get"]["responses"]["200"]["content"]
     assert document["components"]["securitySchemes"]["StaffToken"]["scheme"] == "bearer"
+
+
+def test_the_openapi_document_types_the_filters(client: Client) -> None:
+    document = client.get(f"{BASE}/openapi.json").json()
+
+    def parameters(path: str) -> dict[str, dict[str, Any]]:
+        return {p["name"]: p["schema"] for p in document["paths"][path]["get"]["parameters"]}
+
+    orders = parameters("/api/v1/orders")
+    assert orders["number"]["type"] == "integer"
+    assert (orders["number"]["minimum"], orders["number"]["maximum"]) == (1, 10**18 - 1)
+    for name in ("date_from", "date_to"):
+        assert (orders[name]["type"], orders[name]["format"]) == ("string", "date")
+    (status,) = orders["status"]["allOf"]
+    assert status["enum"] == list(OrderStatus.values)
+    (tab,) = orders["tab"]["allOf"]
+    assert tab["enum"] == ["all", "attention"]
+    assert (orders["tz"]["type"], orders["email"]["maxLength"]) == ("string", 254)
+    assert (orders["limit"]["type"], orders["limit"]["maximum"]) == ("integer", 50)
+    # Query parameters are absent, never null.
+    assert all("anyOf" not in schema for schema in orders.values())
+    assert parameters("/api/v1/orders/export.csv").keys() == orders.keys() - {
+        "after",
+        "before",
+        "limit",
+    }
+
+    reports = parameters("/api/v1/reports/{tab}")
+    assert reports["tab"]["enum"] == ["sales", "products", "international", "analytics"]
+    (period,) = reports["period"]["allOf"]
+    assert "custom" in period["enum"]
+    (granularity,) = reports["granularity"]["allOf"]
+    assert granularity["enum"] == ["day", "week", "month"]
+    assert (reports["from"]["format"], reports["to"]["format"]) == ("date", "date")
+    assert parameters("/api/v1/reports/export.csv").keys() == reports.keys() - {"tab"}
+    assert "currency" in reports
