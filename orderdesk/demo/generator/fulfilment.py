@@ -1,0 +1,178 @@
+"""What happens to a generated order after its payment: actions, completion, staff follow-up.
+
+Orders paid a moment before `now` are still waiting for their actions, and orders drawn to be
+marked completed or refunded only are when enough time has passed for staff to do it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from orderdesk.actions.models import SnapshotStatus
+from orderdesk.demo.generator import actions, refunds
+from orderdesk.demo.generator.draft import OrderDraft, Snapshot
+from orderdesk.orders.events import EventType
+from orderdesk.orders.models import ActionHealth, ActorType, OrderStatus
+
+S = OrderStatus
+ATTENTION_AFTER = dt.timedelta(minutes=10)
+
+
+class Fulfilment:
+    """Draws what follows an order's payment, from the generator's random source."""
+
+    def __init__(self, rng: random.Random, now: dt.datetime) -> None:
+        self.rng = rng
+        self.now = now
+
+    def after_payment(self, order: OrderDraft, paid_at: dt.datetime) -> None:
+        rng = self.rng
+        actions.succeed_all(order.snapshots, rng, paid_at, self.now)
+        failing = actions.failing_snapshot(order.snapshots, rng)
+        self._run_actions(order, paid_at, failing)
+        if order.status == S.PAID and order.health == ActionHealth.SUCCEEDED:
+            order.status = S.COMPLETED
+        if order.status != S.PAID:
+            self._complete(order, paid_at)
+        # Only failures so far get an event: the staff follow-up below may fail an action too
+        # without one, a gap in the data kept so that a seed still gives the same orders.
+        _report_failed_actions(order, paid_at)
+
+        later = self.now - paid_at
+        if order.status == S.MARKED_COMPLETED:
+            self._mark_completed(order, paid_at, failing)
+        elif order.status in (S.REFUNDED, S.PARTIALLY_REFUNDED):
+            self._refund(order, paid_at, failing)
+        elif (
+            order.status == S.COMPLETED
+            and order.provider in refunds.REFUND_FAILURES
+            and later > dt.timedelta(days=1)
+            and rng.random() < 0.004
+        ):
+            refund_at = paid_at + dt.timedelta(
+                seconds=rng.randint(3600, int(min(later.total_seconds() - 60, 20 * 86400)))
+            )
+            order.refunds.append(refunds.failed_refund(rng, order, paid_at, refund_at))
+
+    def _run_actions(
+        self, order: OrderDraft, paid_at: dt.datetime, failing: Snapshot | None
+    ) -> None:
+        """The actions' health: all succeeded (seldom after a retry), or one failed or pending.
+
+        Only orders drawn as "paid" keep a failed action; a fresh payment's actions may not
+        have run yet.
+        """
+        rng = self.rng
+        snapshots = order.snapshots
+        if self.now - paid_at < ATTENTION_AFTER:
+            order.status = S.PAID
+            if not snapshots:
+                order.status = S.COMPLETED
+            else:
+                order.health = ActionHealth.PENDING
+                for snapshot in snapshots[rng.randrange(len(snapshots)) :]:
+                    actions.leave_pending(snapshot)
+        elif not snapshots:
+            order.status = S.COMPLETED if order.status == S.PAID else order.status
+        elif order.status == S.PAID and failing is not None:
+            if rng.random() < 0.8:
+                order.health = ActionHealth.FAILED
+                actions.fail(failing, rng, paid_at, attempts=rng.randint(3, 5))
+            else:
+                order.health = ActionHealth.PENDING
+                actions.leave_pending(failing)
+        else:
+            order.health = ActionHealth.SUCCEEDED
+            if failing is not None and rng.random() < 0.02:
+                actions.fail(failing, rng, paid_at, attempts=1, recovered=True)
+
+    def _complete(self, order: OrderDraft, paid_at: dt.datetime) -> None:
+        order.completed_at = paid_at + dt.timedelta(seconds=self.rng.randint(3, 45))
+        order.event(
+            order.completed_at,
+            EventType.COMPLETED,
+            "All post-purchase actions succeeded",
+            ActorType.SYSTEM,
+            "System",
+            '{"from": "paid", "to": "completed"}',
+        )
+
+    def _mark_completed(
+        self, order: OrderDraft, paid_at: dt.datetime, failing: Snapshot | None
+    ) -> None:
+        """Staff marked the order completed, re-running a failed action on the way, or not."""
+        rng = self.rng
+        later = self.now - paid_at
+        if later < dt.timedelta(hours=1):
+            order.status = S.COMPLETED
+            return
+        user_id, email = order.staff[rng.randrange(len(order.staff))]
+        marked_at = paid_at + dt.timedelta(
+            seconds=rng.randint(3600, int(min(later.total_seconds(), 10 * 86400)))
+        )
+        order.marked_at = order.completed_at = marked_at
+        if failing is not None:
+            if rng.random() < 0.12:
+                order.health = ActionHealth.FAILED
+                actions.fail(failing, rng, paid_at, attempts=rng.randint(3, 5))
+            else:
+                actions.fail(
+                    failing,
+                    rng,
+                    paid_at,
+                    attempts=3,
+                    recovered=True,
+                    rerun_at=marked_at,
+                    rerun_by=user_id,
+                )
+        order.event(
+            marked_at,
+            EventType.MARKED_COMPLETED,
+            "Marked as completed",
+            ActorType.USER,
+            email,
+            '{"from": "completed", "to": "marked_completed"}',
+            user_id,
+        )
+        if rng.random() < 0.15:
+            order.refunds.append(
+                refunds.refund_all(
+                    rng, order.quote, order.staff, paid_at, marked_at, reversed_at=marked_at
+                )
+            )
+
+    def _refund(self, order: OrderDraft, paid_at: dt.datetime, failing: Snapshot | None) -> None:
+        """Staff refunded the order in full or in part; a full refund may revoke the course."""
+        rng = self.rng
+        later = self.now - paid_at
+        if later < dt.timedelta(minutes=30):
+            order.status = S.COMPLETED
+            return
+        refund_at = paid_at + dt.timedelta(
+            seconds=rng.randint(900, int(min(later.total_seconds() - 60, 30 * 86400)))
+        )
+        if order.status == S.REFUNDED:
+            order.refunds.append(
+                refunds.refund_all(rng, order.quote, order.staff, paid_at, refund_at)
+            )
+        else:
+            order.refunds.append(refunds.refund_part(rng, order.quote, order.staff, refund_at))
+            if failing is not None and rng.random() < 0.05:
+                order.health = ActionHealth.FAILED
+                actions.fail(failing, rng, paid_at, attempts=3)
+        if order.status == S.REFUNDED and rng.random() < 0.5:
+            actions.revoke_grants(order.snapshots, refund_at + dt.timedelta(seconds=4))
+
+
+def _report_failed_actions(order: OrderDraft, paid_at: dt.datetime) -> None:
+    for snapshot in order.snapshots:
+        if snapshot.status == SnapshotStatus.FAILED:
+            config = snapshot.config
+            order.event(
+                snapshot.last_run_at or paid_at,
+                EventType.ACTION_FAILED,
+                f"{config.name or config.get_kind_display()} failed: {snapshot.last_error}",
+                ActorType.SYSTEM,
+                "System",
+            )
