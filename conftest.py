@@ -86,6 +86,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def provider_sandboxes(settings: Any) -> None:
     # The provider sandboxes are on in tests; their webhooks and callbacks go out only when a
-    # test delivers them (payments.sandbox), never from a background thread.
+    # test delivers them (orderdesk.sandboxes.deliveries), never from a background thread.
     settings.SANDBOXES_ENABLED = True
     settings.SANDBOX_AUTO_DELIVER = False

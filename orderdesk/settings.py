@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,15 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
+# Local stand-ins of Stripe, Paytrail, Epassi, Kajabi and webhook receivers under /sandbox/
+# (orderdesk.sandboxes): on in development and the demo, never in production.
+SANDBOXES_ENABLED = env_bool("SANDBOXES_ENABLED", DEBUG)
+# The app, with its tables and URLs, is installed where the sandboxes are enabled and under the
+# tools that cover every app: pytest (it sets PYTEST_VERSION for its run; the tests switch
+# SANDBOXES_ENABLED per test) and mypy (its Django plugin types the installed apps' models).
+# A production configuration lacks it, so its migrations create no sandbox table.
+SANDBOXES_INSTALLED = SANDBOXES_ENABLED or "PYTEST_VERSION" in os.environ or "mypy" in sys.modules
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,12 +53,12 @@ INSTALLED_APPS = [
     "orderdesk.catalog",
     "orderdesk.orders",
     "orderdesk.payments",
-    "orderdesk.payments.sandbox",
     "orderdesk.actions",
     "orderdesk.reports",
     "orderdesk.worker",
     "orderdesk.web",
     "orderdesk.api",
+    *(["orderdesk.sandboxes"] if SANDBOXES_INSTALLED else []),
     "orderdesk.demo",
 ]
 
@@ -157,16 +168,13 @@ MAILERS: dict[str, dict[str, Any]] = {
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "orders@orderdesk.example")
 
-# Local stand-ins of Stripe, Paytrail and Epassi under /sandbox/<provider>/ (payments/sandbox);
-# on in development and tests, never in production.
-SANDBOXES_ENABLED = env_bool("SANDBOXES_ENABLED", DEBUG)
 # Sandbox webhooks and callbacks go out from a background thread after the response; tests
 # switch this off and deliver explicitly.
 SANDBOX_AUTO_DELIVER = env_bool("SANDBOX_AUTO_DELIVER", True)
 _SANDBOX = f"{SITE_URL}/sandbox"
 
 # Provider API base URLs: the real services in production, the local sandboxes in the
-# demo and in tests (payments/sandbox).
+# demo and in tests (orderdesk.sandboxes).
 STRIPE_API_BASE = env_str(
     "STRIPE_API_BASE", f"{_SANDBOX}/stripe" if SANDBOXES_ENABLED else "https://api.stripe.com"
 )

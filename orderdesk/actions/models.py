@@ -122,24 +122,3 @@ class ActionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.snapshot} #{self.attempt} {self.status}"
-
-
-# The sandboxes keep their state in this app's tables; imported here so Django registers them.
-from orderdesk.actions.sandbox.models import (  # noqa: E402
-    SandboxKajabiGrant,
-    SandboxKajabiOffer,
-    SandboxWebhookDelivery,
-    SandboxWebhookEndpoint,
-)
-
-__all__ = [
-    "ActionRun",
-    "ActionSnapshot",
-    "RunOperation",
-    "RunStatus",
-    "SandboxKajabiGrant",
-    "SandboxKajabiOffer",
-    "SandboxWebhookDelivery",
-    "SandboxWebhookEndpoint",
-    "SnapshotStatus",
-]

@@ -37,7 +37,8 @@ from orderdesk.organizations.models import (
     hash_secret,
 )
 from orderdesk.payments.models import Provider, ProviderAccount
-from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
+from orderdesk.sandboxes.accounts import install_sandbox_accounts
+from orderdesk.sandboxes.apps import sandboxes_installed
 
 ORGANIZATION_SLUG = "demo"
 PASSWORD = "demo"
@@ -87,7 +88,10 @@ def _create(site_url: str) -> Organization:
 
 
 def _provider_accounts(checkout: Checkout) -> None:
-    install_sandbox_accounts(checkout)
+    # Without the sandboxes (generate_orders on a production-configured database) there is
+    # no provider to point the accounts at: the generated payments are only rows there.
+    if sandboxes_installed():
+        install_sandbox_accounts(checkout)
     ProviderAccount.objects.create(
         checkout=checkout, provider=Provider.MANUAL, methods=["invoice", "bank_transfer"]
     )

@@ -11,7 +11,7 @@ from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout, Organization
-from orderdesk.payments.sandbox.seed import register_payments
+from orderdesk.sandboxes.seed import register_payments
 
 DEMO_ORDERS = 5000
 DEMO_SEED = 2026

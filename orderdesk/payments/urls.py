@@ -1,4 +1,4 @@
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, path
 
 from orderdesk.payments import webhooks
 
@@ -53,5 +53,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
         {"outcome": "cancel"},
         name="epassi-cancel",
     ),
-    path("sandbox/", include("orderdesk.payments.sandbox.urls")),
 ]

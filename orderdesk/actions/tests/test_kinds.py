@@ -9,11 +9,12 @@ from django.core import mail
 
 from orderdesk.actions.kinds.base import ActionError
 from orderdesk.actions.kinds.webhook import delivery_id, sign
-from orderdesk.actions.models import SandboxWebhookDelivery, SnapshotStatus
+from orderdesk.actions.models import SnapshotStatus
 from orderdesk.actions.services import rerun_action
 from orderdesk.actions.tests.builders import paid_order, run_queued, webhook
 from orderdesk.actions.tests.conftest import Answer
 from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel
+from orderdesk.sandboxes.models import SandboxWebhookDelivery
 from orderdesk.testing.factories import World
 
 

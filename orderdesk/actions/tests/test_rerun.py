@@ -2,12 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from orderdesk.actions.models import (
-    ActionRun,
-    SandboxKajabiGrant,
-    SandboxKajabiOffer,
-    SnapshotStatus,
-)
+from orderdesk.actions.models import ActionRun, SnapshotStatus
 from orderdesk.actions.services import (
     rerun_action,
     rerun_failed,
@@ -18,6 +13,7 @@ from orderdesk.actions.tests.builders import kajabi, paid_order, queued, run_que
 from orderdesk.catalog.models import ActionConfig, ActionKind
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus
 from orderdesk.orders.transitions import TransitionNotAllowed
+from orderdesk.sandboxes.models import SandboxKajabiGrant, SandboxKajabiOffer
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 from orderdesk.workflows.completion import mark_completed

@@ -8,18 +8,13 @@ import pytest
 from django.utils import timezone
 
 from orderdesk.actions.kinds.kajabi import external_user_id
-from orderdesk.actions.models import (
-    ActionRun,
-    RunStatus,
-    SandboxKajabiGrant,
-    SandboxKajabiOffer,
-    SnapshotStatus,
-)
+from orderdesk.actions.models import ActionRun, RunStatus, SnapshotStatus
 from orderdesk.actions.services import run_action
 from orderdesk.actions.tests.builders import kajabi, paid_order, queued, run_queued, webhook
 from orderdesk.actions.tests.conftest import Answer
 from orderdesk.catalog.models import ActionKind
 from orderdesk.orders.models import ActionHealth, OrderEvent, OrderStatus
+from orderdesk.sandboxes.models import SandboxKajabiGrant, SandboxKajabiOffer
 from orderdesk.testing.factories import World
 
 

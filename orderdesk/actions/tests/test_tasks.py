@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from orderdesk.actions.models import ActionRun, RunStatus, SandboxKajabiGrant
+from orderdesk.actions.models import ActionRun, RunStatus
 from orderdesk.actions.services import schedule_actions, snapshot_actions, sweep_actions
 from orderdesk.actions.tests.builders import kajabi, paid_order, queued
 from orderdesk.orders.models import OrderStatus
+from orderdesk.sandboxes.models import SandboxKajabiGrant
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.payments.sandbox import deliveries, store
 from orderdesk.payments.tests.conftest import sandboxed_world
+from orderdesk.sandboxes import deliveries, store
 from orderdesk.testing.factories import World
 
 

@@ -38,8 +38,13 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float) -> int:
 
 def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
+    # As from a shell: no SANDBOXES_ENABLED, and no PYTEST_VERSION, which installs the
+    # sandboxes for the tests; the demo must turn them on by itself.
+    shell = {
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_VERSION", "SANDBOXES_ENABLED")
+    }
     env = {
-        **os.environ,
+        **shell,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "PORT": str(port),
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
@@ -55,6 +60,7 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
     )
     try:
         status = wait_for(f"http://127.0.0.1:{port}/admin/login/", process, seconds=240)
+        sandbox = wait_for(f"http://127.0.0.1:{port}/sandbox/kajabi/offers/demo/", process, 30)
         children = subprocess.run(
             ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -68,6 +74,8 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
             process.communicate(timeout=30)
 
     assert status == 200
+    assert sandbox == 200, "the web server serves the sandboxes from tables the demo migrated"
+    assert "payments and refunds at the sandboxes" in output
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
     for login in ("owner@demo.example", "admin@demo.example", "support@demo.example"):

@@ -16,10 +16,10 @@ from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.refunds import RefundError, refund_order
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.models import SandboxObject
-from orderdesk.payments.sandbox.paytrail import EMAIL_REFUND_ONLY
-from orderdesk.payments.sandbox.seed import register_payments
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.models import SandboxObject
+from orderdesk.sandboxes.paytrail import EMAIL_REFUND_ONLY
+from orderdesk.sandboxes.seed import register_payments
 from orderdesk.workflows.completion import mark_completed
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

@@ -145,8 +145,8 @@ def test_the_command_registers_payments_and_rebuilds_the_report_rollup() -> None
 
     from django.core.management import call_command
 
-    from orderdesk.payments.sandbox.models import SandboxObject
     from orderdesk.reports.models import RollupState, SalesDay
+    from orderdesk.sandboxes.models import SandboxObject
 
     out = io.StringIO()
     call_command("generate_orders", "--orders", "150", "--seed", "3", "--no-analyze", stdout=out)

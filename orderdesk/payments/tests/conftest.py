@@ -13,9 +13,9 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, Refund
 from orderdesk.payments.providers.base import PaymentProvider, PaymentStart
 from orderdesk.payments.providers.registry import get_provider
-from orderdesk.payments.sandbox import store
-from orderdesk.payments.sandbox.accounts import install_sandbox_accounts
 from orderdesk.payments.services import hand_payment_to_provider
+from orderdesk.sandboxes import store
+from orderdesk.sandboxes.accounts import install_sandbox_accounts
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 from orderdesk.testing.fake_providers import fake, fakes

@@ -9,8 +9,8 @@ from django.urls import reverse
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.payments.providers.base import PaymentProvider, PaymentStart, ProviderError
-from orderdesk.payments.sandbox import store
 from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
+from orderdesk.sandboxes import store
 from orderdesk.testing.factories import World
 
 
@@ -21,7 +21,7 @@ def customer_chooses(start: PaymentStart, outcome: str) -> httpx.Response:
     assert "Epassi sandbox" in page.text
     stamp = start.form_fields["STAMP"]
     pay_url = start.form_action.replace(
-        "/e_payments/v2", reverse("payments:sandbox-epassi-pay", args=[stamp]).split("/epassi")[1]
+        "/e_payments/v2", reverse("sandboxes:epassi-pay", args=[stamp]).split("/epassi")[1]
     )
     chosen = httpx.post(pay_url, data={"outcome": outcome}, headers={"Accept": "application/json"})
     if outcome == "ok":

@@ -10,8 +10,8 @@ from django.urls import reverse
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, ProviderNotification
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError
-from orderdesk.payments.sandbox import deliveries, store
 from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
+from orderdesk.sandboxes import deliveries, store
 from orderdesk.testing.factories import World
 
 
@@ -106,7 +106,7 @@ def test_it_follows_a_pending_refund_to_its_callback(sandboxed: World) -> None:
     refund.provider_reference = result.provider_reference
     assert adapter.refund_status(attempt, refund).status == "pending"
 
-    settle = reverse("payments:sandbox-paytrail-settle", args=[result.provider_reference])
+    settle = reverse("sandboxes:paytrail-settle", args=[result.provider_reference])
     httpx.post(settings.SITE_URL + settle, data={"outcome": "fail"})
     [callback] = deliveries.deliver_pending()
 

@@ -105,8 +105,8 @@ def test_ten_parallel_refund_requests_refund_once_at_stripe(sandboxed: World) ->
     from django.conf import settings
     from django.test import Client
 
-    from orderdesk.payments.sandbox import store
     from orderdesk.payments.tests.test_stripe_sandbox import paid_by_stripe
+    from orderdesk.sandboxes import store
 
     order, attempt, _ = paid_by_stripe(sandboxed)
     line = order.lines.get()

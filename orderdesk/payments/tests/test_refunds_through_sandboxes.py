@@ -19,10 +19,10 @@ from orderdesk.payments.refunds import (
     reconcile_pending_refunds,
     refund_order,
 )
-from orderdesk.payments.sandbox import deliveries, store
 from orderdesk.payments.tests.test_epassi_sandbox import paid_by_epassi
 from orderdesk.payments.tests.test_paytrail_sandbox import paid_by_paytrail
 from orderdesk.payments.tests.test_stripe_sandbox import paid_by_stripe
+from orderdesk.sandboxes import deliveries, store
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 
@@ -156,7 +156,7 @@ def test_paytrail_pending_refund_is_settled_by_the_callback(sandboxed: World) ->
     assert r.status == RefundStatus.PENDING
     assert settled(order)[1] == 0
 
-    settle = reverse("payments:sandbox-paytrail-settle", args=[r.provider_reference])
+    settle = reverse("sandboxes:paytrail-settle", args=[r.provider_reference])
     httpx.post(settings.SITE_URL + settle, data={"outcome": "ok"})
     [callback] = deliveries.deliver_pending()
 

@@ -15,9 +15,9 @@ from orderdesk.payments.models import (
     ProviderNotification,
 )
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.models import SandboxDelivery
 from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.models import SandboxDelivery
 from orderdesk.testing.factories import World
 
 
@@ -162,7 +162,7 @@ def test_it_follows_a_pending_refund_to_failure(sandboxed: World) -> None:
     result = adapter.refund(attempt, refund)
     assert result.status == "pending"
     refund.provider_reference = result.provider_reference
-    settle = reverse("payments:sandbox-stripe-settle", args=[result.provider_reference])
+    settle = reverse("sandboxes:stripe-settle", args=[result.provider_reference])
     httpx.post(settings.SITE_URL + settle, data={"outcome": "failed"})
     deliveries.deliver_pending()
 

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from orderdesk.actions.models import SandboxKajabiGrant, SandboxKajabiOffer
 from orderdesk.actions.services import run_action, schedule_actions, snapshot_actions
 from orderdesk.actions.tests.builders import queued
 from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.sandboxes.models import SandboxKajabiGrant, SandboxKajabiOffer
 from orderdesk.testing import factories
 from orderdesk.web.tests.test_orders_browser import log_in, rows
 

@@ -15,9 +15,9 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.payments.providers.registry import get_provider
 from orderdesk.payments.refunds import EPASSI_PARTIAL_MESSAGE
-from orderdesk.payments.sandbox import deliveries
 from orderdesk.payments.tests.conftest import sandboxed
 from orderdesk.payments.tests.test_stripe_sandbox import pay
+from orderdesk.sandboxes import deliveries
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 from orderdesk.web.tests.test_orders_browser import log_in

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.management import call_command
@@ -17,15 +17,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, PASSWORD
 from orderdesk.demo.data import DEMO_ORDERS, ensure_demo_data
+from orderdesk.sandboxes.apps import sandboxes_installed
 
 SANDBOXED = {
     "STRIPE_API_BASE": "stripe",
     "PAYTRAIL_API_BASE": "paytrail",
     "EPASSI_API_BASE": "epassi",
 }
-
-
-TRUE = ("1", "true", "yes", "on")  # as lib.env.env_bool reads it
 
 
 class Stop(Exception):
@@ -47,15 +45,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not sandboxes_installed():
+            self._restart_with_sandboxes()
         port = os.environ.get("PORT", "8000")
         if not port.isdigit():
             raise CommandError(f"PORT must be a number, got {port!r}")
         site_url = f"http://127.0.0.1:{port}"
         env = self._child_environment(site_url)
-        # This process creates the demo data, whose sandbox URLs must name the demo's port,
-        # and registers its payments at the sandboxes whenever the children serve them.
+        # This process creates the demo data, whose sandbox URLs must name the demo's port.
         settings.SITE_URL = site_url
-        settings.SANDBOXES_ENABLED = env["SANDBOXES_ENABLED"].lower() in TRUE
 
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
@@ -77,10 +75,21 @@ class Command(BaseCommand):
         }
         self._supervise(commands, env, announce=lambda: self._announce(site_url, env))
 
+    def _restart_with_sandboxes(self) -> NoReturn:
+        """Run this command again in a fresh process with SANDBOXES_ENABLED on.
+
+        The demo migrates the sandboxes' tables, registers its payments at them and serves
+        them, so the app must be installed here, and INSTALLED_APPS is fixed once Django has
+        set up. Replacing the process (same pid, same terminal) keeps `manage.py demo` the
+        whole story instead of asking every caller to set the variable first.
+        """
+        env = {**os.environ, "SANDBOXES_ENABLED": "1"}
+        sys.stdout.flush()
+        os.execve(sys.executable, sys.orig_argv, env)  # noqa: S606 (the same command again)
+
     def _child_environment(self, site_url: str) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("SITE_URL", site_url)
-        env.setdefault("SANDBOXES_ENABLED", "1")
         for setting, provider in SANDBOXED.items():
             # The providers' local sandboxes are served by the demo's own web server.
             env.setdefault(setting, f"{site_url}/sandbox/{provider}")

@@ -12,8 +12,8 @@ from django.utils import timezone
 from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
 from orderdesk.organizations.models import Checkout
-from orderdesk.payments.sandbox.seed import register_payments
 from orderdesk.reports import rollups
+from orderdesk.sandboxes.seed import register_payments
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Provider, ProviderAccount
-from orderdesk.payments.sandbox import epassi, paytrail, stripe
+from orderdesk.sandboxes import epassi, paytrail, stripe
 
 
 def install_sandbox_accounts(checkout: Checkout) -> list[ProviderAccount]:

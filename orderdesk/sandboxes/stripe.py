@@ -20,8 +20,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.store import sandbox_view
+from orderdesk.payments.models import ProviderAccount
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.store import sandbox_view
 
 P = "stripe"
 API_VERSION = "2026-06-24.dahlia"
@@ -116,8 +117,6 @@ def _endpoints(account: str) -> list[dict[str, Any]]:
     registered = store.find(P, "webhook_endpoint", account=account)
     if registered:
         return registered
-    from orderdesk.payments.models import ProviderAccount
-
     found = []
     for configured in ProviderAccount.objects.filter(provider=P):
         key = configured.secret("secret_key")
@@ -255,9 +254,7 @@ def intent_object(
     created: int,
 ) -> dict[str, Any]:
     """A new PaymentIntent as the sandbox stores it, waiting for the customer to pay."""
-    pay_url = (
-        f"{settings.SITE_URL.rstrip('/')}{reverse('payments:sandbox-stripe-pay', args=[intent_id])}"
-    )
+    pay_url = f"{settings.SITE_URL.rstrip('/')}{reverse('sandboxes:stripe-pay', args=[intent_id])}"
     return {
         "id": intent_id,
         "object": "payment_intent",
@@ -439,7 +436,7 @@ def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
                     emit(intent["_account"], "payment_intent.payment_failed", intent)
         if request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse(_public(intent))
-    return render(request, "sandbox/stripe_pay.html", {"intent": intent})
+    return render(request, "sandboxes/stripe_pay.html", {"intent": intent})
 
 
 @sandbox_view

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 
 from orderdesk.payments.providers.epassi import mac
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.store import sandbox_view
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.store import sandbox_view
 
 P = "epassi"
 SITE = "77190"
@@ -60,7 +60,7 @@ def form(request: HttpRequest) -> HttpResponse:
             payment = store.put(
                 P, "payment", fields["STAMP"], {**fields, "status": "new", "PAID": ""}
             )
-    return render(request, "sandbox/epassi_pay.html", {"payment": payment})
+    return render(request, "sandboxes/epassi_pay.html", {"payment": payment})
 
 
 @sandbox_view
@@ -89,7 +89,7 @@ def pay(request: HttpRequest, stamp: str) -> HttpResponse:
         if request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"action": payment["RETURN"], "fields": fields})
         return render(
-            request, "sandbox/epassi_pay.html", {"post_to": payment["RETURN"], "fields": fields}
+            request, "sandboxes/epassi_pay.html", {"post_to": payment["RETURN"], "fields": fields}
         )
     if payment["status"] == "rejected" and payment["REJECT"]:
         return HttpResponseRedirect(

@@ -15,8 +15,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from orderdesk.payments.providers.paytrail import calculate_signature
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.store import sandbox_view
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.store import sandbox_view
 
 P = "paytrail"
 # Paytrail's published test merchants (providers.md §2.2).
@@ -77,7 +77,7 @@ def _authenticate(request: HttpRequest, transaction_id: str = "") -> str | None:
 
 
 def _absolute(name: str, *args: str) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}{reverse(f'payments:{name}', args=args)}"
+    return f"{settings.SITE_URL.rstrip('/')}{reverse(f'sandboxes:{name}', args=args)}"
 
 
 def _signed_query(merchant: str, params: dict[str, str]) -> dict[str, str]:
@@ -190,7 +190,7 @@ def payments(request: HttpRequest) -> HttpResponse:
                 created_at=datetime.now(UTC),
             ),
         )
-    href = _absolute("sandbox-paytrail-pay", transaction_id)
+    href = _absolute("paytrail-pay", transaction_id)
     response = _signed(
         request,
         {
@@ -240,7 +240,7 @@ def pay(request: HttpRequest, transaction_id: str) -> HttpResponse:
     if request.method != "POST":
         providers = [{"id": p, "name": n} for p, n, _ in PROVIDERS]
         return render(
-            request, "sandbox/paytrail_pay.html", {"payment": found, "providers": providers}
+            request, "sandboxes/paytrail_pay.html", {"payment": found, "providers": providers}
         )
     with transaction.atomic():
         found = store.get_for_update(P, "payment", transaction_id) or found

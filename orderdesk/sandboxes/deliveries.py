@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from orderdesk.payments.sandbox.models import SandboxDelivery
+from orderdesk.sandboxes.models import SandboxDelivery
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from orderdesk.payments.sandbox import deliveries, store
-from orderdesk.payments.sandbox.store import sandbox_view
+from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes.store import sandbox_view
 
 
 @sandbox_view

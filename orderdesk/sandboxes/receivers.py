@@ -9,36 +9,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from orderdesk.actions.kinds.webhook import sign
-from orderdesk.actions.sandbox.models import (
+from orderdesk.sandboxes.models import (
     SandboxKajabiGrant,
     SandboxKajabiOffer,
     SandboxMode,
     SandboxWebhookDelivery,
     SandboxWebhookEndpoint,
 )
-
-View = Callable[..., HttpResponse]
-
-
-def sandbox(view: View) -> View:
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(settings, "SANDBOXES_ENABLED", False):
-            raise Http404("Sandboxes are disabled")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    return csrf_exempt(wrapped)
+from orderdesk.sandboxes.store import sandbox_view
 
 
 def _mode(request: HttpRequest, stored: str) -> str:
@@ -67,7 +53,7 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return {k: str(v) for k, v in request.POST.items()}
 
 
-@sandbox
+@sandbox_view
 @require_POST
 def kajabi_activate(request: HttpRequest, key: str) -> HttpResponse:
     offer, _ = SandboxKajabiOffer.objects.get_or_create(key=key)
@@ -109,7 +95,7 @@ def kajabi_activate(request: HttpRequest, key: str) -> HttpResponse:
     return JsonResponse({"status": "granted", "external_user_id": grant.external_user_id})
 
 
-@sandbox
+@sandbox_view
 @require_POST
 def kajabi_deactivate(request: HttpRequest, key: str) -> HttpResponse:
     offer, _ = SandboxKajabiOffer.objects.get_or_create(key=key)
@@ -124,7 +110,7 @@ def kajabi_deactivate(request: HttpRequest, key: str) -> HttpResponse:
     return JsonResponse({"status": "revoked", "external_user_id": external_user_id})
 
 
-@sandbox
+@sandbox_view
 @require_POST
 def kajabi_set_mode(request: HttpRequest, key: str) -> HttpResponse:
     mode = _params(request).get("mode", "")
@@ -136,7 +122,7 @@ def kajabi_set_mode(request: HttpRequest, key: str) -> HttpResponse:
     return JsonResponse({"key": key, "mode": mode})
 
 
-@sandbox
+@sandbox_view
 @require_GET
 def kajabi_offer(request: HttpRequest, key: str) -> HttpResponse:
     offer, _ = SandboxKajabiOffer.objects.get_or_create(key=key)
@@ -154,7 +140,7 @@ def kajabi_offer(request: HttpRequest, key: str) -> HttpResponse:
     return JsonResponse({"key": key, "mode": offer.mode, "grants": grants})
 
 
-@sandbox
+@sandbox_view
 def webhook_receiver(request: HttpRequest, key: str) -> HttpResponse:
     endpoint, _ = SandboxWebhookEndpoint.objects.get_or_create(key=key)
     if request.method == "GET":
@@ -194,7 +180,7 @@ def webhook_receiver(request: HttpRequest, key: str) -> HttpResponse:
     return JsonResponse({"received": delivery_id, "duplicate": duplicate})
 
 
-@sandbox
+@sandbox_view
 @require_POST
 def webhook_set_mode(request: HttpRequest, key: str) -> HttpResponse:
     params = _params(request)

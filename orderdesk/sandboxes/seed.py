@@ -30,8 +30,8 @@ from orderdesk.payments.models import (
 from orderdesk.payments.providers.epassi import euros, mac
 from orderdesk.payments.providers.paytrail import payment_items
 from orderdesk.payments.providers.stripe import ATTEMPT_KEY, REFUND_KEY
-from orderdesk.payments.sandbox import epassi, paytrail, stripe
-from orderdesk.payments.sandbox.models import SandboxObject
+from orderdesk.sandboxes import epassi, paytrail, stripe
+from orderdesk.sandboxes.models import SandboxObject
 
 SANDBOXED = (Provider.STRIPE, Provider.PAYTRAIL, Provider.EPASSI)
 # Attempts that took the customer's money (some of it may have been returned since).

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from orderdesk.payments.sandbox.models import SandboxObject
+from orderdesk.payments.models import ProviderAccount
+from orderdesk.sandboxes.models import SandboxObject
 
 View = Callable[..., HttpResponse]
 
@@ -100,8 +101,6 @@ def stall() -> None:
 def merchant_secret(provider: str, account_id: str, builtin: dict[str, str]) -> str | None:
     """The secret a sandbox knows for a merchant: its built-in test merchants, or any account
     configured in Orderdesk (the sandbox stands in for the provider's merchant registry)."""
-    from orderdesk.payments.models import ProviderAccount
-
     if account_id in builtin:
         return builtin[account_id]
     for account in ProviderAccount.objects.filter(provider=provider, account_id=account_id):

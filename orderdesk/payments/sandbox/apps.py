@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SandboxConfig(AppConfig):
-    name = "orderdesk.payments.sandbox"
-    label = "sandbox"
-    verbose_name = "Provider sandboxes"
