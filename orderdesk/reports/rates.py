@@ -8,6 +8,8 @@ earlier rate, and every conversion remembers which rate it used so the page can 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,10 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 from django.conf import settings
 
 from orderdesk.lib.money import to_major, to_minor
 
+ECB_HISTORY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 # Walking back further than this finds no rate: the currency is not (or no longer) quoted.
 _MAX_LOOKBACK_DAYS = 31
 _lock = threading.Lock()
@@ -26,6 +30,10 @@ _lock = threading.Lock()
 
 class RateUnavailable(Exception):
     """The ECB data has no rate for this currency on or shortly before this day."""
+
+
+class RefreshFailed(Exception):
+    """The ECB history could not be downloaded or read; the file in use stays as it was."""
 
 
 def rates_file() -> Path:
@@ -36,6 +44,37 @@ def rates_file() -> Path:
     from currency_converter import CURRENCY_FILE
 
     return Path(CURRENCY_FILE)
+
+
+def refresh_ecb_rates(url: str = ECB_HISTORY_URL) -> dt.date:
+    """Download the ECB's whole reference-rate history and replace ECB_RATES_FILE atomically.
+
+    Returns the newest day with rates. Running processes pick the new file up by its
+    modification time.
+    """
+    from currency_converter import CurrencyConverter
+
+    target = Path(settings.ECB_RATES_FILE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        response = httpx.get(url, timeout=60, follow_redirects=True)
+        response.raise_for_status()
+    except httpx.HTTPError as error:
+        raise RefreshFailed(f"Could not download the ECB rates: {error}") from error
+    fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".zip")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(response.content)
+        # Parse before replacing: a broken download must never replace a good file.
+        check = CurrencyConverter(temporary)
+        if "USD" not in check.currencies:
+            raise RefreshFailed("The downloaded file has no USD rates; keeping the old file.")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    newest: dt.date = check.bounds["USD"].last_date
+    return newest
 
 
 def _current_source() -> tuple[str, float]:

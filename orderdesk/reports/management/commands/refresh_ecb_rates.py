@@ -1,17 +1,13 @@
-"""Download the ECB's full reference-rate history into ECB_RATES_FILE (run daily)."""
+"""Download the ECB's reference-rate history into ECB_RATES_FILE now (the worker does it daily)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-ECB_HISTORY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
+from orderdesk.reports.rates import ECB_HISTORY_URL, RefreshFailed, refresh_ecb_rates
 
 
 class Command(BaseCommand):
@@ -25,26 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=ECB_HISTORY_URL)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from currency_converter import CurrencyConverter
-
-        target = Path(settings.ECB_RATES_FILE)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            response = httpx.get(options["url"], timeout=60, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            raise CommandError(f"Could not download the ECB rates: {error}") from error
-        fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".zip")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(response.content)
-            # Parse before replacing: a broken download must never replace a good file.
-            check = CurrencyConverter(temporary)
-            if "USD" not in check.currencies:
-                raise CommandError("The downloaded file has no USD rates; keeping the old file.")
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        newest = check.bounds["USD"].last_date
-        self.stdout.write(f"ECB rates up to {newest.isoformat()} saved to {target}")
+            newest = refresh_ecb_rates(options["url"])
+        except RefreshFailed as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            f"ECB rates up to {newest.isoformat()} saved to {settings.ECB_RATES_FILE}"
+        )
