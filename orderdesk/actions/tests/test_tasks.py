@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
@@ -130,39 +129,3 @@ def test_it_schedules_the_actions_when_a_payment_succeeds(
     assert SandboxKajabiGrant.objects.count() == 1
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
-
-
-def test_the_worker_runs_each_housekeeping_job_at_its_pace_until_stopped(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import threading
-
-    from orderdesk.worker.management.commands import run_worker
-
-    runs: list[str] = []
-
-    def sweep() -> None:
-        runs.append("sweep")
-
-    def roll_up() -> None:
-        runs.append("roll up")
-        raise RuntimeError("a failing job is logged and tried again")
-
-    monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=run_worker.housekeeping, args=([(sweep, 0.01), (roll_up, 0.05)], stop)
-    )
-
-    worker.start()
-    deadline = time.monotonic() + 10
-    while (runs.count("roll up") < 2 or runs.count("sweep") < 4) and time.monotonic() < deadline:
-        stop.wait(0.01)
-    stop.set()
-    worker.join(timeout=2)
-
-    assert not worker.is_alive()
-    # A failing job is tried again at its next turn, and the faster job is never behind it
-    # (how far ahead depends on how busy the machine is).
-    assert runs.count("roll up") >= 2
-    assert runs.count("sweep") >= max(4, runs.count("roll up"))

@@ -48,6 +48,7 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "PORT": str(port),
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "ECB_RATES_FILE": str(tmp_path / "ecb.zip"),
     }
     process = subprocess.Popen(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "demo", "--orders", "30"],

@@ -8,7 +8,10 @@ from orderdesk.actions.services import sweep_actions
 
 
 class Command(BaseCommand):
-    help = "Enqueue post-purchase action runs that are due but have no live worker (cron-friendly)."
+    help = (
+        "Enqueue post-purchase action runs that are due but have no live worker, now "
+        "(the worker does this every 30 seconds)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = sweep_actions()

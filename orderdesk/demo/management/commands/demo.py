@@ -70,7 +70,7 @@ class Command(BaseCommand):
         commands = {
             # --insecure serves static files (htmx from node_modules) without DEBUG.
             "web server": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-            # db_worker plus the sweep that re-queues action runs whose worker died.
+            # db_worker plus the schedule of periodic work (orderdesk/worker).
             "task worker": [*manage, "run_worker"],
         }
         self._supervise(commands, env, announce=lambda: self._announce(site_url, env))

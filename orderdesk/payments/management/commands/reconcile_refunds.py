@@ -1,4 +1,4 @@
-"""Ask the providers about refunds left pending; run it every few minutes (cron or worker)."""
+"""Ask the providers about refunds left pending, now (the worker does it every 5 minutes)."""
 
 from __future__ import annotations
 
