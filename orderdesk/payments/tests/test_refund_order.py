@@ -315,20 +315,20 @@ def test_it_refuses_to_refund_through_the_provider_more_than_the_payment_has_lef
     assert fake.calls == []
 
 
-def test_the_reconcile_command_and_task_settle_pending_refunds(
+def test_the_reconcile_command_settles_pending_refunds(
     world: factories.World, fake: FakeProvider
 ) -> None:
     from io import StringIO
 
     from django.core.management import call_command
 
-    from orderdesk.payments.tasks import reconcile_refunds_task
+    from orderdesk.payments.refunds import reconcile_pending_refunds
 
     fake.answer = ProviderError("timeout", permanent=False)
     order = paid_order(world)
     r = refund(order, {lines_of(order)[0].pk: 100})
     fake.status_answer = RefundResult("failed", message="No such refund")
-    assert reconcile_refunds_task.call() == 0  # too young: its call may still be in flight
+    assert reconcile_pending_refunds() == 0  # too young: its call may still be in flight
 
     out = StringIO()
     call_command("reconcile_refunds", "--older-than", "0", stdout=out)
