@@ -7,7 +7,7 @@ the locked, fresh order back and must use it instead of the instance they passed
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -185,6 +185,38 @@ def record_refund(
         data={"refunded_minor": refunded_minor, **(data or {})},
         refunded_minor=refunded_minor,
     )
+
+
+def reverse_refunds(
+    order: Order,
+    *,
+    actor: Actor,
+    refund_ids: Sequence[int],
+    before: Mapping[str, Any] | None = None,
+) -> Order:
+    """Refunds were reversed (SPEC F4 "Also restore refunded data"): the order's refunded
+    total and its lines' return to zero, with a timeline event of what they were.
+
+    The status stays: Mark as Completed moves it in the same transaction. `before` adds what
+    the caller restored elsewhere (the payments') to the event.
+    """
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.status not in S.WAS_PAID:
+            raise TransitionNotAllowed(order, "restore refunded data")
+        lines = {str(pk): minor for pk, minor in order.lines.values_list("pk", "refunded_minor")}
+        recorded = {"refunded_minor": order.refunded_minor, "lines": lines, **(before or {})}
+        order.lines.filter(refunded_minor__gt=0).update(refunded_minor=0)
+        order.refunded_minor = 0
+        order.save(update_fields=["refunded_minor", "updated_at"])
+        record_event(
+            order,
+            type=EventType.REFUNDS_REVERSED,
+            message=f"Refunded data restored: {len(refund_ids)} refund(s) marked reversed",
+            actor=actor,
+            data={"refund_ids": list(refund_ids), "before": recorded},
+        )
+    return order
 
 
 def set_action_health(order: Order, health: ActionHealth) -> Order:

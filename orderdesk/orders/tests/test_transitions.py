@@ -194,3 +194,46 @@ def test_it_refuses_a_refund_total_outside_the_order_total(
         transitions.record_refund(order, refunded_minor=refunded_minor, actor=STAFF)
 
     assert Order.objects.get(pk=order.pk).status == S.PAID
+
+
+@pytest.mark.parametrize("status", ALL, ids=[s.value for s in ALL])
+def test_reversing_refunds_zeroes_the_refunded_figures_of_a_paid_order_only(
+    world: factories.World, status: OrderStatus
+) -> None:
+    order = factories.order(world, status=status, add_ons=(world.bump,))
+    course, workbook = order.lines.order_by("position")
+    Order.objects.filter(pk=order.pk).update(refunded_minor=8000)
+    course.refunded_minor = 7900
+    course.save(update_fields=["refunded_minor"])
+    workbook.refunded_minor = 100
+    workbook.save(update_fields=["refunded_minor"])
+    events_before = OrderEvent.objects.filter(order=order).count()
+
+    if status not in PAID_OR_LATER | {S.REFUNDED}:
+        with pytest.raises(TransitionNotAllowed, match="cannot restore refunded data"):
+            transitions.reverse_refunds(order, actor=STAFF, refund_ids=[1])
+        assert Order.objects.get(pk=order.pk).refunded_minor == 8000
+        assert OrderEvent.objects.filter(order=order).count() == events_before
+        return
+
+    restored = transitions.reverse_refunds(
+        order, actor=STAFF, refund_ids=[7, 8], before={"payments": {"1": ["refunded", 8000]}}
+    )
+
+    # The status stays: Mark as Completed moves it in the same transaction.
+    assert (restored.status, restored.refunded_minor) == (status, 0)
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.status, stored.refunded_minor) == (status, 0)
+    assert list(order.lines.order_by("position").values_list("refunded_minor", flat=True)) == [0, 0]
+    event = OrderEvent.objects.filter(order=order).order_by("pk").last()
+    assert event is not None
+    assert (event.type, event.actor_label) == (EventType.REFUNDS_REVERSED, "Tester")
+    assert event.message == "Refunded data restored: 2 refund(s) marked reversed"
+    assert event.data == {
+        "refund_ids": [7, 8],
+        "before": {
+            "refunded_minor": 8000,
+            "lines": {str(course.pk): 7900, str(workbook.pk): 100},
+            "payments": {"1": ["refunded", 8000]},
+        },
+    }
