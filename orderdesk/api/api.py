@@ -12,12 +12,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orderdesk.api import ingest, orders, reports
-from orderdesk.api.errors import IdempotencyKeyReused, InvalidParameters
+from orderdesk.api.errors import InvalidParameters
 from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.providers.base import ProviderError
-from orderdesk.payments.refunds import RefundError
+from orderdesk.payments.refunds import RefundError, RefundKeyReused
 
 api = NinjaAPI(
     title="Orderdesk API",
@@ -115,6 +115,11 @@ def refund_refused(request: HttpRequest, exc: RefundError) -> HttpResponse:
     return error(request, 400, detail, "refund_refused")
 
 
-@api.exception_handler(IdempotencyKeyReused)
-def idempotency_key_reused(request: HttpRequest, exc: IdempotencyKeyReused) -> HttpResponse:
-    return error(request, 409, str(exc), "idempotency_key_reused")
+@api.exception_handler(RefundKeyReused)
+def idempotency_key_reused(request: HttpRequest, exc: RefundKeyReused) -> HttpResponse:
+    # Answering with the first refund would tell the client this request was made.
+    detail = (
+        f"Idempotency-Key {exc.key} was used for refund {exc.refund.pk} with other amounts or "
+        "options: send a new key for a new refund."
+    )
+    return error(request, 409, detail, "idempotency_key_reused")

@@ -15,7 +15,3 @@ class InvalidParameters(Exception):
     @property
     def detail(self) -> str:
         return "; ".join(f"{name}: {message}" for name, message in self.errors.items())
-
-
-class IdempotencyKeyReused(Exception):
-    """An `Idempotency-Key` sent again with a different request (answered with 409)."""

@@ -122,6 +122,10 @@ class Refund(models.Model):
     recorded_only_reason = models.CharField(max_length=300, blank=True)
     # Sent to the provider so a retry after a crash can never refund twice.
     idempotency_key = models.CharField(max_length=100, unique=True)
+    # What the request with that key asked for (amounts and remove-access per line, the
+    # options, the currency if given), so the key sent again with anything else is a
+    # conflict instead of a replay. Empty on refunds made before it was kept.
+    request_fingerprint = models.JSONField(null=True, blank=True, editable=False)
     provider_reference = models.CharField(max_length=200, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     remove_offer_access = models.BooleanField(default=False)

@@ -6,10 +6,10 @@ from typing import ClassVar
 import pytest
 
 from orderdesk.organizations.models import Checkout
-from orderdesk.payments import refunds
 from orderdesk.payments.models import PaymentAttempt, Refund
 from orderdesk.payments.providers.base import PaymentProvider, RefundResult
 from orderdesk.payments.providers.manual import Manual
+from orderdesk.payments.refunds import plan
 
 
 @dataclass
@@ -61,7 +61,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
             return Manual(checkout, None)
         return both.epassi if name == "epassi" else both.stripe
 
-    monkeypatch.setattr(refunds, "get_provider", get_provider)
+    monkeypatch.setattr(plan, "get_provider", get_provider)
     return both
 
 

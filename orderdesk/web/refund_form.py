@@ -1,174 +1,259 @@
-"""The Refund dialog (SPEC F5): what it shows per product, and reading what staff typed."""
+"""The Refund dialog (SPEC F5): the form staff post and what the dialog shows per product.
+
+`RefundForm` checks what was typed (amounts, the key, the reason); its `refund_request()` is
+what `payments.refunds.refund_order` takes, and the service checks the request against the
+order. `RefundDialog` draws one `refund_options` reading, with the form's values and errors.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.http import QueryDict
+from django import forms
+from django.core.exceptions import ValidationError
 
-from orderdesk.lib.money import AmountError, format_money, minor_exponent, parse_major
+from orderdesk.lib.forms import TextField
+from orderdesk.lib.money import AmountError, minor_exponent, parse_major
 from orderdesk.orders.models import Order, OrderLine
-from orderdesk.payments.models import RefundStatus
 from orderdesk.payments.refunds import (
     ALL,
-    max_refundable_by_line,
-    offer_access_snapshots,
-    pending_by_line,
-    plan_refund,
-    refundable_attempt,
+    LineOption,
+    RefundOptions,
+    RefundRequest,
+    RefundRoute,
+    valid_key,
 )
+from orderdesk.payments.refunds.errors import EXPIRED_MESSAGE
 
 REMINDER = (
     "Always mark orders correctly even when a direct refund is not possible: unrefunded orders "
     "skew order reports."
 )
+UNKNOWN_LINE = "One of the amounts is for a product not on this order."
+
+
+class AmountField(forms.Field):
+    """An amount in major units as staff type it ("12,50"), as minor units; blank is zero."""
+
+    def __init__(self, *, currency: str, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.currency = currency
+
+    def to_python(self, value: Any) -> int:
+        text = "" if value is None else str(value)
+        try:
+            return parse_major(text.strip()[:30], self.currency)
+        except AmountError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+class KeyField(forms.Field):
+    """The dialog's idempotency key; any other shape is a stale or tampered form."""
+
+    def to_python(self, value: Any) -> str:
+        key = "" if value is None else str(value)
+        if not valid_key(key):
+            raise ValidationError(EXPIRED_MESSAGE, code="expired")
+        return key
+
+
+class RefundForm(forms.Form):
+    """The Refund dialog's POST: one amount and one "Remove access" per order line."""
+
+    key = KeyField(required=False)
+    refund_payments = forms.BooleanField(required=False)
+    remove_offer_access = forms.BooleanField(required=False)
+    reason = TextField(max_length=500)
+
+    def __init__(self, options: RefundOptions, data: Any = None) -> None:
+        super().__init__(data)
+        self.options = options
+        for option in options.lines:
+            pk = option.line.pk
+            self.fields[amount_field(pk)] = AmountField(currency=options.order.currency)
+            self.fields[access_field(pk)] = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A line id the form does not have: another order's line, or not a number at all.
+        if any(name.startswith("amount_") and name not in self.fields for name in self.data):
+            raise ValidationError(UNKNOWN_LINE, code="unknown_line")
+        return cleaned
+
+    def refund_request(self) -> RefundRequest:
+        """What the service takes; call after `is_valid()`."""
+        data = self.cleaned_data
+        pks = [option.line.pk for option in self.options.lines]
+        return RefundRequest(
+            amounts={pk: data[amount_field(pk)] for pk in pks},
+            via_provider=data["refund_payments"],
+            remove_access_line_ids=frozenset(pk for pk in pks if data[access_field(pk)]),
+            remove_offer_access=data["remove_offer_access"],
+            reason=data["reason"],
+        )
+
+
+def amount_field(line_id: int) -> str:
+    return f"amount_{line_id}"
+
+
+def access_field(line_id: int) -> str:
+    return f"remove_access_{line_id}"
 
 
 @dataclass
 class RefundRow:
-    line: OrderLine
-    max_minor: int
+    """One product of the dialog."""
+
+    option: LineOption
     value: str = ""
     remove_access: bool = False
     error: str = ""
     is_full: bool = False  # the amount typed is the product's whole remaining price
 
     @property
-    def field(self) -> str:
-        return f"amount_{self.line.pk}"
+    def line(self) -> OrderLine:
+        return self.option.line
 
     @property
-    def access_field(self) -> str:
-        return f"remove_access_{self.line.pk}"
+    def max_minor(self) -> int:
+        return self.option.max_minor
 
     @property
     def can_remove_access(self) -> bool:
-        # "Remove access" belongs to a product refunded in full by this refund.
-        return 0 < self.max_minor == self.line.refundable_minor
+        return self.option.can_remove_access
+
+    @property
+    def field(self) -> str:
+        return amount_field(self.line.pk)
+
+    @property
+    def access_field(self) -> str:
+        return access_field(self.line.pk)
 
 
 @dataclass
-class RefundForm:
-    order: Order
+class RefundDialog:
+    """What the dialog template draws: the options, what was typed and what went wrong."""
+
+    options: RefundOptions
     rows: list[RefundRow]
     key: str
     refund_payments: bool = True
     remove_offer_access: bool = False
     reason: str = ""
-    show_offer_access: bool = False
-    payment_left_minor: int = 0
-    message_full: str = ""
-    message_partial: str = ""
-    message_unchecked: str = ""
     errors: list[str] = field(default_factory=list)
-    # Filled by `read`: what the service gets.
-    amounts: dict[int, int] = field(default_factory=dict)
-    remove_access_line_ids: list[int] = field(default_factory=list)
+    total_minor: int = 0
+
+    @property
+    def order(self) -> Order:
+        return self.options.order
 
     @property
     def exponent(self) -> int:
         return minor_exponent(self.order.currency)
 
     @property
-    def has_errors(self) -> bool:
-        return bool(self.errors) or any(row.error for row in self.rows)
+    def payment_left_minor(self) -> int:
+        return self.options.payment_left_minor
+
+    @property
+    def show_offer_access(self) -> bool:
+        return bool(self.options.offer_access)
 
     @property
     def reminder(self) -> str:
         return REMINDER
 
     @property
+    def message_full(self) -> str:
+        return _route_message(self.options.full_route)
+
+    @property
+    def message_partial(self) -> str:
+        return _route_message(self.options.partial_route)
+
+    @property
+    def message_unchecked(self) -> str:
+        return _route_message(self.options.unchecked_route)
+
+    @property
     def route_message(self) -> str:
-        if not self.refund_payments:
-            return self.message_unchecked
-        total = sum(self.amounts.values())
-        return self.message_partial if total < self.payment_left_minor else self.message_full
+        route = self.options.route(total_minor=self.total_minor, via_provider=self.refund_payments)
+        return _route_message(route)
 
     def add_errors(self, field_errors: dict[int | str, str]) -> None:
+        """Show the service's errors: a line's next to its amount, the rest above the table."""
         by_line = {row.line.pk: row for row in self.rows}
         for target, message in field_errors.items():
             row = by_line.get(target) if isinstance(target, int) else None
             if row is not None:
                 row.error = message
-            elif target == ALL:
-                self.errors.append(message)
             else:
-                self.errors.append(f"{message} (line {target})")
+                self.add_error(message if target == ALL else f"{message} (line {target})")
+
+    def add_error(self, message: str) -> None:
+        # The dialog of an order that cannot be refunded says so already.
+        if message not in self.errors:
+            self.errors.append(message)
 
 
-def _route_message(order: Order, *, partial: bool, via_provider: bool) -> str:
-    route = plan_refund(order, partial=partial, via_provider=via_provider)
+def blank_dialog(options: RefundOptions, *, error: str = "") -> RefundDialog:
+    """A fresh dialog with a new key, which makes a resubmission of it harmless."""
+    dialog = RefundDialog(
+        options=options,
+        rows=[RefundRow(option) for option in options.lines],
+        key=uuid.uuid4().hex,
+    )
+    if options.problem:
+        dialog.add_error(options.problem)
+    if error:
+        dialog.add_error(error)
+    return dialog
+
+
+def posted_dialog(form: RefundForm) -> RefundDialog:
+    """The dialog again as it was posted, with the form's errors in place."""
+    options = form.options
+    data = form.data
+    cleaned = getattr(form, "cleaned_data", {})
+    rows = []
+    for option in options.lines:
+        pk = option.line.pk
+        amount = cleaned.get(amount_field(pk))
+        errors = form.errors.get(amount_field(pk))
+        rows.append(
+            RefundRow(
+                option,
+                value=str(data.get(amount_field(pk), "")).strip()[:30],
+                remove_access=bool(cleaned.get(access_field(pk))),
+                error=str(errors[0]) if errors else "",
+                is_full=amount is not None and option.is_full(amount),
+            )
+        )
+    dialog = RefundDialog(
+        options=options,
+        rows=rows,
+        key=str(data.get("key", ""))[:64],
+        refund_payments=bool(cleaned.get("refund_payments")),
+        remove_offer_access=bool(cleaned.get("remove_offer_access")),
+        reason=str(data.get("reason", "")).strip()[:500],
+        total_minor=sum(cleaned.get(amount_field(option.line.pk)) or 0 for option in options.lines),
+    )
+    if options.problem:
+        dialog.add_error(options.problem)
+    for name, messages in form.errors.items():
+        if not name.startswith("amount_"):
+            for message in messages:
+                dialog.add_error(f"Reason: {message}" if name == "reason" else str(message))
+    return dialog
+
+
+def _route_message(route: RefundRoute) -> str:
     if route.problem:
         return route.problem
     if route.via_provider:
         return f"The money is returned to the customer through {route.provider}."
     return route.recorded_reason
-
-
-def refund_form(order: Order) -> RefundForm:
-    """A blank form for the order, with a fresh key that makes a resubmission harmless."""
-    lines = list(order.lines.all())
-    limits = max_refundable_by_line(order, lines)
-    attempt = refundable_attempt(order)
-    payment_left = 0
-    if attempt is not None:
-        in_flight = sum(
-            r.amount_minor for r in attempt.refunds.all() if r.status == RefundStatus.PENDING
-        )
-        payment_left = attempt.amount_minor - attempt.refunded_minor - in_flight
-    elif order.total_minor:
-        payment_left = (
-            order.total_minor - order.refunded_minor - sum(pending_by_line(order).values())
-        )
-    return RefundForm(
-        order=order,
-        rows=[RefundRow(line=line, max_minor=limits[line.pk]) for line in lines],
-        key=uuid.uuid4().hex,
-        show_offer_access=bool(offer_access_snapshots(order)),
-        payment_left_minor=payment_left,
-        message_full=_route_message(order, partial=False, via_provider=True),
-        message_partial=_route_message(order, partial=True, via_provider=True),
-        message_unchecked=_route_message(order, partial=True, via_provider=False),
-    )
-
-
-def read(form: RefundForm, data: QueryDict) -> RefundForm:
-    """Fill the form from a POST; amount errors go next to their fields."""
-    form.key = data.get("key", "")[:64]
-    form.refund_payments = data.get("refund_payments") == "on"
-    form.remove_offer_access = form.show_offer_access and data.get("remove_offer_access") == "on"
-    form.reason = data.get("reason", "").strip()[:500]
-    if len(data.get("reason", "")) > 500:
-        form.errors.append("Keep the reason under 500 characters.")
-    if "\x00" in form.reason:
-        # PostgreSQL cannot store it; nobody types it on purpose.
-        form.errors.append("Remove the invisible NUL character from the reason.")
-    by_line = {row.line.pk: row for row in form.rows}
-    for name in data:
-        if name.startswith("amount_"):
-            suffix = name.removeprefix("amount_")
-            # isdigit() alone also accepts "²", which int() refuses.
-            if not (suffix.isascii() and suffix.isdigit()) or int(suffix) not in by_line:
-                form.errors.append("One of the amounts is for a product not on this order.")
-    for row in form.rows:
-        row.value = data.get(row.field, "").strip()[:30]
-        row.remove_access = data.get(row.access_field) == "on"
-        try:
-            amount = parse_major(row.value, form.order.currency)
-        except AmountError as error:
-            row.error = str(error)
-            continue
-        if amount > row.max_minor:
-            row.error = (
-                f"At most {format_money(row.max_minor, form.order.currency)} can be refunded"
-                " for this product."
-            )
-        form.amounts[row.line.pk] = amount
-        row.is_full = row.can_remove_access and amount == row.max_minor
-        if row.remove_access and row.is_full:
-            form.remove_access_line_ids.append(row.line.pk)
-        row.remove_access = row.remove_access and row.is_full
-    if not form.has_errors and sum(form.amounts.values()) == 0:
-        form.errors.append("Enter an amount to refund for at least one product.")
-    return form

@@ -512,7 +512,8 @@ def test_a_refund_goes_through_the_provider_as_the_token(
         staff.token,
     )
     assert response.data["order"]["status"] == "partially_refunded"
-    assert response.data["message"] == "Refund of €25.00 succeeded."
+    # The same sentence as the web dialog's (payments.refunds.refund_outcome).
+    assert response.data["message"] == "Refund of €25.00 succeeded through Stripe."
     assert len(fake.calls) == 1
     event = order.events.get(type=EventType.REFUND_REQUESTED)
     assert (event.actor_type, event.actor_token) == (ActorType.API_TOKEN, staff.token)
@@ -571,6 +572,25 @@ def test_a_key_sent_again_with_other_options_is_a_conflict(
     assert (again.status_code, again.data["code"]) == (409, "idempotency_key_reused")
     assert database_state() == before
     assert len(fake.calls) == 1
+
+
+def test_a_recorded_only_refund_sent_again_is_a_replay(
+    world: factories.World, staff: Staff, fake: FakeProvider
+) -> None:
+    # A manual payment cannot be refunded through its provider: the refund is recorded only
+    # although the request asked for the provider. The request, not the outcome, is compared.
+    order = factories.order(world, provider="manual", method="invoice")
+    key = {"Idempotency-Key": "invoice-refund-1"}
+    body = {"lines": [{"line_id": order.lines.get().pk, "amount_minor": 1000}]}
+
+    first = staff.post(f"/orders/{order.number}/refunds", body, **key)
+    again = staff.post(f"/orders/{order.number}/refunds", body, **key)
+
+    assert (first.status_code, again.status_code) == (201, 200), again.data
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.data["refund"]["status"] == RefundStatus.RECORDED
+    assert again.data["message"] == first.data["message"]
+    assert Refund.objects.count() == 1
 
 
 def test_a_refund_needs_an_idempotency_key(

@@ -15,7 +15,7 @@ from orderdesk.demo.data import DemoData, ensure_demo_data
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
-from orderdesk.payments.refunds import RefundError, refund_order
+from orderdesk.payments.refunds import RefundError, RefundRequest, refund_order
 from orderdesk.sandboxes import deliveries, store
 from orderdesk.sandboxes.models import SandboxObject
 from orderdesk.sandboxes.paytrail import EMAIL_REFUND_ONLY
@@ -50,11 +50,10 @@ def paid_with(
 def refund(order: Order, amounts: dict[int, int]) -> Refund:
     return refund_order(
         order,
-        amounts=amounts,
-        via_provider=True,
+        RefundRequest(amounts=amounts, via_provider=True),
         actor=Actor.system(),
         idempotency_key=uuid.uuid4().hex,
-    )
+    ).refund
 
 
 def everything(order: Order) -> dict[int, int]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 import pytest
 
@@ -9,7 +10,7 @@ from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order
 from orderdesk.payments.providers.base import ProviderError, RefundResult
-from orderdesk.payments.refunds import RefundError, refund_order
+from orderdesk.payments.refunds import RefundError, RefundRequest, refund_order
 from orderdesk.testing import factories
 from orderdesk.testing.fake_providers import FakeProvider
 
@@ -38,14 +39,24 @@ def order(world: factories.World) -> Order:
     return o
 
 
-def refund(order: Order, amounts: dict[int, int], **kw: object) -> None:
+def refund(
+    order: Order,
+    amounts: dict[int, int],
+    *,
+    via_provider: bool = True,
+    remove_access_line_ids: Collection[int] = (),
+    remove_offer_access: bool = False,
+) -> None:
     refund_order(
         order,
-        amounts=amounts,
-        via_provider=bool(kw.pop("via_provider", True)),
+        RefundRequest(
+            amounts=amounts,
+            via_provider=via_provider,
+            remove_access_line_ids=frozenset(remove_access_line_ids),
+            remove_offer_access=remove_offer_access,
+        ),
         actor=Actor.system(),
         idempotency_key=uuid.uuid4().hex,
-        **kw,  # type: ignore[arg-type]
     )
 
 

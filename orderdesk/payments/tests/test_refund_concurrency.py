@@ -9,7 +9,7 @@ from django.db import connection, connections
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.payments.refunds import RefundError, refund_order
+from orderdesk.payments.refunds import RefundError, RefundRequest, refund_order
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 from orderdesk.testing.fake_providers import FakeProvider
@@ -28,14 +28,13 @@ def test_ten_staff_refunding_the_same_product_at_once_refund_it_once(fake: FakeP
     def staff_member() -> None:
         try:
             start.wait()
-            refund = refund_order(
+            answer = refund_order(
                 order,
-                amounts={course.pk: course.total_minor},
-                via_provider=True,
+                RefundRequest(amounts={course.pk: course.total_minor}, via_provider=True),
                 actor=Actor.system(),
                 idempotency_key=uuid.uuid4().hex,
             )
-            outcomes.append(refund.status)
+            outcomes.append(answer.refund.status)
         except RefundError as error:
             outcomes.append(" ".join(error.field_errors.values()))
         finally:
@@ -75,11 +74,10 @@ def test_a_double_click_racing_itself_refunds_once(fake: FakeProvider) -> None:
             ids.append(
                 refund_order(
                     order,
-                    amounts={line.pk: 1000},
-                    via_provider=True,
+                    RefundRequest(amounts={line.pk: 1000}, via_provider=True),
                     actor=Actor.system(),
                     idempotency_key=form_key,
-                ).pk
+                ).refund.pk
             )
         finally:
             connections.close_all()

@@ -6,7 +6,7 @@ from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Refund, RefundOrigin, RefundStatus
 from orderdesk.payments.providers.base import ProviderError, ProviderEvent, RefundResult
-from orderdesk.payments.refunds import apply_refund_event, refund_order
+from orderdesk.payments.refunds import RefundRequest, apply_refund_event, refund_order
 from orderdesk.testing import factories
 from orderdesk.testing.fake_providers import FakeProvider
 
@@ -20,11 +20,10 @@ def refund(order: Order, amount: int, *, via_provider: bool = True) -> Refund:
     assert course is not None
     return refund_order(
         order,
-        amounts={course.pk: amount},
-        via_provider=via_provider,
+        RefundRequest(amounts={course.pk: amount}, via_provider=via_provider),
         actor=Actor.of_user(order.organization.memberships.get(role="owner").user),
         idempotency_key=uuid.uuid4().hex,
-    )
+    ).refund
 
 
 def event(order: Order, kind: str = "refund_succeeded", **fields: object) -> ProviderEvent:

@@ -13,6 +13,7 @@ from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
     NOT_AUTOMATIC_MESSAGE,
     RefundError,
+    RefundRequest,
     reconcile_pending_refunds,
     refund_order,
 )
@@ -34,16 +35,20 @@ def paid_order(world: factories.World, **kwargs: object) -> Order:
 
 
 def refund(
-    order: Order, amounts: dict[int, int], *, via_provider: bool = True, **kw: object
+    order: Order,
+    amounts: dict[int, int],
+    *,
+    via_provider: bool = True,
+    idempotency_key: str | None = None,
+    reason: str = "",
+    currency: str | None = None,
 ) -> Refund:
     return refund_order(
         order,
-        amounts=amounts,
-        via_provider=via_provider,
+        RefundRequest(amounts=amounts, via_provider=via_provider, reason=reason, currency=currency),
         actor=Actor.of_user(order.organization.memberships.get(role="owner").user),
-        idempotency_key=str(kw.pop("idempotency_key", key())),
-        **kw,  # type: ignore[arg-type]
-    )
+        idempotency_key=key() if idempotency_key is None else idempotency_key,
+    ).refund
 
 
 def test_it_refunds_part_of_one_product_through_the_provider(

@@ -16,6 +16,7 @@ from orderdesk.payments.models import PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
     NOT_AUTOMATIC_MESSAGE,
+    RefundRequest,
     reconcile_pending_refunds,
     refund_order,
 )
@@ -31,11 +32,10 @@ def refund(order: Order, amount: int, *, via_provider: bool = True) -> Refund:
     line = order.lines.get()
     return refund_order(
         order,
-        amounts={line.pk: amount},
-        via_provider=via_provider,
+        RefundRequest(amounts={line.pk: amount}, via_provider=via_provider),
         actor=Actor.system(),
         idempotency_key=uuid.uuid4().hex,
-    )
+    ).refund
 
 
 def sandbox_refunds(provider: str, attempt_reference: str) -> list[dict[str, object]]:

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
+from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
-from orderdesk.payments.refunds import RefundError, refund_order, restore_refunded_data
+from orderdesk.payments.refunds import (
+    RefundError,
+    RefundRequest,
+    refund_order,
+    restore_refunded_data,
+)
 from orderdesk.testing import factories
 from orderdesk.testing.fake_providers import FakeProvider
 
@@ -16,8 +23,7 @@ from orderdesk.testing.fake_providers import FakeProvider
 def refund(order: Order, amounts: dict[int, int], *, via_provider: bool = True) -> None:
     refund_order(
         order,
-        amounts=amounts,
-        via_provider=via_provider,
+        RefundRequest(amounts=amounts, via_provider=via_provider),
         actor=Actor.system(),
         idempotency_key=uuid.uuid4().hex,
     )
@@ -44,7 +50,31 @@ def test_it_restores_the_pre_refund_figures_and_keeps_the_history(
     assert all(r.reversed_at for r in order.refunds.all())
     event = order.events.get(type=EventType.REFUNDS_REVERSED)
     assert event.actor_user == world.alice
-    assert event.data["before"]["refunded_minor"] == 8800
+    assert event.data["before"] == {
+        "refunded_minor": 8800,
+        "lines": {str(course.pk): 7900, str(workbook.pk): 900},
+        "payments": {str(attempt.pk): [PaymentStatus.PARTIALLY_REFUNDED, 7900]},
+    }
+
+
+def test_the_orders_part_goes_through_its_transition(
+    world: factories.World, fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = factories.order(world)
+    refund(order, {order.lines.get().pk: 1000})
+    calls: list[list[int]] = []
+    reverse_refunds = transitions.reverse_refunds
+
+    def spy(order: Order, **kwargs: Any) -> Order:
+        calls.append(list(kwargs["refund_ids"]))
+        return reverse_refunds(order, **kwargs)
+
+    monkeypatch.setattr(transitions, "reverse_refunds", spy)
+
+    restored, reversed_refunds = restore_refunded_data(order, actor=Actor.system())
+
+    assert calls == [[r.pk for r in reversed_refunds]]
+    assert restored.refunded_minor == 0
 
 
 def test_it_needs_refund_history(world: factories.World) -> None:

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.models import Order, OrderEvent, OrderStatus
-from orderdesk.organizations.models import User
+from orderdesk.organizations.models import Checkout, User
 from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.providers.base import PaymentProvider
 from orderdesk.payments.refunds import EPASSI_PARTIAL_MESSAGE, NOT_AUTOMATIC_MESSAGE
+from orderdesk.payments.refunds import plan as refund_plan
 from orderdesk.testing import factories
+from orderdesk.testing.assertions import database_state
 from orderdesk.testing.fake_providers import FakeProvider, fake, fakes
 from orderdesk.web.refund_form import REMINDER
 
@@ -140,9 +144,65 @@ def test_the_same_form_posted_twice_refunds_once(
     sam = client_for(world.sam)
     data = {"key": uuid.uuid4().hex, "refund_payments": "on", amount_field(order, 0): "79"}
     assert sam.post(url(order), data, headers=HTMX).status_code == 200
-    assert sam.post(url(order), data, headers=HTMX).status_code == 200
+    again = sam.post(url(order), data, headers=HTMX)
+    assert again.status_code == 200
+    # The first refund's outcome, though the order has nothing left to refund on that line now.
+    assert "Refund of €79.00 succeeded through Stripe." in again.content.decode()
     assert Refund.objects.count() == 1
     assert len(fake.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"amount": "20"}, id="another amount"),
+        pytest.param({"refund_payments": None}, id="refund payments unchecked"),
+    ],
+)
+def test_the_same_form_posted_again_with_other_amounts_is_a_conflict_that_writes_nothing(
+    world: factories.World, order: Order, fake: FakeProvider, change: dict[str, str | None]
+) -> None:
+    sam = client_for(world.sam)
+    key = uuid.uuid4().hex
+    field = amount_field(order, 0)
+    first = {"key": key, "refund_payments": "on", field: "10"}
+    assert sam.post(url(order), first, headers=HTMX).status_code == 200
+    before = (database_state(), list(Refund.objects.values()))
+
+    again = {**first, field: change.get("amount", "10")}
+    if "refund_payments" in change:
+        del again["refund_payments"]
+    response = sam.post(url(order), again, headers=HTMX)
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "This form already made a refund of €10.00 with other amounts or options" in html
+    assert 'role="alert"' in html
+    # A new form: the old key would only be refused again.
+    assert f'value="{key}"' not in html
+    assert 'name="key" value="' in html
+    assert "Max €69.00" in html
+    assert (database_state(), list(Refund.objects.values())) == before
+    assert len(fake.calls) == 1
+
+
+def test_the_dialog_asks_for_the_payment_adapter_once(
+    world: factories.World, order: Order, fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    # The fake the fixture put there.
+    patched: Callable[[str, Checkout], PaymentProvider] = vars(refund_plan)["get_provider"]
+
+    def counting(name: str, checkout: Checkout) -> PaymentProvider:
+        lookups.append(name)
+        return patched(name, checkout)
+
+    monkeypatch.setattr(refund_plan, "get_provider", counting)
+
+    response = client_for(world.sam).get(url(order), headers=HTMX)
+
+    assert response.status_code == 200
+    assert lookups == ["stripe"]
 
 
 @pytest.mark.parametrize(
@@ -225,6 +285,8 @@ def test_unchecked_refund_payments_records_only(
 def test_remove_access_is_taken_only_with_the_full_price(
     world: factories.World, order: Order, fake: FakeProvider
 ) -> None:
+    # The dialog hides the box below the full price; a post that checks it anyway is refused
+    # by the service's rule, as the API's is.
     ActionSnapshot.objects.create(
         order=order,
         level="product",
@@ -235,9 +297,14 @@ def test_remove_access_is_taken_only_with_the_full_price(
     )
     course = order.lines.order_by("position")[0]
     sam = client_for(world.sam)
-    post(sam, order, **{f"amount_{course.pk}": "10", f"remove_access_{course.pk}": "on"})
-    assert ActionRun.objects.count() == 0
-    post(sam, order, **{f"amount_{course.pk}": "69", f"remove_access_{course.pk}": "on"})
+    status, html = post(
+        sam, order, **{f"amount_{course.pk}": "10", f"remove_access_{course.pk}": "on"}
+    )
+    assert status == 400
+    assert f'id="error_amount_{course.pk}"' in html
+    assert "only when the product&#x27;s full price is refunded" in html
+    assert (Refund.objects.count(), ActionRun.objects.count()) == (0, 0)
+    post(sam, order, **{f"amount_{course.pk}": "79", f"remove_access_{course.pk}": "on"})
     assert ActionRun.objects.filter(operation="revoke").count() == 1
 
 

@@ -1,0 +1,129 @@
+"""Settling a refund: what the provider did goes into the books, once.
+
+The books of a refund are the refunded amounts of its order lines, the order's refunded total
+and status (through `orders.transitions`), the payment's refunded amount and status, and the
+access removal it asked for. Every path that books money (a settled request, a refund recorded
+only, one made in the provider's dashboard) goes through `book_refund` or `book_payment`.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from orderdesk.actions.services import revoke_actions
+from orderdesk.lib.money import format_money
+from orderdesk.orders import transitions
+from orderdesk.orders.events import Actor, EventType, record_event
+from orderdesk.orders.models import Order
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.payments.providers.base import RefundResult
+from orderdesk.payments.refunds.plan import offer_access_snapshots, product_access_snapshots
+
+
+def settle_refund(refund: Refund, result: RefundResult, *, actor: Actor) -> Refund:
+    """Record what the provider did with a refund; safe to call again with the same news.
+
+    succeeded → the books (lines, order total and status, payment status);
+    failed → the refund is failed with the provider's message and nothing else changes;
+    pending → only the provider's reference and note are kept.
+    """
+    with transaction.atomic():
+        order = transitions.lock_order(refund.order)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        fields: list[str] = []
+        if result.provider_reference and refund.provider_reference != result.provider_reference:
+            refund.provider_reference = result.provider_reference[:200]
+            fields.append("provider_reference")
+        amount_text = format_money(refund.amount_minor, refund.currency)
+        if result.status == "succeeded" and refund.status in (
+            RefundStatus.PENDING,
+            RefundStatus.FAILED,
+        ):
+            # A failed refund that the provider later reports done did move money: book it.
+            was_failed = refund.status == RefundStatus.FAILED
+            refund.status = RefundStatus.SUCCEEDED
+            refund.settled_at = timezone.now()
+            refund.failure_message = ""
+            refund.save(update_fields=[*fields, "status", "settled_at", "failure_message"])
+            record_event(
+                order,
+                type=EventType.REFUND_SUCCEEDED,
+                message=f"Refund of {amount_text} succeeded"
+                + (" (the provider reported it after a failure)" if was_failed else ""),
+                actor=actor,
+                data={"refund_id": refund.pk, "provider_reference": refund.provider_reference},
+            )
+            book_refund(order, refund, actor=actor, through_provider=True)
+        elif result.status == "failed" and refund.status == RefundStatus.PENDING:
+            refund.status = RefundStatus.FAILED
+            refund.settled_at = timezone.now()
+            refund.failure_message = (result.message or "The provider refused the refund.")[:500]
+            refund.save(update_fields=[*fields, "status", "settled_at", "failure_message"])
+            record_event(
+                order,
+                type=EventType.REFUND_FAILED,
+                message=f"Refund of {amount_text} failed: {refund.failure_message}",
+                actor=actor,
+                data={"refund_id": refund.pk},
+            )
+        elif result.status == "pending" and refund.status == RefundStatus.PENDING:
+            note = result.message[:500]
+            if note and note != refund.failure_message:
+                refund.failure_message = note
+                fields.append("failure_message")
+            if fields:
+                refund.save(update_fields=fields)
+        elif fields:
+            refund.save(update_fields=fields)
+    return refund
+
+
+def book_refund(order: Order, refund: Refund, *, actor: Actor, through_provider: bool) -> Order:
+    """Add a refund to the order's books; runs under the order lock.
+
+    The payment's books change only when money went `through_provider`; a refund recorded
+    only leaves the payment as the provider knows it.
+    """
+    for refund_line in refund.lines.select_related("order_line"):
+        line = refund_line.order_line
+        added = min(refund_line.amount_minor, line.refundable_minor)
+        if added:
+            line.refunded_minor += added
+            line.save(update_fields=["refunded_minor"])
+    new_total = min(order.total_minor, order.refunded_minor + refund.amount_minor)
+    if new_total > order.refunded_minor:
+        order = transitions.record_refund(
+            order, refunded_minor=new_total, actor=actor, data={"refund_id": refund.pk}
+        )
+    if through_provider and refund.payment_attempt_id is not None:
+        book_payment(refund.payment_attempt_id, refund.amount_minor)
+    _schedule_access_removal(order, refund, actor=actor)
+    return order
+
+
+def book_payment(attempt_id: int, amount_minor: int) -> None:
+    """Add `amount_minor` to what the payment gave back; never more than it took."""
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    attempt.refunded_minor = min(attempt.amount_minor, attempt.refunded_minor + amount_minor)
+    attempt.status = (
+        PaymentStatus.REFUNDED
+        if attempt.refunded_minor >= attempt.amount_minor
+        else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    attempt.save(update_fields=["refunded_minor", "status", "updated_at"])
+
+
+def _schedule_access_removal(order: Order, refund: Refund, *, actor: Actor) -> None:
+    product_ids = [
+        pid
+        for pid in refund.lines.filter(remove_access=True).values_list(
+            "order_line__product_id", flat=True
+        )
+        if pid is not None
+    ]
+    snapshots = product_access_snapshots(order, product_ids) if product_ids else []
+    if refund.remove_offer_access:
+        snapshots += offer_access_snapshots(order)
+    if snapshots:
+        revoke_actions(order, snapshots=snapshots, actor=actor)
