@@ -50,6 +50,11 @@ class ActionSnapshot(models.Model):
         indexes = [models.Index(fields=["status", "last_run_at"], name="snapshot_status")]
 
     def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """Its configured name, else its kind."""
         return self.name or self.get_kind_display()
 
     @property

@@ -108,8 +108,8 @@ def start_payment(
     start = payments.hand_payment_to_provider(attempt)
     return Status(
         201,
-        PaymentStartedOut.of(
-            attempt,
+        PaymentStartedOut(
+            **PaymentAttemptOut.model_validate(attempt).model_dump(),
             redirect_url=start.redirect_url,
             form_action=start.form_action,
             form_fields=start.form_fields,
@@ -143,18 +143,20 @@ def order_out(order: Order) -> OrderOut:
         vat_minor=order.vat_minor,
         total_minor=order.total_minor,
         discount_code=order.discount_code.code if order.discount_code else None,
-        lines=[LineOut.of(line) for line in lines],
+        lines=[LineOut.model_validate(line) for line in lines],
         vat_breakdown=[
-            VatRowOut.of(row)
+            VatRowOut.model_validate(row)
             for row in vat_breakdown(
                 (line.vat_rate, line.total_minor, line.vat_minor) for line in lines
             )
         ],
-        customer=CustomerOut.of(order),
+        customer=CustomerOut.model_validate(order),
         link=order.link.slug if order.link else None,
         source=order.source,
         tags=order.tags,
         device_type=order.device_type,
-        payment_attempts=[PaymentAttemptOut.of(a) for a in order.payment_attempts.all()],
+        payment_attempts=[
+            PaymentAttemptOut.model_validate(a) for a in order.payment_attempts.all()
+        ],
         created_at=order.created_at,
     )

@@ -23,40 +23,32 @@ from orderdesk.actions import services as actions
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.api.auth import StaffRequest, StaffToken
 from orderdesk.api.errors import InvalidParameters
-from orderdesk.api.schemas import CustomerOut, Error, OrderNumber, PaymentAttemptOut, VatRowOut
+from orderdesk.api.schemas import Error, OrderNumber
 from orderdesk.api.staff_schemas import (
-    ActionOut,
     ActionRunOut,
-    EventOut,
-    GeneralOut,
     MarkCompletedIn,
     OrderDetailOut,
     OrderPageOut,
     OrderQuery,
-    OrderRowOut,
     PageQuery,
-    PaymentSummaryOut,
-    ProductOut,
     RefundIn,
-    RefundLineOut,
     RefundOut,
     RefundResultOut,
     RerunOut,
-    StaffLineOut,
 )
 from orderdesk.lib.forms import TimeZoneField
 from orderdesk.orders.events import Actor
 from orderdesk.orders.forms import OrderFilterForm
-from orderdesk.orders.models import Order, OrderLine
-from orderdesk.orders.queries import Cursor, OrderFilters, filter_orders, page_orders
+from orderdesk.orders.models import Order
+from orderdesk.orders.queries import OrderFilters, filter_orders
 from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund
 from orderdesk.payments.refunds import RefundRequest, refund_order, refund_outcome
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.workflows import completion
 from orderdesk.workflows.lookup import get_order_for_token
-from orderdesk.workflows.panel import OrderDetails, load_order_details
-from orderdesk.workflows.table import RowAttempt, RowLine, relevant_attempt, table_row_parts
+from orderdesk.workflows.panel import load_order_details
+from orderdesk.workflows.table import PageCursors, table_page
 
 router = Router(auth=StaffToken(), tags=["orders"])
 
@@ -81,19 +73,22 @@ def list_orders(
     """Orders newest first, filtered like the orders table; follow the cursors to page."""
     token = request.auth
     parsed, _tz = _filters(token, filters)
-    errors: dict[str, str] = {}
-    after = _cursor(page.after, "after", errors)
-    before = _cursor(page.before, "before", errors)
-    if errors:
-        raise InvalidParameters(errors)
-    qs = filter_orders(Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id])
-    result = page_orders(qs, after=after, before=before, size=page.limit)
-    # The same two queries per page as the web table, whatever the page size.
-    lines, attempts = table_row_parts([order.pk for order in result.orders])
-    return OrderPageOut(
-        orders=[_row(order, lines[order.pk], attempts[order.pk]) for order in result.orders],
-        next_cursor=result.older.encode() if result.older else None,
-        previous_cursor=result.newer.encode() if result.newer else None,
+    cursors, invalid = PageCursors.read(after=page.after, before=page.before)
+    if invalid:
+        raise InvalidParameters(
+            {
+                name: "Not a cursor from this API; start again from the first page."
+                for name in invalid
+            }
+        )
+    return OrderPageOut.model_validate(
+        table_page(
+            Order.objects.for_token(token),
+            parsed,
+            checkout_ids=[token.checkout_id],
+            cursors=cursors,
+            size=page.limit,
+        )
     )
 
 
@@ -148,7 +143,7 @@ def _rerun_out(run: ActionRun | None, token: ApiToken, number: int) -> RerunOut:
     """The answer to a run request: the queued run, if any, and the order as it is now."""
     return RerunOut(
         queued=run is not None,
-        run=_run(run) if run is not None else None,
+        run=ActionRunOut.model_validate(run) if run is not None else None,
         order=order_detail(get_order_for_token(token, number)),
     )
 
@@ -217,7 +212,7 @@ def refund(
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
     result = RefundResultOut(
-        refund=_refund(made),
+        refund=RefundOut.model_validate(made),
         message=refund_outcome(made),
         order=order_detail(get_order_for_token(token, number)),
     )
@@ -239,167 +234,8 @@ def _filters(token: ApiToken, query: OrderQuery) -> tuple[OrderFilters, ZoneInfo
     return form.filters, tz
 
 
-def _cursor(raw: str, name: str, errors: dict[str, str]) -> Cursor | None:
-    if not raw:
-        return None
-    cursor = Cursor.decode(raw)
-    if cursor is None:
-        errors[name] = "Not a cursor from this API; start again from the first page."
-    return cursor
-
-
 # --- presenting ----------------------------------------------------------------------------
 
 
-def _row(order: Order, lines: list[RowLine], attempts: list[RowAttempt]) -> OrderRowOut:
-    attempt = relevant_attempt(attempts)
-    return OrderRowOut(
-        number=order.number,
-        status=order.status,
-        status_label=order.get_status_display(),
-        action_health=order.action_health,
-        created_at=order.created_at,
-        paid_at=order.paid_at,
-        customer_email=order.customer_email,
-        first_name=order.first_name,
-        last_name=order.last_name,
-        currency=order.currency,
-        total_minor=order.total_minor,
-        refunded_minor=order.refunded_minor,
-        products=[
-            ProductOut(name=line.name, kind=line.kind)
-            for line in sorted(lines, key=lambda line: line.position)
-        ],
-        payment=PaymentSummaryOut(
-            provider=attempt.provider, method=attempt.method, status=attempt.status
-        )
-        if attempt is not None
-        else None,
-        source=order.source,
-        tags=[str(tag) for tag in order.tags or []],
-        country=order.country,
-    )
-
-
 def order_detail(order: Order) -> OrderDetailOut:
-    details = load_order_details(order)
-    return OrderDetailOut(
-        number=order.number,
-        status=order.status,
-        status_label=order.get_status_display(),
-        action_health=order.action_health,
-        requires_attention=Order.objects.filter(pk=order.pk)
-        .requiring_attention(timezone.now())
-        .exists(),
-        created_at=order.created_at,
-        paid_at=order.paid_at,
-        completed_at=order.completed_at,
-        general=_general(details),
-        customer=CustomerOut.of(order),
-        lines=[_line(line) for line in details.lines],
-        payments=[PaymentAttemptOut.of(a) for a in details.payment_attempts],
-        refunds=[_refund(r) for r in details.refunds],
-        actions=[_action(s) for s in details.action_snapshots],
-        timeline=[
-            EventOut(
-                type=e.type,
-                message=e.message,
-                actor_type=e.actor_type,
-                actor=e.actor_label,
-                data=e.data if isinstance(e.data, dict) else {},
-                created_at=e.created_at,
-            )
-            for e in details.events
-        ],
-    )
-
-
-def _general(details: OrderDetails) -> GeneralOut:
-    order = details.order
-    return GeneralOut(
-        offer=order.offer.name if order.offer else None,
-        link=order.link.name if order.link else None,
-        source=order.source,
-        tags=[str(tag) for tag in order.tags or []],
-        currency=order.currency,
-        subtotal_minor=order.subtotal_minor,
-        discount_code=order.discount_code.code if order.discount_code else None,
-        discount_minor=order.discount_minor,
-        vat_minor=order.vat_minor,
-        total_minor=order.total_minor,
-        refunded_minor=order.refunded_minor,
-        vat_breakdown=[VatRowOut.of(row) for row in details.vat_rows],
-        device_type=order.device_type,
-    )
-
-
-def _line(line: OrderLine) -> StaffLineOut:
-    return StaffLineOut.of(
-        line,
-        id=line.pk,
-        refunded_minor=line.refunded_minor,
-        refundable_minor=line.refundable_minor,
-    )
-
-
-def _refund(refund: Refund) -> RefundOut:
-    if refund.created_by is not None:
-        by = refund.created_by.email
-    elif refund.created_by_token is not None:
-        by = f"API token {refund.created_by_token.name}"
-    else:
-        by = ""
-    return RefundOut(
-        id=refund.pk,
-        status=refund.status,
-        origin=refund.origin,
-        amount_minor=refund.amount_minor,
-        currency=refund.currency,
-        via_provider=refund.via_provider,
-        reason=refund.reason,
-        recorded_only_reason=refund.recorded_only_reason,
-        failure_message=refund.failure_message,
-        provider_reference=refund.provider_reference,
-        remove_offer_access=refund.remove_offer_access,
-        created_by=by,
-        created_at=refund.created_at,
-        settled_at=refund.settled_at,
-        lines=[
-            RefundLineOut(
-                line_id=rl.order_line_id,
-                amount_minor=rl.amount_minor,
-                remove_access=rl.remove_access,
-            )
-            for rl in refund.lines.all()
-        ],
-    )
-
-
-def _run(run: ActionRun) -> ActionRunOut:
-    return ActionRunOut(
-        id=run.pk,
-        operation=run.operation,
-        status=run.status,
-        attempt=run.attempt,
-        run_after=run.run_after,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        http_status=run.http_status,
-        error_message=run.error_message,
-        created_at=run.created_at,
-    )
-
-
-def _action(snapshot: ActionSnapshot) -> ActionOut:
-    return ActionOut(
-        id=snapshot.pk,
-        name=str(snapshot),
-        level=snapshot.level,
-        kind=snapshot.kind,
-        status=snapshot.status,
-        attempts=snapshot.attempts,
-        last_error=snapshot.last_error,
-        last_run_at=snapshot.last_run_at,
-        access_removal_failed=snapshot.access_removal_failed,
-        runs=[_run(run) for run in snapshot.runs.all()],
-    )
+    return OrderDetailOut.model_validate(load_order_details(order))

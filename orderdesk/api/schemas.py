@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from ninja.params.functions import Path
-from pydantic import field_validator
-
-if TYPE_CHECKING:
-    from orderdesk.orders.models import Order, OrderLine
-    from orderdesk.orders.pricing import VatRow
-    from orderdesk.payments.models import PaymentAttempt
+from pydantic import BeforeValidator, ConfigDict, field_validator
 
 # Path parameters shared by the ingest and staff routers.
 OrderNumber = Annotated[
@@ -95,6 +90,18 @@ class PaymentIn(In):
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"])
 
 
+class Out(Schema):
+    """A response body read from a model or read model by attribute (ninja's Schema validates
+    `from_attributes`): a field's `validation_alias` names the attribute where the API's name
+    differs. Its own field names are read too, so a body can be nested in another as it is."""
+
+    model_config = ConfigDict(validate_by_name=True)
+
+
+# A value the API shows as text.
+DecimalText = Annotated[str, BeforeValidator(str)]
+
+
 class LineOut(Schema):
     kind: str
     name: str
@@ -103,42 +110,16 @@ class LineOut(Schema):
     unit_price_minor: int
     quantity: int
     discount_minor: int
-    vat_rate: str
+    vat_rate: DecimalText
     vat_minor: int
     total_minor: int
 
-    @classmethod
-    def of(cls, line: OrderLine, **more: Any) -> Self:
-        """The line as the API shows it; `more` fills the fields of a subclass."""
-        return cls(
-            kind=line.kind,
-            name=line.name,
-            product_id=line.product_id,
-            add_on_id=line.add_on_id,
-            unit_price_minor=line.unit_price_minor,
-            quantity=line.quantity,
-            discount_minor=line.discount_minor,
-            vat_rate=str(line.vat_rate),
-            vat_minor=line.vat_minor,
-            total_minor=line.total_minor,
-            **more,
-        )
-
 
 class VatRowOut(Schema):
-    rate: str
+    rate: DecimalText
     net_minor: int
     vat_minor: int
     gross_minor: int
-
-    @classmethod
-    def of(cls, row: VatRow) -> Self:
-        return cls(
-            rate=str(row.rate),
-            net_minor=row.net_minor,
-            vat_minor=row.vat_minor,
-            gross_minor=row.gross_minor,
-        )
 
 
 class PaymentAttemptOut(Schema):
@@ -151,20 +132,6 @@ class PaymentAttemptOut(Schema):
     provider_reference: str
     created_at: dt.datetime
 
-    @classmethod
-    def of(cls, attempt: PaymentAttempt, **more: Any) -> Self:
-        return cls(
-            stamp=attempt.stamp,
-            provider=attempt.provider,
-            method=attempt.method,
-            status=attempt.status,
-            amount_minor=attempt.amount_minor,
-            currency=attempt.currency,
-            provider_reference=attempt.provider_reference,
-            created_at=attempt.created_at,
-            **more,
-        )
-
 
 class PaymentStartedOut(PaymentAttemptOut):
     """The attempt, and how the customer continues at the provider."""
@@ -175,8 +142,8 @@ class PaymentStartedOut(PaymentAttemptOut):
     client_secret: str = Field(description="Stripe's PaymentIntent client secret.")
 
 
-class CustomerOut(Schema):
-    email: str
+class CustomerOut(Out):  # read from an order
+    email: str = Field(validation_alias="customer_email")
     first_name: str
     last_name: str
     company: str
@@ -190,25 +157,6 @@ class CustomerOut(Schema):
     vat_id: str
     extra_fields: dict[str, str]
     analytics_consent: bool | None
-
-    @classmethod
-    def of(cls, order: Order) -> Self:
-        return cls(
-            email=order.customer_email,
-            first_name=order.first_name,
-            last_name=order.last_name,
-            company=order.company,
-            phone=order.phone,
-            address_line1=order.address_line1,
-            address_line2=order.address_line2,
-            postal_code=order.postal_code,
-            city=order.city,
-            region=order.region,
-            country=order.country,
-            vat_id=order.vat_id,
-            extra_fields=order.extra_fields,
-            analytics_consent=order.analytics_consent,
-        )
 
 
 class OrderOut(Schema):

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, field_validator
+from pydantic import AliasGenerator, AliasPath, BeforeValidator, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
-from orderdesk.api.schemas import CustomerOut, LineOut, PaymentAttemptOut, VatRowOut
+from orderdesk.api.schemas import CustomerOut, LineOut, Out, PaymentAttemptOut, VatRowOut
 from orderdesk.lib.forms import DAY_MESSAGE, MAX_TEXT, MAX_TIME_ZONE, iso_day
 from orderdesk.orders.forms import MAX_DISCOUNT_CODE, MAX_NUMBER, OrderTab
 from orderdesk.orders.models import OrderStatus
@@ -107,6 +107,40 @@ class PageQuery(Schema):
     limit: int = Field(default=50, ge=1, le=50, description="Orders per page, at most 50.")
 
 
+# --- read models, mapped by attribute --------------------------------------------------------
+# The outputs below are validated from a read model (workflows.table, workflows.panel) or a
+# model instance by attribute (see api.schemas.Out); the annotated types say how a value is
+# shown.
+
+
+def _text_tags(tags: Any) -> list[str]:
+    return [str(tag) for tag in tags or []]
+
+
+def _dict_or_empty(data: Any) -> Any:
+    return data if isinstance(data, dict) else {}
+
+
+def _encoded(cursor: Any) -> str | None:
+    return cursor.encode() if cursor is not None else None
+
+
+Tags = Annotated[list[str], BeforeValidator(_text_tags)]
+EventData = Annotated[dict[str, Any], BeforeValidator(_dict_or_empty)]
+CursorText = Annotated[str | None, BeforeValidator(_encoded)]
+
+
+def _order_field(name: str) -> AliasPath:
+    return AliasPath("order", name)
+
+
+class FromOrder(Out):
+    """Validated from a read model that holds an `order`: each field is read from the order,
+    unless its `validation_alias` names an attribute of the read model itself."""
+
+    model_config = ConfigDict(alias_generator=AliasGenerator(validation_alias=_order_field))
+
+
 class ProductOut(Schema):
     name: str
     kind: str = Field(description="main, order_bump, pre_upsell or upgrade.")
@@ -118,7 +152,7 @@ class PaymentSummaryOut(Schema):
     status: str
 
 
-class OrderRowOut(Schema):
+class OrderRowOut(FromOrder):  # workflows.table.TableRow
     number: int
     status: str
     status_label: str
@@ -131,17 +165,24 @@ class OrderRowOut(Schema):
     currency: str
     total_minor: int
     refunded_minor: int
-    products: list[ProductOut]
-    payment: PaymentSummaryOut | None = Field(description="The newest payment attempt.")
+    products: list[ProductOut] = Field(validation_alias="products")
+    payment: PaymentSummaryOut | None = Field(
+        validation_alias="payment",
+        description="The payment attempt that settled last, else the newest attempt.",
+    )
     source: str
-    tags: list[str]
+    tags: Tags
     country: str
 
 
-class OrderPageOut(Schema):
-    orders: list[OrderRowOut]
-    next_cursor: str | None = Field(description="Pass as `after` for older orders.")
-    previous_cursor: str | None = Field(description="Pass as `before` for newer orders.")
+class OrderPageOut(Out):  # workflows.table.TablePage
+    orders: list[OrderRowOut] = Field(validation_alias="rows")
+    next_cursor: CursorText = Field(
+        validation_alias="older", description="Pass as `after` for older orders."
+    )
+    previous_cursor: CursorText = Field(
+        validation_alias="newer", description="Pass as `before` for newer orders."
+    )
 
 
 class StaffLineOut(LineOut):
@@ -152,13 +193,13 @@ class StaffLineOut(LineOut):
     refundable_minor: int
 
 
-class RefundLineOut(Schema):
-    line_id: int
+class RefundLineOut(Out):
+    line_id: int = Field(validation_alias="order_line_id")
     amount_minor: int
     remove_access: bool
 
 
-class RefundOut(Schema):
+class RefundOut(Out):
     id: int
     status: str = Field(description="pending, succeeded, recorded, failed or reversed.")
     origin: str
@@ -170,7 +211,9 @@ class RefundOut(Schema):
     failure_message: str
     provider_reference: str
     remove_offer_access: bool
-    created_by: str = Field(description="The user's email or the API token's name.")
+    created_by: str = Field(
+        validation_alias="created_by_label", description="The user's email or the API token's name."
+    )
     created_at: dt.datetime
     settled_at: dt.datetime | None
     lines: list[RefundLineOut]
@@ -189,9 +232,9 @@ class ActionRunOut(Schema):
     created_at: dt.datetime
 
 
-class ActionOut(Schema):
+class ActionOut(Out):
     id: int
-    name: str
+    name: str = Field(validation_alias="label")
     level: str
     kind: str
     status: str
@@ -204,47 +247,47 @@ class ActionOut(Schema):
     runs: list[ActionRunOut]
 
 
-class EventOut(Schema):
+class EventOut(Out):
     type: str
     message: str
     actor_type: str
-    actor: str
-    data: dict[str, Any]
+    actor: str = Field(validation_alias="actor_label")
+    data: EventData
     created_at: dt.datetime
 
 
-class GeneralOut(Schema):
-    offer: str | None
-    link: str | None
+class GeneralOut(FromOrder):  # workflows.panel.General
+    offer: str | None = Field(validation_alias="offer")
+    link: str | None = Field(validation_alias="link")
     source: str
-    tags: list[str]
+    tags: Tags
     currency: str
     subtotal_minor: int
-    discount_code: str | None
+    discount_code: str | None = Field(validation_alias="discount_code")
     discount_minor: int
     vat_minor: int
     total_minor: int
     refunded_minor: int
-    vat_breakdown: list[VatRowOut]
+    vat_breakdown: list[VatRowOut] = Field(validation_alias="vat_breakdown")
     device_type: str
 
 
-class OrderDetailOut(Schema):
+class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     number: int
     status: str
     status_label: str
     action_health: str
-    requires_attention: bool
+    requires_attention: bool = Field(validation_alias="requires_attention")
     created_at: dt.datetime
     paid_at: dt.datetime | None
     completed_at: dt.datetime | None
-    general: GeneralOut
-    customer: CustomerOut
-    lines: list[StaffLineOut]
-    payments: list[PaymentAttemptOut]
-    refunds: list[RefundOut]
-    actions: list[ActionOut]
-    timeline: list[EventOut]
+    general: GeneralOut = Field(validation_alias="general")
+    customer: CustomerOut = Field(validation_alias="order")
+    lines: list[StaffLineOut] = Field(validation_alias="lines")
+    payments: list[PaymentAttemptOut] = Field(validation_alias="payments")
+    refunds: list[RefundOut] = Field(validation_alias="refunds")
+    actions: list[ActionOut] = Field(validation_alias="actions")
+    timeline: list[EventOut] = Field(validation_alias="timeline")
 
 
 class MarkCompletedIn(Schema):

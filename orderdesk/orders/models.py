@@ -193,6 +193,10 @@ class Order(models.Model):
         return f"Order #{self.number}"
 
     @property
+    def status_label(self) -> str:
+        return self.get_status_display()
+
+    @property
     def customer_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 

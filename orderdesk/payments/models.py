@@ -160,6 +160,16 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return f"Refund {self.amount_minor} {self.currency} ({self.status})"
 
+    @property
+    def created_by_label(self) -> str:
+        """Who asked for the refund, named as the timeline names actors: the user's email or
+        "API token <name>"; empty when nobody in Orderdesk did (made at the provider)."""
+        if self.created_by is not None:
+            return self.created_by.email
+        if self.created_by_token is not None:
+            return f"API token {self.created_by_token.name}"
+        return ""
+
 
 class RefundLine(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from orderdesk.lib.money import country_name, format_money
 from orderdesk.orders.models import LineKind, Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Provider
-from orderdesk.workflows.table import RowAttempt, RowLine, relevant_attempt
+from orderdesk.workflows.table import TableRow
 
 METHOD_LABELS = {
     "card": "Card",
@@ -100,11 +99,11 @@ class RowPresenter:
             str(placeholder), "{}"
         )
 
-    def row(
-        self, order: Order, lines: Iterable[RowLine], attempts: Sequence[RowAttempt]
-    ) -> OrderRow:
-        ordered = sorted(lines, key=lambda line: (_KIND_ORDER.get(line.kind, 99), line.position))
-        attempt = relevant_attempt(attempts)
+    def row(self, row: TableRow) -> OrderRow:
+        order, attempt = row.order, row.payment
+        ordered = sorted(
+            row.products, key=lambda line: (_KIND_ORDER.get(line.kind, 99), line.position)
+        )
         payment = ""
         if attempt is not None:
             payment = " · ".join(

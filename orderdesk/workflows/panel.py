@@ -1,10 +1,15 @@
-"""The order panel's data (SPEC F3), shared by the web panel and the staff API's detail."""
+"""The order panel (SPEC F3): what the web panel shows and the staff API's order detail returns.
+
+Attributes are named as the API names them; the API maps this read model by attribute.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.models import Order, OrderEvent, OrderLine
@@ -13,25 +18,54 @@ from orderdesk.payments.models import PaymentAttempt, Refund
 
 
 @dataclass(frozen=True)
+class General:
+    """The panel's General section beyond the order's own fields: names of what it came
+    through, and its VAT per rate."""
+
+    order: Order
+    offer: str | None
+    link: str | None
+    discount_code: str | None
+    vat_breakdown: list[VatRow]
+
+
+@dataclass(frozen=True)
 class OrderDetails:
     """Everything the order panel shows, loaded in a fixed number of queries."""
 
     order: Order
+    general: General
     lines: list[OrderLine]
-    vat_rows: list[VatRow]
     refunds: list[Refund]
-    payment_attempts: list[PaymentAttempt]
-    action_snapshots: list[ActionSnapshot]
-    events: list[OrderEvent]
+    payments: list[PaymentAttempt]
+    actions: list[ActionSnapshot]  # each with its runs, newest first
+    timeline: list[OrderEvent]
+
+    @cached_property
+    def requires_attention(self) -> bool:
+        """Whether the order is on the Requires attention tab now: one query, run only when
+        read (the API's detail shows it; the panel's tab says it already)."""
+        return Order.objects.filter(pk=self.order.pk).requiring_attention(timezone.now()).exists()
 
 
 def load_order_details(order: Order) -> OrderDetails:
-    """The panel's data: lines, VAT per rate, refunds, attempts, actions with runs, timeline."""
+    """The panel's data: lines, VAT per rate, refunds, attempts, actions with runs, timeline.
+
+    `order` comes from workflows.lookup, with its offer, link and discount code joined.
+    """
     lines = list(order.lines.select_related("add_on"))
-    vat_rows = vat_breakdown((line.vat_rate, line.total_minor, line.vat_minor) for line in lines)
+    general = General(
+        order=order,
+        offer=order.offer.name if order.offer else None,
+        link=order.link.name if order.link else None,
+        discount_code=order.discount_code.code if order.discount_code else None,
+        vat_breakdown=vat_breakdown(
+            (line.vat_rate, line.total_minor, line.vat_minor) for line in lines
+        ),
+    )
     refunds = list(
         Refund.objects.filter(order=order)
-        .select_related("created_by", "payment_attempt")
+        .select_related("created_by", "created_by_token", "payment_attempt")
         .prefetch_related("lines__order_line")
     )
     attempts = list(PaymentAttempt.objects.filter(order=order).order_by("created_at", "pk"))
@@ -45,10 +79,10 @@ def load_order_details(order: Order) -> OrderDetails:
     events = list(order.events.order_by("created_at", "pk"))
     return OrderDetails(
         order=order,
+        general=general,
         lines=lines,
-        vat_rows=vat_rows,
         refunds=refunds,
-        payment_attempts=attempts,
-        action_snapshots=snapshots,
-        events=events,
+        payments=attempts,
+        actions=snapshots,
+        timeline=events,
     )

@@ -15,6 +15,6 @@ def mark_completed_choices(details: OrderDetails) -> CompletionChoices | None:
     """From the panel's loaded details, so the button costs no query."""
     return completion_choices(
         details.order,
-        action_statuses=[s.status for s in details.action_snapshots],
+        action_statuses=[s.status for s in details.actions],
         refund_statuses=[r.status for r in details.refunds],
     )

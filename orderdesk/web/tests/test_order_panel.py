@@ -12,7 +12,7 @@ from orderdesk.actions.models import ActionRun, ActionSnapshot, RunStatus, Snaps
 from orderdesk.catalog.models import DiscountCode
 from orderdesk.orders.events import Actor, record_event
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.organizations.models import CheckoutRole
+from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.organizations.roles import can_act, member_access
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.testing import factories
@@ -122,6 +122,27 @@ def test_it_shows_the_five_sections(
     assert "Called the customer" in html
     assert "alice@example.com" in html
     assert "Provider: Stripe" in html
+
+
+def test_it_names_who_asked_for_each_refund(
+    client: Client, world: factories.World, detailed_order: Order
+) -> None:
+    token, _raw = ApiToken.issue(
+        checkout=world.checkout, name="Helpdesk script", role=CheckoutRole.CUSTOMER_SERVICE
+    )
+    Refund.objects.create(
+        order=detailed_order,
+        status=RefundStatus.RECORDED,
+        via_provider=False,
+        amount_minor=100,
+        currency="EUR",
+        idempotency_key="refund-2",
+        created_by_token=token,
+    )
+    client.force_login(world.alice)
+    html = client.get(f"/orders/{detailed_order.number}/", headers=PANEL).content.decode()
+    assert " by alice@example.com" in html
+    assert " by API token Helpdesk script" in html
 
 
 def test_it_closes_the_panel_with_an_empty_fragment(client: Client, world: factories.World) -> None:

@@ -22,21 +22,14 @@ from django.views.decorators.http import require_GET
 from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order, OrderQuerySet, OrderStatus
-from orderdesk.orders.queries import (
-    PAGE_SIZE,
-    Cursor,
-    OrderPage,
-    count_capped,
-    filter_orders,
-    page_orders,
-)
+from orderdesk.orders.queries import PAGE_SIZE, count_capped, filter_orders
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
 from orderdesk.web.presenters import OrderRow, RowPresenter
 from orderdesk.workflows.lookup import get_order_for_member
 from orderdesk.workflows.panel import load_order_details
-from orderdesk.workflows.table import table_row_parts
+from orderdesk.workflows.table import PageCursors, TablePage, TableRow, table_page, table_rows
 
 TEMPLATE = "web/orders/list.html"
 
@@ -60,47 +53,34 @@ def _table_orders(current: CheckoutAccess) -> tuple[OrderQuerySet, list[int]]:
     return qs, checkout_ids
 
 
-def _rows(orders: list[Order], query: str = "") -> list[OrderRow]:
+def _rows(rows: list[TableRow], query: str = "") -> list[OrderRow]:
     """Table rows; `query` (the table's query string) is kept in each row's panel link."""
-    lines, attempts = table_row_parts([order.pk for order in orders])
     presenter = RowPresenter(timezone.now(), query)
-    return [presenter.row(order, lines[order.pk], attempts[order.pk]) for order in orders]
+    return [presenter.row(row) for row in rows]
 
 
 def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dict[str, Any]:
     form = OrderFilterForm(request.GET, tz=timezone.get_current_timezone())
     filters, errors = form.filters, form.messages()
-    after = before = None
-    for name in ("after", "before"):
-        raw = request.GET.get(name, "")
-        if raw:
-            cursor = Cursor.decode(raw)
-            if cursor is None:
-                errors[name] = "This page link is not valid; go back to the first page."
-            elif name == "after":
-                after = cursor
-            else:
-                before = cursor
-    page = OrderPage(orders=[])
-    count, more, count_deferred = 0, False, False
+    cursors, invalid = PageCursors.read(
+        after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
+    for name in invalid:
+        errors[name] = "This page link is not valid; go back to the first page."
+    page = TablePage.empty()
     if current is not None and not errors:
         base, checkout_ids = _table_orders(current)
-        qs = filter_orders(base, filters, checkout_ids=checkout_ids)
-        page = page_orders(qs, after=after, before=before)
-        if page.is_first and page.older is None:
-            count = len(page.orders)
-        else:
-            # Counting up to 10,000 rows can cost more than the page itself; the table
-            # shows first and the count follows in its own request (order_count).
-            count_deferred = True
+        page = table_page(base, filters, checkout_ids=checkout_ids, cursors=cursors)
     return {
         "filters": filters,
         "errors": errors,
         "page": page,
-        "rows": _rows(page.orders, request.GET.urlencode()),
-        "count": count,
-        "count_is_capped": more,
-        "count_deferred": count_deferred,
+        "rows": _rows(page.rows, request.GET.urlencode()),
+        "count": page.count or 0,
+        "count_is_capped": False,
+        # Counting up to 10,000 rows can cost more than the page itself; the table
+        # shows first and the count follows in its own request (order_count).
+        "count_deferred": page.count is None,
         "page_size": PAGE_SIZE,
         "tab": "attention" if filters.requires_attention else "all",
     }
@@ -204,7 +184,7 @@ def order_updated_response(
     context = _panel_context(request, order)
     context["message"] = message
     context["error"] = error
-    context["row"] = _rows([order])[0]
+    context["row"] = _rows(table_rows([order]))[0]
     context["oob_row"] = True
     response = render(request, f"{TEMPLATE}#panel-update", context, status=status)
     response["HX-Trigger"] = "order-updated"
