@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from ninja import Field, Schema
 from pydantic import AliasGenerator, AliasPath, BeforeValidator, ConfigDict, field_validator
@@ -12,9 +14,12 @@ from pydantic_core import PydanticCustomError
 
 from orderdesk.api.schemas import CustomerOut, LineOut, Out, PaymentAttemptOut, VatRowOut
 from orderdesk.lib.forms import DAY_MESSAGE, MAX_TEXT, MAX_TIME_ZONE, iso_day
+from orderdesk.lib.money import to_minor
 from orderdesk.orders.forms import MAX_DISCOUNT_CODE, MAX_NUMBER, OrderTab
 from orderdesk.orders.models import OrderStatus
+from orderdesk.orders.queries import Cursor
 from orderdesk.reports.periods import Granularity, Preset
+from orderdesk.reports.queries import CountSeries
 
 MAX_MINOR = 2**62
 
@@ -121,8 +126,8 @@ def _dict_or_empty(data: Any) -> Any:
     return data if isinstance(data, dict) else {}
 
 
-def _encoded(cursor: Any) -> str | None:
-    return cursor.encode() if cursor is not None else None
+def _encoded(cursor: Any) -> Any:
+    return cursor.encode() if isinstance(cursor, Cursor) else cursor
 
 
 Tags = Annotated[list[str], BeforeValidator(_text_tags)]
@@ -366,42 +371,89 @@ class ReportQuery(Schema):
     )
 
 
+# --- a report tab (reports.tabs.TabReport), mapped by attribute ------------------------------
+
+
+def _in_minor_units(money: Any) -> Any:
+    # The reports count money in major units per currency (reports.queries.Money).
+    if not isinstance(money, Mapping):
+        return money
+    return [
+        {"currency": currency, "amount_minor": to_minor(amount, currency)}
+        for currency, amount in sorted(money.items())
+    ]
+
+
+def _zone_name(tz: Any) -> Any:
+    return tz.key if isinstance(tz, ZoneInfo) else tz
+
+
+def _none_if_empty(value: Any) -> Any:
+    return value or None
+
+
+def _text_or_none(key: Any) -> Any:
+    return None if key is None else str(key)
+
+
+def _region_rows(regions: Any) -> Any:
+    return [
+        {"region": region[0], "figures": region[1]} if isinstance(region, tuple) else region
+        for region in regions
+    ]
+
+
+def _counts(series: Any) -> Any:
+    if not isinstance(series, CountSeries):
+        return series
+    return [
+        {"bucket": bucket, "category": category, "count": series.counts.get((bucket, category), 0)}
+        for bucket in series.buckets
+        for category in series.categories
+    ]
+
+
 class MoneyOut(Schema):
     currency: str
     amount_minor: int
 
 
-class FiguresOut(Schema):
-    revenue: list[MoneyOut]
+MoneyList = Annotated[list[MoneyOut], BeforeValidator(_in_minor_units)]
+
+
+class FiguresOut(Out):
+    revenue: MoneyList
     orders: int
     opened: int
-    average_order_value: list[MoneyOut]
+    average_order_value: MoneyList = Field(validation_alias="aov")
     conversion_rate: Decimal | None = Field(description="Paid orders ÷ opened checkouts.")
-    impression_value: list[MoneyOut]
-    refunds: list[MoneyOut]
-    net_revenue: list[MoneyOut]
+    impression_value: MoneyList
+    refunds: MoneyList
+    net_revenue: MoneyList
 
 
-class PeriodOut(Schema):
+class PeriodOut(Out):  # reports.params.ReportParams
     preset: str
-    first_day: dt.date
-    last_day: dt.date
-    tz: str
+    first_day: dt.date = Field(validation_alias=AliasPath("period", "first_day"))
+    last_day: dt.date = Field(validation_alias=AliasPath("period", "last_day"))
+    tz: Annotated[str, BeforeValidator(_zone_name)]
     granularity: str
-    currency: str | None = Field(description="The display currency; null keeps them apart.")
+    currency: Annotated[str | None, BeforeValidator(_none_if_empty)] = Field(
+        description="The display currency; null keeps them apart."
+    )
 
 
 class BucketOut(Schema):
     bucket: dt.date
     orders: int
-    revenue: list[MoneyOut]
+    revenue: MoneyList
 
 
-class BreakdownRowOut(Schema):
-    key: str | None
+class BreakdownRowOut(Out):
+    key: Annotated[str | None, BeforeValidator(_text_or_none)]
     label: str
     figures: FiguresOut
-    series: list[BucketOut]
+    series: list[BucketOut] = Field(validation_alias="bucket_figures")
 
 
 class BreakdownOut(Schema):
@@ -419,7 +471,7 @@ class ProductRowOut(Schema):
     product_id: int | None
     name: str
     figures: FiguresOut
-    add_on_revenue: list[MoneyOut]
+    add_on_revenue: MoneyList
     top_offer: str
     top_source: str
 
@@ -432,7 +484,7 @@ class AddOnRowOut(Schema):
     orders_with: int
     offer_orders: int
     attachment_rate: Decimal | None
-    revenue: list[MoneyOut]
+    revenue: MoneyList
 
 
 class ProductSalesOut(Schema):
@@ -448,13 +500,16 @@ class RegionOut(Schema):
 class CountryOut(Schema):
     country: str
     figures: FiguresOut
-    regions: list[RegionOut]
+    regions: Annotated[list[RegionOut], BeforeValidator(_region_rows)]
 
 
 class CountOut(Schema):
     bucket: dt.date
     category: str
     count: int
+
+
+CountList = Annotated[list[CountOut], BeforeValidator(_counts)]
 
 
 class DeviceOut(Schema):
@@ -470,19 +525,22 @@ class MethodOut(Schema):
     figures: FiguresOut
 
 
-class AnalyticsOut(Schema):
+class AnalyticsOut(Out):
     consent_rate: Decimal | None = Field(description="Accepted ÷ (accepted + rejected).")
-    consent: list[CountOut]
-    devices: list[CountOut]
+    consent: CountList
+    devices: CountList
     device_rows: list[DeviceOut]
-    payment_methods: list[MethodOut]
+    payment_methods: list[MethodOut] = Field(validation_alias="methods")
 
 
-class ReportOut(Schema):
-    tab: str
-    period: PeriodOut
-    headline: FiguresOut
-    previous: FiguresOut | None = Field(description="The period before, for comparison.")
+class ReportOut(Out):  # reports.tabs.TabReport
+    tab: str = Field(validation_alias=AliasPath("params", "tab"))
+    period: PeriodOut = Field(validation_alias="params")
+    headline: FiguresOut = Field(validation_alias=AliasPath("headline", "current"))
+    previous: FiguresOut | None = Field(
+        validation_alias=AliasPath("headline", "previous"),
+        description="The period before, for comparison.",
+    )
     # Only the requested tab's part is filled.
     sales: SalesTrackingOut | None
     products: ProductSalesOut | None

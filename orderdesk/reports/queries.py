@@ -273,6 +273,13 @@ def headline(
 # --- breakdowns with a time series -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BucketFigures:
+    bucket: dt.date
+    orders: int
+    revenue: Money
+
+
 @dataclass
 class BreakdownRow:
     key: Hashable
@@ -280,7 +287,19 @@ class BreakdownRow:
     figures: Figures
     # Per bucket start: the row's sales in that bucket (for the chart).
     series: dict[dt.date, Sales]
+    # Every bucket of the period (shared by the breakdown's rows), and how money is shown.
+    buckets: list[dt.date]
+    valuation: Valuation
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bucket_figures(self) -> list[BucketFigures]:
+        """The row's orders and revenue in each bucket of the period, empty ones too."""
+        empty = Sales()
+        return [
+            BucketFigures(bucket, sales.orders, self.valuation.total(sales))
+            for bucket, sales in ((b, self.series.get(b, empty)) for b in self.buckets)
+        ]
 
 
 @dataclass
@@ -311,16 +330,19 @@ def _breakdown(
     opened_by_key: Mapping[Hashable, Counter[str]],
     labels: Mapping[Hashable, str],
 ) -> Breakdown:
+    period_buckets = buckets(scope.period, granularity)
     rows = [
         BreakdownRow(
             key=key,
             label=labels.get(key, str(key)),
             figures=figures(valuation, sales_by_key.get(key, Sales()), opened_by_key.get(key)),
             series=_series(sales_by_key.get(key, Sales()), granularity),
+            buckets=period_buckets,
+            valuation=valuation,
         )
         for key in set(sales_by_key) | set(opened_by_key)
     ]
-    return Breakdown(title, _rank(rows), buckets(scope.period, granularity))
+    return Breakdown(title, _rank(rows), period_buckets)
 
 
 @dataclass

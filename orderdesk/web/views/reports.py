@@ -34,7 +34,6 @@ from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.reports.forms import ReportForm
 from orderdesk.reports.params import (
-    PER_CURRENCY,
     ReportParams,
     Tab,
     display_currencies,
@@ -43,6 +42,7 @@ from orderdesk.reports.params import (
 from orderdesk.reports.periods import Granularity, Preset
 from orderdesk.reports.queries import Breakdown, Figures, Money, Scope, Valuation
 from orderdesk.reports.rates import Converter
+from orderdesk.reports.tabs import tab_report
 from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
 from orderdesk.web.http import StaffRequest
 
@@ -102,7 +102,7 @@ def report(request: StaffRequest) -> HttpResponse:
         "export_query": urlencode(params.query()),
     }
     if access.current is not None and not errors:
-        context.update(_report_context(Scope(checkout_ids, params.period), params))
+        context.update(_report_context(checkout_ids, params))
     status = 400 if errors else 200
     template = f"{TEMPLATE}#report" if _is_fragment(request) else TEMPLATE
     response = render(request, template, context, status=status)
@@ -339,38 +339,29 @@ def _rates_note(converter: Converter) -> dict[str, Any]:
     }
 
 
-def _report_context(scope: Scope, params: ReportParams) -> dict[str, Any]:
-    converter = Converter(params.currency) if params.currency != PER_CURRENCY else None
-    valuation = Valuation(converter)
-    compare = params.preset != Preset.ALL_TIME
-    context: dict[str, Any] = {}
-    current_totals = None
-    if params.tab == Tab.SALES:
-        tracking = queries.sales_tracking(scope, valuation, params.granularity)
-        # The breakdowns read every paid order and opened checkout already: no second scan.
-        current_totals = tracking.totals
+def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[str, Any]:
+    report = tab_report(checkout_ids, params)
+    valuation, headline = report.valuation, report.headline
+    context: dict[str, Any] = {
+        "cards": _cards(headline.current, headline.previous),
+        "previous_period": report.previous_period,
+        "total_orders": headline.current.orders,
+    }
+    if report.sales is not None:
         context["breakdowns"] = [
             (slug, b, _breakdown_chart(b, params, valuation))
             for slug, b in (
-                ("source", tracking.sources),
-                ("link", tracking.links),
-                ("offer", tracking.offers),
+                ("source", report.sales.sources),
+                ("link", report.sales.links),
+                ("offer", report.sales.offers),
             )
         ]
-    headline = queries.headline(scope, valuation, compare=compare, current_totals=current_totals)
-    context.update(
-        {
-            "cards": _cards(headline.current, headline.previous),
-            "previous_period": scope.period.previous() if compare else None,
-            "total_orders": headline.current.orders,
-        }
-    )
-    if params.tab == Tab.PRODUCTS:
-        context["products"] = queries.product_sales(scope, valuation)
-    elif params.tab == Tab.INTERNATIONAL:
-        context["countries"] = queries.international(scope, valuation)
-    elif params.tab == Tab.ANALYTICS:
-        result = queries.analytics(scope, valuation, params.granularity)
+    if report.products is not None:
+        context["products"] = report.products
+    if report.international is not None:
+        context["countries"] = report.international
+    if report.analytics is not None:
+        result = report.analytics
         context["analytics"] = result
         context["consent_chart"] = _count_chart(
             "Consent answers per " + params.granularity,
@@ -391,6 +382,6 @@ def _report_context(scope: Scope, params: ReportParams) -> dict[str, Any]:
         context["device_chart"] = _count_chart(
             "Opened checkouts per device per " + params.granularity, result.devices, params, {}
         )
-    if converter is not None:
-        context["rates"] = _rates_note(converter)
+    if valuation.converter is not None:
+        context["rates"] = _rates_note(valuation.converter)
     return context

@@ -1,0 +1,57 @@
+"""A tab of the reports (SPEC F8): the headline figures of the period (and of the one before)
+and the tab's own part. Read by the reports page and the staff API's report; only the chosen
+tab's queries run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderdesk.reports import queries
+from orderdesk.reports.params import PER_CURRENCY, ReportParams, Tab
+from orderdesk.reports.periods import Period, Preset
+from orderdesk.reports.queries import Headline, Scope, Valuation
+from orderdesk.reports.rates import Converter
+
+
+@dataclass(frozen=True)
+class TabReport:
+    params: ReportParams
+    valuation: Valuation
+    headline: Headline
+    # The period the headline compares with; None for all time, which has none before it.
+    previous_period: Period | None
+    # The chosen tab's part; the others stay None.
+    sales: queries.SalesTracking | None = None
+    products: queries.ProductSales | None = None
+    international: list[queries.CountryRow] | None = None
+    analytics: queries.Analytics | None = None
+
+
+def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
+    """The report of `params.tab` over these checkouts' orders."""
+    scope = Scope(checkout_ids, params.period)
+    valuation = Valuation(Converter(params.currency) if params.currency != PER_CURRENCY else None)
+    compare = params.preset != Preset.ALL_TIME
+    sales = products = international = analytics = None
+    current_totals = None
+    if params.tab == Tab.SALES:
+        sales = queries.sales_tracking(scope, valuation, params.granularity)
+        # The breakdowns read every paid order and opened checkout already: no second scan.
+        current_totals = sales.totals
+    elif params.tab == Tab.PRODUCTS:
+        products = queries.product_sales(scope, valuation)
+    elif params.tab == Tab.INTERNATIONAL:
+        international = queries.international(scope, valuation)
+    elif params.tab == Tab.ANALYTICS:
+        analytics = queries.analytics(scope, valuation, params.granularity)
+    return TabReport(
+        params=params,
+        valuation=valuation,
+        headline=queries.headline(scope, valuation, compare=compare, current_totals=current_totals),
+        previous_period=scope.period.previous() if compare else None,
+        sales=sales,
+        products=products,
+        international=international,
+        analytics=analytics,
+    )
