@@ -6,29 +6,44 @@ import io
 import re
 from typing import Any
 
-from django.utils import timezone
+import pytest
 from playwright.sync_api import Page, expect
 
 from orderdesk.orders.models import DeviceType
 from orderdesk.testing import factories
 
+# Wednesday 14 October 2026, noon in Helsinki (the organization's time zone). The periods
+# ("last 30 days", "this year") are counted back from today, so the test fixes today: on a
+# real clock an order 200 days old fell out of "this year" in January and into it in late July.
+# The clock ticks on from here: the live server and Chromium need time to pass.
+NOW = dt.datetime.fromisoformat("2026-10-14T12:00:00+03:00")
 
+
+def at(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso)
+
+
+@pytest.mark.time_machine(NOW, tick=True)
 def test_it_changes_period_and_currency_switches_tabs_and_downloads_the_csv(
     live_server: Any, browser_page: Page
 ) -> None:
     world = factories.world()
-    now = timezone.now()
     factories.order(
-        world, created_at=now - dt.timedelta(hours=2), add_ons=(world.bump,), analytics_consent=True
+        world,
+        created_at=at("2026-10-14T10:00:00+03:00"),  # today
+        add_ons=(world.bump,),
+        analytics_consent=True,
     )
     factories.order(
         world,
-        created_at=now - dt.timedelta(days=3),
+        created_at=at("2026-10-11T10:00:00+03:00"),  # three days ago
         currency="SEK",
         country="SE",
         device_type=DeviceType.MOBILE,
     )
-    factories.order(world, created_at=now - dt.timedelta(days=200), email="long-ago@example.com")
+    # This year, but not in the last 30 days; and the last minutes of last year.
+    factories.order(world, created_at=at("2026-03-28T10:00:00+02:00"), email="march@example.com")
+    factories.order(world, created_at=at("2025-12-31T23:30:00+02:00"), email="2025@example.com")
     page = browser_page
 
     page.goto(f"{live_server.url}/reports/")
@@ -37,14 +52,16 @@ def test_it_changes_period_and_currency_switches_tabs_and_downloads_the_csv(
     page.click("button[type=submit]")
     page.wait_for_url("**/reports/")
 
+    # The default period, the last 30 days: today's and the SEK order, kept apart.
     revenue = page.locator(".metric:has(h2:text-is('Revenue'))")
+    orders_card = page.locator(".metric:has(h2:text-is('Orders'))")
     expect(revenue.locator(".metric-value")).to_contain_text("€88.00")
     expect(revenue.locator(".metric-value")).to_contain_text("SEK1,099.00")
+    expect(orders_card.locator(".metric-value")).to_have_text("2")
 
     page.select_option("#period", "this_year")
     expect(page).to_have_url(re.compile(r"period=this_year"))
-    orders_card = page.locator(".metric:has(h2:text-is('Orders'))")
-    expect(orders_card.locator(".metric-value")).to_have_text("3" if now.month > 7 else "2")
+    expect(orders_card.locator(".metric-value")).to_have_text("3")
 
     page.select_option("#period", "last_7_days")
     page.select_option("#currency", "EUR")
@@ -67,4 +84,4 @@ def test_it_changes_period_and_currency_switches_tabs_and_downloads_the_csv(
     with open(path, encoding="utf-8") as f:
         rows = list(csv.DictReader(io.StringIO(f.read())))
     assert {r["Currency"] for r in rows} == {"EUR", "SEK"}
-    assert "long-ago@example.com" not in {r["Customer email"] for r in rows}
+    assert {r["Customer email"] for r in rows} == {"customer@example.com"}
