@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -109,8 +110,8 @@ def test_it_logs_in_and_shows_the_table(
     expect(tooltip).to_be_hidden()
     row.locator("td.created time").hover()
     expect(tooltip).to_be_visible()
-    local = timezone.localtime(shop["anna"].created_at, dt.timezone(dt.timedelta(hours=2)))
-    expect(tooltip).to_contain_text(local.strftime("%Y-%m-%d %H:%M:%S"))
+    local = timezone.localtime(shop["anna"].created_at, ZoneInfo("Europe/Helsinki"))
+    expect(tooltip).to_have_text(f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (Europe/Helsinki)")
 
 
 def test_it_filters_without_reloading_and_the_back_button_restores(

@@ -48,6 +48,9 @@ def test_it_shows_the_eight_columns_in_order(alice: Client, world: factories.Wor
     ]
 
 
+# Tuesday 14 July 2026, 15:00 in Helsinki (summer time, UTC+3); the row shows a time of today
+# as 12:30 and a day of another year with its year.
+@pytest.mark.time_machine(dt.datetime(2026, 7, 14, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_it_shows_a_row_as_the_spec_describes(alice: Client, world: factories.World) -> None:
     order = factories.order(
         world,
@@ -55,7 +58,9 @@ def test_it_shows_a_row_as_the_spec_describes(alice: Client, world: factories.Wo
         email="maija@example.com",
         country="SE",
         method="mobilepay",
+        created_at=dt.datetime(2026, 7, 14, 9, 30, tzinfo=dt.UTC),
     )
+    last_year = factories.order(world, created_at=dt.datetime(2025, 11, 27, 10, 0, tzinfo=dt.UTC))
     html = alice.get("/orders/").content.decode()
     row = html.split(f'id="order-row-{order.number}"')[1].split("</tr>")[0]
     assert "badge status-paid" in row
@@ -69,10 +74,13 @@ def test_it_shows_a_row_as_the_spec_describes(alice: Client, world: factories.Wo
     assert "Meta" in row
     assert '<span class="chip">black-friday</span>' in row
     assert "Sweden" in row
-    # The exact time in the organization's time zone (Europe/Helsinki).
-    local = timezone.localtime(order.created_at, dt.timezone(dt.timedelta(hours=2)))
-    assert local.strftime("%Y-%m-%d %H:%M:%S") in row
-    assert "(Europe/Helsinki)" in row
+    # In the organization's time zone (Europe/Helsinki): short, and exact in the tooltip.
+    assert '<time datetime="2026-07-14T12:30:00+03:00"' in row
+    assert ">12:30</time>" in row
+    assert ">2026-07-14 12:30:00 EEST (Europe/Helsinki)</span>" in row
+    older = html.split(f'id="order-row-{last_year.number}"')[1].split("</tr>")[0]
+    assert ">27 Nov 2025</time>" in older
+    assert ">2025-11-27 12:00:00 EET (Europe/Helsinki)</span>" in older
 
 
 def test_it_escapes_what_customers_and_merchants_typed(
