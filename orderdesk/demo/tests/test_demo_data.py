@@ -15,6 +15,8 @@ from orderdesk.organizations.models import CheckoutMembership, Membership
 from orderdesk.payments.models import PaymentAttempt, Refund
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+# The demo catalog dates its Black Friday codes from today: today must be NOW too.
+pytestmark = pytest.mark.time_machine(NOW, tick=True)
 
 
 def values(queryset: object, field: str) -> set[object]:
