@@ -3,11 +3,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import httpx
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from orderdesk.actions import services
 from orderdesk.actions.models import ActionRun, RunStatus
 from orderdesk.actions.services import schedule_actions, snapshot_actions, sweep_actions
 from orderdesk.actions.tests.builders import kajabi, paid_order, queued
@@ -42,8 +44,6 @@ def test_it_runs_the_actions_after_the_payment_commits(
 def test_it_enqueues_retries_for_later_on_the_database_backend(
     world: World, answer: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    import httpx
-
     from orderdesk.actions.services import run_action
 
     settings.TASKS = DATABASE
@@ -97,17 +97,35 @@ def test_it_sweeps_queued_runs_nobody_took(world: World, sandboxes: str, setting
     assert run.status == RunStatus.SUCCEEDED
 
 
-@pytest.mark.parametrize("backend", [IMMEDIATE, DATABASE])
-def test_it_never_enqueues_a_retry_before_it_is_due(
-    world: World, settings: Any, backend: dict[str, Any]
+def test_it_never_runs_a_retry_before_it_is_due_on_a_backend_that_cannot_defer(
+    world: World,
+    answer: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from orderdesk.actions.services import _enqueue
+    # The immediate backend runs what is enqueued at once: a retry due later must be left
+    # to the sweep, never handed to the task (whose claim would merely refuse it).
+    settings.TASKS = IMMEDIATE
+    answer(httpx.Response(503))
+    kajabi(world, "http://kajabi.invalid")
+    handed: list[int] = []
+    run_action = services.run_action
 
-    settings.TASKS = backend
-    _enqueue(12345, timezone.now() + dt.timedelta(minutes=1))
+    def spy(run_id: int) -> ActionRun | None:
+        handed.append(run_id)
+        return run_action(run_id)
 
-    expected = 1 if backend is DATABASE else 0
-    assert DBTaskResult.objects.count() == expected
+    monkeypatch.setattr(services, "run_action", spy)  # what the task calls
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order = paid_order(world)
+
+    [first] = ActionRun.objects.filter(snapshot__order=order, attempt=1)
+    [retry] = queued(order)
+    assert (first.status, retry.attempt) == (RunStatus.FAILED, 2)
+    assert retry.run_after > timezone.now()
+    assert handed == [first.pk]
 
 
 def test_it_schedules_the_actions_when_a_payment_succeeds(
