@@ -11,6 +11,7 @@ from django.utils import timezone
 from orderdesk.orders.models import Order
 from orderdesk.orders.queries import count_capped
 from orderdesk.organizations.roles import MemberAccess
+from orderdesk.web.presenters import count_label
 
 if TYPE_CHECKING:
     from orderdesk.web.http import WebRequest
@@ -27,15 +28,22 @@ class Navigation:
         return self.request.access
 
     @cached_property
-    def attention_count(self) -> int:
+    def _attention(self) -> tuple[int, bool]:
         if self.access is None or self.access.current is None:
-            return 0
-        count, _more = count_capped(
+            return 0, False
+        return count_capped(
             Order.objects.filter(checkout=self.access.current.checkout).requiring_attention(
                 timezone.now()
             )
         )
-        return count
+
+    @cached_property
+    def attention_count(self) -> int:
+        return self._attention[0]
+
+    @cached_property
+    def attention_label(self) -> str:
+        return count_label(*self._attention)
 
     @cached_property
     def items(self) -> list[dict[str, Any]]:

@@ -51,6 +51,11 @@ def provider_label(provider: str) -> str:
         return provider.capitalize()
 
 
+def count_label(count: int, capped: bool) -> str:
+    """A count from `count_capped`: `10,000+` once it stopped at its cap (`COUNT_CAP`)."""
+    return f"{count:,}+" if capped else str(count)
+
+
 def short_time(local: dt.datetime, local_now: dt.datetime) -> str:
     """`14:05` today, `27 Nov` this year, `27 Nov 2025` before (both in the same time zone)."""
     if local.date() == local_now.date():

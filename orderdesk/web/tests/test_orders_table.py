@@ -268,16 +268,28 @@ def test_it_keeps_filters_while_paging(alice: Client, world: factories.World) ->
     assert len(numbers_in(alice.get(older.group(1).replace("&amp;", "&")).content.decode())) == 1
 
 
-def test_it_caps_the_count_at_10000(
+def test_it_labels_a_count_that_reached_its_cap_from_the_cap(
     alice: Client, world: factories.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from orderdesk.orders import queries
 
     monkeypatch.setattr(queries.count_capped, "__defaults__", (3,))
+    old = timezone.now() - dt.timedelta(hours=2)
     for _ in range(4):
-        factories.order(world)
-    assert "4 orders" in alice.get("/orders/").content.decode()  # one page: counted on it
-    assert "10,000+ orders" in alice.get("/orders/count/").content.decode()
+        factories.order(world, created_at=old, action_health=ActionHealth.FAILED)
+    html = alice.get("/orders/").content.decode()
+    assert "4 orders" in html  # one page: counted on it
+    assert "3+ orders" in alice.get("/orders/count/").content.decode()
+    # The attention counters count with the same cap.
+    assert re.search(r'id="tab-attention-count">3\+<', html)
+    assert re.search(r'id="nav-attention-count"[^>]*>3\+<', html)
+
+
+def test_it_writes_a_capped_count_with_a_plus_and_thousands_separators() -> None:
+    from orderdesk.web.presenters import count_label
+
+    assert count_label(10_000, True) == "10,000+"
+    assert count_label(9_999, False) == "9999"
 
 
 def test_it_shows_the_requires_attention_tab_and_counters(

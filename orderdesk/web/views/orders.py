@@ -78,7 +78,7 @@ def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dic
         "rows": _rows(page.rows, request.GET.urlencode()),
         "count": page.count or 0,
         "count_is_capped": False,
-        # Counting up to 10,000 rows can cost more than the page itself; the table
+        # Counting up to COUNT_CAP rows can cost more than the page itself; the table
         # shows first and the count follows in its own request (order_count).
         "count_deferred": page.count is None,
         "page_size": PAGE_SIZE,
@@ -121,7 +121,7 @@ def order_list(request: StaffRequest) -> HttpResponse:
 @login_required
 @require_GET
 def order_count(request: StaffRequest) -> HttpResponse:
-    """The number of orders matching the filters: exact up to 10,000, then "10,000+"."""
+    """The number of orders matching the filters: exact up to COUNT_CAP, then "10,000+"."""
     access = request.access
     form = OrderFilterForm(request.GET, tz=timezone.get_current_timezone())
     filters, errors = form.filters, form.messages()
@@ -157,6 +157,7 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
     context = _table_context(request, current)
     context["current"] = current
     context["attention_count"] = request.navigation.attention_count
+    context["attention_label"] = request.navigation.attention_label
     status = 400 if context["errors"] else 200
     if _is_fragment(request, "orders-body"):
         context["oob"] = True
