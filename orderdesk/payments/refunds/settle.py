@@ -84,7 +84,15 @@ def book_refund(order: Order, refund: Refund, *, actor: Actor, through_provider:
 
     The payment's books change only when money went `through_provider`; a refund recorded
     only leaves the payment as the provider knows it.
+
+    Booking is also when the refund starts to count in the reports: its booking time is
+    `settled_at`, stamped here unless the caller already set it (a provider's success, a
+    refund made in the provider's dashboard), so a refund recorded only counts on the day
+    it was recorded, like every other kind.
     """
+    if refund.settled_at is None:
+        refund.settled_at = timezone.now()
+        refund.save(update_fields=["settled_at"])
     for refund_line in refund.lines.select_related("order_line"):
         line = refund_line.order_line
         added = min(refund_line.amount_minor, line.refundable_minor)
