@@ -198,6 +198,11 @@ class Card:
     changes: list[tuple[str, Change]]
     definition: str
 
+    @property
+    def money(self) -> bool:
+        # An empty amount (no refunds in the period) is still money: shown as "–", never "{}".
+        return isinstance(self.value, dict)
+
 
 def _cards(current: Figures, previous: Figures | None) -> list[Card]:
     def count_change(now: int, before: int) -> list[tuple[str, Change]]:
