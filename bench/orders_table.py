@@ -42,7 +42,7 @@ from bench.common import (  # noqa: E402
 from orderdesk.orders.models import Order  # noqa: E402
 from orderdesk.orders.queries import Cursor  # noqa: E402
 from orderdesk.organizations.models import Checkout, User  # noqa: E402
-from orderdesk.organizations.roles import member_access  # noqa: E402
+from orderdesk.organizations.roles import MemberAccess  # noqa: E402
 from orderdesk.warmup import warm_up  # noqa: E402
 from orderdesk.web.navigation import Navigation  # noqa: E402
 
@@ -249,8 +249,9 @@ def main() -> None:
                     req = factory.get("/admin/orders/order/", {**params})
                     req.user = superuser
                     req.session = {}  # type: ignore[assignment]
-                    # What MemberAccessMiddleware gives every request the admin renders.
-                    req.access = member_access(superuser, current_checkout_id=None)  # type: ignore[attr-defined]
+                    # What MemberAccessMiddleware gives every request the admin renders; the
+                    # unsaved operator has no checkouts.
+                    req.access = MemberAccess(user=superuser, checkouts=(), current=None)  # type: ignore[attr-defined]
                     req.navigation = Navigation(req)  # type: ignore[attr-defined,arg-type]
                     response = model_admin.changelist_view(req)
                     response.render()  # type: ignore[attr-defined]
