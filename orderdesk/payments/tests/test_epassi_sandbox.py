@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 import httpx
 import pytest
 from django.urls import reverse
+from playwright.sync_api import Page, expect
 
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
@@ -117,3 +120,33 @@ def test_it_knows_sites_configured_only_in_orderdesk(sandboxed: World) -> None:
 
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+
+
+def test_a_browser_goes_back_to_the_shop_by_itself_under_the_csp(
+    sandboxed: World, browser_page: Page
+) -> None:
+    order, _, start, _ = begin_payment(sandboxed, "epassi", "epassi")
+    page = browser_page
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    fields = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in start.form_fields.items()
+    )
+    page.set_content(
+        f'<form method="post" action="{start.form_action}">{fields}<button>Pay</button></form>'
+    )
+    page.click("button")
+
+    page.get_by_role("button", name="Pay with Epassi balance").click()
+
+    # The sandbox's page posts the signed result back without a click, as Epassi's does.
+    expect(page.locator("body")).to_contain_text("Thank you")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert refused == []

@@ -54,10 +54,6 @@
   };
   document.addEventListener("htmx:afterSettle", openDialogs);
 
-  document.addEventListener("click", (event) => {
-    const close = event.target.closest("[data-close-dialog]");
-    if (close) close.closest("dialog")?.close();
-  });
   // A closed dialog leaves the page, so the next Refund click starts a fresh form.
   document.addEventListener(
     "close",
