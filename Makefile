@@ -9,11 +9,16 @@ endif
 # scripts/bootstrap, run by the targets, reuses it.
 export UV
 
+# Django refuses to start without SECRET_KEY when DEBUG is off, as in production. The demo uses
+# a key made once for this checkout in var/, unless SECRET_KEY is set; the tests set their own
+# (pyproject.toml).
+LOCAL_SECRET_KEY = $(shell mkdir -p var && { test -s var/secret_key || head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > var/secret_key; } && cat var/secret_key)
+
 install:
 	scripts/bootstrap
 
 demo: install
-	$(UV) run python manage.py demo
+	SECRET_KEY="$${SECRET_KEY:-$(LOCAL_SECRET_KEY)}" $(UV) run python manage.py demo
 
 # -n auto: one pytest-xdist worker per core; each gets its own test database.
 test:

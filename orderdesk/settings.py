@@ -9,6 +9,7 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from orderdesk.lib.env import env_bool, env_int, env_list, env_str
 
@@ -18,10 +19,16 @@ VAR_DIR = BASE_DIR / "var"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # Development and tests only; production sets SECRET_KEY (see README).
-    SECRET_KEY = "insecure-dev-only-key-set-SECRET_KEY-in-production"
+    if not DEBUG:
+        # A public fallback key would let anyone forge sessions and password reset links, so
+        # without DEBUG nothing starts. The demo (make demo), the tests (pyproject's
+        # pytest_env) and CI (.ci/run) set keys of their own.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random value; only with DEBUG=1 does "
+            "Orderdesk fall back to a development key."
+        )
+    # Starts with "django-insecure-", so `check --deploy` flags it (security.W009).
+    SECRET_KEY = "django-insecure-development-only-key-set-SECRET_KEY-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -64,7 +71,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "orderdesk.api.middleware.api_error_bodies",
+    "orderdesk.api.middleware.api_no_store",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -73,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "orderdesk.web.middleware.MemberAccessMiddleware",
+    "orderdesk.web.middleware.no_store_for_members",
 ]
 
 ROOT_URLCONF = "orderdesk.urls"
@@ -137,9 +147,34 @@ STATICFILES_DIRS = (
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# Production serves HTTPS only, behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+if SECURE_COOKIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# HSTS preload lists take registrable domains, and Orderdesk runs on a host of the merchant's
+# domain: whether that domain is preloaded is the merchant's decision, not this app's.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Order URLs carry customer emails in their filters: no other site sees them as a referrer.
+SECURE_REFERRER_POLICY = "same-origin"
+# Scripts and styles only from Orderdesk's own static files: no inline script, style or
+# event handler, no eval. Images also as data: URIs (Swagger UI's icons).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 TASKS = {
     "default": {

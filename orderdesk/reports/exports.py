@@ -546,6 +546,8 @@ def orders_csv_response(
         stream_orders_csv(orders, tz=tz), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Customer data: no browser cache or proxy keeps a copy.
+    response["Cache-Control"] = "no-store"
     # Tell proxies not to buffer the stream (nginx honours this header).
     response["X-Accel-Buffering"] = "no"
     return response

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import cast
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from orderdesk.organizations.roles import MemberAccess, member_access
 from orderdesk.web.http import WebRequest
@@ -56,3 +58,18 @@ class MemberAccessMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def no_store_for_members(
+    get_response: Callable[[HttpRequest], HttpResponseBase],
+) -> Callable[[HttpRequest], HttpResponseBase]:
+    """Every page a signed-in member sees holds customer data or leads to it: no browser cache
+    or proxy keeps a copy, and Back after logging out shows nothing."""
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        response = get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
+    return middleware

@@ -54,9 +54,20 @@ def test_swagger_ui_renders_the_api_without_any_outside_request(
 
     # As on an offline machine: anything not served by Orderdesk itself fails, and is noted.
     page.route(lambda url: not url.startswith(live_server.url), refuse)
+    # And under the Content-Security-Policy: nothing it needs is refused.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
 
     page.goto(f"{live_server.url}/api/v1/docs")
 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Orderdesk API")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    page.locator(".opblock-summary-path").first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
     assert outside == []
+    assert refused == []
