@@ -44,7 +44,8 @@ SANDBOXES_ENABLED = env_bool("SANDBOXES_ENABLED", DEBUG)
 SANDBOXES_INSTALLED = SANDBOXES_ENABLED or "PYTEST_VERSION" in os.environ or "mypy" in sys.modules
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, for platform operators only (orderdesk/admin_site.py).
+    "orderdesk.apps.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -49,6 +49,9 @@ LOGINS = (
     ("support@demo.example", OrgRole.MEMBER, CheckoutRole.CUSTOMER_SERVICE, "customer service"),
     ("viewer@demo.example", OrgRole.MEMBER, CheckoutRole.VIEWER, "viewer"),
 )
+# The platform operator: the one demo login of the Django admin, which spans every organization.
+# No merchant login is an operator.
+OPERATOR_LOGIN = "operator@demo.example"
 # The checkout pages' ingest keys are fixed in the demo so the ingest API can be tried by hand.
 INGEST_KEYS = {"photography": "ck_demo_photography", "yoga": "ck_demo_yoga"}
 
@@ -60,10 +63,20 @@ def demo_organization() -> Organization | None:
 def ensure_demo_catalog(*, site_url: str) -> Organization:
     """The demo organization, created with its catalog and logins on first use."""
     existing = demo_organization()
-    if existing is not None:
-        return existing
     with transaction.atomic():
-        return _create(site_url.rstrip("/"))
+        org = existing or _create(site_url.rstrip("/"))
+        ensure_demo_operator()
+    return org
+
+
+def ensure_demo_operator() -> None:
+    """The operator login, and no admin rights for the merchant's logins: a demo made before
+    the admin was for operators only had its owner as a superuser."""
+    User.objects.filter(memberships__organization__slug=ORGANIZATION_SLUG).update(
+        is_staff=False, is_superuser=False, is_platform_operator=False
+    )
+    if not User.objects.filter(email=OPERATOR_LOGIN).exists():
+        User.objects.create_superuser(OPERATOR_LOGIN, PASSWORD)
 
 
 def _create(site_url: str) -> Organization:
@@ -72,10 +85,7 @@ def _create(site_url: str) -> Organization:
     )
     checkouts = [_checkout(org, spec.name, spec.slug) for spec in CHECKOUTS]
     for email, org_role, checkout_role, _ in LOGINS:
-        user = User.objects.create_user(email, PASSWORD, is_staff=org_role == OrgRole.OWNER)
-        if org_role == OrgRole.OWNER:
-            user.is_superuser = True
-            user.save(update_fields=["is_superuser"])
+        user = User.objects.create_user(email, PASSWORD)
         Membership.objects.create(organization=org, user=user, role=org_role)
         if checkout_role is not None:
             for checkout in checkouts:

@@ -22,8 +22,10 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        """A platform operator with every permission in the Django admin."""
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
+        extra.setdefault("is_platform_operator", True)
         return self.create_user(email, password, **extra)
 
 
@@ -34,6 +36,11 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     # Blank means "the organization's time zone".
     time_zone = models.CharField(max_length=64, blank=True)
+    # The Django admin spans every organization: only the platform's own operators use it,
+    # never a merchant's staff, whatever their organization role (orderdesk/admin_site.py).
+    is_platform_operator = models.BooleanField(
+        default=False, help_text="May use the Django admin, across every organization."
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -53,6 +60,11 @@ class Organization(models.Model):
     default_currency = models.CharField(max_length=3, default="EUR")
     # Orders are numbered 1, 2, 3... per organization; this is the last number handed out.
     last_order_number = models.PositiveBigIntegerField(default=0)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Everyone who may refund, complete or re-run on its checkouts must sign in "
+        "with a second factor (an authenticator app).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Provider accounts are edited in Django's admin, by superusers only; secrets are write-only."""
+"""Provider accounts are edited in Django's admin, by platform operators with superuser rights
+only; secrets are write-only. Each row names the organization and checkout it belongs to."""
 
 from __future__ import annotations
 
@@ -57,8 +58,16 @@ class ProviderAccountForm(forms.ModelForm[ProviderAccount]):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
     form = ProviderAccountForm
-    list_display = ["checkout", "provider", "is_enabled", "account_id", "has_secret_key"]
-    list_filter = ["provider", "is_enabled"]
+    list_display = [
+        "organization",
+        "checkout",
+        "provider",
+        "is_enabled",
+        "account_id",
+        "has_secret_key",
+    ]
+    list_filter = ["checkout__organization", "checkout", "provider", "is_enabled"]
+    list_select_related = ["checkout__organization"]
     fields = [
         "checkout",
         "provider",
@@ -71,6 +80,10 @@ class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
         "secret_status",
     ]
     readonly_fields = ["secret_status"]
+
+    @admin.display(description="Organization", ordering="checkout__organization__name")
+    def organization(self, account: ProviderAccount) -> str:
+        return account.checkout.organization.name
 
     @admin.display(boolean=True, description="Secret key set")
     def has_secret_key(self, account: ProviderAccount) -> bool:

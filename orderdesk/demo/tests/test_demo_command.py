@@ -82,6 +82,7 @@ def test_it_serves_the_demo_and_stops_both_processes_on_ctrl_c(tmp_path: Path) -
     for login in ("owner@demo.example", "admin@demo.example", "support@demo.example"):
         assert login in output
     assert "viewer@demo.example" in output
+    assert "operator@demo.example" in output
     assert f"http://127.0.0.1:{port}/sandbox/stripe" in output
     assert "Demo stopped." in output
     assert len(children) == 2

@@ -11,7 +11,7 @@ from orderdesk.actions.models import ActionRun
 from orderdesk.catalog.models import ActionConfig, CheckoutLink, DiscountCode, Product
 from orderdesk.demo.data import ensure_demo_data
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
-from orderdesk.organizations.models import CheckoutMembership, Membership
+from orderdesk.organizations.models import CheckoutMembership, Membership, User
 from orderdesk.payments.models import PaymentAttempt, Refund
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -33,6 +33,12 @@ def test_it_builds_the_demo_merchant_with_a_year_of_varied_orders() -> None:
     for email in ("owner@demo.example", "admin@demo.example", "support@demo.example"):
         assert authenticate(email=email, password="demo") is not None
     assert authenticate(email="viewer@demo.example", password="demo") is not None
+    # The admin spans every organization: the merchant's owner has no admin rights, a
+    # separate platform operator has (issue 18, finding 4).
+    owner = User.objects.get(email="owner@demo.example")
+    assert (owner.is_staff, owner.is_superuser, owner.is_platform_operator) == (False,) * 3
+    assert User.objects.get(email="operator@demo.example").is_platform_operator
+    assert not Membership.objects.filter(user__email="operator@demo.example").exists()
     assert values(Membership.objects.filter(organization=data.organization), "role") == {
         "owner",
         "admin",
@@ -92,3 +98,16 @@ def test_it_reuses_the_demo_data_on_the_next_run() -> None:
         for model in (Order, OrderLine, PaymentAttempt, Refund, Product, DiscountCode)
     }
     assert Order.objects.values("number").annotate(n=Count("pk")).filter(n__gt=1).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_demo_made_before_loses_the_owners_admin_rights_and_gains_an_operator() -> None:
+    ensure_demo_data(site_url="http://127.0.0.1:8000", orders=5, now=NOW)
+    User.objects.filter(email="owner@demo.example").update(is_staff=True, is_superuser=True)
+    User.objects.filter(email="operator@demo.example").delete()
+
+    ensure_demo_data(site_url="http://127.0.0.1:8000", orders=5, now=NOW)
+
+    owner = User.objects.get(email="owner@demo.example")
+    assert (owner.is_staff, owner.is_superuser) == (False, False)
+    assert User.objects.get(email="operator@demo.example").is_platform_operator

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, PASSWORD
+from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, OPERATOR_LOGIN, PASSWORD
 from orderdesk.demo.data import DEMO_ORDERS, ensure_demo_data
 from orderdesk.sandboxes.apps import sandboxes_installed
 
@@ -103,6 +103,7 @@ class Command(BaseCommand):
         w(f"  Log in with password {PASSWORD!r} as:")
         for email, _, _, role in LOGINS:
             w(f"    {email:<24} {role}")
+        w(f"    {OPERATOR_LOGIN:<24} platform operator: only the Django admin, {site_url}/admin/")
         w("  Checkout ingest keys: " + ", ".join(f"{k} = {v}" for k, v in INGEST_KEYS.items()))
         w("  Provider sandboxes: " + ", ".join(env[s] for s in SANDBOXED))
         mailer: dict[str, Any] = dict(settings.MAILERS["default"])
