@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     # own static files instead of a CDN, so the API docs work offline.
     "ninja",
     "django_tasks_db",
+    # Failed logins and API key guesses, counted in the database (orderdesk/lib/lockouts.py).
+    "axes",
     "orderdesk.organizations",
     "orderdesk.catalog",
     "orderdesk.orders",
@@ -84,6 +87,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "orderdesk.web.middleware.MemberAccessMiddleware",
     "orderdesk.web.middleware.no_store_for_members",
+    # Last, as django-axes asks: it turns a lockout into the login page's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orderdesk.urls"
@@ -127,12 +132,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "organizations.User"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user name and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/orders/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# Login throttling (django-axes; orderdesk/lib/lockouts.py): per user name and address together,
+# lifted after LOCKOUT_MINUTES without failures or by an operator. Addresses are the client's
+# behind TRUSTED_PROXY_COUNT proxies that append to X-Forwarded-For.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+API_FAILURE_LIMIT = env_int("API_FAILURE_LIMIT", 20)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_FAILURE_LIMIT = "orderdesk.lib.lockouts.failure_limit"
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "orderdesk.lib.lockouts.client_address"
+AXES_LOCKOUT_CALLABLE = "orderdesk.web.views.auth.locked_out"
+# No version banner on every command; failures and lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -12,7 +12,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orderdesk.api import ingest, orders, reports
+from orderdesk.api.auth import TooManyGuesses
 from orderdesk.api.errors import InvalidParameters
+from orderdesk.lib.lockouts import lockout_minutes
 from orderdesk.orders.pricing import PricingError
 from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
@@ -41,6 +43,19 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
         request, 401, "Missing or unknown key: send `Authorization: Bearer <key>`.", "unauthorized"
     )
     response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(TooManyGuesses)
+def too_many_guesses(request: HttpRequest, exc: TooManyGuesses) -> HttpResponse:
+    minutes = lockout_minutes()
+    response = error(
+        request,
+        429,
+        f"Too many unknown keys or tokens from your address: try again in {minutes} minutes.",
+        "too_many_attempts",
+    )
+    response["Retry-After"] = str(minutes * 60)
     return response
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import authenticate
 from django.db.models import Count
+from django.test import RequestFactory
 
 from orderdesk.actions.models import ActionRun
 from orderdesk.catalog.models import ActionConfig, CheckoutLink, DiscountCode, Product
@@ -31,8 +32,16 @@ def test_it_builds_the_demo_merchant_with_a_year_of_varied_orders() -> None:
     assert len(data.checkouts) == 2
     assert Order.objects.count() == 5000
     for email in ("owner@demo.example", "admin@demo.example", "support@demo.example"):
-        assert authenticate(email=email, password="demo") is not None
-    assert authenticate(email="viewer@demo.example", password="demo") is not None
+        assert (
+            authenticate(RequestFactory().post("/login/"), username=email, password="demo")
+            is not None
+        )
+    assert (
+        authenticate(
+            RequestFactory().post("/login/"), username="viewer@demo.example", password="demo"
+        )
+        is not None
+    )
     # The admin spans every organization: the merchant's owner has no admin rights, a
     # separate platform operator has (issue 18, finding 4).
     owner = User.objects.get(email="owner@demo.example")

@@ -26,8 +26,7 @@ def account(world: World) -> ProviderAccount:
 
 @pytest.fixture
 def admin_client(db: None, client: Client) -> Client:
-    User.objects.create_superuser("root@example.com", PASSWORD)
-    client.login(email="root@example.com", password=PASSWORD)
+    client.force_login(User.objects.create_superuser("root@example.com", PASSWORD))
     return client
 
 
@@ -74,7 +73,7 @@ def test_it_hides_accounts_from_staff_who_are_not_superusers(
 ) -> None:
     world.alice.is_staff = True
     world.alice.save()
-    client.login(email="alice@example.com", password=PASSWORD)
+    client.force_login(world.alice)
 
     response = client.get(reverse("admin:payments_provideraccount_change", args=[account.pk]))
 

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from orderdesk.lib.lockouts import client_address, lockout_minutes
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
+
+logger = logging.getLogger("orderdesk.security")
 
 login = auth_views.LoginView.as_view(
     template_name="web/login.html", redirect_authenticated_user=True
 )
 logout = auth_views.LogoutView.as_view()
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """django-axes' answer to a login from a locked-out user name and address (429)."""
+    username = str((credentials or {}).get("username") or request.POST.get("username", ""))
+    logger.warning("Login locked out: %s from %s", username, client_address(request))
+    form = AuthenticationForm(request, initial={"username": username})
+    context = {
+        "form": form,
+        "locked_out_minutes": lockout_minutes(),
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "web/login.html", context, status=429)
 
 
 @login_required

@@ -1,0 +1,81 @@
+"""Failed sign-ins and key guesses, counted in the database by django-axes.
+
+People are locked out per user name and address together: one office behind one address does
+not lock its colleagues out, and one user name guessed from many addresses is counted per
+address. A lock lifts after LOCKOUT_MINUTES without failures (a failure during the lock starts
+it again), or when an operator resets it (`manage.py axes_reset_username EMAIL`,
+`axes_reset_ip ADDRESS`, `axes_reset`, or the access attempts in the admin).
+
+API keys and tokens are long random values: a failed one is a guess, counted per address
+under a user name no person can have (`API_GUESSES`), with its own, larger limit since
+programs retry by themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+from typing import Any
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.http import HttpRequest
+
+logger = logging.getLogger("orderdesk.security")
+
+# Not an email address, so no login can share its count.
+API_GUESSES = "(API key or token)"
+_API_CREDENTIALS = {"username": API_GUESSES}
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address
+    the outermost of them saw. X-Forwarded-For is read from the right, as each proxy appends
+    the address it saw; the entries to their left are the client's own word."""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < count:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-count]))
+    except ValueError:
+        return remote
+
+
+def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> int:
+    """AXES_FAILURE_LIMIT: failures before a lock, for people and for API guesses."""
+    if credentials is not None and credentials.get("username") == API_GUESSES:
+        return int(settings.API_FAILURE_LIMIT)
+    return int(settings.LOGIN_FAILURE_LIMIT)
+
+
+def lockout_minutes() -> int:
+    cool_off: dt.timedelta = settings.AXES_COOLOFF_TIME
+    return max(1, round(cool_off.total_seconds() / 60))
+
+
+def api_guesses_locked(request: HttpRequest) -> bool:
+    """Whether this address made too many failed API key or token guesses lately."""
+    return bool(AxesProxyHandler.is_locked(request, _API_CREDENTIALS))
+
+
+def count_api_guess(request: HttpRequest) -> bool:
+    """Count a failed API key or token from this address; True when it is now locked out."""
+    AxesProxyHandler.user_login_failed(
+        sender=count_api_guess, credentials=_API_CREDENTIALS, request=request
+    )
+    locked = bool(getattr(request, "axes_locked_out", False))
+    if locked:
+        # Axes' middleware would answer with the login page's lockout; the API answers 429.
+        request.axes_locked_out = False  # type: ignore[attr-defined]
+        logger.warning(
+            "API keys and tokens locked out for %s after %s failed guesses",
+            client_address(request),
+            settings.API_FAILURE_LIMIT,
+        )
+    return locked
