@@ -140,6 +140,8 @@ AUTHENTICATION_BACKENDS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# A reset link works for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 3600
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/orders/"
 LOGOUT_REDIRECT_URL = "/login/"

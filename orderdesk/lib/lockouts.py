@@ -29,11 +29,12 @@ API_GUESSES = "(API key or token)"
 _API_CREDENTIALS = {"username": API_GUESSES}
 
 
-def client_address(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str | None:
     """The client's IP address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address
     the outermost of them saw. X-Forwarded-For is read from the right, as each proxy appends
-    the address it saw; the entries to their left are the client's own word."""
-    remote = str(request.META.get("REMOTE_ADDR", ""))
+    the address it saw; the entries to their left are the client's own word. None when that
+    is no IP address (the tables keep addresses as such)."""
+    remote = _ip_address(str(request.META.get("REMOTE_ADDR", "")))
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote
@@ -41,10 +42,14 @@ def client_address(request: HttpRequest) -> str:
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < count:
         return remote
+    return _ip_address(forwarded[-count]) or remote
+
+
+def _ip_address(value: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(forwarded[-count]))
+        return str(ipaddress.ip_address(value))
     except ValueError:
-        return remote
+        return None
 
 
 def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> int:

@@ -185,3 +185,24 @@ class ApiToken(models.Model):
             created_by=created_by,
         )
         return token, raw
+
+
+class PasswordResetRequest(models.Model):
+    """One password reset email asked for, kept an hour to rate-limit them per email address
+    and per client address (`organizations.password_resets`)."""
+
+    # The email address's SHA-256, not the address: most requests name no account, and what
+    # strangers type is not kept.
+    email_digest = models.CharField(max_length=64)
+    address = models.GenericIPAddressField(null=True)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_digest", "requested_at"], name="reset_email_idx"),
+            models.Index(fields=["address", "requested_at"], name="reset_address_idx"),
+            models.Index(fields=["requested_at"], name="reset_requested_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset from {self.address} at {self.requested_at:%Y-%m-%d %H:%M}"

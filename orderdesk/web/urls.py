@@ -1,12 +1,20 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import actions, auth, orders, refunds, reports
+from orderdesk.web.views import actions, auth, orders, passwords, refunds, reports
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
+    path("password-reset/", passwords.request_reset, name="password_reset"),
+    path("password-reset/sent/", passwords.reset_sent, name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        passwords.choose_password,
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", passwords.password_changed, name="password_reset_complete"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/count/", orders.order_count, name="order_count"),
     path("orders/export.csv", reports.orders_export, name="orders_export"),

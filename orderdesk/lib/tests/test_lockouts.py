@@ -29,3 +29,9 @@ def test_the_client_address_is_the_one_the_outermost_trusted_proxy_saw(
     )
 
     assert client_address(request) == address
+
+
+def test_an_address_that_is_no_ip_address_is_none(settings: Settings) -> None:
+    settings.TRUSTED_PROXY_COUNT = 0
+
+    assert client_address(RequestFactory().get("/", REMOTE_ADDR="unix:/run/gunicorn")) is None
