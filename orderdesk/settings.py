@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Failed logins and API key guesses, counted in the database (orderdesk/lib/lockouts.py).
     "axes",
+    # The second factor: TOTP authenticator apps (organizations/second_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "orderdesk.organizations",
     "orderdesk.catalog",
     "orderdesk.orders",
@@ -82,10 +85,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "orderdesk.web.middleware.MemberAccessMiddleware",
+    "orderdesk.web.second_factor.SecondFactorMiddleware",
     "orderdesk.web.middleware.no_store_for_members",
     # Last, as django-axes asks: it turns a lockout into the login page's answer.
     "axes.middleware.AxesMiddleware",
@@ -161,6 +166,8 @@ AXES_CLIENT_IP_CALLABLE = "orderdesk.lib.lockouts.client_address"
 AXES_LOCKOUT_CALLABLE = "orderdesk.web.views.auth.locked_out"
 # No version banner on every command; failures and lockouts are still logged.
 AXES_VERBOSE = False
+# Authenticator apps list the account as "Orderdesk: <email>".
+OTP_TOTP_ISSUER = "Orderdesk"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

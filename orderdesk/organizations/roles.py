@@ -101,6 +101,12 @@ class MemberAccess:
         return [a.checkout.pk for a in self.checkouts if a.organization.pk == organization_id]
 
     @property
+    def second_factor_required(self) -> bool:
+        """Whether the member must sign in with a second factor: an organization requires one
+        of everyone who may act on its checkouts, and they may act on one of them."""
+        return any(a.can_act and a.organization.require_two_factor for a in self.checkouts)
+
+    @property
     def time_zone(self) -> str:
         """The member's own time zone, else their current organization's, else UTC."""
         if self.user.time_zone:

@@ -1,11 +1,13 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import actions, auth, orders, passwords, refunds, reports
+from orderdesk.web.views import actions, auth, orders, passwords, refunds, reports, two_factor
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
+    path("login/verify/", two_factor.verify, name="two_factor_verify"),
+    path("account/two-factor/", two_factor.setup, name="two_factor_setup"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
     path("password-reset/", passwords.request_reset, name="password_reset"),
     path("password-reset/sent/", passwords.reset_sent, name="password_reset_done"),

@@ -5,9 +5,11 @@ an operator sees each row's organization."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Page, expect
 
 from orderdesk.organizations.models import User
 from orderdesk.payments.models import ProviderAccount
@@ -112,3 +114,32 @@ def test_an_operator_manages_people_and_the_two_factor_rule(
     assert added.status_code == 302
     assert User.objects.filter(email="new@example.com", is_platform_operator=False).exists()
     assert "Require two factor" in organizations
+
+
+def test_the_admin_works_under_the_csp(
+    transactional_db: None, live_server: Any, browser_page: Page
+) -> None:
+    world = factories.world()
+    order = factories.order(world)
+    User.objects.create_superuser("ops@orderdesk.example", PASSWORD)
+    page = browser_page
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Email address").fill("ops@orderdesk.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    expect(page.locator("#result_list")).to_contain_text("Acme Courses")
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    expect(page.locator("#order_form")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/organizations/user/add/")
+    expect(page.locator("#user_form")).to_be_visible()
+
+    assert refused == []

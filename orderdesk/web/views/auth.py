@@ -15,13 +15,14 @@ from django.views.decorators.http import require_POST
 from orderdesk.lib.lockouts import client_address, lockout_minutes
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
+from orderdesk.web.second_factor import second_factor_exempt
 
 logger = logging.getLogger("orderdesk.security")
 
-login = auth_views.LoginView.as_view(
-    template_name="web/login.html", redirect_authenticated_user=True
+login = second_factor_exempt(
+    auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True)
 )
-logout = auth_views.LogoutView.as_view()
+logout = second_factor_exempt(auth_views.LogoutView.as_view())
 
 
 def locked_out(

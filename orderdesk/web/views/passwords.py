@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from orderdesk.lib.lockouts import client_address
 from orderdesk.organizations.password_resets import may_request_password_reset
+from orderdesk.web.second_factor import second_factor_exempt
 
 TOO_MANY = (
     "Too many password reset emails were asked for this address or from your network. "
@@ -60,9 +61,12 @@ def _valid_hours() -> int:
     return max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
 
 
-request_reset = RequestResetView.as_view()
-reset_sent = auth_views.PasswordResetDoneView.as_view(template_name="web/password_reset/sent.html")
-choose_password = ChoosePasswordView.as_view()
-password_changed = auth_views.PasswordResetCompleteView.as_view(
-    template_name="web/password_reset/done.html"
+# Someone who forgot their password may be half signed in, before their second factor.
+request_reset = second_factor_exempt(RequestResetView.as_view())
+reset_sent = second_factor_exempt(
+    auth_views.PasswordResetDoneView.as_view(template_name="web/password_reset/sent.html")
+)
+choose_password = second_factor_exempt(ChoosePasswordView.as_view())
+password_changed = second_factor_exempt(
+    auth_views.PasswordResetCompleteView.as_view(template_name="web/password_reset/done.html")
 )
