@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, OPERATOR_LOGIN, PASSWORD
 from orderdesk.demo.data import DEMO_ORDERS, ensure_demo_data
@@ -24,6 +25,16 @@ SANDBOXED = {
     "PAYTRAIL_API_BASE": "paytrail",
     "EPASSI_API_BASE": "epassi",
 }
+
+
+# How a child ends when it is stopped (Ctrl-C in a terminal reaches the children too):
+# cleanly or by SIGINT / SIGTERM. Any other end is a death.
+STOPPED = (0, 130, -signal.SIGINT, -signal.SIGTERM)
+# The task worker is started again when it dies, unless it died this often within a minute:
+# then something is wrong that a restart does not fix, and the demo stops saying so.
+RESTARTED = frozenset({"task worker"})
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
 
 
 class Stop(Exception):
@@ -68,12 +79,19 @@ class Command(BaseCommand):
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
-            # --insecure serves static files (htmx from node_modules) without DEBUG.
-            "web server": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+            # --insecure serves static files (htmx from node_modules) without DEBUG. runserver
+            # answers each request in a new thread, and a persistent connection would stay
+            # open after its thread ended: 20-30 idle ones on PostgreSQL. One per request.
+            "web server": (
+                [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+                {**env, "DB_CONN_MAX_AGE": "0"},
+            ),
             # db_worker plus the schedule of periodic work (orderdesk/worker).
-            "task worker": [*manage, "run_worker"],
+            "task worker": ([*manage, "run_worker"], env),
         }
-        self._supervise(commands, env, announce=lambda: self._announce(site_url, env))
+        # The children have their own connections; this process only waits for them.
+        connections.close_all()
+        self._supervise(commands, announce=lambda: self._announce(site_url, env))
 
     def _restart_with_sandboxes(self) -> NoReturn:
         """Run this command again in a fresh process with SANDBOXES_ENABLED on.
@@ -114,27 +132,47 @@ class Command(BaseCommand):
         w("")
 
     def _supervise(
-        self, commands: dict[str, list[str]], env: dict[str, str], *, announce: Callable[[], None]
+        self,
+        commands: dict[str, tuple[list[str], dict[str, str]]],
+        *,
+        announce: Callable[[], None],
     ) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
             raise Stop
+
+        def start(name: str) -> subprocess.Popen[bytes]:
+            command, env = commands[name]
+            return subprocess.Popen(command, env=env)
 
         previous = signal.signal(signal.SIGTERM, stop)
         # A parent that ignores SIGINT (a test runner's worker, nohup) passes that on; Ctrl-C
         # must still stop the demo.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         failed = None
+        gave_up = False
         children: dict[str, subprocess.Popen[bytes]] = {}
+        restarts: dict[str, list[float]] = {name: [] for name in RESTARTED}
         # The children start inside the try: a Ctrl-C that lands while they start or while
         # the banner prints must still stop them, or they would outlive the demo.
         try:
-            for name, command in commands.items():
-                children[name] = subprocess.Popen(command, env=env)
+            for name in commands:
+                children[name] = start(name)
             announce()
             while failed is None:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        failed = name
+                for name, child in list(children.items()):
+                    code = child.poll()
+                    if code is None:
+                        continue
+                    if name in RESTARTED and code not in STOPPED:
+                        if self._may_restart(restarts[name]):
+                            self.stderr.write(
+                                f"The {name} exited with status {code}; starting it again."
+                            )
+                            children[name] = start(name)
+                            continue
+                        gave_up = True
+                    failed = name
+                    break
                 time.sleep(0.5)
         except (KeyboardInterrupt, Stop):
             self.stdout.write("\nStopping the demo…")
@@ -155,6 +193,21 @@ class Command(BaseCommand):
         # Ctrl-C in a terminal reaches the children too, and one may be gone before this
         # process notices: exiting by that signal, or cleanly, is a stop, not a failure.
         code = children[failed].returncode if failed is not None else 0
-        if code not in (0, 130, -signal.SIGINT, -signal.SIGTERM):
+        if gave_up:
+            raise CommandError(
+                f"The {failed} exited {MAX_RESTARTS + 1} times within "
+                f"{RESTART_WINDOW_SECONDS:.0f} s (last status {code}); the demo stopped."
+            )
+        if code not in STOPPED:
             raise CommandError(f"The {failed} exited with status {code}; the demo stopped.")
         self.stdout.write("Demo stopped.")
+
+    @staticmethod
+    def _may_restart(times: list[float]) -> bool:
+        """Note a restart now unless MAX_RESTARTS happened within RESTART_WINDOW_SECONDS."""
+        now = time.monotonic()
+        times[:] = [t for t in times if now - t < RESTART_WINDOW_SECONDS]
+        if len(times) >= MAX_RESTARTS:
+            return False
+        times.append(now)
+        return True
