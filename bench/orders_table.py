@@ -202,7 +202,13 @@ def main() -> None:
         f"# PostgreSQL {one('SHOW server_version')}, {args.runs} runs per case (admin {args.admin_runs})"
     )
 
-    superuser = User(email="bench@example.com", is_staff=True, is_superuser=True, is_active=True)
+    superuser = User(
+        email="bench@example.com",
+        is_staff=True,
+        is_superuser=True,
+        is_active=True,
+        is_platform_operator=True,
+    )
     model_admin = admin.site._registry[Order]
     factory = RequestFactory()
 
