@@ -26,7 +26,9 @@ from orderdesk.api.errors import InvalidParameters
 from orderdesk.api.schemas import Error, OrderNumber
 from orderdesk.api.staff_schemas import (
     ActionRunOut,
+    EventOut,
     MarkCompletedIn,
+    NoteIn,
     OrderDetailOut,
     OrderPageOut,
     OrderQuery,
@@ -40,6 +42,7 @@ from orderdesk.lib.forms import TimeZoneField
 from orderdesk.orders.events import Actor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
+from orderdesk.orders.notes import NoteForm, add_note
 from orderdesk.orders.queries import OrderFilters, filter_orders
 from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund
@@ -217,6 +220,19 @@ def refund(
         order=order_detail(get_order_for_token(token, number)),
     )
     return Status(200 if answer.replayed else 201, result)
+
+
+@router.post("/orders/{number}/notes", response={201: EventOut, **VERB_ERRORS})
+def add_order_note(request: StaffRequest, number: OrderNumber, body: NoteIn) -> Status[EventOut]:
+    """Add an internal note to the order's timeline (customer service and up); it shows in
+    the order's `timeline` with type `internal_note`."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    form = NoteForm({"text": body.text})
+    if not form.is_valid():
+        raise InvalidParameters(form.messages())
+    note = add_note(order, text=form.cleaned_data["text"], actor=Actor.of_token(token))
+    return Status(201, EventOut.model_validate(note))
 
 
 # --- reading -------------------------------------------------------------------------------

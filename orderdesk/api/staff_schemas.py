@@ -295,6 +295,13 @@ class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     timeline: list[EventOut] = Field(validation_alias="timeline")
 
 
+class NoteIn(Schema):
+    text: str = Field(
+        description="The note, at most 500 characters: read by staff (the panel, this API), "
+        "never sent to the customer."
+    )
+
+
 class MarkCompletedIn(Schema):
     use_latest_config: bool = Field(
         default=False,

@@ -38,6 +38,8 @@ class EventType(models.TextChoices):
     REFUND_FAILED = "refund_failed", "Refund failed"
     REFUNDS_REVERSED = "refunds_reversed", "Refunded data restored"
     NOTE = "note", "Note"
+    # Written by staff for staff: shown in the panel and the staff API, never to the customer.
+    INTERNAL_NOTE = "internal_note", "Internal note"
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,24 @@
 from django.urls import URLPattern, URLResolver, path
 
-from orderdesk.web.views import actions, auth, orders, passwords, refunds, reports, two_factor
+from orderdesk.web.views import (
+    account,
+    actions,
+    auth,
+    notes,
+    orders,
+    passwords,
+    refunds,
+    reports,
+    two_factor,
+)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", auth.home, name="home"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("login/verify/", two_factor.verify, name="two_factor_verify"),
+    path("account/", account.account, name="account"),
+    path("account/password/", account.change_password, name="account_password"),
     path("account/two-factor/", two_factor.setup, name="two_factor_setup"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
     path("password-reset/", passwords.request_reset, name="password_reset"),
@@ -23,6 +35,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/", reports.report, name="reports"),
     path("reports/export.csv", reports.report_export, name="reports_export"),
     path("orders/<int:number>/", orders.order_detail, name="order_detail"),
+    path("orders/<int:number>/notes/", notes.add_order_note, name="order_add_note"),
     path("orders/<int:number>/refund/", refunds.order_refund, name="order_refund"),
     path(
         "orders/<int:number>/mark-completed/",

@@ -1,0 +1,98 @@
+"""The customer service desk in the staff API (issue 14): internal notes, with the roles and
+errors of every verb: another organization's order is a 404, a viewer token a 403."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orderdesk.api.tests.test_staff_api import BASE, Staff, staff_for
+from orderdesk.orders.events import EventType
+from orderdesk.orders.models import OrderEvent
+from orderdesk.organizations.models import CheckoutRole
+from orderdesk.testing import factories
+
+
+@pytest.fixture
+def staff(world: factories.World, client: Client) -> Staff:
+    return staff_for(client, world.checkout)
+
+
+@pytest.fixture
+def viewer(world: factories.World, client: Client) -> Staff:
+    return staff_for(client, world.checkout, CheckoutRole.VIEWER)
+
+
+def test_a_note_is_added_to_the_timeline_as_the_token(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world)
+
+    response = staff.post(f"/orders/{order.number}/notes", {"text": "  Called her, resent.  "})
+    detail = staff.get(f"/orders/{order.number}")
+
+    assert response.status_code == 201
+    assert response.data["type"] == "internal_note"
+    assert response.data["message"] == "Called her, resent."
+    assert response.data["actor_type"] == "api_token"
+    notes = [e for e in detail.data["timeline"] if e["type"] == "internal_note"]
+    assert [n["message"] for n in notes] == ["Called her, resent."]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("   ", "Write the note first."),
+        ("x" * 501, "Keep the note to 500 characters."),
+        ("a\x00b", "Null characters are not allowed."),
+    ],
+)
+def test_a_bad_note_is_a_400_and_adds_nothing(
+    world: factories.World, staff: Staff, text: str, message: str
+) -> None:
+    order = factories.order(world)
+
+    response = staff.post(f"/orders/{order.number}/notes", {"text": text})
+
+    assert (response.status_code, response.data["code"]) == (400, "invalid_parameters")
+    assert response.data["detail"] == f"text: {message}"
+    assert not OrderEvent.objects.filter(type=EventType.INTERNAL_NOTE).exists()
+
+
+def test_a_note_without_text_is_a_422(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world)
+
+    response = staff.post(f"/orders/{order.number}/notes", {})
+
+    assert response.status_code == 422
+
+
+def test_a_viewer_token_reads_notes_but_cannot_write_one(
+    world: factories.World, staff: Staff, viewer: Staff
+) -> None:
+    order = factories.order(world)
+    staff.post(f"/orders/{order.number}/notes", {"text": "VIP customer"})
+
+    read = viewer.get(f"/orders/{order.number}")
+    written = viewer.post(f"/orders/{order.number}/notes", {"text": "Mine"})
+
+    assert [e["message"] for e in read.data["timeline"] if e["type"] == "internal_note"] == [
+        "VIP customer"
+    ]
+    assert (written.status_code, written.data["code"]) == (403, "forbidden")
+    assert OrderEvent.objects.filter(type=EventType.INTERNAL_NOTE).count() == 1
+
+
+def test_another_organizations_order_takes_no_note(world: factories.World, client: Client) -> None:
+    order = factories.order(world)
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+
+    response = stranger.post(f"/orders/{order.number}/notes", {"text": "Hello"})
+
+    assert (response.status_code, response.data["code"]) == (404, "not_found")
+    assert not OrderEvent.objects.filter(type=EventType.INTERNAL_NOTE).exists()
+
+
+def test_the_openapi_document_has_the_desk_operations(client: Client) -> None:
+    paths = client.get(f"{BASE}/openapi.json").json()["paths"]
+
+    assert "post" in paths["/api/v1/orders/{number}/notes"]
+    assert paths["/api/v1/orders/{number}/notes"]["post"]["security"] == [{"StaffToken": []}]

@@ -1,0 +1,59 @@
+"""The customer service desk in real Chromium, as customer service (Sam) and as a viewer (Bob):
+internal notes on an order and the account page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import time_machine
+from playwright.sync_api import Page, expect
+
+from orderdesk.orders.events import Actor
+from orderdesk.orders.notes import add_note
+from orderdesk.testing import factories
+from orderdesk.web.tests.test_orders_browser import log_in
+
+
+def test_customer_service_notes_an_order_and_sets_a_time_zone(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC), tick=False):
+        order = factories.order(world, email="anna@example.com", first_name="Anna")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+    timeline = page.locator("#panel-timeline")
+    timeline.get_by_label("Internal note").fill("Anna called: could not log in to Kajabi.")
+    timeline.get_by_role("button", name="Add note").dblclick()
+
+    expect(page.locator(".panel .alert-success")).to_have_text("Note added")
+    expect(timeline.locator(".timeline-note")).to_have_count(1)
+    expect(timeline.locator(".timeline-note")).to_contain_text("could not log in to Kajabi")
+    expect(timeline.locator(".timeline-note")).to_contain_text("sam@example.com")
+
+    page.get_by_role("link", name="sam@example.com").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    page.get_by_label("Time zone").select_option("America/New_York")
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_role("status")).to_have_text("Settings saved.")
+
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+    expect(page.locator(".panel-sub time")).to_contain_text("2 Mar 2026, 04:30")
+
+
+def test_a_viewer_reads_notes_but_cannot_write_them(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    order = factories.order(world)
+    add_note(order, text="Promised a refund by Friday.", actor=Actor.of_user(world.sam))
+    page = browser_page
+    log_in(page, live_server, world.bob)
+
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+
+    expect(page.locator("#panel-timeline .timeline-note")).to_contain_text("refund by Friday")
+    expect(page.get_by_label("Internal note")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add note")).to_have_count(0)

@@ -1,0 +1,72 @@
+"""The account page: each staff member's time zone and password, and a way to their second
+factor. The time zone applies to every page at the next request (web/middleware.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orderdesk.organizations.accounts import AccountForm, update_account
+from orderdesk.organizations.second_factor import has_authenticator
+from orderdesk.web.http import StaffRequest
+
+TEMPLATE = "web/account.html"
+
+
+def _organization_time_zone(request: StaffRequest) -> str:
+    current = request.access.current
+    return current.organization.time_zone if current is not None else "UTC"
+
+
+def _page(
+    request: StaffRequest,
+    *,
+    account_form: AccountForm | None = None,
+    password_form: PasswordChangeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {
+        "account_form": account_form
+        or AccountForm(
+            initial={"time_zone": user.time_zone},
+            organization_time_zone=_organization_time_zone(request),
+        ),
+        "password_form": password_form or PasswordChangeForm(user),
+        "time_zone_in_use": request.access.time_zone,
+        "has_authenticator": has_authenticator(user),
+    }
+    return render(request, TEMPLATE, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: StaffRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _page(request)
+    form = AccountForm(request.POST, organization_time_zone=_organization_time_zone(request))
+    if not form.is_valid():
+        return _page(request, account_form=form, status=400)
+    update_account(request.user, time_zone=form.cleaned_data["time_zone"])
+    messages.success(request, "Settings saved.")
+    return redirect("account")
+
+
+@login_required
+@require_POST
+def change_password(request: StaffRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST)
+    if not form.is_valid():
+        return _page(request, password_form=form, status=400)
+    form.save()
+    # Keeps this session signed in; the member's other sessions end with the old password.
+    update_session_auth_hash(request, form.user)
+    messages.success(request, "Password changed.")
+    return redirect("account")
