@@ -41,6 +41,10 @@ class User(AbstractUser):
     is_platform_operator = models.BooleanField(
         default=False, help_text="May use the Django admin, across every organization."
     )
+    # Whether the user has a confirmed authenticator app. The second factor's gate asks on
+    # every request; the user row is read anyway, so a copy here saves a query per page.
+    # Kept in step with the devices by organizations/second_factor.py's receivers.
+    has_authenticator = models.BooleanField(default=False, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

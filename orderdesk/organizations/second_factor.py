@@ -13,8 +13,8 @@ from base64 import b32encode
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from orderdesk.organizations.models import User
@@ -30,8 +30,12 @@ class CodeCheck:
     retry_in: dt.timedelta | None = None
 
 
-def has_authenticator(user: User) -> bool:
-    return bool(user_has_device(user, confirmed=True))
+def sync_enrolment(sender: type[TOTPDevice], instance: TOTPDevice, **kwargs: object) -> None:
+    """Copy "has a confirmed device" onto the user row whenever a device is saved or deleted,
+    whichever way (enrolment, an operator in the admin, a shell)."""
+    User.objects.filter(pk=instance.user_id).update(
+        has_authenticator=Exists(TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True))
+    )
 
 
 def pending_authenticator(user: User) -> TOTPDevice:

@@ -19,7 +19,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from orderdesk.organizations.second_factor import has_authenticator
 from orderdesk.web.http import StaffRequest
 
 EXEMPT = "second_factor_exempt"
@@ -58,7 +57,7 @@ class SecondFactorMiddleware:
         ):
             return None
         staff = cast(StaffRequest, request)
-        if has_authenticator(staff.user):
+        if staff.user.has_authenticator:
             step = "two_factor_verify"
         elif staff.access is not None and staff.access.second_factor_required:
             step = "two_factor_setup"

@@ -201,13 +201,13 @@ def test_the_panel_runs_a_constant_number_of_queries(
 ) -> None:
     client.force_login(world.alice)
     client.get("/orders/")
-    # session, user, 2 × access, authenticator app (second factor), order, lines, refunds,
+    # session, user, 2 × access, order, lines, refunds,
     # refund lines, attempts, snapshots, runs, events.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         client.get(f"/orders/{detailed_order.number}/", headers=PANEL)
     for _ in range(3):
         record_event(detailed_order, type="note", message="More", actor=Actor.system())
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         client.get(f"/orders/{detailed_order.number}/", headers=PANEL)
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -197,6 +199,57 @@ def test_the_admin_waits_for_the_code_too(client: Client, world: World) -> None:
     assert client.get("/admin/")["Location"] == "/login/verify/?next=%2Fadmin%2F"
     client.post("/login/verify/", {"code": code_of(device)})
     assert client.get("/admin/").status_code == 200
+
+
+def test_an_operator_removing_a_lost_device_lets_the_member_in_with_the_password(
+    client: Client, world: World
+) -> None:
+    device = authenticator(world.sam)
+    operator = User.objects.create_superuser("ops@orderdesk.example", PASSWORD)
+    operator_device = authenticator(operator)
+    client.force_login(operator)
+    client.post("/login/verify/", {"code": code_of(operator_device)})
+
+    removed = client.post(
+        f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"}, follow=False
+    )
+
+    assert removed.status_code == 302
+    world.sam.refresh_from_db()
+    assert world.sam.has_authenticator is False
+    member = Client()
+    assert member.get(log_in(member, world.sam)).status_code == 200
+
+
+def test_the_user_row_follows_the_confirmed_devices(world: World) -> None:
+    pending = TOTPDevice.objects.create(user=world.sam, name="Authenticator app", confirmed=False)
+    world.sam.refresh_from_db()
+    assert world.sam.has_authenticator is False
+
+    pending.confirmed = True
+    pending.save()
+    world.sam.refresh_from_db()
+    assert world.sam.has_authenticator is True
+
+    authenticator(world.sam).delete()  # a second device comes and goes
+    world.sam.refresh_from_db()
+    assert world.sam.has_authenticator is True
+
+    pending.delete()
+    world.sam.refresh_from_db()
+    assert world.sam.has_authenticator is False
+
+
+def test_the_gate_reads_no_device_table_on_each_page(
+    client: Client, world: World, order: int
+) -> None:
+    client.force_login(world.sam)
+    client.get("/orders/")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/orders/").status_code == 200
+
+    assert not [q for q in queries.captured_queries if "otp_" in q["sql"]]
 
 
 # -- required by the organization ------------------------------------------------------------

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderdesk.organizations.accounts import AccountForm, update_account
-from orderdesk.organizations.second_factor import has_authenticator
 from orderdesk.web.http import StaffRequest
 
 TEMPLATE = "web/account.html"
@@ -41,7 +40,7 @@ def _page(
         ),
         "password_form": password_form or PasswordChangeForm(user),
         "time_zone_in_use": request.access.time_zone,
-        "has_authenticator": has_authenticator(user),
+        "has_authenticator": user.has_authenticator,
     }
     return render(request, TEMPLATE, context, status=status)
 

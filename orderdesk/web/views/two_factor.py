@@ -14,7 +14,6 @@ from django_otp import login as otp_login
 from orderdesk.organizations.second_factor import (
     CodeCheck,
     confirm_authenticator,
-    has_authenticator,
     pending_authenticator,
     secret_for_typing,
     verify_code,
@@ -64,7 +63,7 @@ def setup(request: StaffRequest) -> HttpResponse:
     """Show a new authenticator's key as a QR code and confirm it with one of its codes."""
     user = request.user
     required = request.access.second_factor_required if request.access else False
-    if has_authenticator(user):
+    if user.has_authenticator:
         return render(
             request,
             "web/two_factor/setup.html",
@@ -94,7 +93,7 @@ def setup(request: StaffRequest) -> HttpResponse:
 @login_required
 def verify(request: StaffRequest) -> HttpResponse:
     """After the password: the code from the member's authenticator app."""
-    if is_verified(request) or not has_authenticator(request.user):
+    if is_verified(request) or not request.user.has_authenticator:
         return redirect(_next(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
