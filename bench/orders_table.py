@@ -39,6 +39,7 @@ from bench.common import (  # noqa: E402
     signed_in,
     timed,
 )
+from orderdesk.orders.folding import fold  # noqa: E402
 from orderdesk.orders.models import Order  # noqa: E402
 from orderdesk.orders.queries import Cursor  # noqa: E402
 from orderdesk.organizations.models import Checkout, User  # noqa: E402
@@ -91,6 +92,28 @@ def discover(checkout: Checkout) -> list[Case]:
     unused_code = one(
         "SELECT code FROM catalog_discountcode d WHERE checkout_id=%s AND NOT EXISTS "
         "(SELECT 1 FROM orders_order o WHERE o.discount_code_id=d.id) LIMIT 1",
+        c,
+    )
+    accented_surname = one(
+        "SELECT last_name FROM orders_order WHERE checkout_id=%s AND last_name ~ '[äöåÄÖÅéü]' "
+        "GROUP BY last_name ORDER BY count(*) DESC LIMIT 1",
+        c,
+    )
+    folded_surname = fold(accented_surname or "Järvinen") or ""
+    intent, transaction = (
+        one(
+            "SELECT a.provider_reference FROM payments_paymentattempt a JOIN orders_order o "
+            "ON o.id=a.order_id WHERE o.checkout_id=%s AND a.provider=%s "
+            "AND a.provider_reference<>'' ORDER BY a.id LIMIT 1 OFFSET 1000",
+            c,
+            provider,
+        )
+        for provider in ("stripe", "paytrail")
+    )
+    charge = one(
+        "SELECT a.charge_reference FROM payments_paymentattempt a JOIN orders_order o "
+        "ON o.id=a.order_id WHERE o.checkout_id=%s AND a.charge_reference<>'' "
+        "ORDER BY a.id LIMIT 1 OFFSET 1000",
         c,
     )
     deep = Order.objects.filter(checkout=checkout).order_by("-created_at", "-id")[200_000:200_001]
@@ -156,6 +179,40 @@ def discover(checkout: Checkout) -> list[Case]:
             {"q": some.customer_email.split("@")[0][:10]},
         ),
         Case("free text: no match", {"q": "qqxjzv"}, {"q": "qqxjzv"}),
+        # Issue 14: search as people type.
+        Case("free text: full name", {"q": f"{some.first_name} {some.last_name}"}, None),
+        Case(
+            "free text: full name, last first",
+            {"q": f"{some.last_name.lower()} {some.first_name.lower()}"},
+            None,
+        ),
+        Case(
+            "free text: first name + email part",
+            {"q": f"{some.first_name} {some.customer_email.split('@')[0][:8]}"},
+            None,
+        ),
+        Case(f"free text: {folded_surname} (no accents)", {"q": folded_surname}, None),
+        Case(
+            f"last name {folded_surname} (no accents)",
+            {"last_name": folded_surname},
+            None,
+        ),
+        Case(
+            f"source {common_source.lower()} (lower case)", {"source": common_source.lower()}, None
+        ),
+        Case(
+            f"tag {(common_tag or '').upper()} (upper case)",
+            {"tag": (common_tag or "").upper()},
+            None,
+        ),
+        Case(
+            f"tag {(rare_tag or '').upper()} (rarest, upper case)",
+            {"tag": (rare_tag or "").upper()},
+            None,
+        ),
+        Case("free text: Stripe PaymentIntent id", {"q": intent or "pi_none"}, None),
+        Case("free text: Stripe charge id", {"q": charge or "ch_none"}, None),
+        Case("free text: Paytrail transaction id", {"q": transaction or "none-none"}, None),
         Case(
             f"status {common_status} + source {common_source}",
             {"status": common_status, "source": common_source or ""},

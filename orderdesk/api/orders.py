@@ -43,7 +43,7 @@ from orderdesk.orders.events import Actor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
 from orderdesk.orders.notes import NoteForm, add_note
-from orderdesk.orders.queries import OrderFilters, filter_orders
+from orderdesk.orders.queries import OrderFilters
 from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund
 from orderdesk.payments.refunds import RefundRequest, refund_order, refund_outcome
@@ -51,6 +51,7 @@ from orderdesk.reports.exports import orders_csv_response
 from orderdesk.workflows import completion
 from orderdesk.workflows.lookup import get_order_for_token
 from orderdesk.workflows.panel import load_order_details
+from orderdesk.workflows.search import search_orders
 from orderdesk.workflows.table import PageCursors, table_page
 
 router = Router(auth=StaffToken(), tags=["orders"])
@@ -111,7 +112,7 @@ def export_orders(request: StaffRequest, filters: Query[OrderQuery]) -> HttpResp
     """The orders matching the filters as CSV, one row per order line (SPEC F8's export)."""
     token = request.auth
     parsed, tz = _filters(token, filters)
-    orders = filter_orders(
+    orders = search_orders(
         Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id]
     ).order_by("-created_at", "-pk")
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"

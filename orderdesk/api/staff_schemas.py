@@ -73,7 +73,10 @@ class OrderQuery(Schema):
     q: str = Field(
         default="",
         max_length=MAX_TEXT,
-        description="Free text: an order number, or at least 3 characters of an email or name.",
+        description="Free text: an order number alone, or words (one of at least 3 "
+        "characters) that each match part of the first name, last name or email (without "
+        "case or accents), the order number, or a provider's payment id (Stripe `pi_…` or "
+        "`ch_…`, a Paytrail transaction id).",
     )
     number: Annotated[int | None, EmptyIsNone] = optional(
         ge=1, le=MAX_NUMBER, description="Order number, e.g. 1042."
@@ -83,13 +86,19 @@ class OrderQuery(Schema):
         max_length=MAX_TEXT,
         description="A whole email address, or at least 3 characters of one.",
     )
-    first_name: str = Field(default="", max_length=MAX_TEXT)
-    last_name: str = Field(default="", max_length=MAX_TEXT)
+    first_name: str = Field(
+        default="", max_length=MAX_TEXT, description="Whole first name, without case or accents."
+    )
+    last_name: str = Field(
+        default="", max_length=MAX_TEXT, description="Whole last name, without case or accents."
+    )
     status: Annotated[OrderStatus | None, EmptyIsNone] = optional(
         description="The order's status, e.g. `paid`."
     )
-    source: str = Field(default="", max_length=MAX_TEXT)
-    tag: str = Field(default="", max_length=MAX_TEXT)
+    source: str = Field(
+        default="", max_length=MAX_TEXT, description="Source, without case or accents."
+    )
+    tag: str = Field(default="", max_length=MAX_TEXT, description="Tag, without case or accents.")
     discount_code: str = Field(default="", max_length=MAX_DISCOUNT_CODE)
     date_from: Day = optional(description="First day created, inclusive.")
     date_to: Day = optional(description="Last day created, inclusive.")

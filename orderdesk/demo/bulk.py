@@ -58,8 +58,9 @@ class Table:
         self.columns = list(columns)
         self.filler: list[Any] = []
         for name, field in fields.items():
-            if name in columns or field.primary_key:
-                # A primary key left out is the database's to assign.
+            if name in columns or field.primary_key or field.generated:
+                # A primary key left out is the database's to assign, a generated column
+                # (Order.search_text) the database's to compute.
                 continue
             if field.has_default():
                 value = field.get_default()

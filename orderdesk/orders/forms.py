@@ -15,7 +15,7 @@ from django.db import models
 
 from orderdesk.lib.forms import ChoiceField, DayField, QueryForm, TextField
 from orderdesk.orders.models import OrderStatus
-from orderdesk.orders.queries import MIN_SUBSTRING, ORDER_NUMBER, OrderFilters
+from orderdesk.orders.queries import MIN_SUBSTRING, ORDER_NUMBER, OrderFilters, search_words
 
 # ORDER_NUMBER allows 18 digits: every such number fits PostgreSQL's bigint.
 MAX_NUMBER = 10**18 - 1
@@ -75,7 +75,10 @@ class OrderFilterForm(QueryForm):
 
     def clean_q(self) -> str:
         q: str = self.cleaned_data["q"]
-        if q and not ORDER_NUMBER.match(q) and len(q) < MIN_SUBSTRING:
+        # Shorter words narrow a search (a surname "Li" beside a first name) but cannot lead
+        # one: a substring index needs three characters.
+        longest = max((len(word) for word in search_words(q)), default=0)
+        if q and not ORDER_NUMBER.match(q) and longest < MIN_SUBSTRING:
             raise ValidationError(
                 f"Type at least {MIN_SUBSTRING} characters, or an order number.", code="too_short"
             )

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
+from orderdesk.orders.folding import SearchText
 from orderdesk.organizations.models import ApiToken, Checkout, Organization
 
 if TYPE_CHECKING:
@@ -148,6 +148,11 @@ class Order(models.Model):
         max_length=10, choices=DeviceType.choices, default=DeviceType.OTHER
     )
     user_agent = models.CharField(max_length=500, blank=True)
+    # "first last email" without case and accents, for the free-text search's trigram index;
+    # kept by the database (orders/folding.py), so no write path can leave it stale.
+    search_text = models.GeneratedField(
+        expression=SearchText(), output_field=models.TextField(), db_persist=True
+    )
 
     created_at = models.DateTimeField(db_index=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -164,12 +169,11 @@ class Order(models.Model):
         ]
         indexes = [
             # The table: newest first within a checkout, keyset on (created_at, id).
+            # Names, source and free text are searched folded (no case, no accents) through
+            # PostgreSQL-only expression indexes: migration 0005 and orders/folding.py.
             models.Index(fields=["checkout", "-created_at", "-id"], name="order_checkout_created"),
             models.Index(fields=["checkout", "status", "-created_at"], name="order_status_created"),
-            models.Index(fields=["checkout", "source", "-created_at"], name="order_source_created"),
             models.Index(fields=["checkout", "customer_email"], name="order_email"),
-            models.Index(Lower("first_name"), "checkout", name="order_first_name"),
-            models.Index(Lower("last_name"), "checkout", name="order_last_name"),
             models.Index(fields=["discount_code", "-created_at"], name="order_discount_created"),
             models.Index(fields=["checkout", "paid_at"], name="order_checkout_paid"),
             # Requires attention is a small set; a partial index keeps it cheap to find and count.
@@ -217,9 +221,7 @@ class OrderTag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "tag"], name="unique_order_tag"),
         ]
-        indexes = [
-            models.Index(fields=["checkout", "tag", "-created_at"], name="ordertag_lookup"),
-        ]
+        # The tag filter's index, on the folded tag, is PostgreSQL-only: migration 0005.
 
     def __str__(self) -> str:
         return self.tag

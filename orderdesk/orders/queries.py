@@ -6,24 +6,25 @@ and `page_orders()` / `count_capped()` page and count the result without ever sc
 million rows for an OFFSET or an exact COUNT.
 
 Every filter is written so PostgreSQL can answer it from an index (see the indexes on `Order`,
-`OrderTag` and the trigram indexes of migration `orders.0003`), newest first by
-`(created_at, id)`.
+`OrderTag` and the expression indexes of migrations `orders.0003` and `0005`), newest first by
+`(created_at, id)`. Names, source, tag and free text are compared folded: without case and
+accents (`orders.folding`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Q, QuerySet, Value
 from django.utils import timezone
 
 from orderdesk.catalog.models import DiscountCode
+from orderdesk.orders.folding import Fold
 from orderdesk.orders.models import (
     Order,
     OrderQuerySet,
@@ -35,6 +36,15 @@ COUNT_CAP = 10_000
 # Trigram indexes need three characters; shorter substrings would scan every order.
 MIN_SUBSTRING = 3
 ORDER_NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
+# Words of the free-text box beyond this many are ignored: each costs an index condition.
+MAX_WORDS = 6
+# A provider's payment id (Stripe pi_…/ch_…, a Paytrail transaction id): long, one word,
+# with a digit, `_` or `-`; such a word is looked up among the payments too.
+PROVIDER_REFERENCE = re.compile(r"^(?=.*[\d_-])[A-Za-z0-9_-]{8,200}$")
+
+# Order ids whose payments carry a provider reference; given by the layer that owns payments
+# (workflows.search), since orders cannot read them.
+ReferenceLookup = Callable[[str], list[int]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ def filter_orders(
     filters: OrderFilters,
     *,
     checkout_ids: Collection[int] | None = None,
+    references: ReferenceLookup | None = None,
 ) -> OrderQuerySet:
     """Apply `filters` to an order queryset that is already scoped to what the caller may see.
 
@@ -89,14 +100,14 @@ def filter_orders(
     small query here to resolve the code.
 
     Matching rules: number exact; a full email address exact, part of one as a substring;
-    first and last name case-insensitively exact; status, source and tag exact; discount code
-    case-insensitive; dates as a half-open range; free text matches an order number, or a
-    substring of the email, first name or last name.
+    first and last name, source and tag exact but folded (no case, no accents); status
+    exact; discount code case-insensitive; dates as a half-open range. Free text: an order
+    number alone finds that order; otherwise every word must match, in any order, a
+    substring of the folded first name, last name or email, or the order number, or (with
+    `references`) a provider's payment id.
     """
     if filters.requires_attention:
         qs = qs.requiring_attention(timezone.now())
-    if filters.first_name or filters.last_name or filters.q:
-        qs = qs.alias(first_name_lower=Lower("first_name"), last_name_lower=Lower("last_name"))
     if filters.number is not None:
         qs = qs.filter(number=filters.number)
     if filters.email:
@@ -107,15 +118,23 @@ def filter_orders(
         else:
             qs = qs.filter(customer_email__contains=filters.email)
     if filters.first_name:
-        qs = qs.filter(Q(("first_name_lower", filters.first_name.lower())))
+        qs = qs.alias(first_name_folded=Fold("first_name")).filter(
+            first_name_folded=Fold(Value(filters.first_name))
+        )
     if filters.last_name:
-        qs = qs.filter(Q(("last_name_lower", filters.last_name.lower())))
+        qs = qs.alias(last_name_folded=Fold("last_name")).filter(
+            last_name_folded=Fold(Value(filters.last_name))
+        )
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.source:
-        qs = qs.filter(source=filters.source)
+        qs = qs.alias(source_folded=Fold("source")).filter(
+            source_folded=Fold(Value(filters.source))
+        )
     if filters.tag:
-        tags = OrderTag.objects.filter(tag=filters.tag)
+        tags = OrderTag.objects.alias(tag_folded=Fold("tag")).filter(
+            tag_folded=Fold(Value(filters.tag))
+        )
         if checkout_ids is not None:
             tags = tags.filter(checkout_id__in=list(checkout_ids))
         qs = qs.filter(pk__in=tags.values("order_id"))
@@ -135,21 +154,34 @@ def filter_orders(
     if filters.created_before is not None:
         qs = qs.filter(created_at__lt=filters.created_before)
     if filters.q:
-        qs = qs.filter(_free_text(filters.q))
+        number = ORDER_NUMBER.match(filters.q)
+        if number is not None:
+            # A number alone is what people paste to find one order.
+            return qs.filter(number=int(number.group(1)))
+        for word in search_words(filters.q):
+            qs = qs.filter(_word(word, references))
     return qs
 
 
-def _free_text(q: str) -> Q:
-    number = ORDER_NUMBER.match(q)
+def search_words(q: str) -> list[str]:
+    """The words of the free-text box that are searched for."""
+    return q.split()[:MAX_WORDS]
+
+
+def _word(word: str, references: ReferenceLookup | None) -> Q:
+    """What one word of the free-text box matches."""
+    if "@" in word and _looks_like_email(word):
+        # Emails are stored lower-cased: a whole one is found through its btree index.
+        match = Q(customer_email=word.lower())
+    else:
+        match = Q(search_text__contains=Fold(Value(word)))
+    number = ORDER_NUMBER.match(word)
     if number is not None:
-        return Q(number=int(number.group(1)))
-    needle = q.lower()
-    return (
-        Q(customer_email__contains=needle)
-        # Tuple form: the aliases are added by filter_orders, not model fields.
-        | Q(("first_name_lower__contains", needle))
-        | Q(("last_name_lower__contains", needle))
-    )
+        match |= Q(number=int(number.group(1)))
+    # Resolved first, like a discount code: literal ids keep the plan on the indexes.
+    if references is not None and PROVIDER_REFERENCE.match(word) and (ids := references(word)):
+        match |= Q(pk__in=ids)
+    return match
 
 
 @dataclass(frozen=True)

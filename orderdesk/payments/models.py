@@ -58,6 +58,9 @@ class PaymentAttempt(models.Model):
     stamp = models.CharField(max_length=64, unique=True)
     # The provider's id: PaymentIntent id, Paytrail transactionId, Epassi PAID.
     provider_reference = models.CharField(max_length=200, blank=True)
+    # Stripe's charge id (ch_…) of a PaymentIntent that succeeded: what bank statements and
+    # disputes name, so staff can search for it. Blank for other providers.
+    charge_reference = models.CharField(max_length=200, blank=True, db_default="", default="")
     failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -74,7 +77,14 @@ class PaymentAttempt(models.Model):
                 name="unique_provider_reference",
             ),
         ]
-        indexes = [models.Index(fields=["order", "-created_at"], name="attempt_order_created")]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="attempt_order_created"),
+            models.Index(
+                fields=["charge_reference"],
+                name="attempt_charge_reference",
+                condition=~Q(charge_reference=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.method} {self.status}"

@@ -127,6 +127,7 @@ def record_payment_result(
     succeeded: bool,
     actor: Actor,
     provider_reference: str = "",
+    charge_reference: str = "",
     message: str = "",
 ) -> PaymentAttempt:
     """Apply the provider's final word on an attempt; any number of calls, same result.
@@ -142,6 +143,11 @@ def record_payment_result(
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
         if provider_reference and not attempt.provider_reference:
             attempt.provider_reference = provider_reference[:200]
+        if charge_reference and not attempt.charge_reference:
+            attempt.charge_reference = charge_reference[:200]
+            if attempt.status in PaymentStatus.SETTLED:
+                # A replayed success may name the charge that the first one did not.
+                attempt.save(update_fields=["charge_reference", "updated_at"])
         if succeeded:
             order = _record_success(order, attempt, actor=actor)
         else:
@@ -162,6 +168,7 @@ def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> O
             "succeeded_at",
             "failure_message",
             "provider_reference",
+            "charge_reference",
             "updated_at",
         ]
     )
@@ -341,7 +348,11 @@ def _apply(checkout: Checkout, provider: str, event: ProviderEvent) -> tuple[Ord
             )
             return order, "amount or currency mismatch; recorded on the timeline"
         record_payment_result(
-            attempt, succeeded=True, actor=actor, provider_reference=event.payment_reference
+            attempt,
+            succeeded=True,
+            actor=actor,
+            provider_reference=event.payment_reference,
+            charge_reference=event.charge_reference,
         )
         return order, "payment succeeded"
     if event.kind in ("payment_failed", "payment_cancelled"):

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from orderdesk.orders.models import Order, OrderLine, OrderQuerySet
-from orderdesk.orders.queries import PAGE_SIZE, Cursor, OrderFilters, filter_orders, page_orders
+from orderdesk.orders.queries import PAGE_SIZE, Cursor, OrderFilters, page_orders
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
+from orderdesk.workflows.search import search_orders
 
 
 class RowLine(NamedTuple):
@@ -87,7 +88,7 @@ def table_page(
     newest first: one query for the page and two for its rows, whatever its size."""
     cursors = cursors or PageCursors()
     page = page_orders(
-        filter_orders(orders, filters, checkout_ids=checkout_ids),
+        search_orders(orders, filters, checkout_ids=checkout_ids),
         after=cursors.after,
         before=cursors.before,
         size=size,

@@ -55,6 +55,7 @@ class ProviderEvent:
     kind: EventKind
     type: str  # the provider's own event name, for the record
     payment_reference: str = ""  # PaymentIntent id, Paytrail transactionId, Epassi STAMP
+    charge_reference: str = ""  # Stripe's charge id (ch_…) of a PaymentIntent that succeeded
     stamp: str = ""  # our attempt stamp, when the provider echoes it
     amount_minor: int | None = None
     currency: str | None = None

@@ -220,6 +220,7 @@ def parse_event(payload: bytes) -> ProviderEvent:
         return ProviderEvent(
             kind=PAYMENT_EVENTS[event_type],
             payment_reference=str(obj.get("id", "")),
+            charge_reference=_charge_id(obj.get("latest_charge")),
             stamp=str(metadata.get(ATTEMPT_KEY, "")),
             amount_minor=_int(obj.get("amount_received") or obj.get("amount")),
             currency=currency,
@@ -250,6 +251,13 @@ def parse_event(payload: bytes) -> ProviderEvent:
             **common,
         )
     return ProviderEvent(kind="ignored", **common)
+
+
+def _charge_id(latest_charge: Any) -> str:
+    """A PaymentIntent's `latest_charge`: an id, or the charge itself when expanded."""
+    if isinstance(latest_charge, dict):
+        latest_charge = latest_charge.get("id")
+    return latest_charge if isinstance(latest_charge, str) else ""
 
 
 def _field[T: (dict[str, Any], list[Any])](obj: dict[str, Any], key: str, kind: type[T]) -> T:

@@ -50,6 +50,36 @@ def test_it_takes_a_card_payment_to_completed(sandboxed: World) -> None:
     assert attempt.status == PaymentStatus.SUCCEEDED
 
 
+def test_it_stores_the_charge_id_of_a_paid_intent(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+
+    intent = store.get("stripe", "payment_intent", attempt.provider_reference)
+
+    assert intent is not None
+    assert attempt.charge_reference.startswith("ch_")
+    assert attempt.charge_reference == intent["latest_charge"]
+
+
+def test_a_replayed_success_stores_a_charge_id_the_first_did_not_name(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+    charge = attempt.charge_reference
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(charge_reference="")
+    order = attempt.order
+    events = order.events.count()
+
+    for notification in ProviderNotification.objects.all():
+        notification.delete()
+    sent = deliveries.deliver_pending() + [
+        deliveries.send(d) for d in SandboxDelivery.objects.all()
+    ]
+
+    assert sent
+    attempt.refresh_from_db()
+    assert attempt.charge_reference == charge
+    assert attempt.status == PaymentStatus.SUCCEEDED
+    assert order.events.count() == events
+
+
 def test_it_sends_a_declined_card_back_to_in_progress(sandboxed: World) -> None:
     order, attempt, start, _ = begin_payment(sandboxed, "stripe")
 

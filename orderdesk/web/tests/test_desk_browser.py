@@ -57,3 +57,21 @@ def test_a_viewer_reads_notes_but_cannot_write_them(
     expect(page.locator("#panel-timeline .timeline-note")).to_contain_text("refund by Friday")
     expect(page.get_by_label("Internal note")).to_have_count(0)
     expect(page.get_by_role("button", name="Add note")).to_have_count(0)
+
+
+def test_customer_service_finds_an_order_the_way_the_customer_spells_it(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    aino = factories.order(
+        world, email="aino.j@example.com", first_name="Aino", last_name="Järvinen"
+    )
+    factories.order(world, email="matti@example.com", first_name="Matti", last_name="Järvinen")
+    factories.order(world, email="aino.k@example.com", first_name="Aino", last_name="Korhonen")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+
+    page.get_by_label("Search").fill("jarvinen aino")
+
+    expect(page.locator("tr.order-row")).to_have_count(1)
+    expect(page.locator(f"#order-row-{aino.number}")).to_contain_text("aino.j@example.com")
+    expect(page).to_have_url(re.compile(r"q=jarvinen(%20|\+)aino"))

@@ -29,7 +29,6 @@ from django.views.decorators.http import require_GET
 from orderdesk.lib.money import format_money, to_minor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
-from orderdesk.orders.queries import filter_orders
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.reports.forms import ReportForm
@@ -45,6 +44,7 @@ from orderdesk.reports.rates import Converter
 from orderdesk.reports.tabs import tab_report
 from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
 from orderdesk.web.http import StaffRequest
+from orderdesk.workflows.search import search_orders
 
 TEMPLATE = "web/reports/page.html"
 CHART_SERIES = 5
@@ -152,7 +152,7 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
             content_type="text/plain; charset=utf-8",
         )
     checkout_ids = [access.current.checkout.pk]
-    orders = filter_orders(
+    orders = search_orders(
         Order.objects.filter(checkout_id__in=checkout_ids), form.filters, checkout_ids=checkout_ids
     ).order_by("-created_at", "-pk")
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
