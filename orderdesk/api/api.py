@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orderdesk.api import ingest, orders, reports
+from orderdesk.api import customers, ingest, orders, reports
 from orderdesk.api.auth import TooManyGuesses
 from orderdesk.api.errors import InvalidParameters
 from orderdesk.lib.lockouts import lockout_minutes
@@ -31,6 +31,7 @@ api = NinjaAPI(
 api.add_router("/checkout/", ingest.router)
 api.add_router("/", orders.router)
 api.add_router("/", reports.router)
+api.add_router("/", customers.router)
 
 
 def error(request: HttpRequest, status: int, detail: str, code: str) -> HttpResponse:

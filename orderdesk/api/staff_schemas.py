@@ -562,3 +562,43 @@ class ReportOut(Out):  # reports.tabs.TabReport
     products: ProductSalesOut | None
     international: list[CountryOut] | None
     analytics: AnalyticsOut | None
+
+
+# --- the customer's page (workflows.customer.CustomerPage) --------------------------------
+
+
+class MoneyTotalOut(Out):
+    currency: str
+    paid_minor: int
+    refunded_minor: int
+    net_minor: int
+
+
+class AccessOut(Out):
+    name: str = Field(description="The product's name, or the offer's for an offer-level grant.")
+    level: str = Field(description="product, offer or checkout.")
+    action: str
+    state: str = Field(description="held, granting, failed or removed.")
+    order_number: int = Field(description="The order that granted it.")
+    refund_id: int | None = Field(description="The refund that asked to remove it, if any.")
+
+
+class CustomerOrderOut(Out):
+    number: int
+    status: str
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    currency: str
+    total_minor: int
+    refunded_minor: int
+
+
+class CustomerPageOut(Out):
+    email: str
+    name: str
+    order_count: int
+    first_purchase_at: dt.datetime | None
+    last_purchase_at: dt.datetime | None
+    totals: list[MoneyTotalOut] = Field(description="Per currency, of the orders that were paid.")
+    access: list[AccessOut]
+    orders: list[CustomerOrderOut] = Field(description="Newest first.")

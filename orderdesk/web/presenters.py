@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass
+from functools import cache
+from urllib.parse import quote
 
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from orderdesk.lib.money import country_name, format_money
 from orderdesk.orders.models import LineKind, Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Provider
+from orderdesk.workflows.customer import CustomerOrder
 from orderdesk.workflows.table import TableRow
 
 METHOD_LABELS = {
@@ -153,7 +156,7 @@ _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{
   </td>
   <td class="customer">
     <a class="row-link" href="{url}" data-order="{number}"
-       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, order #{number}</span></a>
+       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, order #{number}</span></a>{customer_link}
   </td>
   <td class="num">{total}{refunded}</td>
   <td class="products">{products}</td>
@@ -190,6 +193,23 @@ def _source_html(order: Order) -> str:
     return source + "".join(f'<span class="chip">{_e(tag)}</span>' for tag in tags)
 
 
+@cache
+def _customer_url() -> str:
+    return reverse("customer") + "?email="
+
+
+def _customer_link(email: str) -> str:
+    """A link to the customer's page beside the email, which opens the order's panel."""
+    if not email:
+        return ""
+    url = _customer_url() + quote(email, safe="@")
+    return (
+        f'\n    <a class="customer-link" href="{_e(url)}" title="All orders of this customer">'
+        f'<span aria-hidden="true">⋯</span><span class="visually-hidden">All orders of '
+        f"{_e(email)}</span></a>"
+    )
+
+
 def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> SafeString:
     """The row's `<tr>`. Every value that comes from the order goes through `_e`."""
     order = row.order
@@ -206,6 +226,7 @@ def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> Saf
         created_exact=_e(row.created_exact),
         url=_e(row.url),
         customer=_e(order.customer_email) if order.customer_email else _NO_EMAIL,
+        customer_link=_customer_link(order.customer_email),
         total=_e(row.total),
         refunded=refunded,
         products=products or _NONE,
@@ -214,3 +235,49 @@ def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> Saf
         country=_e(row.country or "—"),
     )
     return mark_safe(html_text)  # noqa: S308 - built above from escaped values and constants
+
+
+_CUSTOMER_ORDER = """<tr>
+  <td><a href="{url}">#{number}</a></td>
+  <td><span class="badge status-{status}">{status_label}</span></td>
+  <td><time datetime="{created_iso}">{created}</time></td>{checkout}
+  <td>{offer}</td>
+  <td class="num">{total}</td>
+  <td class="num">{refunded}</td>
+</tr>"""
+
+
+def customer_order_rows(orders: list[CustomerOrder], *, show_checkout: bool) -> SafeString:
+    """The customer's page's order rows, built like the table's (a regular customer has
+    hundreds). Amounts repeat (the same offers), so each is formatted once."""
+    tz = timezone.get_current_timezone()
+    placeholder = 987654321
+    url_pattern = reverse("order_detail", args=[placeholder]).replace(str(placeholder), "{}")
+    amounts: dict[tuple[int, str], str] = {}
+
+    def money(amount: int, currency: str) -> str:
+        key = (amount, currency)
+        if key not in amounts:
+            amounts[key] = _e(format_money(amount, currency))
+        return amounts[key]
+
+    rows = []
+    for order in orders:
+        local = order.created_at.astimezone(tz)
+        rows.append(
+            _CUSTOMER_ORDER.format(
+                url=_e(url_pattern.format(order.number)),
+                number=_e(order.number),
+                status=_e(order.status),
+                status_label=_e(order.status_label),
+                created_iso=_e(local.isoformat()),
+                created=_e(f"{local.day} {local:%b %Y, %H:%M}"),
+                checkout=f"\n  <td>{_e(order.checkout)}</td>" if show_checkout else "",
+                offer=_e(order.offer) if order.offer else _NONE,
+                total=money(order.total_minor, order.currency),
+                refunded=money(order.refunded_minor, order.currency)
+                if order.refunded_minor
+                else _NONE,
+            )
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - built above from escaped values and constants

@@ -95,4 +95,43 @@ def test_the_openapi_document_has_the_desk_operations(client: Client) -> None:
     paths = client.get(f"{BASE}/openapi.json").json()["paths"]
 
     assert "post" in paths["/api/v1/orders/{number}/notes"]
+    assert paths["/api/v1/customers"]["get"]["security"] == [{"StaffToken": []}]
     assert paths["/api/v1/orders/{number}/notes"]["post"]["security"] == [{"StaffToken": []}]
+
+
+def test_the_customer_page_lists_the_tokens_orders_of_the_email(
+    world: factories.World, staff: Staff, viewer: Staff
+) -> None:
+    first = factories.order(world, email="aino@example.com")
+    second = factories.order(world, email="aino@example.com", currency="SEK")
+    factories.order(world, email="other@example.com")
+
+    response = viewer.get("/customers", email="AINO@example.com")
+
+    assert response.status_code == 200
+    data = response.data
+    assert data["email"] == "aino@example.com"
+    assert [o["number"] for o in data["orders"]] == [second.number, first.number]
+    assert [t["currency"] for t in data["totals"]] == ["EUR", "SEK"]
+    assert data["totals"][0]["paid_minor"] == first.total_minor
+    assert data["access"] == []
+
+
+def test_the_customer_page_of_another_organization_is_not_found(
+    world: factories.World, client: Client
+) -> None:
+    factories.order(world, email="aino@example.com")
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+
+    response = stranger.get("/customers", email="aino@example.com")
+
+    assert (response.status_code, response.data["code"]) == (404, "not_found")
+
+
+def test_a_bad_customer_email_is_a_400(staff: Staff) -> None:
+    response = staff.get("/customers", email="not an email")
+    missing = staff.get("/customers")
+
+    assert (response.status_code, response.data["code"]) == (400, "invalid_parameters")
+    assert response.data["detail"] == "email: Give a whole email address, like anna@example.com."
+    assert missing.status_code == 422

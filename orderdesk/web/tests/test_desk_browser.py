@@ -75,3 +75,24 @@ def test_customer_service_finds_an_order_the_way_the_customer_spells_it(
     expect(page.locator("tr.order-row")).to_have_count(1)
     expect(page.locator(f"#order-row-{aino.number}")).to_contain_text("aino.j@example.com")
     expect(page).to_have_url(re.compile(r"q=jarvinen(%20|\+)aino"))
+
+
+def test_customer_service_opens_the_customers_page_from_the_panel(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    older = factories.order(world, email="aino@example.com", first_name="Aino")
+    newer = factories.order(world, email="aino@example.com", first_name="Aino", currency="SEK")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+
+    page.locator(f"#order-row-{newer.number} td.products").click()
+    page.locator("#panel-customer").get_by_role("link", name="All orders of this customer").click()
+
+    expect(page).to_have_url(re.compile(r"/customers/\?email=aino@example.com$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Aino Meikäläinen")
+    orders = page.locator("#customer-orders")
+    expect(orders.get_by_role("link")).to_have_text([f"#{newer.number}", f"#{older.number}"])
+    expect(page.locator("#customer-totals")).to_contain_text("SEK")
+
+    orders.get_by_role("link", name=f"#{older.number}").click()
+    expect(page.locator("#panel-title")).to_have_text(f"Order #{older.number}")
