@@ -20,6 +20,7 @@ from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFoun
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.providers.base import ProviderError
 from orderdesk.payments.refunds import RefundError, RefundKeyReused
+from orderdesk.workflows.customer_data import CountChanged
 
 api = NinjaAPI(
     title="Orderdesk API",
@@ -139,3 +140,8 @@ def idempotency_key_reused(request: HttpRequest, exc: RefundKeyReused) -> HttpRe
         "options: send a new key for a new refund."
     )
     return error(request, 409, detail, "idempotency_key_reused")
+
+
+@api.exception_handler(CountChanged)
+def erase_count_changed(request: HttpRequest, exc: CountChanged) -> HttpResponse:
+    return error(request, 409, str(exc), "order_count_changed")

@@ -96,6 +96,8 @@ def test_the_openapi_document_has_the_desk_operations(client: Client) -> None:
 
     assert "post" in paths["/api/v1/orders/{number}/notes"]
     assert paths["/api/v1/customers"]["get"]["security"] == [{"StaffToken": []}]
+    assert "post" in paths["/api/v1/customers/export"]
+    assert "post" in paths["/api/v1/customers/erase"]
     assert paths["/api/v1/orders/{number}/notes"]["post"]["security"] == [{"StaffToken": []}]
 
 
@@ -135,3 +137,56 @@ def test_a_bad_customer_email_is_a_400(staff: Staff) -> None:
     assert (response.status_code, response.data["code"]) == (400, "invalid_parameters")
     assert response.data["detail"] == "email: Give a whole email address, like anna@example.com."
     assert missing.status_code == 422
+
+
+def test_export_answers_json_or_csv_and_records_it(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world, email="aino@example.com")
+
+    as_json = staff.post("/customers/export", {"email": "aino@example.com"})
+    as_csv = staff.client.post(
+        f"{BASE}/customers/export",
+        data='{"email": "aino@example.com", "format": "csv"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {staff.raw}"},
+    )
+
+    assert as_json.status_code == 200
+    assert as_json.data["orders"][0]["number"] == order.number
+    assert as_csv.status_code == 200
+    assert as_csv["Content-Type"] == "text/csv; charset=utf-8"
+    assert order.events.filter(type=EventType.CUSTOMER_DATA_EXPORTED).count() == 2
+
+
+def test_erase_needs_the_count_and_erases_once(world: factories.World, staff: Staff) -> None:
+    factories.order(world, email="aino@example.com")
+    factories.order(world, email="aino@example.com")
+
+    wrong = staff.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 1})
+    done = staff.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 2})
+    again = staff.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 2})
+
+    assert (wrong.status_code, wrong.data["code"]) == (409, "order_count_changed")
+    assert (done.status_code, done.data) == (200, {"erased_orders": 2})
+    assert (again.status_code, again.data["code"]) == (404, "not_found")
+
+
+def test_a_viewer_token_may_not_export_or_erase(world: factories.World, viewer: Staff) -> None:
+    factories.order(world, email="aino@example.com")
+
+    export = viewer.post("/customers/export", {"email": "aino@example.com"})
+    erase = viewer.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 1})
+
+    assert [(r.status_code, r.data["code"]) for r in (export, erase)] == [(403, "forbidden")] * 2
+    assert not OrderEvent.objects.filter(type=EventType.CUSTOMER_DATA_EXPORTED).exists()
+
+
+def test_another_organization_may_not_export_or_erase(
+    world: factories.World, client: Client
+) -> None:
+    factories.order(world, email="aino@example.com")
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+
+    export = stranger.post("/customers/export", {"email": "aino@example.com"})
+    erase = stranger.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 1})
+
+    assert [(r.status_code, r.data["code"]) for r in (export, erase)] == [(404, "not_found")] * 2

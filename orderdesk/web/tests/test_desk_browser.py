@@ -96,3 +96,43 @@ def test_customer_service_opens_the_customers_page_from_the_panel(
 
     orders.get_by_role("link", name=f"#{older.number}").click()
     expect(page.locator("#panel-title")).to_have_text(f"Order #{older.number}")
+
+
+def test_customer_service_exports_and_erases_a_customers_data(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    factories.order(world, email="aino@example.com", first_name="Aino")
+    factories.order(world, email="aino@example.com", first_name="Aino")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+    page.goto(f"{live_server.url}/customers/?email=aino@example.com")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export data (JSON)").click()
+    assert download.value.suggested_filename == "customer-aino-at-example-com.json"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export data (CSV)").click()
+    assert download.value.suggested_filename.endswith(".csv")
+
+    page.get_by_role("link", name="Erase personal data…").click()
+    expect(page.locator("#erase-summary")).to_contain_text("2 orders")
+    page.get_by_label("Type the customer's email to confirm").fill("aino@example.com")
+    page.get_by_role("button", name="Erase 2 orders").click()
+
+    expect(page.get_by_role("status")).to_have_text("The personal data of 2 orders was erased.")
+    page.goto(f"{live_server.url}/customers/?email=aino@example.com")
+    expect(page.locator("body")).to_contain_text("Not Found")
+
+
+def test_a_viewer_reads_the_customers_page_without_export_or_erase(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    factories.order(world, email="aino@example.com", first_name="Aino")
+    page = browser_page
+    log_in(page, live_server, world.bob)
+
+    page.goto(f"{live_server.url}/customers/?email=aino@example.com")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Aino Meikäläinen")
+    expect(page.get_by_role("button", name="Export data (JSON)")).to_have_count(0)
+    expect(page.get_by_role("link", name="Erase personal data…")).to_have_count(0)
