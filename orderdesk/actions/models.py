@@ -74,6 +74,7 @@ class ActionSnapshot(models.Model):
 class RunOperation(models.TextChoices):
     RUN = "run", "Run"
     REVOKE = "revoke", "Revoke"
+    RESEND = "resend", "Resend"  # an email action's email again, asked for by staff
 
 
 class RunStatus(models.TextChoices):

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from orderdesk.actions.kinds.base import ActionError, ActionResult
+from orderdesk.actions.kinds.email import EmailKind
 from orderdesk.actions.kinds.http import shorten
 from orderdesk.actions.kinds.registry import get_kind
 from orderdesk.actions.models import (
@@ -221,10 +223,10 @@ def run_action(run_id: int) -> ActionRun | None:
     error: ActionError | None = None
     try:
         kind = get_kind(snapshot.kind)
-        if run.operation == RunOperation.RUN:
-            result = kind.run(snapshot, run)
-        else:
+        if run.operation == RunOperation.REVOKE:
             result = kind.revoke(snapshot, run)
+        else:
+            result = kind.run(snapshot, run)
     except ActionError as exc:
         error = exc
     except Exception as exc:
@@ -289,7 +291,31 @@ def _record(
             "http_status": run.http_status,
         }
         label = _label(snapshot)
-        if run.operation == RunOperation.REVOKE:
+        if run.operation == RunOperation.RESEND:
+            # A resend leaves the action's own status alone: it had succeeded already.
+            if error is None:
+                message = f"Email resent: {label} to {order.customer_email}"
+                record_event(
+                    order, type=EventType.EMAIL_RESENT, message=message, actor=system, data=data
+                )
+            elif _retries(run, error):
+                retry, retrying = _schedule_retry(run, now)
+                record_event(
+                    order,
+                    type=EventType.ACTION_FAILED,
+                    message=f"Resending {label} failed ({retrying}: {message}",
+                    actor=system,
+                    data={**data, "error": message, "retry_run_id": retry.pk},
+                )
+            else:
+                record_event(
+                    order,
+                    type=EventType.ACTION_FAILED,
+                    message=f"Resending {label} failed: {message}",
+                    actor=system,
+                    data={**data, "error": message},
+                )
+        elif run.operation == RunOperation.REVOKE:
             if error:
                 # A customer who keeps access after a refund costs the merchant: a passing
                 # fault is retried like a grant, and staff can retry the rest by hand.
@@ -480,6 +506,58 @@ def rerun_action(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | N
             data={"snapshot_id": snapshot.pk, "run_id": run.pk},
         )
         transitions.set_action_health(order, action_health(order))
+    return run
+
+
+@dataclass(frozen=True)
+class EmailPreview:
+    """What resending an email action would send, composed now from the order as it is."""
+
+    to: str
+    subject: str
+    body: str
+    error: str = ""  # why it cannot be sent (the action's settings lack a subject...)
+
+
+def can_resend(snapshot: ActionSnapshot) -> bool:
+    """An email action that sent its email (it succeeded) may send it again."""
+    return snapshot.status == SnapshotStatus.SUCCEEDED and get_kind(snapshot.kind).sends_email
+
+
+def email_preview(snapshot: ActionSnapshot) -> EmailPreview:
+    kind = get_kind(snapshot.kind)
+    to = snapshot.order.customer_email
+    if not isinstance(kind, EmailKind):
+        return EmailPreview(to=to, subject="", body="", error="This action sends no email.")
+    try:
+        subject, body = kind.compose(snapshot)
+    except ActionError as error:
+        return EmailPreview(to=to, subject="", body="", error=error.message)
+    return EmailPreview(to=to, subject=subject, body=body)
+
+
+def resend_email(snapshot: ActionSnapshot, *, key: str, by: Actor | User) -> ActionRun | None:
+    """Queue the email of a succeeded email action again, through the runs and their retries.
+
+    `key` names the request (the preview dialog's, the API's Idempotency-Key): the same key
+    again queues nothing, so a double click sends once. None when nothing was queued: a
+    replayed key, an email already on its way, or an action that may not resend.
+    """
+    actor = Actor.of(by)
+    with transaction.atomic():
+        order = transitions.lock_order(snapshot.order)
+        snapshot = ActionSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+        replayed = order.events.filter(type=EventType.EMAIL_RESEND_REQUESTED, data__key=key)
+        if not can_resend(snapshot) or _active_run(snapshot) is not None or replayed.exists():
+            return None
+        run = _queue(snapshot, operation=RunOperation.RESEND, by=actor)
+        record_event(
+            order,
+            type=EventType.EMAIL_RESEND_REQUESTED,
+            message=f"Resend requested: {_label(snapshot)} to {order.customer_email}",
+            actor=actor,
+            data={"snapshot_id": snapshot.pk, "run_id": run.pk, "key": key},
+        )
     return run
 
 

@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Header, Query, Router, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.params.functions import Path
 
 from orderdesk.actions import services as actions
@@ -173,6 +173,58 @@ def retry_access_removal(
     order = get_order_for_token(token, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
     run = actions.retry_access_removal(snapshot, by=Actor.of_token(token))
+    return _rerun_out(run, token, number)
+
+
+class EmailPreviewOut(Schema):
+    to: str
+    subject: str
+    body: str
+    error: str = Field(description="Why it cannot be sent; empty when it can.")
+
+
+def _email_action(token: ApiToken, number: int, action_id: int, *, acting: bool) -> ActionSnapshot:
+    order = get_order_for_token(token, number, acting=acting)
+    snapshot = get_object_or_404(ActionSnapshot, pk=action_id, order=order)
+    if not actions.can_resend(snapshot):
+        raise InvalidParameters(
+            {
+                "action_id": "Only an email action (receipt, custom email) that sent its email "
+                "can send it again."
+            }
+        )
+    return snapshot
+
+
+@router.get(
+    "/orders/{number}/actions/{action_id}/resend",
+    response={200: EmailPreviewOut, **READ_ERRORS},
+)
+def resend_preview(
+    request: StaffRequest, number: OrderNumber, action_id: ActionId
+) -> EmailPreviewOut:
+    """What resending an email action would send, composed from the order as it is now."""
+    snapshot = _email_action(request.auth, number, action_id, acting=False)
+    preview = actions.email_preview(snapshot)
+    return EmailPreviewOut(**preview.__dict__)
+
+
+@router.post(
+    "/orders/{number}/actions/{action_id}/resend",
+    response={200: RerunOut, **VERB_ERRORS},
+)
+def resend_email(
+    request: StaffRequest,
+    number: OrderNumber,
+    action_id: ActionId,
+    idempotency_key: IdempotencyKey,
+) -> RerunOut:
+    """Send an email action's email again (customer service and up), through the action runs
+    and their retries; the timeline records who asked and when it was sent. The same
+    `Idempotency-Key` again queues nothing (`queued: false`)."""
+    token = request.auth
+    snapshot = _email_action(token, number, action_id, acting=True)
+    run = actions.resend_email(snapshot, key=idempotency_key, by=Actor.of_token(token))
     return _rerun_out(run, token, number)
 
 

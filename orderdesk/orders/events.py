@@ -40,6 +40,8 @@ class EventType(models.TextChoices):
     NOTE = "note", "Note"
     # Written by staff for staff: shown in the panel and the staff API, never to the customer.
     INTERNAL_NOTE = "internal_note", "Internal note"
+    EMAIL_RESEND_REQUESTED = "email_resend_requested", "Email resend requested"
+    EMAIL_RESENT = "email_resent", "Email resent"
     CUSTOMER_DATA_EXPORTED = "customer_data_exported", "Customer data exported"
     CUSTOMER_DATA_ERASED = "customer_data_erased", "Customer personal data erased"
 

@@ -52,6 +52,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="order_rerun_action",
     ),
     path(
+        "orders/<int:number>/actions/<int:snapshot_id>/resend/",
+        actions.resend_email,
+        name="order_resend_email",
+    ),
+    path(
         "orders/<int:number>/actions/<int:snapshot_id>/remove-access/",
         actions.retry_access_removal,
         name="order_retry_access_removal",

@@ -29,6 +29,8 @@ class Kind:
     """One kind of action; `run` must be safe to call twice for the same run."""
 
     can_revoke: ClassVar[bool] = False
+    # Whether it sends the customer an email that staff may resend (kinds/email.py).
+    sends_email: ClassVar[bool] = False
 
     def run(self, snapshot: ActionSnapshot, run: ActionRun) -> ActionResult:
         raise NotImplementedError(f"{type(self).__name__} must implement run()")

@@ -66,8 +66,18 @@ def placeholders(order: Order) -> dict[str, str]:
     }
 
 
+def _resend(run: ActionRun) -> str:
+    # A resend is a new message: with the first one's id, mail systems would drop it.
+    return f".resend-{run.pk}" if run.operation == "resend" else ""
+
+
 class EmailKind(Kind):
+    """An action that sends the customer an email, which staff may preview and resend."""
+
+    sends_email = True
+
     def compose(self, snapshot: ActionSnapshot) -> tuple[str, str]:
+        """The email's subject and body for the snapshot's order."""
         raise NotImplementedError
 
     def run(self, snapshot: ActionSnapshot, run: ActionRun) -> ActionResult:
@@ -88,7 +98,9 @@ class EmailKind(Kind):
             to=[order.customer_email],
             reply_to=[r] if (r := snapshot.settings.get("reply_to")) else None,
             # A stable id lets mail systems drop a copy sent again after a crash.
-            headers={"Message-ID": f"<order-{order.pk}.action-{snapshot.pk}@{domain}>"},
+            headers={
+                "Message-ID": f"<order-{order.pk}.action-{snapshot.pk}{_resend(run)}@{domain}>"
+            },
         )
         try:
             message.send()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from orderdesk.actions.models import ActionRun
+from orderdesk.actions.tests.test_resend_email import email_action
 from orderdesk.api.tests.test_staff_api import BASE, Staff, staff_for
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import OrderEvent
@@ -98,6 +100,7 @@ def test_the_openapi_document_has_the_desk_operations(client: Client) -> None:
     assert paths["/api/v1/customers"]["get"]["security"] == [{"StaffToken": []}]
     assert "post" in paths["/api/v1/customers/export"]
     assert "post" in paths["/api/v1/customers/erase"]
+    assert {"get", "post"} <= set(paths["/api/v1/orders/{number}/actions/{action_id}/resend"])
     assert paths["/api/v1/orders/{number}/notes"]["post"]["security"] == [{"StaffToken": []}]
 
 
@@ -190,3 +193,49 @@ def test_another_organization_may_not_export_or_erase(
     erase = stranger.post("/customers/erase", {"email": "aino@example.com", "expected_orders": 1})
 
     assert [(r.status_code, r.data["code"]) for r in (export, erase)] == [(404, "not_found")] * 2
+
+
+def test_resend_previews_then_queues_once_per_key(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world, email="aino@example.com")
+    snapshot = email_action(order)
+    path = f"/orders/{order.number}/actions/{snapshot.pk}/resend"
+
+    preview = staff.get(path)
+    first = staff.post(path, **{"Idempotency-Key": "resend-key-1"})
+    again = staff.post(path, **{"Idempotency-Key": "resend-key-1"})
+
+    assert preview.data["to"] == "aino@example.com"
+    assert preview.data["subject"] == f"Your receipt for order #{order.number}"
+    assert (first.status_code, first.data["queued"]) == (200, True)
+    assert first.data["run"]["operation"] == "resend"
+    assert again.data["queued"] is False
+    assert ActionRun.objects.count() == 1
+
+
+def test_resend_of_an_action_that_sends_no_email_is_a_400(
+    world: factories.World, staff: Staff
+) -> None:
+    order = factories.order(world)
+    snapshot = factories.failed_kajabi_action(world, order)
+
+    response = staff.post(
+        f"/orders/{order.number}/actions/{snapshot.pk}/resend", **{"Idempotency-Key": "k" * 12}
+    )
+
+    assert (response.status_code, response.data["code"]) == (400, "invalid_parameters")
+
+
+def test_resend_is_forbidden_to_a_viewer_and_hidden_from_another_organization(
+    world: factories.World, viewer: Staff, client: Client
+) -> None:
+    order = factories.order(world)
+    snapshot = email_action(order)
+    path = f"/orders/{order.number}/actions/{snapshot.pk}/resend"
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+
+    forbidden = viewer.post(path, **{"Idempotency-Key": "resend-key-2"})
+    hidden = stranger.post(path, **{"Idempotency-Key": "resend-key-3"})
+
+    assert (forbidden.status_code, forbidden.data["code"]) == (403, "forbidden")
+    assert (hidden.status_code, hidden.data["code"]) == (404, "not_found")
+    assert not ActionRun.objects.exists()

@@ -8,8 +8,10 @@ import re
 from typing import Any
 
 import time_machine
+from django.core import mail
 from playwright.sync_api import Page, expect
 
+from orderdesk.actions.tests.test_resend_email import email_action
 from orderdesk.orders.events import Actor
 from orderdesk.orders.notes import add_note
 from orderdesk.testing import factories
@@ -136,3 +138,26 @@ def test_a_viewer_reads_the_customers_page_without_export_or_erase(
     expect(page.get_by_role("heading", level=1)).to_have_text("Aino Meikäläinen")
     expect(page.get_by_role("button", name="Export data (JSON)")).to_have_count(0)
     expect(page.get_by_role("link", name="Erase personal data…")).to_have_count(0)
+
+
+def test_customer_service_previews_and_resends_a_receipt_once_on_a_double_click(
+    browser_page: Page, live_server: Any, transactional_db: None, settings: Any
+) -> None:
+    # The run is handed to the task backend when the request's transaction commits.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    world = factories.world()
+    order = factories.order(world, email="aino@example.com")
+    email_action(order)
+    page = browser_page
+    log_in(page, live_server, world.sam)
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+
+    page.get_by_role("button", name="Resend email…").click()
+    dialog = page.get_by_role("dialog", name=re.compile("Resend Receipt"))
+    expect(dialog).to_contain_text(f"Your receipt for order #{order.number}")
+    expect(dialog).to_contain_text("aino@example.com")
+    dialog.get_by_role("button", name="Send").dblclick()
+
+    expect(page.locator(".panel .alert-success")).to_contain_text("Resend queued: Receipt")
+    expect(page.locator("#panel-timeline")).to_contain_text("Email resent: Receipt")
+    assert len(mail.outbox) == 1

@@ -3,6 +3,7 @@ retry a failed access removal (SPEC F5)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,8 @@ from orderdesk.web.http import StaffRequest
 from orderdesk.web.views.orders import order_updated_response
 from orderdesk.workflows import completion
 from orderdesk.workflows.lookup import get_order_for_member
+
+RESEND_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 def _respond(request: StaffRequest, number: int, response: HttpResponse) -> HttpResponse:
@@ -85,3 +88,21 @@ def mark_completed(request: StaffRequest, number: int) -> HttpResponse:
         return _respond(request, number, response)
     response = order_updated_response(request, order, message="Marked as completed")
     return _respond(request, number, response)
+
+
+@login_required
+@require_POST
+def resend_email(request: StaffRequest, number: int, snapshot_id: int) -> HttpResponse:
+    """Send an email action's email again, after its preview; the dialog's key makes a double
+    click send once."""
+    order = get_order_for_member(request.access, number, acting=True)
+    snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
+    key = str(request.POST.get("key", ""))
+    if not RESEND_KEY.fullmatch(key):
+        response = order_updated_response(
+            request, order, error="This form is out of date: open Resend again.", status=400
+        )
+        return _respond(request, number, response)
+    run = services.resend_email(snapshot, key=key, by=request.user)
+    message = f"Resend queued: {snapshot}" if run else f"{snapshot}: nothing new to send"
+    return _respond(request, number, order_updated_response(request, order, message=message))
