@@ -106,6 +106,9 @@ class ActionRun(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The customer this run acts for when it is not the order's address now: removing access
+    # under the address a corrected email replaced. Blank: the order's.
+    customer_email = models.CharField(max_length=254, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,7 +35,7 @@ from orderdesk.actions.models import (
 from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.models import ActionHealth, Order
+from orderdesk.orders.models import ActionHealth, Order, OrderStatus
 from orderdesk.organizations.models import User
 
 logger = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def _queue(
     attempt: int = 1,
     run_after: dt.datetime | None = None,
     by: Actor | None = None,
+    customer_email: str = "",
 ) -> ActionRun:
     """Write a queued run (inside the caller's transaction) and enqueue it after commit."""
     run = ActionRun.objects.create(
@@ -129,6 +130,7 @@ def _queue(
         attempt=attempt,
         run_after=run_after or timezone.now(),
         triggered_by=by.user if by else None,
+        customer_email=customer_email,
     )
     if operation == RunOperation.RUN and snapshot.status != SnapshotStatus.PENDING:
         snapshot.status = SnapshotStatus.PENDING
@@ -255,6 +257,7 @@ def _schedule_retry(run: ActionRun, now: dt.datetime) -> tuple[ActionRun, str]:
         attempt=run.attempt + 1,
         run_after=now + delay,
         triggered_by=run.triggered_by,
+        customer_email=run.customer_email,
     )
     words = (
         f"attempt {run.attempt} of {settings.ACTION_MAX_ATTEMPTS}),"
@@ -507,6 +510,69 @@ def rerun_action(snapshot: ActionSnapshot, *, by: Actor | User) -> ActionRun | N
         )
         transitions.set_action_health(order, action_health(order))
     return run
+
+
+def move_access(order: Order, *, old_email: str, actor: Actor) -> list[ActionRun]:
+    """Move the course access the order granted from `old_email` to its address now.
+
+    Call inside the email change's transaction, with the order locked and its new address
+    saved. Each Kajabi grant that succeeded becomes two runs with their retries and statuses:
+    a grant under the new address (a new snapshot, so the panel shows both) and a removal
+    under the old one, unless another paid, unrefunded order of the old address in the
+    checkout still grants the same offer (Kajabi removes the whole offer from a member).
+    Grants that have not succeeded yet simply run under the new address.
+    """
+    runs: list[ActionRun] = []
+    held = order.action_snapshots.select_for_update().filter(
+        kind__in=REVOCABLE_KINDS, status=SnapshotStatus.SUCCEEDED
+    )
+    for snapshot in held:
+        moved = ActionSnapshot.objects.create(
+            order=order,
+            config=snapshot.config,
+            config_version=snapshot.config_version,
+            level=snapshot.level,
+            kind=snapshot.kind,
+            product=snapshot.product,
+            name=snapshot.name,
+            settings=snapshot.settings,
+            position=snapshot.position,
+        )
+        runs.append(_queue(moved, by=actor))
+        keeper = _other_grant(order, snapshot, old_email)
+        if keeper is not None:
+            record_event(
+                order,
+                type=EventType.ACCESS_REVOKED,
+                message=f"{_label(snapshot)} kept for {old_email}: order #{keeper} still grants it",
+                actor=actor,
+                data={"snapshot_id": snapshot.pk, "kept_by_order": keeper},
+            )
+            continue
+        runs.append(
+            _queue(snapshot, operation=RunOperation.REVOKE, by=actor, customer_email=old_email)
+        )
+    transitions.set_action_health(order, action_health(order))
+    return runs
+
+
+def _other_grant(order: Order, snapshot: ActionSnapshot, email: str) -> int | None:
+    """The number of another paid, unrefunded order of `email` in the checkout whose grant of
+    the same Kajabi offer (its activation URL) holds, if any."""
+    other = (
+        ActionSnapshot.objects.filter(
+            order__checkout_id=order.checkout_id,
+            order__customer_email=email,
+            order__status__in=OrderStatus.REFUNDABLE,
+            kind=snapshot.kind,
+            status=SnapshotStatus.SUCCEEDED,
+            settings__activation_url=snapshot.settings.get("activation_url", ""),
+        )
+        .exclude(order_id=order.pk)
+        .values_list("order__number", flat=True)
+        .first()
+    )
+    return other
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from orderdesk.payments.models import Refund
 from orderdesk.payments.refunds import RefundRequest, refund_order, refund_outcome
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.workflows import completion
+from orderdesk.workflows.email_change import EmailChangeForm, SameEmail, change_customer_email
 from orderdesk.workflows.lookup import get_order_for_token
 from orderdesk.workflows.panel import load_order_details
 from orderdesk.workflows.search import search_orders
@@ -226,6 +227,34 @@ def resend_email(
     snapshot = _email_action(token, number, action_id, acting=True)
     run = actions.resend_email(snapshot, key=idempotency_key, by=Actor.of_token(token))
     return _rerun_out(run, token, number)
+
+
+class EmailChangeIn(Schema):
+    email: str = Field(max_length=254, description="The new address; stored lower-cased.")
+    resend_receipt: bool = Field(default=False, description="Also send the receipt again.")
+
+
+@router.post("/orders/{number}/email", response={200: OrderDetailOut, **VERB_ERRORS})
+def change_email(request: StaffRequest, number: OrderNumber, body: EmailChangeIn) -> OrderDetailOut:
+    """Correct the buyer's email (customer service and up): the course access granted to the
+    old address moves to the new one through post-purchase action runs (a grant under the
+    new, a removal under the old unless another paid order of it still grants the offer); the
+    timeline records old → new and who."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    form = EmailChangeForm({"email": body.email, "resend_receipt": body.resend_receipt})
+    if not form.is_valid():
+        raise InvalidParameters(form.messages())
+    try:
+        change_customer_email(
+            order,
+            form.cleaned_data["email"],
+            resend_receipt=form.cleaned_data["resend_receipt"],
+            actor=Actor.of_token(token),
+        )
+    except SameEmail as same:
+        raise InvalidParameters({"email": str(same)}) from None
+    return order_detail(get_order_for_token(token, number))
 
 
 @router.post(

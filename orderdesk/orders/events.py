@@ -42,6 +42,7 @@ class EventType(models.TextChoices):
     INTERNAL_NOTE = "internal_note", "Internal note"
     EMAIL_RESEND_REQUESTED = "email_resend_requested", "Email resend requested"
     EMAIL_RESENT = "email_resent", "Email resent"
+    EMAIL_CHANGED = "email_changed", "Customer email changed"
     CUSTOMER_DATA_EXPORTED = "customer_data_exported", "Customer data exported"
     CUSTOMER_DATA_ERASED = "customer_data_erased", "Customer personal data erased"
 

@@ -5,6 +5,7 @@ from orderdesk.web.views import (
     actions,
     auth,
     customers,
+    email_change,
     notes,
     orders,
     passwords,
@@ -40,6 +41,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("customers/erase/", customers.erase_customer_view, name="customer_erase"),
     path("orders/<int:number>/", orders.order_detail, name="order_detail"),
     path("orders/<int:number>/notes/", notes.add_order_note, name="order_add_note"),
+    path("orders/<int:number>/email/", email_change.change_email, name="order_change_email"),
     path("orders/<int:number>/refund/", refunds.order_refund, name="order_refund"),
     path(
         "orders/<int:number>/mark-completed/",

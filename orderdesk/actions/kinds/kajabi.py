@@ -18,13 +18,13 @@ ALREADY_GRANTED = "has already been granted"
 ALREADY_REVOKED = "grant not found"
 
 
-def external_user_id(order: Order) -> str:
+def external_user_id(order: Order, email: str | None = None) -> str:
     """Stable per customer of an organization, so a grant repeated or revoked finds the same member.
 
     Kajabi treats the id case-sensitively and the email case-insensitively, so the id is derived
-    from the lower-cased email.
+    from the lower-cased email: the order's, or `email` (a corrected order's former address).
     """
-    email = order.customer_email.strip().lower()
+    email = (order.customer_email if email is None else email).strip().lower()
     digest = hashlib.sha256(f"{order.organization_id}:{email}".encode()).hexdigest()
     return f"od_{digest[:24]}"
 
@@ -47,29 +47,41 @@ class KajabiGrant(Kind):
             {"send_offer_grant_email": "true"} if settings.get("send_offer_grant_email") else {}
         )
         return self._post(
-            snapshot, settings.get("activation_url", ""), params=params, already=ALREADY_GRANTED
+            snapshot,
+            run,
+            settings.get("activation_url", ""),
+            params=params,
+            already=ALREADY_GRANTED,
         )
 
     def revoke(self, snapshot: ActionSnapshot, run: ActionRun) -> ActionResult:
         return self._post(
             snapshot,
+            run,
             snapshot.settings.get("deactivation_url", ""),
             params={},
             already=ALREADY_REVOKED,
         )
 
     def _post(
-        self, snapshot: ActionSnapshot, url: str, *, params: dict[str, str], already: str
+        self,
+        snapshot: ActionSnapshot,
+        run: ActionRun,
+        url: str,
+        *,
+        params: dict[str, str],
+        already: str,
     ) -> ActionResult:
         if not url:
             raise ActionError("No Kajabi webhook URL is configured", permanent=True)
         order = snapshot.order
+        email = run.customer_email or order.customer_email
         payload = {
             "name": member_name(
                 order, hide_last_name=bool(snapshot.settings.get("hide_last_name"))
             ),
-            "email": order.customer_email,
-            "external_user_id": external_user_id(order),
+            "email": email,
+            "external_user_id": external_user_id(order, email),
         }
         try:
             response = http.post(

@@ -101,6 +101,7 @@ def test_the_openapi_document_has_the_desk_operations(client: Client) -> None:
     assert "post" in paths["/api/v1/customers/export"]
     assert "post" in paths["/api/v1/customers/erase"]
     assert {"get", "post"} <= set(paths["/api/v1/orders/{number}/actions/{action_id}/resend"])
+    assert "post" in paths["/api/v1/orders/{number}/email"]
     assert paths["/api/v1/orders/{number}/notes"]["post"]["security"] == [{"StaffToken": []}]
 
 
@@ -239,3 +240,34 @@ def test_resend_is_forbidden_to_a_viewer_and_hidden_from_another_organization(
     assert (forbidden.status_code, forbidden.data["code"]) == (403, "forbidden")
     assert (hidden.status_code, hidden.data["code"]) == (404, "not_found")
     assert not ActionRun.objects.exists()
+
+
+def test_the_email_is_corrected_as_the_token(world: factories.World, staff: Staff) -> None:
+    order = factories.order(world, email="aino@exmaple.com")
+
+    response = staff.post(f"/orders/{order.number}/email", {"email": "AINO@example.com"})
+    same = staff.post(f"/orders/{order.number}/email", {"email": "aino@example.com"})
+    bad = staff.post(f"/orders/{order.number}/email", {"email": "nope"})
+
+    assert response.status_code == 200
+    assert response.data["customer"]["email"] == "aino@example.com"
+    changed = [e for e in response.data["timeline"] if e["type"] == "email_changed"]
+    assert changed[0]["data"] == {"old": "aino@exmaple.com", "new": "aino@example.com"}
+    assert changed[0]["actor_type"] == "api_token"
+    assert [(r.status_code, r.data["code"]) for r in (same, bad)] == [
+        (400, "invalid_parameters")
+    ] * 2
+
+
+def test_a_viewer_or_a_stranger_cannot_correct_the_email(
+    world: factories.World, viewer: Staff, client: Client
+) -> None:
+    order = factories.order(world, email="aino@example.com")
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+
+    forbidden = viewer.post(f"/orders/{order.number}/email", {"email": "x@example.com"})
+    hidden = stranger.post(f"/orders/{order.number}/email", {"email": "x@example.com"})
+
+    assert (forbidden.status_code, hidden.status_code) == (403, 404)
+    order.refresh_from_db()
+    assert order.customer_email == "aino@example.com"

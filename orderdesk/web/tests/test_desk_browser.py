@@ -59,6 +59,8 @@ def test_a_viewer_reads_notes_but_cannot_write_them(
     expect(page.locator("#panel-timeline .timeline-note")).to_contain_text("refund by Friday")
     expect(page.get_by_label("Internal note")).to_have_count(0)
     expect(page.get_by_role("button", name="Add note")).to_have_count(0)
+    expect(page.get_by_role("button", name="Change email")).to_have_count(0)
+    expect(page.get_by_role("button", name="Resend email…")).to_have_count(0)
 
 
 def test_customer_service_finds_an_order_the_way_the_customer_spells_it(
@@ -161,3 +163,26 @@ def test_customer_service_previews_and_resends_a_receipt_once_on_a_double_click(
     expect(page.locator(".panel .alert-success")).to_contain_text("Resend queued: Receipt")
     expect(page.locator("#panel-timeline")).to_contain_text("Email resent: Receipt")
     assert len(mail.outbox) == 1
+
+
+def test_customer_service_corrects_a_mistyped_email(
+    browser_page: Page, live_server: Any, world: factories.World
+) -> None:
+    order = factories.order(world, email="aino@exmaple.com")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+
+    page.get_by_role("button", name="Change email").click()
+    dialog = page.get_by_role("dialog", name="Change the customer's email")
+    dialog.get_by_label("New email").fill("Aino@Example.com")
+    dialog.get_by_role("button", name="Change email").click()
+
+    expect(page.locator(".panel .alert-success")).to_contain_text(
+        "Email changed to aino@example.com"
+    )
+    expect(page.locator("#panel-customer")).to_contain_text("aino@example.com")
+    expect(page.locator("#panel-timeline")).to_contain_text(
+        "Customer email changed: aino@exmaple.com → aino@example.com"
+    )
+    expect(page.locator(f"#order-row-{order.number}")).to_contain_text("aino@example.com")
