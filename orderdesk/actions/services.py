@@ -585,14 +585,32 @@ class EmailPreview:
     error: str = ""  # why it cannot be sent (the action's settings lack a subject...)
 
 
+def _kajabi_sends_email(snapshot: ActionSnapshot) -> bool:
+    # Kajabi sends its own offer grant email when the activation asks it to.
+    return snapshot.kind == ActionKind.KAJABI_GRANT and bool(
+        snapshot.settings.get("send_offer_grant_email")
+    )
+
+
 def can_resend(snapshot: ActionSnapshot) -> bool:
-    """An email action that sent its email (it succeeded) may send it again."""
-    return snapshot.status == SnapshotStatus.SUCCEEDED and get_kind(snapshot.kind).sends_email
+    """An action that sent the customer an email (it succeeded) may send it again: our
+    receipt and custom emails, and a Kajabi grant that has Kajabi send its grant email (the
+    activation again, with Kajabi's flag; the offer stays granted)."""
+    if snapshot.status != SnapshotStatus.SUCCEEDED:
+        return False
+    return get_kind(snapshot.kind).sends_email or _kajabi_sends_email(snapshot)
 
 
 def email_preview(snapshot: ActionSnapshot) -> EmailPreview:
     kind = get_kind(snapshot.kind)
     to = snapshot.order.customer_email
+    if _kajabi_sends_email(snapshot):
+        return EmailPreview(
+            to=to,
+            subject="Kajabi's offer grant email",
+            body="Kajabi writes and sends this email itself: Orderdesk activates the offer "
+            "again with send_offer_grant_email, and the customer keeps the access they have.",
+        )
     if not isinstance(kind, EmailKind):
         return EmailPreview(to=to, subject="", body="", error="This action sends no email.")
     try:

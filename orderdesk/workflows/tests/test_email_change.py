@@ -8,6 +8,7 @@ from django.core import mail
 
 from orderdesk.actions.kinds.kajabi import external_user_id
 from orderdesk.actions.models import ActionRun, RunOperation, SnapshotStatus
+from orderdesk.actions.services import can_resend, email_preview, resend_email
 from orderdesk.actions.tests.builders import kajabi, paid_order, run_queued
 from orderdesk.actions.tests.conftest import sandboxes
 from orderdesk.actions.tests.test_resend_email import email_action
@@ -94,3 +95,32 @@ def test_the_same_address_changes_nothing(world: World) -> None:
     with pytest.raises(SameEmail):
         change_customer_email(order, OLD, resend_receipt=False, actor=Actor.of_user(world.sam))
     assert not order.events.filter(type=EventType.EMAIL_CHANGED).exists()
+
+
+def test_a_kajabi_grant_with_its_grant_email_can_be_resent(world: World, sandboxes: str) -> None:
+    kajabi(world, sandboxes, send_offer_grant_email=True)
+    order = paid_order(world, email=NEW)
+    run_queued(order)
+    snapshot = order.action_snapshots.get()
+
+    preview = email_preview(snapshot)
+    run = resend_email(snapshot, key="kajabi-key-1", by=world.sam)
+    run_queued(order)
+
+    assert preview.subject == "Kajabi's offer grant email"
+    assert run is not None
+    grant = SandboxKajabiGrant.objects.get()
+    assert (grant.activations, grant.is_active, grant.grant_email_sent) == (2, True, True)
+    snapshot.refresh_from_db()
+    assert snapshot.status == SnapshotStatus.SUCCEEDED
+    assert order.events.filter(type=EventType.EMAIL_RESENT).exists()
+
+
+def test_a_kajabi_grant_without_its_grant_email_cannot_be_resent(
+    world: World, sandboxes: str
+) -> None:
+    kajabi(world, sandboxes)
+    order = paid_order(world)
+    run_queued(order)
+
+    assert not can_resend(order.action_snapshots.get())
