@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 
 MAX_TEXT = 254
 # Real zone names are at most about 30 characters; longer keys only cost a file lookup.
@@ -126,6 +127,20 @@ class TimeZoneField(_SharedField):
 
 class QueryForm(forms.Form):
     """A form over query parameters, read as one plain message per bad parameter."""
+
+    def full_clean(self) -> None:
+        # Most requests carry no parameter at all (the table's first page, a report's
+        # defaults). Where every field is optional, blank means "not given": there is nothing
+        # to clean, and walking the fields costs more than some of those pages' own Python.
+        if (
+            self.is_bound
+            and not any(self.data.get(name) for name in self.fields)
+            and not any(field.required for field in self.fields.values())
+        ):
+            self._errors = ErrorDict()
+            self.cleaned_data = {}
+            return
+        super().full_clean()
 
     def messages(self) -> dict[str, str]:
         """The first message of each parameter that did not validate, in field order."""

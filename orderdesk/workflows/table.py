@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 from orderdesk.orders.models import Order, OrderLine, OrderQuerySet
@@ -29,6 +30,11 @@ class RowAttempt(NamedTuple):
     method: str
     status: str
     created_at: dt.datetime
+
+
+# Sort keys in C: a page sorts the lines and attempts of each of its rows.
+BY_POSITION = attrgetter("position")
+BY_TIME = attrgetter("created_at", "id")
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
     column): the latest that settled, else the latest of any status."""
     if not attempts:
         return None
-    ordered = sorted(attempts, key=lambda a: (a.created_at, a.id))
+    ordered = sorted(attempts, key=BY_TIME)
     settled = [a for a in ordered if a.status in PaymentStatus.SETTLED]
     return (settled or ordered)[-1]
 
@@ -140,7 +146,7 @@ def table_rows(orders: list[Order]) -> list[TableRow]:
     return [
         TableRow(
             order=order,
-            products=sorted(lines[order.pk], key=lambda line: line.position),
+            products=sorted(lines[order.pk], key=BY_POSITION),
             payment=relevant_attempt(attempts[order.pk]),
         )
         for order in orders

@@ -87,3 +87,37 @@ def test_forms_share_their_fields_but_not_their_results() -> None:
     assert good.messages() == {}
     assert good.cleaned_data == {"text": "abc", "day": dt.date(2026, 1, 31)}
     assert good.fields["text"] is bad.fields["text"]
+
+
+class Spy(TextField):
+    cleaned = 0
+
+    def clean(self, value: object) -> str:
+        Spy.cleaned += 1
+        text: str = super().clean(value)
+        return text
+
+
+class Watched(QueryForm):
+    text = Spy()
+    day = DayField()
+
+
+class Needed(QueryForm):
+    text = TextField(required=True)
+
+
+def test_a_query_without_parameters_is_not_walked_field_by_field() -> None:
+    Spy.cleaned = 0
+    empty = Watched({"other": "x", "text": ""})
+
+    assert empty.messages() == {}
+    assert empty.cleaned_data == {}
+    assert Spy.cleaned == 0
+    # A parameter given (even one the fields refuse) is cleaned as usual.
+    assert Watched({"day": "\x00"}).messages() == {
+        "day": "Remove the invisible NUL character (%00)."
+    }
+    assert Spy.cleaned == 1
+    # A form with a required field still says it is missing.
+    assert Needed({}).messages() == {"text": "This field is required."}
