@@ -34,9 +34,17 @@ def orders_with_reference(reference: str) -> list[int]:
 
 
 def search_orders(
-    orders: OrderQuerySet, filters: OrderFilters, *, checkout_ids: Collection[int]
+    orders: OrderQuerySet,
+    filters: OrderFilters,
+    *,
+    checkout_ids: Collection[int],
+    text_index: bool = True,
 ) -> OrderQuerySet:
     """`orders` (already scoped to what the caller may see) matching `filters`."""
     return filter_orders(
-        orders, filters, checkout_ids=checkout_ids, references=orders_with_reference
+        orders,
+        filters,
+        checkout_ids=checkout_ids,
+        references=orders_with_reference,
+        text_index=text_index,
     )

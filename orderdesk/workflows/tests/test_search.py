@@ -3,14 +3,17 @@ provider's payment id, through the function every interface filters with."""
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order, OrderTag
 from orderdesk.payments.models import PaymentAttempt
 from orderdesk.testing import factories
+from orderdesk.workflows import table
 from orderdesk.workflows.search import search_orders
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +149,44 @@ def test_percent_and_underscore_are_literal(world: factories.World) -> None:
 
     assert matching(world, q="an%a") == []
     assert matching(world, q="a_na") == []
+
+
+@pytest.mark.parametrize("window", [2, 4, 5, 1000])
+def test_the_table_page_is_the_same_through_the_window_or_the_index(
+    world: factories.World, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    monkeypatch.setattr(table, "SEARCH_WINDOW", window)
+    start = timezone.now() - dt.timedelta(days=1)
+    names = ["Aino", "Matti", "Aino", "Aino", "Ella", "Aino", "Aino"]
+    made = [
+        factories.order(
+            world,
+            first_name=name,
+            last_name="Järvinen",
+            created_at=start + dt.timedelta(minutes=i),
+        )
+        for i, name in enumerate(names)
+    ]
+    ainos = [o.number for o in reversed(made) if o.first_name == "Aino"]
+    filters = OrderFilterForm({"q": "aino jarvinen"}, tz=ZoneInfo("UTC")).filters
+    scope = Order.objects.filter(checkout=world.checkout)
+
+    first = table.table_page(scope, filters, checkout_ids=[world.checkout.pk], size=2)
+    second = table.table_page(
+        scope,
+        filters,
+        checkout_ids=[world.checkout.pk],
+        cursors=table.PageCursors(after=first.older),
+        size=2,
+    )
+    third = table.table_page(
+        scope,
+        filters,
+        checkout_ids=[world.checkout.pk],
+        cursors=table.PageCursors(after=second.older),
+        size=2,
+    )
+
+    pages = [[row.order.number for row in page.rows] for page in (first, second, third)]
+    assert pages == [ainos[:2], ainos[2:4], ainos[4:]]
+    assert third.older is None
