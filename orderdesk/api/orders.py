@@ -33,6 +33,7 @@ from orderdesk.api.staff_schemas import (
     OrderPageOut,
     OrderQuery,
     PageQuery,
+    RefundConfirmIn,
     RefundIn,
     RefundOut,
     RefundResultOut,
@@ -46,7 +47,13 @@ from orderdesk.orders.notes import NoteForm, add_note
 from orderdesk.orders.queries import OrderFilters
 from orderdesk.organizations.models import ApiToken
 from orderdesk.payments.models import Refund
-from orderdesk.payments.refunds import RefundRequest, refund_order, refund_outcome
+from orderdesk.payments.refunds import (
+    RefundRequest,
+    check_refund,
+    confirm_refund,
+    refund_notice,
+    refund_order,
+)
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.workflows import completion
 from orderdesk.workflows.email_change import EmailChangeForm, SameEmail, change_customer_email
@@ -291,17 +298,58 @@ def refund(
         actor=Actor.of_token(token),
         idempotency_key=idempotency_key,
     )
-    made = Refund.objects.select_related("created_by", "created_by_token", "payment_attempt").get(
-        pk=answer.refund.pk
-    )
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
-    result = RefundResultOut(
+    return Status(200 if answer.replayed else 201, _refund_result(answer.refund, token, number))
+
+
+RefundId = Annotated[int, Path(ge=1, le=2**63 - 1, description="`refunds[].id` of the order.")]
+
+
+@router.post(
+    "/orders/{number}/refunds/{refund_id}/check", response={200: RefundResultOut, **VERB_ERRORS}
+)
+def check_pending_refund(
+    request: StaffRequest, number: OrderNumber, refund_id: RefundId
+) -> RefundResultOut:
+    """Ask the provider now what became of a pending refund and settle it (the worker also
+    does, every few minutes). 400 when the provider cannot be asked about it (confirm it
+    instead) or does not answer now; a refund no longer pending is answered as it is."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    refund = check_refund(get_object_or_404(Refund, pk=refund_id, order=order))
+    return _refund_result(refund, token, number)
+
+
+@router.post(
+    "/orders/{number}/refunds/{refund_id}/confirm", response={200: RefundResultOut, **VERB_ERRORS}
+)
+def confirm_pending_refund(
+    request: StaffRequest, number: OrderNumber, refund_id: RefundId, body: RefundConfirmIn
+) -> RefundResultOut:
+    """Settle a pending refund whose provider cannot be asked (Epassi; Paytrail before it
+    named the refund), with what the provider's own service shows: refunded (booked) or not
+    (failed; its products can be refunded again). The timeline names the API token."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    refund = get_object_or_404(Refund, pk=refund_id, order=order)
+    settled = confirm_refund(refund, refunded=body.refunded, actor=Actor.of_token(token))
+    return _refund_result(settled, token, number)
+
+
+def _refund_result(refund: Refund, token: ApiToken, number: int) -> RefundResultOut:
+    made = Refund.objects.select_related(
+        "created_by", "created_by_token", "payment_attempt", "order__checkout"
+    ).get(pk=refund.pk)
+    notice = refund_notice(made)
+    return RefundResultOut(
         refund=RefundOut.model_validate(made),
-        message=refund_outcome(made),
+        outcome=notice.outcome,
+        can_check=notice.can_check,
+        can_confirm=notice.can_confirm,
+        message=notice.message,
         order=order_detail(get_order_for_token(token, number)),
     )
-    return Status(200 if answer.replayed else 201, result)
 
 
 @router.post("/orders/{number}/notes", response={201: EventOut, **VERB_ERRORS})

@@ -357,8 +357,27 @@ class RefundIn(Schema):
         return _no_nul(value)
 
 
+class RefundConfirmIn(Schema):
+    refunded: bool = Field(
+        description="What the provider's own service shows: true if it returned the money."
+    )
+
+
 class RefundResultOut(Schema):
     refund: RefundOut
+    outcome: str = Field(
+        description="succeeded, recorded (no money moved: “Refund payments” was off), "
+        "action_needed (booked, the money is to be returned in the provider's own service), "
+        "pending (check it, or confirm it where the provider cannot be asked), failed or "
+        "reversed."
+    )
+    can_check: bool = Field(
+        description="Pending and the provider can be asked: POST …/refunds/{id}/check."
+    )
+    can_confirm: bool = Field(
+        description="Pending and the provider cannot be asked: after looking in its own "
+        "service, POST …/refunds/{id}/confirm."
+    )
     message: str = Field(description="What happened to the money, for people.")
     order: OrderDetailOut
 

@@ -27,6 +27,8 @@ class FakeProvider(PaymentProvider):
     )
     calls: list[str] = field(default_factory=list)
     status_calls: list[str] = field(default_factory=list)
+    # Whether refund_status can be asked (False: staff confirm a pending refund instead).
+    checkable: bool = True
 
     def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
         self.calls.append(refund.idempotency_key)
@@ -39,6 +41,9 @@ class FakeProvider(PaymentProvider):
         if isinstance(self.status_answer, Exception):
             raise self.status_answer
         return self.status_answer
+
+    def can_check_refund(self, refund: Refund) -> bool:
+        return self.checkable
 
 
 class FullOnly(FakeProvider):

@@ -257,3 +257,16 @@ def _route_message(route: RefundRoute) -> str:
     if route.via_provider:
         return f"The money is returned to the customer through {route.provider}."
     return route.recorded_reason
+
+
+class RefundConfirmationForm(forms.Form):
+    """Staff saying what the provider did with a pending refund it cannot be asked about."""
+
+    refunded = forms.TypedChoiceField(
+        choices=[("yes", "The provider refunded it"), ("no", "The provider did not refund it")],
+        coerce=lambda value: value == "yes",
+        error_messages={
+            "required": "Say whether the provider refunded it.",
+            "invalid_choice": "Say whether the provider refunded it.",
+        },
+    )

@@ -44,6 +44,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:number>/email/", email_change.change_email, name="order_change_email"),
     path("orders/<int:number>/refund/", refunds.order_refund, name="order_refund"),
     path(
+        "orders/<int:number>/refunds/<int:refund_id>/check/",
+        refunds.check_pending_refund,
+        name="order_refund_check",
+    ),
+    path(
+        "orders/<int:number>/refunds/<int:refund_id>/confirm/",
+        refunds.confirm_pending_refund,
+        name="order_refund_confirm",
+    ),
+    path(
         "orders/<int:number>/mark-completed/",
         actions.mark_completed,
         name="order_mark_completed",

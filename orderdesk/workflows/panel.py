@@ -15,6 +15,7 @@ from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.models import Order, OrderEvent, OrderLine
 from orderdesk.orders.pricing import VatRow, vat_breakdown
 from orderdesk.payments.models import PaymentAttempt, Refund
+from orderdesk.payments.refunds import RefundNotice, refund_notice
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class OrderDetails:
     payments: list[PaymentAttempt]
     actions: list[ActionSnapshot]  # each with its runs, newest first
     timeline: list[OrderEvent]
+
+    @cached_property
+    def refund_notices(self) -> list[RefundNotice]:
+        """Each refund with its outcome told as it is, and how a pending one gets settled."""
+        return [refund_notice(refund) for refund in self.refunds]
 
     @cached_property
     def requires_attention(self) -> bool:

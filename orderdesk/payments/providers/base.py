@@ -167,6 +167,14 @@ class PaymentProvider:
         """Ask the provider what became of a refund left pending (e.g. after a timeout)."""
         raise NotImplementedError(f"{type(self).__name__} must implement refund_status()")
 
+    def can_check_refund(self, refund: Refund) -> bool:
+        """Whether `refund_status` can tell what became of this refund.
+
+        Where it cannot (no status API, or nothing to ask about), a pending refund is settled
+        by staff confirming what they saw in the provider's own service.
+        """
+        return False
+
     def url(self, name: str, *args: object) -> str:
         """Absolute URL of one of this checkout's notification endpoints (payments/urls.py)."""
         path = reverse(f"payments:{name}", args=[self.checkout.pk, *args])

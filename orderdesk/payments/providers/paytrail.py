@@ -241,6 +241,12 @@ class Paytrail(PaymentProvider):
         )
         return _refund_result(data, refund.provider_reference)
 
+    def can_check_refund(self, refund: Refund) -> bool:
+        # Paytrail documents no refund status query. Its refund answer names the refund's own
+        # Checkout transaction (RefundResponse.transactionId), which GET /payments/{id} fetches;
+        # a refund whose answer never came (a 5xx, a timeout) has no id to ask about.
+        return bool(refund.provider_reference)
+
     def _verified_query(self, request: HttpRequest) -> dict[str, str]:
         params = {k: str(v) for k, v in request.GET.items()}
         account_id, secret = self._merchant

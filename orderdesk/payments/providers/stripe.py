@@ -188,6 +188,10 @@ class Stripe(PaymentProvider):
             raise self._error(error) from error
         return _refund_result(found.id, found.status or "", found.failure_reason or "")
 
+    def can_check_refund(self, refund: Refund) -> bool:
+        # Retrieved by its id, or found by our key among the payment's refunds.
+        return True
+
     def parse_notification(self, request: HttpRequest) -> ProviderEvent:
         secret = self.account.secret("webhook_secret") if self.account else ""
         verify_signature(request.body, request.headers.get("Stripe-Signature", ""), secret)

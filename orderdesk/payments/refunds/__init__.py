@@ -10,10 +10,11 @@ books follow what the provider did (an unknown outcome stays pending until the p
 - `request`: `refund_order`, the intent row under the order lock, the provider call after
   commit, replays and reused keys
 - `settle`: `settle_refund` and the books (`book_refund`, `book_payment`)
-- `reconcile`: asking the provider about refunds left pending
+- `reconcile`: settling refunds left pending: the provider asked (the worker, "Check now")
+  or, where it cannot be asked, staff confirming what it did
 - `provider_events`: refund notifications, and refunds made in the provider's dashboard
 - `restore`: undoing the books of every refund (the order's part in `orders.transitions`)
-- `outcome`: the one sentence both interfaces answer with
+- `outcome`: a refund's outcome, its tone and the one sentence both interfaces answer with
 
 The names below are the package's public face; import them from here.
 """
@@ -21,9 +22,10 @@ The names below are the package's public face; import them from here.
 from __future__ import annotations
 
 from orderdesk.payments.refunds.errors import ALL, RefundError, RefundKeyReused
-from orderdesk.payments.refunds.outcome import refund_outcome
+from orderdesk.payments.refunds.outcome import Outcome, RefundNotice, refund_notice, refund_outcome
 from orderdesk.payments.refunds.plan import (
     EPASSI_PARTIAL_MESSAGE,
+    MANUAL_MESSAGE,
     NOT_AUTOMATIC_MESSAGE,
     UNCHECKED_MESSAGE,
     LineOption,
@@ -32,7 +34,12 @@ from orderdesk.payments.refunds.plan import (
     refund_options,
 )
 from orderdesk.payments.refunds.provider_events import apply_refund_event, record_provider_refund
-from orderdesk.payments.refunds.reconcile import reconcile_pending_refunds, reconcile_refund
+from orderdesk.payments.refunds.reconcile import (
+    check_refund,
+    confirm_refund,
+    reconcile_pending_refunds,
+    reconcile_refund,
+)
 from orderdesk.payments.refunds.request import (
     RefundAnswer,
     RefundRequest,
@@ -46,19 +53,25 @@ from orderdesk.payments.refunds.settle import settle_refund
 __all__ = [
     "ALL",
     "EPASSI_PARTIAL_MESSAGE",
+    "MANUAL_MESSAGE",
     "NOT_AUTOMATIC_MESSAGE",
     "UNCHECKED_MESSAGE",
     "LineOption",
+    "Outcome",
     "RefundAnswer",
     "RefundError",
     "RefundKeyReused",
+    "RefundNotice",
     "RefundOptions",
     "RefundRequest",
     "RefundRoute",
     "apply_refund_event",
+    "check_refund",
+    "confirm_refund",
     "reconcile_pending_refunds",
     "reconcile_refund",
     "record_provider_refund",
+    "refund_notice",
     "refund_options",
     "refund_order",
     "refund_outcome",

@@ -29,6 +29,10 @@ NOT_AUTOMATIC_MESSAGE = (
     "This payment method cannot be refunded automatically: refund it in the provider's own "
     "dashboard."
 )
+MANUAL_MESSAGE = (
+    "Invoices and bank transfers are not refunded through Orderdesk: return the money to the"
+    " customer yourself, e.g. by bank transfer."
+)
 UNCHECKED_MESSAGE = "“Refund payments” was unchecked: recorded only, no money was returned."
 
 
@@ -215,6 +219,8 @@ def _routes(
 
 def _route(adapter: PaymentProvider, attempt: PaymentAttempt, *, partial: bool) -> RefundRoute:
     name = attempt.get_provider_display()
+    if attempt.provider == Provider.MANUAL:
+        return RefundRoute(name, via_provider=False, recorded_reason=MANUAL_MESSAGE)
     if adapter.can_refund(partial=partial):
         return RefundRoute(name, via_provider=True)
     if adapter.full_refund and partial:

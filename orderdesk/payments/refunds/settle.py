@@ -21,12 +21,16 @@ from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds.plan import offer_access_snapshots, product_access_snapshots
 
 
-def settle_refund(refund: Refund, result: RefundResult, *, actor: Actor) -> Refund:
+def settle_refund(
+    refund: Refund, result: RefundResult, *, actor: Actor, event_message: str = ""
+) -> Refund:
     """Record what the provider did with a refund; safe to call again with the same news.
 
     succeeded → the books (lines, order total and status, payment status);
-    failed → the refund is failed with the provider's message and nothing else changes;
+    failed → the refund is failed with the provider's message and nothing else changes (the
+    lines it held are free to refund again);
     pending → only the provider's reference and note are kept.
+    `event_message` replaces the timeline's sentence (staff confirming for the provider).
     """
     with transaction.atomic():
         order = transitions.lock_order(refund.order)
@@ -49,7 +53,8 @@ def settle_refund(refund: Refund, result: RefundResult, *, actor: Actor) -> Refu
             record_event(
                 order,
                 type=EventType.REFUND_SUCCEEDED,
-                message=f"Refund of {amount_text} succeeded"
+                message=event_message
+                or f"Refund of {amount_text} succeeded"
                 + (" (the provider reported it after a failure)" if was_failed else ""),
                 actor=actor,
                 data={"refund_id": refund.pk, "provider_reference": refund.provider_reference},
@@ -63,7 +68,8 @@ def settle_refund(refund: Refund, result: RefundResult, *, actor: Actor) -> Refu
             record_event(
                 order,
                 type=EventType.REFUND_FAILED,
-                message=f"Refund of {amount_text} failed: {refund.failure_message}",
+                message=event_message
+                or f"Refund of {amount_text} failed: {refund.failure_message}",
                 actor=actor,
                 data={"refund_id": refund.pk},
             )

@@ -16,6 +16,7 @@ from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError, RefundResult
 from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
+    MANUAL_MESSAGE,
     NOT_AUTOMATIC_MESSAGE,
     UNCHECKED_MESSAGE,
     RefundRequest,
@@ -119,13 +120,13 @@ def test_a_partial_epassi_refund_is_recorded_only(
     )
 
 
-def test_a_manual_payment_is_recorded_only_with_the_dashboard_reminder(
+def test_a_manual_payment_is_recorded_only_with_the_next_step(
     world: factories.World, fake: FakeProvider
 ) -> None:
     options = refund_options(factories.order(world, provider="manual", method="invoice"))
 
     for route in (options.full_route, options.partial_route):
-        assert (route.via_provider, route.recorded_reason) == (False, NOT_AUTOMATIC_MESSAGE)
+        assert (route.via_provider, route.recorded_reason) == (False, MANUAL_MESSAGE)
 
 
 def test_an_order_without_a_payment_counts_what_is_left_on_the_order(

@@ -11,7 +11,7 @@ from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, Ref
 from orderdesk.payments.providers.base import ProviderError, RefundResult
 from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
-    NOT_AUTOMATIC_MESSAGE,
+    MANUAL_MESSAGE,
     RefundError,
     RefundRequest,
     reconcile_pending_refunds,
@@ -277,7 +277,7 @@ def test_it_refunds_a_full_epassi_payment_through_epassi(
     assert order.payment_attempts.get().status == PaymentStatus.REFUNDED
 
 
-def test_it_records_manual_payments_with_the_dashboard_reminder(
+def test_it_records_manual_payments_with_the_next_step(
     world: factories.World, fake: FakeProvider
 ) -> None:
     order = paid_order(world, provider="manual", method="invoice")
@@ -285,7 +285,7 @@ def test_it_records_manual_payments_with_the_dashboard_reminder(
 
     r = refund(order, {course.pk: 7900, workbook.pk: 900})
 
-    assert (r.status, r.recorded_only_reason) == (RefundStatus.RECORDED, NOT_AUTOMATIC_MESSAGE)
+    assert (r.status, r.recorded_only_reason) == (RefundStatus.RECORDED, MANUAL_MESSAGE)
     assert fake.calls == []
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED

@@ -15,7 +15,7 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
-    NOT_AUTOMATIC_MESSAGE,
+    MANUAL_MESSAGE,
     RefundRequest,
     reconcile_pending_refunds,
     refund_order,
@@ -200,6 +200,6 @@ def test_manual_payment_refund_is_recorded_only(sandboxed: World) -> None:
 
     r = refund(order, order.total_minor)
 
-    assert (r.status, r.recorded_only_reason) == (RefundStatus.RECORDED, NOT_AUTOMATIC_MESSAGE)
+    assert (r.status, r.recorded_only_reason) == (RefundStatus.RECORDED, MANUAL_MESSAGE)
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED

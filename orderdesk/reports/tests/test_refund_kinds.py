@@ -1,10 +1,12 @@
 """Every kind of refund has one booking time and counts alike in every report (issue 13).
 
 The kinds: through the provider, recorded only (a manual invoice, Epassi's partial refund,
-"Refund payments" unchecked), made in the provider's dashboard and reported by webhook, and
-reversed by "Also restore refunded data" (which counts nowhere). Each is booked through the
-services, then read from the live tables and, days later, from the rollup: the headline
-figures, the API's report and the CSV export must agree both ways.
+"Refund payments" unchecked), made in the provider's dashboard and reported by webhook, left
+pending and then confirmed by staff (a provider without a status API), failed (which counts
+nowhere), and reversed by "Also restore refunded data" (which counts nowhere either). Each is
+booked through the services, then read from the live tables and, days later, from the rollup:
+the headline figures, the reports page's Refunds card, the API's report and both CSV exports
+(the report's and the orders table's) must agree both ways.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.payments.models import Refund, RefundStatus
-from orderdesk.payments.refunds import RefundRequest, refund_order
+from orderdesk.payments.providers.base import RefundResult
+from orderdesk.payments.refunds import RefundRequest, confirm_refund, plan, refund_order
 from orderdesk.payments.refunds.provider_events import record_provider_refund
 from orderdesk.reports import rollups
 from orderdesk.reports.facts import LiveFacts, RolledFacts
@@ -37,6 +40,7 @@ from orderdesk.reports.periods import Period
 from orderdesk.reports.queries import Scope, Valuation, headline_figures
 from orderdesk.testing import factories
 from orderdesk.testing.fake_providers import FakeProvider, Fakes, fake, fakes
+from orderdesk.web.tests.test_reports_refunds_card import card
 from orderdesk.workflows.completion import restore_refunded_data
 
 __all__ = ["fake", "fakes"]
@@ -92,6 +96,32 @@ def in_provider_dashboard(w: factories.World) -> tuple[Order, int]:
     return order, 1200
 
 
+def confirmed_by_staff(w: factories.World) -> tuple[Order, int]:
+    order = factories.order(w, created_at=PAID, provider="epassi", method="epassi")
+    epassi = plan.adapter_for(order.payment_attempts.get())
+    assert isinstance(epassi, FakeProvider)
+    epassi.answer, epassi.checkable = RefundResult("pending"), False
+    try:
+        pending = _refund(order, order.total_minor, via_provider=True)
+        assert pending.status == RefundStatus.PENDING
+        confirm_refund(pending, refunded=True, actor=Actor.of_user(w.sam))
+    finally:
+        epassi.answer, epassi.checkable = RefundResult("succeeded"), True
+    return order, order.total_minor
+
+
+def failed_at_the_provider(w: factories.World) -> tuple[Order, int]:
+    order = factories.order(w, created_at=PAID)
+    stripe = plan.adapter_for(order.payment_attempts.get())
+    assert isinstance(stripe, FakeProvider)
+    stripe.answer = RefundResult("failed", message="Stripe: card expired")
+    try:
+        assert _refund(order, 2500, via_provider=True).status == RefundStatus.FAILED
+    finally:
+        stripe.answer = RefundResult("succeeded")
+    return order, 0  # no money moved: it counts nowhere
+
+
 def reversed_by_restore(w: factories.World) -> tuple[Order, int]:
     order, _ = recorded_payments_unchecked(w)
     restore_refunded_data(order, actor=Actor.system())
@@ -105,6 +135,8 @@ KINDS: dict[str, Callable[[factories.World], tuple[Order, int]]] = {
     "recorded: Epassi partial": recorded_epassi_partial,
     "recorded: Refund payments unchecked": recorded_payments_unchecked,
     "made in the provider's dashboard": in_provider_dashboard,
+    "pending, confirmed by staff": confirmed_by_staff,
+    "failed at the provider": failed_at_the_provider,
     "reversed by a restore": reversed_by_restore,
 }
 
@@ -113,21 +145,38 @@ def _scope(w: factories.World) -> Scope:
     return Scope(frozenset({w.checkout.pk}), Period(FIRST, LAST, HELSINKI))
 
 
+def _csv_refunded(client: Client, url: str, params: dict[str, str], order: Order) -> frozenset[str]:
+    export = client.get(url, params)
+    text = b"".join(export.streaming_content).decode()  # type: ignore[attr-defined]
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["Order number"] == str(order.number)]
+    return frozenset(r["Order refunded"] for r in rows)
+
+
 def _figures(w: factories.World, client: Client, raw: str, order: Order) -> dict[str, object]:
-    """Every place a refund shows: headline figures, the API report, the CSV export."""
+    """Every place a refund shows: headline figures, the reports page, the API report, the
+    report's CSV export and the orders table's (web and API)."""
     headline = headline_figures(_scope(w), Valuation())
     period = {"period": "custom", "from": FIRST.isoformat(), "to": LAST.isoformat()}
     auth = {"Authorization": f"Bearer {raw}"}
     api = client.get("/api/v1/reports/sales", period, headers=auth).json()["headline"]
-    export = client.get("/api/v1/reports/export.csv", period, headers=auth)
-    text = b"".join(export.streaming_content).decode()  # type: ignore[attr-defined]
-    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["Order number"] == str(order.number)]
+    client.force_login(w.sam)
+    exports = {
+        _csv_refunded(client, "/reports/export.csv", period, order),
+        _csv_refunded(client, "/orders/export.csv", {"number": str(order.number)}, order),
+    }
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    exports |= {
+        _csv_refunded(client, "/api/v1/reports/export.csv", period, order),
+        _csv_refunded(client, "/api/v1/orders/export.csv", {"number": str(order.number)}, order),
+    }
+    del client.defaults["HTTP_AUTHORIZATION"]
     return {
         "refunds card": headline.refunds,
+        "reports page's Refunds card": card(client, "Refunds", **period),
         "net revenue": headline.net_revenue,
         "API refunds": api["refunds"],
         "API net revenue": api["net_revenue"],
-        "CSV order refunded": {r["Order refunded"] for r in rows},
+        "CSV order refunded, in all four exports": exports,
     }
 
 
@@ -143,10 +192,11 @@ def test_every_refund_kind_counts_alike_live_and_rolled_up(
     eur = Decimal(refunded) / 100
     expected = {
         "refunds card": {"EUR": eur} if refunded else {},
+        "reports page's Refunds card": f"€{eur:.2f}" if refunded else "–",
         "net revenue": {"EUR": Decimal(total) / 100 - eur},
         "API refunds": [{"currency": "EUR", "amount_minor": refunded}] if refunded else [],
         "API net revenue": [{"currency": "EUR", "amount_minor": total - refunded}],
-        "CSV order refunded": {f"{Decimal(refunded) / 100:.2f}"},
+        "CSV order refunded, in all four exports": {frozenset({f"{eur:.2f}"})},
     }
     booked = order.refunds.filter(status__in=RefundStatus.BOOKED)
     # One booking time for every kind: the moment it was booked.
@@ -170,7 +220,7 @@ def test_the_refunds_card_is_the_sum_of_every_refund_booked_in_the_period(
         for make in KINDS.values():
             make(world)
     booked = Refund.objects.filter(status__in=RefundStatus.BOOKED)
-    assert booked.count() == 5  # all but the reversed one
+    assert booked.count() == 6  # all but the failed and the reversed one
     total = sum(r.amount_minor for r in booked)
 
     with time_machine.travel(LATER, tick=False):

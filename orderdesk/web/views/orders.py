@@ -175,16 +175,24 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
 
 
 def order_updated_response(
-    request: StaffRequest, order: Order, *, message: str = "", error: str = "", status: int = 200
+    request: StaffRequest,
+    order: Order,
+    *,
+    message: str = "",
+    tone: str = "success",
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     """After a POST on one order: the fresh panel, its table row (out of band) and an event.
 
-    `message` is shown at the top of the panel (e.g. "Refund requested"); `error` likewise,
-    as an error (send it with status 400, which the page swaps in).
+    `message` is shown at the top of the panel in its `tone` (success, warning, error or
+    info: a refund's outcome says which); `error` likewise, as an error (send it with status
+    400, which the page swaps in).
     """
     order = get_order_for_member(request.access, order.number)
     context = _panel_context(request, order)
     context["message"] = message
+    context["tone"] = tone
     context["error"] = error
     context["row"] = _rows(table_rows([order]))[0]
     context["oob_row"] = True

@@ -1,12 +1,12 @@
-"""The Refund dialog of the order panel (SPEC F5)."""
+"""The Refund dialog of the order panel (SPEC F5), and settling a refund left pending."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor
@@ -15,12 +15,20 @@ from orderdesk.payments.models import Refund
 from orderdesk.payments.refunds import (
     RefundError,
     RefundKeyReused,
+    check_refund,
+    confirm_refund,
+    refund_notice,
     refund_options,
     refund_order,
-    refund_outcome,
 )
 from orderdesk.web.http import StaffRequest
-from orderdesk.web.refund_form import RefundDialog, RefundForm, blank_dialog, posted_dialog
+from orderdesk.web.refund_form import (
+    RefundConfirmationForm,
+    RefundDialog,
+    RefundForm,
+    blank_dialog,
+    posted_dialog,
+)
 from orderdesk.web.views.orders import order_updated_response
 from orderdesk.workflows.lookup import get_order_for_member
 
@@ -74,8 +82,56 @@ def _reused(refund: Refund) -> str:
 def _done(request: StaffRequest, order: Order, refund: Refund) -> HttpResponse:
     if not request.htmx:
         return redirect(reverse("order_detail", args=[order.number]))
-    response = order_updated_response(request, order, message=refund_outcome(refund))
+    notice = refund_notice(refund)
+    response = order_updated_response(request, order, message=notice.message, tone=notice.tone)
     # The dialog posted into itself; success replaces the whole panel instead.
     response["HX-Retarget"] = "#panel"
     response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def _pending_refund(request: StaffRequest, number: int, refund_id: int) -> tuple[Order, Refund]:
+    order = get_order_for_member(request.access, number, acting=True)
+    return order, get_object_or_404(Refund, pk=refund_id, order=order)
+
+
+def _settled(request: StaffRequest, order: Order, refund: Refund) -> HttpResponse:
+    if not request.htmx:
+        return redirect(reverse("order_detail", args=[order.number]))
+    notice = refund_notice(refund)
+    return order_updated_response(request, order, message=notice.message, tone=notice.tone)
+
+
+def _refused(request: StaffRequest, order: Order, message: str) -> HttpResponse:
+    if not request.htmx:
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    return order_updated_response(request, order, error=message, status=400)
+
+
+@login_required
+@require_POST
+def check_pending_refund(request: StaffRequest, number: int, refund_id: int) -> HttpResponse:
+    """ "Check now": ask the provider about one pending refund and show what it said."""
+    order, refund = _pending_refund(request, number, refund_id)
+    try:
+        refund = check_refund(refund)
+    except RefundError as error:
+        return _refused(request, order, error.message)
+    return _settled(request, order, refund)
+
+
+@login_required
+@require_POST
+def confirm_pending_refund(request: StaffRequest, number: int, refund_id: int) -> HttpResponse:
+    """Staff say whether a provider without a status API refunded a pending refund."""
+    order, refund = _pending_refund(request, number, refund_id)
+    form = RefundConfirmationForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, order, "Say whether the provider refunded it.")
+    try:
+        refund = confirm_refund(
+            refund, refunded=form.cleaned_data["refunded"], actor=Actor.of_user(request.user)
+        )
+    except RefundError as error:
+        return _refused(request, order, error.message)
+    return _settled(request, order, refund)
