@@ -22,10 +22,11 @@ S = OrderStatus
 class TransitionNotAllowed(Exception):
     """An order was asked to move to a status it cannot reach from where it is."""
 
-    def __init__(self, order: Order, action: str) -> None:
+    def __init__(self, order: Order, action: str, *, why: str = "") -> None:
         self.order = order
         self.action = action
-        super().__init__(f"Order #{order.number} is {order.get_status_display()}: cannot {action}.")
+        message = f"Order #{order.number} is {order.get_status_display()}: cannot {action}."
+        super().__init__(f"{message} {why}" if why else message)
 
 
 def lock_order(order: Order) -> Order:
@@ -112,9 +113,15 @@ def fail_payment(
 
 
 def mark_paid(
-    order: Order, *, actor: Actor, has_actions: bool, data: dict[str, Any] | None = None
+    order: Order,
+    *,
+    actor: Actor,
+    has_actions: bool,
+    data: dict[str, Any] | None = None,
+    message: str = "Payment succeeded",
 ) -> Order:
-    """The provider confirmed the payment: → Paid, or straight to Completed without actions.
+    """The payment was confirmed (by its provider, or by staff for an invoice): → Paid, or
+    straight to Completed without actions.
 
     In Progress is allowed too: a success can arrive after a failed attempt sent the order back.
     """
@@ -125,7 +132,7 @@ def mark_paid(
         to=S.PAID,
         action="record a payment",
         event=EventType.PAYMENT_SUCCEEDED,
-        message="Payment succeeded",
+        message=message,
         actor=actor,
         data=data,
         paid_at=now,
@@ -150,21 +157,55 @@ def complete(order: Order) -> Order:
     )
 
 
+REFUNDED_IN_FULL = (
+    "It was refunded in full: to complete it, also restore its refunded data (Orderdesk's"
+    " records only), or leave it refunded."
+)
+
+
 def mark_completed(order: Order, *, actor: Actor, data: dict[str, Any] | None = None) -> Order:
-    """Staff completed the order by hand (SPEC F4)."""
+    """Staff completed the order by hand (SPEC F4).
+
+    The status keeps saying where the money is (docs/architecture.md, *Decisions*): an order
+    with refunds still booked on it is completed only in part. Partially Refunded stays
+    Partially Refunded (the completion is recorded: its time and the timeline); Refunded in
+    full is refused, as nothing is left to complete, unless its refunded data was restored
+    first (in the same transaction, by `workflows.completion`).
+    """
     now = timezone.now()
-    return _move(
-        order,
-        allowed_from=S.COMPLETABLE,
-        to=S.MARKED_COMPLETED,
-        action="mark as completed",
-        event=EventType.MARKED_COMPLETED,
-        message="Marked as completed",
-        actor=actor,
-        data=data,
-        completed_at=now,
-        marked_completed_at=now,
-    )
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.status not in S.COMPLETABLE:
+            raise TransitionNotAllowed(order, "mark as completed")
+        if order.refunded_minor >= order.total_minor > 0:
+            raise TransitionNotAllowed(order, "mark as completed", why=REFUNDED_IN_FULL)
+        if order.refunded_minor > 0:
+            previous = order.status
+            order.status = S.PARTIALLY_REFUNDED
+            order.completed_at = order.marked_completed_at = now
+            order.save(
+                update_fields=["status", "completed_at", "marked_completed_at", "updated_at"]
+            )
+            record_event(
+                order,
+                type=EventType.MARKED_COMPLETED,
+                message="Marked as completed; stays Partially Refunded, its refunds kept",
+                actor=actor,
+                data={"from": previous, "to": S.PARTIALLY_REFUNDED, **(data or {})},
+            )
+            return order
+        return _move(
+            order,
+            allowed_from=S.COMPLETABLE,
+            to=S.MARKED_COMPLETED,
+            action="mark as completed",
+            event=EventType.MARKED_COMPLETED,
+            message="Marked as completed",
+            actor=actor,
+            data=data,
+            completed_at=now,
+            marked_completed_at=now,
+        )
 
 
 def record_refund(

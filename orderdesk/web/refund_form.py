@@ -126,6 +126,11 @@ class RefundRow:
         return self.option.can_remove_access
 
     @property
+    def access(self) -> str:
+        """What "Remove access" removes, for the dialog: the product's grants by name."""
+        return ", ".join(str(snapshot) for snapshot in self.option.access)
+
+    @property
     def field(self) -> str:
         return amount_field(self.line.pk)
 

@@ -28,6 +28,11 @@ class CompletionChoices:
     label: str
     show_use_latest_config: bool
     show_restore_refunded_data: bool
+    # Refunded in full: it completes only with its refunded data restored (the box is ticked).
+    restore_required: bool = False
+    # Some booked refund returned money through the provider: restoring changes Orderdesk's
+    # records only, the customer keeps that money.
+    provider_returned_money: bool = False
 
 
 def completion_choices(
@@ -50,6 +55,7 @@ def completion_choices(
     statuses = set(action_statuses)
     has_failed = SnapshotStatus.FAILED in statuses
     has_unfinished = bool(statuses & {SnapshotStatus.PENDING, SnapshotStatus.RUNNING}) or has_failed
+    refund_statuses = list(refund_statuses)
     # Only booked refunds have books that "Also restore refunded data" can undo.
     has_refund_history = any(status in RefundStatus.BOOKED for status in refund_statuses)
     done = order.status in (OrderStatus.COMPLETED, OrderStatus.MARKED_COMPLETED)
@@ -60,6 +66,8 @@ def completion_choices(
         label=MARK_COMPLETED_AND_RERUN if rerun else MARK_COMPLETED,
         show_use_latest_config=has_failed,
         show_restore_refunded_data=has_refund_history,
+        restore_required=has_refund_history and order.refunded_minor >= order.total_minor > 0,
+        provider_returned_money=RefundStatus.SUCCEEDED in set(refund_statuses),
     )
 
 
@@ -90,8 +98,10 @@ def mark_completed(
     amounts and payment status first return to their pre-refund values; the refunds stay in
     the history, marked reversed. With `use_latest_config`, failed actions first take the
     current configuration of their source (`actions.services.finish_actions`).
-    Raises TransitionNotAllowed for orders that were never paid, RefundError when the
-    refunded data cannot be restored; either way nothing changes.
+    Without `restore_refunds`, an order with refunds keeps its refund status
+    (`orders.transitions.mark_completed`): Partially Refunded stays so, Refunded in full is
+    refused. Raises TransitionNotAllowed for orders that were never paid or are refunded in
+    full, RefundError when the refunded data cannot be restored; either way nothing changes.
     """
     actor = Actor.of(by)
     with transaction.atomic():

@@ -54,6 +54,8 @@ class LineOption:
     line: OrderLine
     # Held by refunds still waiting for the provider: not refundable again until they settle.
     pending_minor: int
+    # The product's Kajabi grants: what "Remove access" revokes.
+    access: tuple[ActionSnapshot, ...] = ()
 
     @property
     def max_minor(self) -> int:
@@ -135,9 +137,16 @@ def refund_options(order: Order, *, lock_payment: bool = False) -> RefundOptions
         )
         payment_left = attempt.amount_minor - attempt.refunded_minor - in_flight
     full, partial, unchecked = _routes(order, attempt)
+    grants: dict[int, list[ActionSnapshot]] = {}
+    product_ids = {line.product_id for line in lines if line.product_id is not None}
+    for snapshot in product_access_snapshots(order, product_ids):
+        grants.setdefault(snapshot.product_id or 0, []).append(snapshot)
     return RefundOptions(
         order=order,
-        lines=tuple(LineOption(line, pending.get(line.pk, 0)) for line in lines),
+        lines=tuple(
+            LineOption(line, pending.get(line.pk, 0), tuple(grants.get(line.product_id or 0, ())))
+            for line in lines
+        ),
         attempt=attempt,
         payment_left_minor=payment_left,
         order_left_minor=order_left,

@@ -1,5 +1,6 @@
 // The Refund dialog: opens as a modal, shows "Remove access" only while a product's amount is
-// its full remaining price, and says what will happen for this order's provider.
+// its full remaining price (ticked when the product granted access, until staff untick it),
+// and says what will happen for this order's provider.
 (() => {
   const toMinor = (text, exponent) => {
     const cleaned = text.trim().replace(/\s/g, "").replace(",", ".");
@@ -19,8 +20,12 @@
       const full = input.dataset.full === "true" && minor === Number(input.dataset.max);
       const access = row.querySelector("[data-remove-access]");
       if (access) {
+        const box = access.querySelector("input");
+        // Becoming visible, it is ticked for a product that granted access, unless staff
+        // already chose for this product.
+        if (full && access.hidden && !box.dataset.touched) box.checked = "precheck" in box.dataset;
         access.hidden = !full;
-        if (!full) access.querySelector("input").checked = false;
+        if (!full) box.checked = false;
       }
       if (minor > 0) total += minor;
     });
@@ -36,7 +41,11 @@
 
   const refresh = (event) => {
     const form = event.target.closest && event.target.closest("form[data-refund-form]");
-    if (form) update(form);
+    if (!form) return;
+    if (event.type === "change" && event.target.closest("[data-remove-access]")) {
+      event.target.dataset.touched = "true";
+    }
+    update(form);
   };
   document.addEventListener("input", refresh);
   document.addEventListener("change", refresh);
