@@ -20,6 +20,7 @@ from orderdesk.orders.services import IngestConflict, IngestError, IngestNotFoun
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.providers.base import ProviderError
 from orderdesk.payments.refunds import RefundError, RefundKeyReused
+from orderdesk.payments.services import MarkPaidRefused
 from orderdesk.workflows.customer_data import CountChanged
 
 api = NinjaAPI(
@@ -130,6 +131,11 @@ def refund_refused(request: HttpRequest, exc: RefundError) -> HttpResponse:
     ]
     detail = exc.message if problems == [exc.message] else f"{exc.message} {'; '.join(problems)}"
     return error(request, 400, detail, "refund_refused")
+
+
+@api.exception_handler(MarkPaidRefused)
+def mark_paid_refused(request: HttpRequest, exc: MarkPaidRefused) -> HttpResponse:
+    return error(request, 409, exc.message, "mark_paid_refused")
 
 
 @api.exception_handler(RefundKeyReused)

@@ -1,4 +1,5 @@
-"""The staff API's orders (SPEC F11): list, detail, CSV export, Mark as Completed, Re-run, Refund.
+"""The staff API's orders (SPEC F11): list, detail, CSV export, Mark as paid, Mark as Completed,
+Re-run, Refund, settling a pending refund.
 
 Authenticated by an API token of one checkout; its orders are the only ones visible (any other
 number is a 404) and a viewer token gets 403 on every verb. Each endpoint parses, scopes
@@ -54,6 +55,7 @@ from orderdesk.payments.refunds import (
     refund_notice,
     refund_order,
 )
+from orderdesk.payments.services import mark_as_paid
 from orderdesk.reports.exports import orders_csv_response
 from orderdesk.workflows import completion
 from orderdesk.workflows.email_change import EmailChangeForm, SameEmail, change_customer_email
@@ -148,6 +150,18 @@ def mark_completed(
         restore_refunds=body.restore_refunded_data,
         by=Actor.of_token(token),
     )
+    return order_detail(get_order_for_token(token, number))
+
+
+@router.post("/orders/{number}/mark-paid", response={200: OrderDetailOut, **VERB_ERRORS})
+def mark_paid(request: StaffRequest, number: OrderNumber) -> OrderDetailOut:
+    """Confirm that an invoice or bank transfer waiting for its money was paid: the payment
+    succeeds, naming the token, the order is Paid and its actions run. Sent again, it answers
+    with the order as it is. 409 for card, bank and wallet payments, which only their
+    provider confirms, and for orders with no payment waiting."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    mark_as_paid(order, actor=Actor.of_token(token))
     return order_detail(get_order_for_token(token, number))
 
 

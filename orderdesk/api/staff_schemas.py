@@ -286,6 +286,14 @@ class GeneralOut(FromOrder):  # workflows.panel.General
     device_type: str
 
 
+class StaffPaymentOut(PaymentAttemptOut):
+    succeeded_at: dt.datetime | None
+    confirmed_by: str = Field(
+        description="Who marked an invoice or bank transfer as paid; empty when the provider "
+        "confirmed the payment."
+    )
+
+
 class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     number: int
     status: str
@@ -298,7 +306,7 @@ class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     general: GeneralOut = Field(validation_alias="general")
     customer: CustomerOut = Field(validation_alias="order")
     lines: list[StaffLineOut] = Field(validation_alias="lines")
-    payments: list[PaymentAttemptOut] = Field(validation_alias="payments")
+    payments: list[StaffPaymentOut] = Field(validation_alias="payments")
     refunds: list[RefundOut] = Field(validation_alias="refunds")
     actions: list[ActionOut] = Field(validation_alias="actions")
     timeline: list[EventOut] = Field(validation_alias="timeline")

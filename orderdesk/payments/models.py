@@ -65,6 +65,9 @@ class PaymentAttempt(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # Who marked a manual payment (an invoice, a bank transfer) as received, as the timeline
+    # names actors; empty when the provider confirmed it.
+    confirmed_by = models.CharField(max_length=200, blank=True)
 
     objects = PaymentAttemptQuerySet.as_manager()
 

@@ -38,7 +38,10 @@ from orderdesk.payments.refunds import (
 )
 
 __all__ = [
+    "MarkPaidRefused",
     "apply_refund_event",
+    "mark_as_paid",
+    "payment_to_confirm",
     "receive_notification",
     "reconcile_pending_refunds",
     "record_payment_result",
@@ -156,7 +159,74 @@ def record_payment_result(
     return attempt
 
 
-def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> Order:
+class MarkPaidRefused(Exception):
+    """A payment staff may not mark as paid; nothing was written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def payment_to_confirm(
+    order: Order, attempts: list[PaymentAttempt] | None = None
+) -> PaymentAttempt | None:
+    """The manual payment (invoice, bank transfer) staff may mark as paid, None when there
+    is none: the order's latest attempt, still open, with no provider to confirm it.
+
+    Pass the order's attempts when they are loaded (the panel has them) to save a query.
+    """
+    if order.status not in (OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING):
+        return None
+    if attempts is None:
+        attempts = list(order.payment_attempts.all())
+    latest = max(attempts, key=lambda a: (a.created_at, a.pk), default=None)
+    if latest is None or latest.provider != Provider.MANUAL or latest.status not in OPEN:
+        return None
+    return latest
+
+
+def mark_as_paid(order: Order, *, actor: Actor) -> PaymentAttempt:
+    """Staff confirm that a manual payment was received (an invoice paid, a bank transfer in).
+
+    The order's open manual attempt succeeds with who and when (`confirmed_by`,
+    `succeeded_at`), the order becomes Paid through `orders.transitions` and its actions are
+    queued, as for a provider's confirmation. An attempt already paid is answered as it is (a
+    second click). Card, bank and wallet payments are refused (MarkPaidRefused): only their
+    provider can confirm them.
+    """
+    with transaction.atomic():
+        order = transitions.lock_order(order)
+        attempt = order.payment_attempts.select_for_update().order_by("-created_at", "-pk").first()
+        if attempt is None:
+            raise MarkPaidRefused("This order has no payment to mark as paid.")
+        if attempt.provider != Provider.MANUAL:
+            name = attempt.get_provider_display()
+            raise MarkPaidRefused(
+                f"{name} payments are confirmed by {name}: Orderdesk marks the order paid when"
+                f" {name} reports the payment."
+            )
+        if attempt.status in PaymentStatus.SETTLED:
+            attempt.order = order
+            return attempt
+        if attempt.status not in OPEN or payment_to_confirm(order, [attempt]) is None:
+            raise MarkPaidRefused(
+                f"Order #{order.number} is {order.get_status_display()} and its payment"
+                f" {attempt.get_status_display().lower()}: there is no payment waiting to be"
+                " marked as paid."
+            )
+        attempt.confirmed_by = actor.label[:200]
+        attempt.save(update_fields=["confirmed_by", "updated_at"])
+        method = attempt.method or "manual payment"
+        order = _record_success(
+            order, attempt, actor=actor, message=f"Marked as paid ({method}) by {actor.label}"
+        )
+        attempt.order = order
+    return attempt
+
+
+def _record_success(
+    order: Order, attempt: PaymentAttempt, *, actor: Actor, message: str = "Payment succeeded"
+) -> Order:
     if attempt.status in PaymentStatus.SETTLED:
         return order
     attempt.status = PaymentStatus.SUCCEEDED
@@ -184,7 +254,9 @@ def _record_success(order: Order, attempt: PaymentAttempt, *, actor: Actor) -> O
         )
         return order
     has_actions = order.action_snapshots.exists()
-    order = transitions.mark_paid(order, actor=actor, has_actions=has_actions, data=data)
+    order = transitions.mark_paid(
+        order, actor=actor, has_actions=has_actions, data=data, message=message
+    )
     if order.discount_code_id is not None:
         DiscountCode.objects.filter(pk=order.discount_code_id).update(
             times_used=F("times_used") + 1

@@ -53,6 +53,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         refunds.confirm_pending_refund,
         name="order_refund_confirm",
     ),
+    path("orders/<int:number>/mark-paid/", actions.mark_paid, name="order_mark_paid"),
     path(
         "orders/<int:number>/mark-completed/",
         actions.mark_completed,

@@ -16,6 +16,7 @@ from orderdesk.orders.models import Order, OrderEvent, OrderLine
 from orderdesk.orders.pricing import VatRow, vat_breakdown
 from orderdesk.payments.models import PaymentAttempt, Refund
 from orderdesk.payments.refunds import RefundNotice, refund_notice
+from orderdesk.payments.services import payment_to_confirm
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class OrderDetails:
     payments: list[PaymentAttempt]
     actions: list[ActionSnapshot]  # each with its runs, newest first
     timeline: list[OrderEvent]
+
+    @cached_property
+    def payment_to_confirm(self) -> PaymentAttempt | None:
+        """The invoice or bank transfer staff may mark as paid; None for any other payment."""
+        return payment_to_confirm(self.order, self.payments)
 
     @cached_property
     def refund_notices(self) -> list[RefundNotice]:

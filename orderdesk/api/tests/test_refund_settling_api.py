@@ -7,7 +7,7 @@ import uuid
 from django.test import Client
 
 from orderdesk.orders.events import Actor
-from orderdesk.orders.models import Order
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
@@ -99,3 +99,31 @@ def test_a_viewer_cannot_settle_and_another_orders_refund_is_not_found(
 
     assert (viewer.status_code, elsewhere.status_code) == (403, 404)
     assert fake.status_calls == []
+
+
+def test_mark_paid_confirms_an_invoice_and_refuses_a_card_payment(
+    client: Client, world: factories.World
+) -> None:
+    invoice = factories.order(
+        world, status=OrderStatus.PROCESSING, provider="manual", method="invoice"
+    )
+    card = factories.order(world, status=OrderStatus.PROCESSING)
+    auth = headers(world)
+
+    viewer = client.post(
+        f"/api/v1/orders/{invoice.number}/mark-paid", headers=headers(world, CheckoutRole.VIEWER)
+    )
+    refused = client.post(f"/api/v1/orders/{card.number}/mark-paid", headers=auth)
+    paid = client.post(f"/api/v1/orders/{invoice.number}/mark-paid", headers=auth)
+    again = client.post(f"/api/v1/orders/{invoice.number}/mark-paid", headers=auth)
+
+    assert viewer.status_code == 403
+    assert (refused.status_code, refused.json()["code"]) == (409, "mark_paid_refused")
+    assert paid.status_code == again.status_code == 200
+    body = again.json()
+    assert body["status"] == "completed"
+    assert body["payments"][0]["status"] == "succeeded"
+    assert body["payments"][0]["confirmed_by"] == "API token desk"
+    assert body["payments"][0]["succeeded_at"]
+    card.refresh_from_db()
+    assert card.status == OrderStatus.PROCESSING

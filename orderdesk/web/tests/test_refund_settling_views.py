@@ -7,7 +7,7 @@ import uuid
 from django.test import Client
 
 from orderdesk.orders.events import Actor
-from orderdesk.orders.models import Order
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds import RefundRequest, refund_order
@@ -79,3 +79,36 @@ def test_confirming_answers_with_the_fresh_panel_and_refuses_bad_input(
     assert refund.status == RefundStatus.FAILED
     missing = client.post(f"/orders/{order.number}/refunds/999999/confirm/", {"refunded": "no"})
     assert missing.status_code == 404
+
+
+def test_mark_as_paid_is_offered_for_invoices_only_and_names_who(
+    client: Client, world: factories.World
+) -> None:
+    invoice = factories.order(
+        world, status=OrderStatus.PROCESSING, provider="manual", method="invoice"
+    )
+    card = factories.order(world, status=OrderStatus.PROCESSING)
+    client.force_login(world.sam)
+    assert (
+        ">Mark as paid</button>"
+        in client.get(f"/orders/{invoice.number}/", headers=HTMX).content.decode()
+    )
+    assert (
+        ">Mark as paid</button>"
+        not in client.get(f"/orders/{card.number}/", headers=HTMX).content.decode()
+    )
+
+    refused = client.post(f"/orders/{card.number}/mark-paid/", headers=HTMX)
+    assert refused.status_code == 400
+    assert "Stripe payments are confirmed by Stripe" in refused.content.decode()
+    client.force_login(world.bob)
+    assert client.post(f"/orders/{invoice.number}/mark-paid/", headers=HTMX).status_code == 403
+    client.force_login(world.sam)
+
+    done = client.post(f"/orders/{invoice.number}/mark-paid/", headers=HTMX)
+
+    html = done.content.decode()
+    assert "Marked as paid by sam@example.com" in html
+    assert ">Mark as paid</button>" not in html
+    invoice.refresh_from_db()
+    assert invoice.status == OrderStatus.COMPLETED

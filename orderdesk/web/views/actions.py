@@ -1,5 +1,5 @@
-"""Staff actions on an order's post-purchase actions: Re-run one, Mark as Completed (SPEC F4),
-retry a failed access removal (SPEC F5)."""
+"""Staff actions on an order: Re-run one of its post-purchase actions, Mark as Completed
+(SPEC F4), retry a failed access removal (SPEC F5), Mark as paid (an invoice received)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from django.views.decorators.http import require_POST
 
 from orderdesk.actions import services
 from orderdesk.actions.models import ActionRun, ActionSnapshot
+from orderdesk.orders.events import Actor
+from orderdesk.orders.models import OrderStatus
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.refunds import RefundError
+from orderdesk.payments.services import MarkPaidRefused, mark_as_paid
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.views.orders import order_updated_response
 from orderdesk.workflows import completion
@@ -86,7 +89,27 @@ def mark_completed(request: StaffRequest, number: int) -> HttpResponse:
     except (TransitionNotAllowed, RefundError) as exc:
         response = order_updated_response(request, order, error=str(exc), status=400)
         return _respond(request, number, response)
-    response = order_updated_response(request, order, message="Marked as completed")
+    message = "Marked as completed"
+    if order.status == OrderStatus.PARTIALLY_REFUNDED:
+        message += ": the order stays Partially Refunded, its refunds kept"
+    response = order_updated_response(request, order, message=message)
+    return _respond(request, number, response)
+
+
+@login_required
+@require_POST
+def mark_paid(request: StaffRequest, number: int) -> HttpResponse:
+    """Staff confirm that an invoice or a bank transfer was paid."""
+    order = get_order_for_member(request.access, number, acting=True)
+    try:
+        attempt = mark_as_paid(order, actor=Actor.of_user(request.user))
+    except MarkPaidRefused as refused:
+        response = order_updated_response(request, order, error=refused.message, status=400)
+        return _respond(request, number, response)
+    message = f"Marked as paid by {attempt.confirmed_by or 'its provider'}"
+    if attempt.order.action_health != "none":
+        message += ": its post-purchase actions are running"
+    response = order_updated_response(request, attempt.order, message=message)
     return _respond(request, number, response)
 
 
