@@ -11,7 +11,7 @@ from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout, Organization
-from orderdesk.sandboxes.seed import register_payments
+from orderdesk.sandboxes.seed import register_payments, register_webhook_receivers
 
 DEMO_ORDERS = 5000
 DEMO_SEED = 2026
@@ -37,7 +37,8 @@ def ensure_demo_data(
     """Create the demo merchant and its orders unless they exist; never duplicates them.
 
     With SANDBOXES_ENABLED the generated payments are registered at the provider sandboxes,
-    so they can be refunded through the provider; on a later run this registers what an
+    so they can be refunded through the provider, and the sandbox webhook receivers learn
+    the secrets the demo's webhook actions sign with; on a later run this registers what an
     earlier version of the demo left out.
     """
     org = ensure_demo_catalog(site_url=site_url)
@@ -47,6 +48,7 @@ def ensure_demo_data(
         generator = OrderGenerator(checkouts, seed=seed, now=now or timezone.now())
         generator.generate(orders)
     registered = register_payments(checkouts)
+    register_webhook_receivers(checkouts)
     return DemoData(
         org, checkouts, existing or orders, created=not existing, sandbox_objects=registered
     )

@@ -1,4 +1,5 @@
-"""Payments made without the sandboxes, registered in them: the demo's generated orders.
+"""Payments made without the sandboxes, registered in them: the demo's generated orders; and
+the webhook receivers the demo's actions call, told the secrets those actions sign with.
 
 The demo generator writes paid orders straight to the database, so the sandboxes never saw
 their payments, and refunding one through the provider failed with "No such payment_intent".
@@ -10,6 +11,7 @@ the same path as refunds of orders paid through the sandboxes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 
+from orderdesk.catalog.models import ActionConfig, ActionKind
 from orderdesk.orders.models import OrderLine
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import (
@@ -31,7 +34,7 @@ from orderdesk.payments.providers.epassi import euros, mac
 from orderdesk.payments.providers.paytrail import payment_items
 from orderdesk.payments.providers.stripe import ATTEMPT_KEY, REFUND_KEY
 from orderdesk.sandboxes import epassi, paytrail, stripe
-from orderdesk.sandboxes.models import SandboxObject
+from orderdesk.sandboxes.models import SandboxObject, SandboxWebhookEndpoint
 
 SANDBOXED = (Provider.STRIPE, Provider.PAYTRAIL, Provider.EPASSI)
 # Attempts that took the customer's money (some of it may have been returned since).
@@ -70,6 +73,32 @@ def _merchants(checkouts: Iterable[Checkout]) -> dict[int, _Merchant]:
             epassi_key=epassi_account.secret("secret_key") if epassi_account else "",
         )
     return merchants
+
+
+_RECEIVER = re.compile(r"/sandbox/webhooks/(?P<key>[-a-zA-Z0-9_]+)/?$")
+
+
+def register_webhook_receivers(checkouts: Iterable[Checkout]) -> int:
+    """Give each sandbox webhook receiver the secret the checkouts' webhook actions sign with.
+
+    A receiver checks signatures with its own secret (a default until told otherwise), so
+    the demo's "Notify CRM" failed with 401 on every order and every re-run. Run on every
+    demo start: a secret changed in the admin is picked up. Does nothing unless
+    SANDBOXES_ENABLED; returns how many receivers it set.
+    """
+    if not settings.SANDBOXES_ENABLED:
+        return 0
+    secrets: dict[str, str] = {}
+    configs = ActionConfig.objects.filter(
+        checkout__in=list(checkouts), kind=ActionKind.WEBHOOK
+    ).order_by("pk")
+    for config in configs:
+        found = _RECEIVER.search(str(config.settings.get("url", "")))
+        if found and config.settings.get("secret"):
+            secrets[found["key"]] = str(config.settings["secret"])
+    for key, secret in secrets.items():
+        SandboxWebhookEndpoint.objects.update_or_create(key=key, defaults={"secret": secret})
+    return len(secrets)
 
 
 def register_payments(checkouts: Iterable[Checkout], *, batch_size: int = 2000) -> int:

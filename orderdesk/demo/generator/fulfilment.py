@@ -12,11 +12,14 @@ import random
 from orderdesk.actions.models import SnapshotStatus
 from orderdesk.demo.generator import actions, refunds
 from orderdesk.demo.generator.draft import OrderDraft, Snapshot
+from orderdesk.demo.generator.tables import RUN_TRIGGERED_BY
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActionHealth, ActorType, OrderStatus
 
 S = OrderStatus
 ATTENTION_AFTER = dt.timedelta(minutes=10)
+# A snapshot that succeeded, even if a full refund revoked its grant since.
+_SUCCEEDED = (SnapshotStatus.SUCCEEDED, SnapshotStatus.REVOKED)
 
 
 class Fulfilment:
@@ -33,12 +36,17 @@ class Fulfilment:
         self._run_actions(order, paid_at, failing)
         if order.status == S.PAID and order.health == ActionHealth.SUCCEEDED:
             order.status = S.COMPLETED
-        if order.status != S.PAID:
-            self._complete(order, paid_at)
-        # Only failures so far get an event: the staff follow-up below may fail an action too
-        # without one, a gap in the data kept so that a seed still gives the same orders.
+        self._follow_up(order, paid_at, failing)
+        # Written once the follow-up has decided every action's fate, so the timeline says
+        # what the actions show: the system completed the order only if its actions all
+        # succeeded on their own, after the last of them.
+        if order.status != S.PAID and (done_at := _actions_done_at(order, paid_at)) is not None:
+            self._complete(order, done_at)
         _report_failed_actions(order, paid_at)
 
+    def _follow_up(self, order: OrderDraft, paid_at: dt.datetime, failing: Snapshot | None) -> None:
+        """What staff did later: mark it completed, refund it, or a refund that failed."""
+        rng = self.rng
         later = self.now - paid_at
         if order.status == S.MARKED_COMPLETED:
             self._mark_completed(order, paid_at, failing)
@@ -87,10 +95,12 @@ class Fulfilment:
             if failing is not None and rng.random() < 0.02:
                 actions.fail(failing, rng, paid_at, attempts=1, recovered=True)
 
-    def _complete(self, order: OrderDraft, paid_at: dt.datetime) -> None:
-        order.completed_at = paid_at + dt.timedelta(seconds=self.rng.randint(3, 45))
+    def _complete(self, order: OrderDraft, done_at: dt.datetime) -> None:
+        completed_at = done_at + dt.timedelta(seconds=self.rng.randint(1, 5))
+        # Staff marking it completed later keep their own time.
+        order.completed_at = order.completed_at or completed_at
         order.event(
-            order.completed_at,
+            completed_at,
             EventType.COMPLETED,
             "All post-purchase actions succeeded",
             ActorType.SYSTEM,
@@ -126,13 +136,15 @@ class Fulfilment:
                     rerun_at=marked_at,
                     rerun_by=user_id,
                 )
+        # An order whose action failed was still Paid when staff marked it completed.
+        was = "paid" if failing is not None else "completed"
         order.event(
             marked_at,
             EventType.MARKED_COMPLETED,
             "Marked as completed",
             ActorType.USER,
             email,
-            '{"from": "completed", "to": "marked_completed"}',
+            f'{{"from": "{was}", "to": "marked_completed"}}',
             user_id,
         )
         if rng.random() < 0.15:
@@ -163,6 +175,20 @@ class Fulfilment:
                 actions.fail(failing, rng, paid_at, attempts=3)
         if order.status == S.REFUNDED and rng.random() < 0.5:
             actions.revoke_grants(order.snapshots, refund_at + dt.timedelta(seconds=4))
+
+
+def _actions_done_at(order: OrderDraft, paid_at: dt.datetime) -> dt.datetime | None:
+    """When the order's actions had all succeeded on their own (first runs and automatic
+    retries); None when one failed for good, has not run, or succeeded only when staff re-ran
+    it. An order without actions is done when it is paid."""
+    done = [paid_at]
+    for snapshot in order.snapshots:
+        if snapshot.succeeded_at is None or snapshot.status not in _SUCCEEDED:
+            return None
+        if any(run[RUN_TRIGGERED_BY] is not None for run in snapshot.runs):
+            return None
+        done.append(snapshot.succeeded_at)
+    return max(done)
 
 
 def _report_failed_actions(order: OrderDraft, paid_at: dt.datetime) -> None:

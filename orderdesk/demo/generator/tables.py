@@ -65,6 +65,7 @@ ATTEMPT_CREATED = ATTEMPT_COLUMNS.index("created_at")
 LINE_ID = LINE_COLUMNS.index("id")
 LINE_REFUNDED = LINE_COLUMNS.index("refunded_minor")
 RUN_FINISHED = RUN_COLUMNS.index("finished_at")
+RUN_TRIGGERED_BY = RUN_COLUMNS.index("triggered_by_id")  # the staff member who re-ran it
 
 
 class Tables:

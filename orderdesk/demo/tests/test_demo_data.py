@@ -8,12 +8,19 @@ from django.contrib.auth import authenticate
 from django.db.models import Count
 from django.test import RequestFactory
 
-from orderdesk.actions.models import ActionRun
+from orderdesk.actions.models import ActionRun, ActionSnapshot, SnapshotStatus
+from orderdesk.actions.services import rerun_action
+from orderdesk.actions.tests.builders import run_queued
+from orderdesk.actions.tests.conftest import sandboxes
 from orderdesk.catalog.models import ActionConfig, CheckoutLink, DiscountCode, Product
 from orderdesk.demo.data import ensure_demo_data
+from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership, Membership, User
 from orderdesk.payments.models import PaymentAttempt, Refund
+from orderdesk.sandboxes.models import SandboxWebhookDelivery
+
+__all__ = ["sandboxes"]
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 # The demo catalog dates its Black Friday codes from today: today must be NOW too.
@@ -120,3 +127,27 @@ def test_a_demo_made_before_loses_the_owners_admin_rights_and_gains_an_operator(
     owner = User.objects.get(email="owner@demo.example")
     assert (owner.is_staff, owner.is_superuser) == (False, False)
     assert User.objects.get(email="operator@demo.example").is_platform_operator
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Notify CRM", "Book coaching session"])
+def test_the_demo_webhooks_succeed_at_their_receivers_on_a_rerun(sandboxes: str, name: str) -> None:
+    """Issue 13, finding 6: the receivers check the secret the demo's actions sign with."""
+    ensure_demo_data(site_url="http://sandbox.test", orders=300, now=NOW)
+    snapshot = (
+        ActionSnapshot.objects.filter(name=name, order__status__in=OrderStatus.WAS_PAID)
+        .select_related("order")
+        .order_by("pk")
+        .first()
+    )
+    assert snapshot is not None
+    snapshot.status = SnapshotStatus.FAILED
+    snapshot.save(update_fields=["status"])
+
+    rerun_action(snapshot, by=Actor.system())
+    run_queued(snapshot.order)
+
+    snapshot.refresh_from_db()
+    assert (snapshot.status, snapshot.last_error) == (SnapshotStatus.SUCCEEDED, "")
+    delivery = SandboxWebhookDelivery.objects.get()
+    assert delivery.signature_valid

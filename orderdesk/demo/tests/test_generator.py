@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 from django.db.models import Sum
 
-from orderdesk.actions.models import ActionSnapshot
+from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
 from orderdesk.catalog.models import AddOn
 from orderdesk.demo.catalog import ensure_demo_catalog
 from orderdesk.demo.generator import OrderGenerator
+from orderdesk.orders.events import EventType
 from orderdesk.orders.models import Order, OrderStatus, OrderTag
 from orderdesk.orders.pricing import quote_offer
 from orderdesk.organizations.models import Checkout, Organization
@@ -126,6 +127,37 @@ def test_it_keeps_refunds_payments_and_tags_consistent_with_the_lines() -> None:
         OrderStatus.COMPLETED,
         OrderStatus.REFUNDED,
     }
+
+
+@pytest.mark.django_db
+def test_its_timelines_agree_with_the_actions() -> None:
+    """Issue 13, finding 6: "All post-purchase actions succeeded" only where they did."""
+    orders = generate(1500, seed=42)
+    completed_by_system = marked_after_failure = 0
+
+    for order in orders:
+        snapshots = list(order.action_snapshots.prefetch_related("runs"))
+        events = list(order.events.order_by("created_at", "pk"))
+        completed = [e for e in events if e.type == EventType.COMPLETED]
+        staff_reran = any(run.triggered_by_id for s in snapshots for run in s.runs.all())
+        if completed:
+            completed_by_system += 1
+            assert len(completed) == 1
+            assert completed[0].message == "All post-purchase actions succeeded"
+            assert not staff_reran, order.number
+            for snapshot in snapshots:
+                assert snapshot.status in (SnapshotStatus.SUCCEEDED, SnapshotStatus.REVOKED)
+                assert snapshot.succeeded_at is not None
+                assert snapshot.succeeded_at <= completed[0].created_at, order.number
+        failed_for_good = any(s.status == SnapshotStatus.FAILED for s in snapshots)
+        if failed_for_good or staff_reran:
+            assert not completed, order.number
+        for event in events:
+            if event.type == EventType.MARKED_COMPLETED and (failed_for_good or staff_reran):
+                marked_after_failure += 1
+                assert event.data["from"] == "paid", order.number
+    assert completed_by_system > 500
+    assert marked_after_failure > 0
 
 
 @pytest.mark.django_db
