@@ -308,6 +308,7 @@ def refund(
             remove_offer_access=body.remove_offer_access,
             reason=body.reason,
             currency=body.currency,
+            notify_customer=body.notify_customer,
         ),
         actor=Actor.of_token(token),
         idempotency_key=idempotency_key,

@@ -225,6 +225,8 @@ class RefundOut(Out):
     failure_message: str
     provider_reference: str
     remove_offer_access: bool
+    notify_customer: bool
+    customer_notified_at: dt.datetime | None
     created_by: str = Field(
         validation_alias="created_by_label", description="The user's email or the API token's name."
     )
@@ -352,6 +354,11 @@ class RefundIn(Schema):
         description="Return the money through the provider; false records the refund only.",
     )
     remove_offer_access: bool = False
+    notify_customer: bool = Field(
+        default=False,
+        description="Email the customer a refund confirmation (refunded products, VAT per "
+        "rate) once the refund is booked; recorded on the timeline.",
+    )
     reason: str = Field(default="", max_length=500)
     currency: str | None = Field(
         default=None,

@@ -37,6 +37,7 @@ class EventType(models.TextChoices):
     REFUND_RECORDED = "refund_recorded", "Refund recorded"
     REFUND_FAILED = "refund_failed", "Refund failed"
     REFUNDS_REVERSED = "refunds_reversed", "Refunded data restored"
+    REFUND_EMAILED = "refund_emailed", "Refund confirmation emailed"
     NOTE = "note", "Note"
     # Written by staff for staff: shown in the panel and the staff API, never to the customer.
     INTERNAL_NOTE = "internal_note", "Internal note"

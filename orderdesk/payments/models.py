@@ -142,6 +142,10 @@ class Refund(models.Model):
     provider_reference = models.CharField(max_length=200, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     remove_offer_access = models.BooleanField(default=False)
+    # The merchant asked to email the customer a refund confirmation once it is booked;
+    # when it went (None until then, and again after a failed send).
+    notify_customer = models.BooleanField(default=False)
+    customer_notified_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

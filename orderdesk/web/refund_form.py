@@ -65,6 +65,7 @@ class RefundForm(forms.Form):
     key = KeyField(required=False)
     refund_payments = forms.BooleanField(required=False)
     remove_offer_access = forms.BooleanField(required=False)
+    notify_customer = forms.BooleanField(required=False)
     reason = TextField(max_length=500)
 
     def __init__(self, options: RefundOptions, data: Any = None) -> None:
@@ -92,6 +93,7 @@ class RefundForm(forms.Form):
             remove_access_line_ids=frozenset(pk for pk in pks if data[access_field(pk)]),
             remove_offer_access=data["remove_offer_access"],
             reason=data["reason"],
+            notify_customer=data["notify_customer"],
         )
 
 
@@ -148,6 +150,8 @@ class RefundDialog:
     key: str
     refund_payments: bool = True
     remove_offer_access: bool = False
+    # Ticked on a new dialog: the customer hears about their refund unless staff choose not.
+    notify_customer: bool = True
     reason: str = ""
     errors: list[str] = field(default_factory=list)
     total_minor: int = 0
@@ -244,6 +248,7 @@ def posted_dialog(form: RefundForm) -> RefundDialog:
         key=str(data.get("key", ""))[:64],
         refund_payments=bool(cleaned.get("refund_payments")),
         remove_offer_access=bool(cleaned.get("remove_offer_access")),
+        notify_customer=bool(cleaned.get("notify_customer")),
         reason=str(data.get("reason", "")).strip()[:500],
         total_minor=sum(cleaned.get(amount_field(option.line.pk)) or 0 for option in options.lines),
     )

@@ -41,6 +41,9 @@ class RefundRequest:
     reason: str = ""
     # The currency the caller believes the order is in; refused when it is not.
     currency: str | None = None
+    # Email the customer a refund confirmation once it is booked. Like the reason, left out
+    # of the fingerprint: it does not change what is refunded.
+    notify_customer: bool = False
 
     def fingerprint(self) -> dict[str, Any]:
         """What tells this request from another sent with the same key (JSON, as stored).
@@ -223,6 +226,7 @@ def _write_refund(
         idempotency_key=key,
         request_fingerprint=fingerprint,
         remove_offer_access=request.remove_offer_access,
+        notify_customer=request.notify_customer,
         created_by=actor.user,
         created_by_token=actor.token,
     )

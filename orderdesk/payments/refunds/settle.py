@@ -18,6 +18,7 @@ from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
+from orderdesk.payments.refunds.confirmation import schedule_confirmation
 from orderdesk.payments.refunds.plan import offer_access_snapshots, product_access_snapshots
 
 
@@ -113,6 +114,7 @@ def book_refund(order: Order, refund: Refund, *, actor: Actor, through_provider:
     if through_provider and refund.payment_attempt_id is not None:
         book_payment(refund.payment_attempt_id, refund.amount_minor)
     _schedule_access_removal(order, refund, actor=actor)
+    schedule_confirmation(refund)
     return order
 
 

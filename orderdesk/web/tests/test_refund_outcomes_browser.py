@@ -82,8 +82,15 @@ def test_recorded_only_and_epassi_partial_refunds_are_warnings_with_the_next_ste
     epassi = factories.order(sandboxed, provider="epassi", method="epassi")
     open_order(page, live_server, sandboxed, stripe)
 
+    expect(
+        open_refund_dialog(page).get_by_label("Email the customer a refund confirmation")
+    ).to_be_checked()
+    page.keyboard.press("Escape")
     outcome = refund_in_dialog(page, "10", refund_payments=False)
     expect(outcome).to_have_class(re.compile(r"\balert-warning\b"))
+    expect(page.locator("#panel-timeline")).to_contain_text(
+        "Refund confirmation of €10.00 emailed to customer@example.com"
+    )
     expect(outcome).to_have_text(
         "Refund of €10.00 recorded only: no money was returned. If the customer should have it"
         " back, return it outside Orderdesk."
