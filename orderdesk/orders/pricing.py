@@ -121,6 +121,15 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def vat_share(vat_minor: int, total_minor: int, part_minor: int) -> int:
+    """The VAT in `part_minor` of a line of `total_minor` holding `vat_minor` VAT (a refund
+    of part of it), rounded half-up to the minor unit; the emailed credit note and the CSV
+    export's "Line VAT refunded" both count it so."""
+    if total_minor <= 0:
+        return 0
+    return round_half_up(Decimal(vat_minor) * part_minor / total_minor)
+
+
 def vat_included(gross_minor: int, rate: Decimal) -> int:
     """The VAT contained in a VAT-inclusive amount, rounded half-up to the minor unit."""
     if rate == 0 or gross_minor == 0:

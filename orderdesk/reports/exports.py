@@ -29,6 +29,7 @@ from django.utils.translation import get_language
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer
 from orderdesk.lib.money import major_str, unusual_exponents
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
+from orderdesk.orders.pricing import vat_share
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
 
@@ -63,6 +64,8 @@ HEADER = (
     "VAT amount",
     "Line total",
     "Line refunded",
+    # The VAT in what was refunded of the line, per its rate (orders.pricing.vat_share).
+    "Line VAT refunded",
 )
 
 ORDER_COLUMNS = (
@@ -202,7 +205,7 @@ def _rows(
     payments = _payments(ids)
     catalog.load(chunk)
     no_payment = ("", "", "")
-    no_line: list[str | int] = ["", "", "", "", "", "", "", ""]
+    no_line: list[str | int] = ["", "", "", "", "", "", "", "", ""]
     for (
         pk,
         number,
@@ -262,6 +265,7 @@ def _rows(
                 _amount(vat, currency),
                 _amount(line_total, currency),
                 _amount(line_refunded, currency),
+                _amount(vat_share(vat, line_total, line_refunded), currency),
             ]
 
 
@@ -451,6 +455,12 @@ def _lines_statement(language: str) -> tuple[str, dict[str, Any]]:
         _sql_amount("order_line.vat_minor"),
         _sql_amount("order_line.total_minor"),
         _sql_amount("order_line.refunded_minor"),
+        # round(numeric) rounds halves away from zero: half-up for these positive amounts.
+        _sql_amount(
+            "CASE WHEN order_line.total_minor > 0 THEN round(order_line.vat_minor::numeric"
+            " * order_line.refunded_minor / order_line.total_minor)"
+            " WHEN order_line.total_minor IS NOT NULL THEN 0 END"
+        ),
     ]
     assert len(order_cells) + len(line_cells) == len(HEADER)
     # One concat_ws instead of a chain of ||, which would copy the growing line at each step.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
@@ -22,7 +21,7 @@ from django.utils import timezone
 
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.pricing import VatRow, round_half_up, vat_breakdown
+from orderdesk.orders.pricing import VatRow, vat_breakdown, vat_share
 from orderdesk.payments.models import Refund, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -33,11 +32,7 @@ def refunded_vat(refund: Refund) -> list[VatRow]:
     rows = []
     for refund_line in refund.lines.select_related("order_line"):
         line = refund_line.order_line
-        share = (
-            round_half_up(Decimal(line.vat_minor) * refund_line.amount_minor / line.total_minor)
-            if line.total_minor
-            else 0
-        )
+        share = vat_share(line.vat_minor, line.total_minor, refund_line.amount_minor)
         rows.append((line.vat_rate, refund_line.amount_minor, share))
     return vat_breakdown(rows)
 

@@ -70,6 +70,7 @@ def test_it_writes_one_row_per_line_with_order_and_line_columns(world: factories
         "VAT amount": "16.05",
         "Line total": "79.00",
         "Line refunded": "0.00",
+        "Line VAT refunded": "0.00",
     }
     assert (bump["Line kind"], bump["Product"], bump["Line total"], bump["VAT rate"]) == (
         "Order bump",
@@ -82,6 +83,7 @@ def test_it_writes_one_row_per_line_with_order_and_line_columns(world: factories
         "9.00",
         "1",
     )
+    assert bump["Line VAT refunded"] == "1.11"
 
 
 def test_it_uses_each_currency_minor_unit(world: factories.World) -> None:
