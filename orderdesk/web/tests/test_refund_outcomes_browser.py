@@ -116,7 +116,9 @@ def test_paytrail_pending_is_checked_again_until_paytrail_settles_it(
     outcome = refund_in_dialog(page, "25")
     expect(outcome).to_contain_text("checking with Paytrail")
     check = page.locator(".panel .refund-entry").get_by_role("button", name="Check now")
-    check.click()
+    # Paytrail still says pending: the panel comes back as it was, so wait for the answer.
+    with page.expect_response(lambda response: "/check/" in response.url):
+        check.click()
     expect(page.locator(".panel [data-outcome]")).to_contain_text(
         "Last answer: Paytrail refund pending."
     )
@@ -125,7 +127,8 @@ def test_paytrail_pending_is_checked_again_until_paytrail_settles_it(
     httpx.post(
         f"{settings.PAYTRAIL_API_BASE}/refunds/{reference}/settle/", data={"outcome": "ok"}
     ).raise_for_status()
-    page.locator(".panel .refund-entry").get_by_role("button", name="Check now").click()
+    with page.expect_response(lambda response: "/check/" in response.url):
+        check.click()
 
     outcome = page.locator(".panel [data-outcome]")
     expect(outcome).to_have_class(re.compile(r"\balert-success\b"))
