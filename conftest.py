@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Page, expect
 from pytest_django import Settings
 
+from orderdesk.lib.catalogs import compile_catalogs
 from orderdesk.testing import factories
 
 # Playwright's sync API keeps an event loop running in the test thread, which would make
@@ -89,3 +90,10 @@ def provider_sandboxes(settings: Any) -> None:
     # test delivers them (orderdesk.sandboxes.deliveries), never from a background thread.
     settings.SANDBOXES_ENABLED = True
     settings.SANDBOX_AUTO_DELIVER = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Translations come from .mo files built from the .po files; an edited .po is compiled
+    # before the tests read it (once, by the controller, not by each xdist worker).
+    if not hasattr(config, "workerinput"):
+        compile_catalogs()

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sessions and auth: a signed-in member's own language wins over the browser's.
+    "orderdesk.web.middleware.StaffLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -107,10 +109,14 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                # LANGUAGE_CODE and LANGUAGES for <html lang> and the language menu.
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orderdesk.web.navigation.context",
             ],
+            # {% translate %} and {% blocktranslate %} in every template without a {% load %}.
+            "builtins": ["django.templatetags.i18n"],
         },
     },
 ]
@@ -169,7 +175,12 @@ AXES_VERBOSE = False
 # Authenticator apps list the account as "Orderdesk: <email>".
 OTP_TOTP_ISSUER = "Orderdesk"
 
-LANGUAGE_CODE = "en-us"
+# The UI in English, Finnish and Swedish (Finland-Swedish). A signed-in member's own choice
+# (User.language) wins, then the browser's Accept-Language (web.middleware.StaffLanguage).
+# The catalogues are orderdesk/locale/*/LC_MESSAGES/*.po; scripts/bootstrap compiles them.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fi", "suomi"), ("sv", "svenska")]
+LOCALE_PATHS = [BASE_DIR / "orderdesk" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -15,10 +15,13 @@ import gc
 from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.template.loader import get_template
 from django.urls import get_resolver
+from django.utils import timezone, translation
 
-from orderdesk.lib.money import country_name, format_money
+from orderdesk.lib import formats
+from orderdesk.lib.money import country_name
 from orderdesk.reports.rates import supported_currencies
 
 
@@ -39,8 +42,15 @@ def warm_up() -> None:
     get_resolver().url_patterns  # noqa: B018
     for name in project_templates():
         get_template(name)
-    format_money(0, "EUR")
-    country_name("FI")
+    # Each language's catalogue and CLDR data (numbers, dates, country names).
+    now = timezone.now()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            translation.gettext("Orders")
+        formats.money(0, "EUR", language)
+        formats.datetime(now, language)
+        formats.skeleton("MMMd", now, language)
+        country_name("FI", formats.number_locale(language))
     # The ECB history: a quarter of a million rates that every converted report reads.
     supported_currencies()
     gc.collect()

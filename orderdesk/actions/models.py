@@ -7,17 +7,18 @@ from enum import nonmember
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel, Product
 from orderdesk.orders.models import Order
 
 
 class SnapshotStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    REVOKED = "revoked", "Access removed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    REVOKED = "revoked", _("Access removed")
 
 
 class ActionSnapshot(models.Model):
@@ -72,16 +73,16 @@ class ActionSnapshot(models.Model):
 
 
 class RunOperation(models.TextChoices):
-    RUN = "run", "Run"
-    REVOKE = "revoke", "Revoke"
-    RESEND = "resend", "Resend"  # an email action's email again, asked for by staff
+    RUN = "run", _("Run")
+    REVOKE = "revoke", _("Revoke")
+    RESEND = "resend", _("Resend")  # an email action's email again, asked for by staff
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
     # A run a worker holds or will pick up; at most one per snapshot.
     ACTIVE = nonmember(("queued", "running"))

@@ -41,7 +41,7 @@ def _day(value: object) -> object:
         try:
             return iso_day(value)
         except ValueError:
-            raise PydanticCustomError("date", DAY_MESSAGE) from None
+            raise PydanticCustomError("date", str(DAY_MESSAGE)) from None
     return value
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.organizations.models import Checkout
 
 
 class ProductType(models.TextChoices):
-    ONLINE_COURSE = "online_course", "Online course"
-    DIGITAL_CONTENT = "digital_content", "Digital content"
-    EBOOK = "ebook", "E-book"
-    MEMBERSHIP = "membership", "Membership"
-    EVENT_TICKET = "event_ticket", "Event ticket"
-    SERVICE = "service", "Service"
+    ONLINE_COURSE = "online_course", _("Online course")
+    DIGITAL_CONTENT = "digital_content", _("Digital content")
+    EBOOK = "ebook", _("E-book")
+    MEMBERSHIP = "membership", _("Membership")
+    EVENT_TICKET = "event_ticket", _("Event ticket")
+    SERVICE = "service", _("Service")
 
 
 class Product(models.Model):
@@ -78,13 +79,13 @@ class OfferItem(models.Model):
 
 
 class AddOnKind(models.TextChoices):
-    ORDER_BUMP = "order_bump", "Order bump"
-    PRE_UPSELL = "pre_upsell", "Pre-upsell"
+    ORDER_BUMP = "order_bump", _("Order bump")
+    PRE_UPSELL = "pre_upsell", _("Pre-upsell")
 
 
 class AddOnEffect(models.TextChoices):
-    ADD = "add", "Adds a product"
-    UPGRADE = "upgrade", "Upgrades a product"
+    ADD = "add", _("Adds a product")
+    UPGRADE = "upgrade", _("Upgrades a product")
 
 
 class AddOn(models.Model):
@@ -130,8 +131,8 @@ class CheckoutLink(models.Model):
 
 
 class DiscountKind(models.TextChoices):
-    PERCENTAGE = "percentage", "Percentage"
-    FIXED = "fixed", "Fixed amount"
+    PERCENTAGE = "percentage", _("Percentage")
+    FIXED = "fixed", _("Fixed amount")
 
 
 class DiscountCode(models.Model):
@@ -166,16 +167,16 @@ class DiscountCode(models.Model):
 
 
 class ActionLevel(models.TextChoices):
-    PRODUCT = "product", "Product"
-    OFFER = "offer", "Offer"
-    CHECKOUT = "checkout", "Checkout"
+    PRODUCT = "product", _("Product")
+    OFFER = "offer", _("Offer")
+    CHECKOUT = "checkout", _("Checkout")
 
 
 class ActionKind(models.TextChoices):
-    SEND_RECEIPT = "send_receipt", "Send receipt email"
-    KAJABI_GRANT = "kajabi_grant", "Grant Kajabi offer"
-    WEBHOOK = "webhook", "Webhook"
-    CUSTOM_EMAIL = "custom_email", "Custom email"
+    SEND_RECEIPT = "send_receipt", _("Send receipt email")
+    KAJABI_GRANT = "kajabi_grant", _("Grant Kajabi offer")
+    WEBHOOK = "webhook", _("Webhook")
+    CUSTOM_EMAIL = "custom_email", _("Custom email")
 
 
 class ActionConfig(models.Model):

@@ -16,22 +16,30 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 MAX_TEXT = 254
 # Real zone names are at most about 30 characters; longer keys only cost a file lookup.
 MAX_TIME_ZONE = 100
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-NUL_MESSAGE = "Remove the invisible NUL character (%00)."
-DAY_MESSAGE = "Use a date like 2026-01-31."
-YEAR_MESSAGE = f"Use a date between {FIRST_YEAR} and {LAST_YEAR}."
-TIME_ZONE_MESSAGE = "Use a time zone name like Europe/Helsinki."
+NUL_MESSAGE = _("Remove the invisible NUL character (%00).")
+DAY_MESSAGE = _("Use a date like 2026-01-31.")
+YEAR_MESSAGE = format_lazy(
+    _("Use a date between {first} and {last}."), first=FIRST_YEAR, last=LAST_YEAR
+)
+TIME_ZONE_MESSAGE = _("Use a time zone name like Europe/Helsinki.")
 
 
 def query_text(value: object, *, max_length: int = MAX_TEXT) -> str:
     """`value` as text without surrounding space; refused if too long or holding a NUL."""
     text = "" if value is None else str(value).strip()
     if len(text) > max_length:
-        raise ValidationError(f"Use at most {max_length} characters.", code="max_length")
+        raise ValidationError(
+            gettext("Use at most %(count)s characters.") % {"count": max_length},
+            code="max_length",
+        )
     if "\x00" in text:
         # PostgreSQL refuses NUL in any text parameter, and no stored value has one.
         raise ValidationError(NUL_MESSAGE, code="null_characters_not_allowed")

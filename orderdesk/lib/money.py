@@ -9,6 +9,8 @@ from functools import cache, lru_cache
 from babel import Locale
 from babel.core import get_global
 from babel.numbers import format_currency, get_currency_precision
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 @cache
@@ -71,18 +73,21 @@ def parse_major(text: str, currency: str) -> int:
     if not cleaned:
         return 0
     if cleaned.startswith("-"):
-        raise AmountError("Enter an amount of zero or more.")
+        raise AmountError(_("Enter an amount of zero or more."))
     match = _AMOUNT.match(cleaned)
     if match is None:
-        raise AmountError("Enter an amount such as 12.50.")
+        raise AmountError(_("Enter an amount such as 12.50."))
     exponent = minor_exponent(currency)
     fraction = match["fraction"] or ""
     if len(fraction) > exponent:
         if exponent == 0:
-            raise AmountError(f"{currency} amounts have no decimals.")
-        raise AmountError(f"Use at most {exponent} decimals.")
+            raise AmountError(_("%(currency)s amounts have no decimals.") % {"currency": currency})
+        raise AmountError(
+            ngettext("Use at most %(count)s decimal.", "Use at most %(count)s decimals.", exponent)
+            % {"count": exponent}
+        )
     if len(match["units"]) > 12:
-        raise AmountError("That amount is too large.")
+        raise AmountError(_("That amount is too large."))
     minor: int = int(match["units"]) * 10**exponent + int(fraction.ljust(exponent, "0") or 0)
     return minor
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.orders.models import ActorType, Order, OrderEvent
 
@@ -14,38 +15,38 @@ if TYPE_CHECKING:
 
 
 class EventType(models.TextChoices):
-    OPENED = "opened", "Checkout opened"
-    BILLING_SAVED = "billing_saved", "Billing details saved"
-    ADD_ON_ADDED = "add_on_added", "Add-on added"
-    ADD_ON_REMOVED = "add_on_removed", "Add-on removed"
-    DISCOUNT_APPLIED = "discount_applied", "Discount code applied"
-    DISCOUNT_REMOVED = "discount_removed", "Discount code removed"
-    PAYMENT_STARTED = "payment_started", "Payment started"
-    PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
-    PAYMENT_FAILED = "payment_failed", "Payment failed"
-    PAYMENT_MISMATCH = "payment_mismatch", "Payment amount or currency mismatch"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    COMPLETED = "completed", "Completed"
-    MARKED_COMPLETED = "marked_completed", "Marked as completed"
-    ACTION_SUCCEEDED = "action_succeeded", "Action succeeded"
-    ACTION_FAILED = "action_failed", "Action failed"
-    ACTION_RERUN = "action_rerun", "Action re-run"
-    ACTION_CONFIG_REPLACED = "action_config_replaced", "Action configuration replaced"
-    ACCESS_REVOKED = "access_revoked", "Access removed"
-    REFUND_REQUESTED = "refund_requested", "Refund requested"
-    REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
-    REFUND_RECORDED = "refund_recorded", "Refund recorded"
-    REFUND_FAILED = "refund_failed", "Refund failed"
-    REFUNDS_REVERSED = "refunds_reversed", "Refunded data restored"
-    REFUND_EMAILED = "refund_emailed", "Refund confirmation emailed"
-    NOTE = "note", "Note"
+    OPENED = "opened", _("Checkout opened")
+    BILLING_SAVED = "billing_saved", _("Billing details saved")
+    ADD_ON_ADDED = "add_on_added", _("Add-on added")
+    ADD_ON_REMOVED = "add_on_removed", _("Add-on removed")
+    DISCOUNT_APPLIED = "discount_applied", _("Discount code applied")
+    DISCOUNT_REMOVED = "discount_removed", _("Discount code removed")
+    PAYMENT_STARTED = "payment_started", _("Payment started")
+    PAYMENT_SUCCEEDED = "payment_succeeded", _("Payment succeeded")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAYMENT_MISMATCH = "payment_mismatch", _("Payment amount or currency mismatch")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    COMPLETED = "completed", _("Completed")
+    MARKED_COMPLETED = "marked_completed", _("Marked as completed")
+    ACTION_SUCCEEDED = "action_succeeded", _("Action succeeded")
+    ACTION_FAILED = "action_failed", _("Action failed")
+    ACTION_RERUN = "action_rerun", _("Action re-run")
+    ACTION_CONFIG_REPLACED = "action_config_replaced", _("Action configuration replaced")
+    ACCESS_REVOKED = "access_revoked", _("Access removed")
+    REFUND_REQUESTED = "refund_requested", _("Refund requested")
+    REFUND_SUCCEEDED = "refund_succeeded", _("Refund succeeded")
+    REFUND_RECORDED = "refund_recorded", _("Refund recorded")
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+    REFUNDS_REVERSED = "refunds_reversed", _("Refunded data restored")
+    REFUND_EMAILED = "refund_emailed", _("Refund confirmation emailed")
+    NOTE = "note", _("Note")
     # Written by staff for staff: shown in the panel and the staff API, never to the customer.
-    INTERNAL_NOTE = "internal_note", "Internal note"
-    EMAIL_RESEND_REQUESTED = "email_resend_requested", "Email resend requested"
-    EMAIL_RESENT = "email_resent", "Email resent"
-    EMAIL_CHANGED = "email_changed", "Customer email changed"
-    CUSTOMER_DATA_EXPORTED = "customer_data_exported", "Customer data exported"
-    CUSTOMER_DATA_ERASED = "customer_data_erased", "Customer personal data erased"
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    EMAIL_RESEND_REQUESTED = "email_resend_requested", _("Email resend requested")
+    EMAIL_RESENT = "email_resent", _("Email resent")
+    EMAIL_CHANGED = "email_changed", _("Customer email changed")
+    CUSTOMER_DATA_EXPORTED = "customer_data_exported", _("Customer data exported")
+    CUSTOMER_DATA_ERASED = "customer_data_erased", _("Customer personal data erased")
 
 
 @dataclass(frozen=True)

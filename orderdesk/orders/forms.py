@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.lib.forms import ChoiceField, DayField, QueryForm, TextField
 from orderdesk.orders.models import OrderStatus
@@ -20,12 +22,12 @@ from orderdesk.orders.queries import MIN_SUBSTRING, ORDER_NUMBER, OrderFilters, 
 # ORDER_NUMBER allows 18 digits: every such number fits PostgreSQL's bigint.
 MAX_NUMBER = 10**18 - 1
 MAX_DISCOUNT_CODE = 50
-NUMBER_MESSAGE = "An order number is digits only, like 1042."
+NUMBER_MESSAGE = _("An order number is digits only, like 1042.")
 
 
 class OrderTab(models.TextChoices):
-    ALL = "all", "All orders"
-    ATTENTION = "attention", "Requires attention"
+    ALL = "all", _("All orders")
+    ATTENTION = "attention", _("Requires attention")
 
 
 class OrderFilterForm(QueryForm):
@@ -42,7 +44,7 @@ class OrderFilterForm(QueryForm):
     last_name = TextField()
     status = ChoiceField(
         choices=OrderStatus.choices,
-        error_messages={"invalid_choice": "Choose a status from the list."},
+        error_messages={"invalid_choice": _("Choose a status from the list.")},
     )
     source = TextField()
     tag = TextField()
@@ -50,7 +52,9 @@ class OrderFilterForm(QueryForm):
     date_from = DayField()
     date_to = DayField()
     q = TextField()
-    tab = ChoiceField(choices=OrderTab.choices, error_messages={"invalid_choice": "Unknown tab."})
+    tab = ChoiceField(
+        choices=OrderTab.choices, error_messages={"invalid_choice": _("Unknown tab.")}
+    )
 
     def __init__(self, data: Mapping[str, Any], *, tz: dt.tzinfo) -> None:
         super().__init__(data)
@@ -69,7 +73,9 @@ class OrderFilterForm(QueryForm):
         email: str = self.cleaned_data["email"].lower()
         if email and "@" not in email and len(email) < MIN_SUBSTRING:
             raise ValidationError(
-                f"Type at least {MIN_SUBSTRING} characters of the email.", code="too_short"
+                gettext("Type at least %(count)s characters of the email.")
+                % {"count": MIN_SUBSTRING},
+                code="too_short",
             )
         return email
 
@@ -80,7 +86,9 @@ class OrderFilterForm(QueryForm):
         longest = max((len(word) for word in search_words(q)), default=0)
         if q and not ORDER_NUMBER.match(q) and longest < MIN_SUBSTRING:
             raise ValidationError(
-                f"Type at least {MIN_SUBSTRING} characters, or an order number.", code="too_short"
+                gettext("Type at least %(count)s characters, or an order number.")
+                % {"count": MIN_SUBSTRING},
+                code="too_short",
             )
         return q
 
@@ -88,7 +96,7 @@ class OrderFilterForm(QueryForm):
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", gettext("The end date is before the start date."))
         return data
 
     @property

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
 from orderdesk.orders.folding import SearchText
@@ -19,14 +20,14 @@ if TYPE_CHECKING:
 
 
 class OrderStatus(models.TextChoices):
-    STARTED = "started", "Started"  # checkout page opened, nothing done yet
-    IN_PROGRESS = "in_progress", "In Progress"  # billing filled; also after a failed attempt
-    PROCESSING = "processing", "Processing"  # handed to the provider, waiting for confirmation
-    PAID = "paid", "Paid"  # payment confirmed; post-purchase actions running
-    COMPLETED = "completed", "Completed"  # every action succeeded (or there were none)
-    MARKED_COMPLETED = "marked_completed", "Marked as Completed"  # completed by staff
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially Refunded"
-    REFUNDED = "refunded", "Refunded"
+    STARTED = "started", _("Started")  # checkout page opened, nothing done yet
+    IN_PROGRESS = "in_progress", _("In Progress")  # billing filled; also after a failed attempt
+    PROCESSING = "processing", _("Processing")  # handed to the provider, waiting for confirmation
+    PAID = "paid", _("Paid")  # payment confirmed; post-purchase actions running
+    COMPLETED = "completed", _("Completed")  # every action succeeded (or there were none)
+    MARKED_COMPLETED = "marked_completed", _("Marked as Completed")  # completed by staff
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially Refunded")
+    REFUNDED = "refunded", _("Refunded")
 
     # Status groups. Tuples in a fixed order: partial index conditions are built from them,
     # and a reordered list would be a new index to the migrations.
@@ -45,19 +46,19 @@ class OrderStatus(models.TextChoices):
 
 
 class ActionHealth(models.TextChoices):
-    NONE = "none", "No actions"
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    NONE = "none", _("No actions")
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
     UNFINISHED = nonmember(("pending", "failed"))
 
 
 class DeviceType(models.TextChoices):
-    DESKTOP = "desktop", "Desktop"
-    MOBILE = "mobile", "Mobile"
-    TABLET = "tablet", "Tablet"
-    OTHER = "other", "Other"
+    DESKTOP = "desktop", _("Desktop")
+    MOBILE = "mobile", _("Mobile")
+    TABLET = "tablet", _("Tablet")
+    OTHER = "other", _("Other")
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -228,10 +229,10 @@ class OrderTag(models.Model):
 
 
 class LineKind(models.TextChoices):
-    MAIN = "main", "Product"
-    ORDER_BUMP = "order_bump", "Order bump"
-    PRE_UPSELL = "pre_upsell", "Pre-upsell"
-    UPGRADE = "upgrade", "Upgrade"
+    MAIN = "main", _("Product")
+    ORDER_BUMP = "order_bump", _("Order bump")
+    PRE_UPSELL = "pre_upsell", _("Pre-upsell")
+    UPGRADE = "upgrade", _("Upgrade")
 
 
 class OrderLine(models.Model):
@@ -279,11 +280,11 @@ class OrderLine(models.Model):
 
 
 class ActorType(models.TextChoices):
-    USER = "user", "User"
-    API_TOKEN = "api_token", "API token"
-    PROVIDER = "provider", "Provider"
-    CUSTOMER = "customer", "Customer"
-    SYSTEM = "system", "System"
+    USER = "user", _("User")
+    API_TOKEN = "api_token", _("API token")
+    PROVIDER = "provider", _("Provider")
+    CUSTOMER = "customer", _("Customer")
+    SYSTEM = "system", _("System")
 
 
 class OrderEvent(models.Model):

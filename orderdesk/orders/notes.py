@@ -7,6 +7,8 @@ the staff API) and, like the rest of the timeline, never in anything sent to the
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order, OrderEvent
@@ -21,8 +23,10 @@ class NoteForm(forms.Form):
     text = forms.CharField(
         max_length=NOTE_MAX_LENGTH,
         error_messages={
-            "required": "Write the note first.",
-            "max_length": f"Keep the note to {NOTE_MAX_LENGTH} characters.",
+            "required": _("Write the note first."),
+            "max_length": format_lazy(
+                _("Keep the note to {count} characters."), count=NOTE_MAX_LENGTH
+            ),
         },
     )
 

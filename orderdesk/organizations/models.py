@@ -6,8 +6,10 @@ import hashlib
 import secrets
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -36,6 +38,8 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     # Blank means "the organization's time zone".
     time_zone = models.CharField(max_length=64, blank=True)
+    # The UI's language; blank means "the browser's" (web.middleware.StaffLanguageMiddleware).
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
     # The Django admin spans every organization: only the platform's own operators use it,
     # never a merchant's staff, whatever their organization role (orderdesk/admin_site.py).
     is_platform_operator = models.BooleanField(
@@ -76,16 +80,16 @@ class Organization(models.Model):
 
 
 class OrgRole(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
 
 
 class CheckoutRole(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MAINTAINER = "maintainer", "Maintainer"
-    VIEWER = "viewer", "Viewer"
-    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    ADMIN = "admin", _("Admin")
+    MAINTAINER = "maintainer", _("Maintainer")
+    VIEWER = "viewer", _("Viewer")
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
 
 
 class Membership(models.Model):

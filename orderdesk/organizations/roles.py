@@ -53,7 +53,7 @@ class CheckoutAccess:
 
     @property
     def role_label(self) -> str:
-        return CheckoutRole(self.role).label
+        return str(CheckoutRole(self.role).label)
 
 
 @dataclass(frozen=True)

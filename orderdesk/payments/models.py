@@ -8,26 +8,27 @@ from enum import nonmember
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.orders.models import Order, OrderLine
 from orderdesk.organizations.models import ApiToken
 
 
 class Provider(models.TextChoices):
-    STRIPE = "stripe", "Stripe"
-    PAYTRAIL = "paytrail", "Paytrail"
-    EPASSI = "epassi", "Epassi"
-    MANUAL = "manual", "Manual"
+    STRIPE = "stripe", _("Stripe")
+    PAYTRAIL = "paytrail", _("Paytrail")
+    EPASSI = "epassi", _("Epassi")
+    MANUAL = "manual", _("Manual")
 
 
 class PaymentStatus(models.TextChoices):
-    INITIATED = "initiated", "Initiated"
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-    REFUNDED = "refunded", "Refunded"
+    INITIATED = "initiated", _("Initiated")
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
 
     # Moved money (and may since have been refunded): such an attempt describes the order
     # better than a later abandoned retry.
@@ -94,11 +95,11 @@ class PaymentAttempt(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    PENDING = "pending", "Pending"  # intent written, provider not yet answered
-    SUCCEEDED = "succeeded", "Succeeded"  # money returned by the provider
-    RECORDED = "recorded", "Recorded only"  # no money moved through Orderdesk
-    FAILED = "failed", "Failed"
-    REVERSED = "reversed", "Reversed"  # undone by "Also restore refunded data"
+    PENDING = "pending", _("Pending")  # intent written, provider not yet answered
+    SUCCEEDED = "succeeded", _("Succeeded")  # money returned by the provider
+    RECORDED = "recorded", _("Recorded only")  # no money moved through Orderdesk
+    FAILED = "failed", _("Failed")
+    REVERSED = "reversed", _("Reversed")  # undone by "Also restore refunded data"
 
     # Counted in the order's refunded totals and the reports; "restore" can undo them.
     BOOKED = nonmember(("succeeded", "recorded"))
@@ -110,8 +111,8 @@ class RefundQuerySet(models.QuerySet["Refund"]):
 
 
 class RefundOrigin(models.TextChoices):
-    ORDERDESK = "orderdesk", "Orderdesk"
-    PROVIDER = "provider", "Provider dashboard"
+    ORDERDESK = "orderdesk", _("Orderdesk")
+    PROVIDER = "provider", _("Provider dashboard")
 
 
 class Refund(models.Model):

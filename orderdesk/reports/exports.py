@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django.utils.translation import get_language
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer
 from orderdesk.lib.money import major_str, unusual_exponents
@@ -33,39 +34,45 @@ from orderdesk.orders.pricing import vat_share
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
 
-HEADER = (
-    "Order number",
-    "Created",
-    "Paid",
-    "Status",
-    "Customer email",
-    "First name",
-    "Last name",
-    "Country",
-    "Region",
-    "Currency",
-    "Order total",
-    "Discount code",
-    "Discount amount",
-    "Source",
-    "Tags",
-    "Checkout",
-    "Checkout link",
-    "Offer",
-    "Payment provider",
-    "Payment method",
-    "Payment status",
-    "Order refunded",
-    "Line kind",
-    "Product",
-    "Quantity",
-    "Unit price",
-    "VAT rate",
-    "VAT amount",
-    "Line total",
-    "Line refunded",
-    # The VAT in what was refunded of the line, per its rate (orders.pricing.vat_share).
-    "Line VAT refunded",
+# The column names programs read: English whatever the member's language. A file in the
+# member's language (`language=`) translates them and the labels in the cells; amounts and
+# times stay plain decimals and ISO 8601 in every file.
+HEADER = tuple(
+    gettext_noop(name)
+    for name in (
+        "Order number",
+        "Created",
+        "Paid",
+        "Status",
+        "Customer email",
+        "First name",
+        "Last name",
+        "Country",
+        "Region",
+        "Currency",
+        "Order total",
+        "Discount code",
+        "Discount amount",
+        "Source",
+        "Tags",
+        "Checkout",
+        "Checkout link",
+        "Offer",
+        "Payment provider",
+        "Payment method",
+        "Payment status",
+        "Order refunded",
+        "Line kind",
+        "Product",
+        "Quantity",
+        "Unit price",
+        "VAT rate",
+        "VAT amount",
+        "Line total",
+        "Line refunded",
+        # The VAT in what was refunded of the line, per its rate (orders.pricing.vat_share).
+        "Line VAT refunded",
+    )
 )
 
 ORDER_COLUMNS = (
@@ -163,9 +170,9 @@ def _payments(order_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         chosen[order_id] = (
             settled,
             (
-                PROVIDER_LABELS.get(provider, provider),
+                str(PROVIDER_LABELS.get(provider, provider)),
                 escape(method),
-                PAYMENT_STATUS_LABELS.get(status, status),
+                str(PAYMENT_STATUS_LABELS.get(status, status)),
             ),
         )
     return {order_id: payment for order_id, (_, payment) in chosen.items()}
@@ -270,21 +277,25 @@ def _rows(
 
 
 def stream_orders_csv(
-    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int = 5000
+    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int = 5000, language: str = "en"
 ) -> Iterator[str]:
     """Yield the CSV text: the header first, then one piece per chunk of orders.
 
     On PostgreSQL the database writes the lines (see `_sql_pieces`);
     elsewhere Python does (`_python_pieces`). Both give the same bytes for the same data.
+    Headers and labels are English unless `language` names another of settings.LANGUAGES.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    yield buffer.getvalue()
-    if connections[orders.db].vendor == "postgresql":
-        yield from _sql_pieces(orders, tz=tz, chunk_size=chunk_size)
-    else:
-        yield from _python_pieces(orders, tz=tz, chunk_size=chunk_size)
+    # The file's language is the argument's, not the request's: the stream is written after
+    # the view has returned.
+    with translation.override(language):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([gettext(name) for name in HEADER])
+        yield buffer.getvalue()
+        if connections[orders.db].vendor == "postgresql":
+            yield from _sql_pieces(orders, tz=tz, chunk_size=chunk_size, language=language)
+        else:
+            yield from _python_pieces(orders, tz=tz, chunk_size=chunk_size)
 
 
 def _python_pieces(orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int) -> Iterator[str]:
@@ -534,9 +545,11 @@ ORDER BY cells.position, order_line.position, order_line.id"""  # noqa: S608
     return statement, param.values
 
 
-def _sql_pieces(orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int) -> Iterator[str]:
+def _sql_pieces(
+    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int, language: str
+) -> Iterator[str]:
     connection = connections[orders.db]
-    statement, params = _lines_statement(get_language() or "")
+    statement, params = _lines_statement(language)
     # Inside a transaction so the ids cursor streams (see `_python_pieces`).
     with transaction.atomic(using=orders.db):
         with connection.cursor() as cursor:
@@ -550,10 +563,11 @@ def _sql_pieces(orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int) -> It
 
 
 def orders_csv_response(
-    orders: QuerySet[Order], *, tz: ZoneInfo, filename: str
+    orders: QuerySet[Order], *, tz: ZoneInfo, filename: str, language: str = "en"
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        stream_orders_csv(orders, tz=tz), content_type="text/csv; charset=utf-8"
+        stream_orders_csv(orders, tz=tz, language=language),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Customer data: no browser cache or proxy keeps a copy.

@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.lib.forms import ChoiceField, DayField, QueryForm, TextField, TimeZoneField
 from orderdesk.reports.params import (
@@ -35,7 +37,7 @@ class ReportForm(QueryForm):
 
     period = ChoiceField(
         choices=Preset.choices,
-        error_messages={"invalid_choice": "Choose a period from the list."},
+        error_messages={"invalid_choice": _("Choose a period from the list.")},
     )
     # `from` is a Python keyword: the field takes the query parameter's name this way.
     vars()["from"] = DayField()
@@ -43,10 +45,10 @@ class ReportForm(QueryForm):
     tz = TimeZoneField()
     granularity = ChoiceField(
         choices=Granularity.choices,
-        error_messages={"invalid_choice": "Choose day, week or month."},
+        error_messages={"invalid_choice": _("Choose day, week or month.")},
     )
     currency = TextField()
-    tab = ChoiceField(choices=Tab.choices, error_messages={"invalid_choice": "Unknown tab."})
+    tab = ChoiceField(choices=Tab.choices, error_messages={"invalid_choice": _("Unknown tab.")})
 
     def __init__(
         self,
@@ -70,15 +72,16 @@ class ReportForm(QueryForm):
         if data.get("period") == Preset.CUSTOM and not self.errors.keys() & {"from", "to"}:
             first_day, last_day = data.get("from"), data.get("to")
             if first_day is None:
-                self.add_error("from", "A custom range needs a first day.")
+                self.add_error("from", gettext("A custom range needs a first day."))
             if last_day is None:
-                self.add_error("to", "A custom range needs a last day.")
+                self.add_error("to", gettext("A custom range needs a last day."))
             if first_day and last_day and last_day < first_day:
-                self.add_error("to", "The last day is before the first day.")
+                self.add_error("to", gettext("The last day is before the first day."))
         currency = data.get("currency")
         if currency and currency not in display_currencies(self._today()):
             self.add_error(
-                "currency", ValidationError("Choose a currency from the list.", code="invalid")
+                "currency",
+                ValidationError(gettext("Choose a currency from the list."), code="invalid"),
             )
         return data
 

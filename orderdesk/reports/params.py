@@ -12,6 +12,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from orderdesk.reports.periods import Period, Preset
 from orderdesk.reports.rates import RateUnavailable, euro_rate, supported_currencies
@@ -21,10 +22,10 @@ DEFAULT_PRESET = Preset.LAST_30_DAYS
 
 
 class Tab(models.TextChoices):
-    SALES = "sales", "Sales tracking"
-    PRODUCTS = "products", "Products & add-on sales"
-    INTERNATIONAL = "international", "International"
-    ANALYTICS = "analytics", "Analytics"
+    SALES = "sales", _("Sales tracking")
+    PRODUCTS = "products", _("Products & add-on sales")
+    INTERNATIONAL = "international", _("International")
+    ANALYTICS = "analytics", _("Analytics")
 
 
 @cache

@@ -7,24 +7,25 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Preset(models.TextChoices):
-    TODAY = "today", "Today"
-    YESTERDAY = "yesterday", "Yesterday"
-    LAST_7_DAYS = "last_7_days", "Last 7 days"
-    LAST_30_DAYS = "last_30_days", "Last 30 days"
-    THIS_MONTH = "this_month", "This month"
-    PREVIOUS_MONTH = "previous_month", "Previous month"
-    THIS_YEAR = "this_year", "This year"
-    ALL_TIME = "all_time", "All time"
-    CUSTOM = "custom", "Custom range"
+    TODAY = "today", _("Today")
+    YESTERDAY = "yesterday", _("Yesterday")
+    LAST_7_DAYS = "last_7_days", _("Last 7 days")
+    LAST_30_DAYS = "last_30_days", _("Last 30 days")
+    THIS_MONTH = "this_month", _("This month")
+    PREVIOUS_MONTH = "previous_month", _("Previous month")
+    THIS_YEAR = "this_year", _("This year")
+    ALL_TIME = "all_time", _("All time")
+    CUSTOM = "custom", _("Custom range")
 
 
 class Granularity(models.TextChoices):
-    DAY = "day", "Day"
-    WEEK = "week", "Week"
-    MONTH = "month", "Month"
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
 
 
 def midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:

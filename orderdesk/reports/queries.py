@@ -27,6 +27,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_noop
 
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
 from orderdesk.lib.money import to_major
@@ -36,7 +37,7 @@ from orderdesk.reports.periods import Period, bucket_of, buckets
 from orderdesk.reports.rates import Converter
 
 ADD_ON_KINDS = (LineKind.ORDER_BUMP, LineKind.PRE_UPSELL, LineKind.UPGRADE)
-NO_SOURCE = "(no source)"
+NO_SOURCE = gettext_noop("(no source)")
 
 # Money in major units per currency; never added across currencies.
 Money = dict[str, Decimal]
@@ -371,8 +372,8 @@ def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> Sale
 
     link_names = _names(CheckoutLink, [r["link_id"] for r in facts + opened_facts])
     offer_names = _names(Offer, [r["offer_id"] for r in facts + opened_facts])
-    link_names[None] = "(no link)"
-    offer_names[None] = "(no offer)"
+    link_names[None] = gettext_noop("(no link)")
+    offer_names[None] = gettext_noop("(no offer)")
     sources = {r["source"]: r["source"] or NO_SOURCE for r in facts + opened_facts}
 
     def part(title: str, key: str, labels: dict[Hashable, str]) -> Breakdown:
@@ -387,9 +388,9 @@ def sales_tracking(scope: Scope, valuation: Valuation, granularity: str) -> Sale
         )
 
     return SalesTracking(
-        sources=part("By source", "source", dict(sources)),
-        links=part("By checkout link", "link_id", link_names),
-        offers=part("By offer", "offer_id", offer_names),
+        sources=part(gettext_noop("By source"), "source", dict(sources)),
+        links=part(gettext_noop("By checkout link"), "link_id", link_names),
+        offers=part(gettext_noop("By offer"), "offer_id", offer_names),
         totals=PeriodTotals.of(facts, opened_facts),
     )
 
@@ -469,7 +470,7 @@ def product_sales(scope: Scope, valuation: Valuation) -> ProductSales:
         lambda r: (r["product_id"], r["source"]),
     )
     offer_labels: dict[Any, str] = dict(_names(Offer, [k for _, k in by_offer]))
-    offer_labels[None] = "(no offer)"
+    offer_labels[None] = gettext_noop("(no offer)")
     top_offer = _top(by_offer, offer_labels)
     top_source = _top(by_source, {k: k or NO_SOURCE for _, k in by_source})
 
@@ -534,7 +535,7 @@ def international(scope: Scope, valuation: Valuation) -> list[CountryRow]:
     rows = []
     for country, sales in by_country.items():
         regions = [
-            (region or "(no region)", figures(valuation, region_sales))
+            (region or gettext_noop("(no region)"), figures(valuation, region_sales))
             for (c, region), region_sales in by_region.items()
             if c == country
         ]
@@ -594,7 +595,12 @@ class Analytics:
         return ratio(accepted, accepted + self.consent.counts.get((bucket, "Rejected"), 0))
 
 
-CONSENT_LABELS = {True: "Accepted", False: "Rejected", None: "Not answered"}
+# English keys; the page translates them for display (the `translated` filter).
+CONSENT_LABELS = {
+    True: gettext_noop("Accepted"),
+    False: gettext_noop("Rejected"),
+    None: gettext_noop("Not answered"),
+}
 
 
 def _count_series(
@@ -614,7 +620,8 @@ def _count_series(
 
 
 def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics:
-    device_labels = dict(DeviceType.choices)
+    # Plain strings in the active language (the staff API answers in English).
+    device_labels = {value: str(label) for value, label in DeviceType.choices}
     consent = _count_series(
         scope,
         granularity,
@@ -638,7 +645,7 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
             opened=devices.total(label),
             orders=paid_by_device.get(value, 0),
         )
-        for value, label in DeviceType.choices
+        for value, label in device_labels.items()
         if devices.total(label) or paid_by_device.get(value)
     ]
     method_sales = _fold_sales(

@@ -14,6 +14,9 @@ from decimal import Decimal
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from orderdesk.lib import formats
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -58,17 +61,18 @@ def nice_ticks(maximum: float, count: int = 4) -> list[float]:
 
 
 def bucket_label(day: dt.date, granularity: str) -> str:
+    """ "Mar 2026", "Week of 2 Mar 2026", "2 Mar 2026", in the active language."""
     if granularity == "month":
-        return day.strftime("%b %Y")
+        return formats.skeleton("yMMM", day)
     if granularity == "week":
-        return "Week of " + day.strftime("%-d %b %Y")
-    return day.strftime("%-d %b %Y")
+        return _("Week of %(day)s") % {"day": formats.date(day)}
+    return formats.date(day)
 
 
 def _axis_label(day: dt.date, granularity: str) -> str:
     if granularity == "month":
-        return day.strftime("%b %Y")
-    return day.strftime("%-d %b")
+        return formats.skeleton("yMMM", day)
+    return formats.skeleton("MMMd", day)
 
 
 def _frame(
@@ -174,7 +178,11 @@ def line_chart(
                     fmt(value),
                 )
             )
-    summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))} in total" for s in series)
+    summary = "; ".join(
+        _("%(series)s: %(total)s in total")
+        % {"series": s.label, "total": fmt(sum(s.values, Decimal(0)))}
+        for s in series
+    )
     return Chart(title, _svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
 
 
@@ -208,7 +216,9 @@ def stacked_bar_chart(
                 continue
             h = plot_h * float(value) / top
             y -= h
-            share = f" ({Decimal(value) / totals[i]:.0%})" if totals[i] else ""
+            share = (
+                f" ({formats.percent(Decimal(value) / totals[i], places=0)})" if totals[i] else ""
+            )
             parts.append(
                 format_html(
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'

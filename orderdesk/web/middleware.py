@@ -6,9 +6,11 @@ import zoneinfo
 from collections.abc import Callable
 from typing import cast
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import timezone
+from django.middleware.locale import LocaleMiddleware
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
 from orderdesk.organizations.roles import MemberAccess, member_access
@@ -58,6 +60,23 @@ class MemberAccessMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class StaffLanguageMiddleware(LocaleMiddleware):
+    """The page's language: the signed-in member's choice (`User.language`), else the
+    language cookie their last choice left (so the login page speaks it too), else the
+    browser's Accept-Language, else English. Django's own middleware answers with
+    `Content-Language` and `Vary: Accept-Language, Cookie`."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith("/api/"):
+            # The API's messages and labels are part of its contract with programs: English.
+            translation.activate(settings.LANGUAGE_CODE)
+        else:
+            user = request.user
+            chosen = getattr(user, "language", "") if user.is_authenticated else ""
+            translation.activate(chosen or translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = translation.get_language()
 
 
 def no_store_for_members(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderdesk.orders.models import Order
 from orderdesk.orders.queries import count_capped
@@ -48,7 +49,7 @@ class Navigation:
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         """Nav entries the user's role allows; entries of features not installed are skipped."""
-        entries = [("orders", "Orders"), ("reports", "Reports")]
+        entries = [("orders", _("Orders")), ("reports", _("Reports"))]
         items = []
         for name, label in entries:
             try:

@@ -17,34 +17,35 @@ from urllib.parse import quote
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from orderdesk.lib.money import country_name, format_money
+from orderdesk.lib import formats
+from orderdesk.lib.money import country_name
 from orderdesk.orders.models import LineKind, Order, OrderStatus
 from orderdesk.payments.models import PaymentStatus, Provider
 from orderdesk.workflows.customer import CustomerOrder
 from orderdesk.workflows.table import TableRow
 
 METHOD_LABELS = {
-    "card": "Card",
+    "card": pgettext_lazy("payment method", "Card"),
     "mobilepay": "MobilePay",
     "apple_pay": "Apple Pay",
     "google_pay": "Google Pay",
     "epassi": "Epassi",
-    "invoice": "Invoice",
-    "bank_transfer": "Bank transfer",
+    "invoice": pgettext_lazy("payment method", "Invoice"),
+    "bank_transfer": gettext_lazy("Bank transfer"),
     "osuuspankki": "OP",
     "nordea": "Nordea",
     "danske": "Danske Bank",
     "klarna": "Klarna",
 }
 _KIND_ORDER = {kind: index for index, kind in enumerate(LineKind.values)}
-_KIND_LABELS = {kind.value: str(kind.label) for kind in LineKind}
-_STATUS_LABELS = {status.value: str(status.label) for status in OrderStatus}
-_PAYMENT_STATUS_LABELS = {status.value: str(status.label) for status in PaymentStatus}
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method.replace("_", " ").capitalize())
+    label = METHOD_LABELS.get(method)
+    return str(label) if label is not None else method.replace("_", " ").capitalize()
 
 
 def provider_label(provider: str) -> str:
@@ -55,17 +56,19 @@ def provider_label(provider: str) -> str:
 
 
 def count_label(count: int, capped: bool) -> str:
-    """A count from `count_capped`: `10,000+` once it stopped at its cap (`COUNT_CAP`)."""
-    return f"{count:,}+" if capped else str(count)
+    """A count from `count_capped`: `10,000+` once it stopped at its cap (`COUNT_CAP`), in the
+    active language's digits (`10 000+` in Finnish and Swedish)."""
+    return f"{formats.integer(count)}+" if capped else str(count)
 
 
 def short_time(local: dt.datetime, local_now: dt.datetime) -> str:
-    """`14:05` today, `27 Nov` this year, `27 Nov 2025` before (both in the same time zone)."""
+    """`14:05` today, `27 Nov` this year, `27 Nov 2025` before (both in the same time zone),
+    in the active language (`14.05`, `27.11.`, `27.11.2025` in Finnish)."""
     if local.date() == local_now.date():
-        return local.strftime("%H:%M")
+        return formats.time(local)
     if local.year == local_now.year:
-        return f"{local.day} {local:%b}"
-    return f"{local.day} {local:%b %Y}"
+        return formats.skeleton("MMMd", local)
+    return formats.date(local)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class OrderRow:
     created_iso: str
     created_short: str
     created_exact: str
+    status_label: str
     total: str
     refunded: str
     products: list[ProductName]
@@ -106,6 +110,10 @@ class RowPresenter:
         self.url_pattern = reverse("order_detail", args=[placeholder]).replace(
             str(placeholder), "{}"
         )
+        # Labels in the active language, looked up once per page rather than once per row.
+        self.kind_labels = {kind.value: str(kind.label) for kind in LineKind}
+        self.status_labels = {status.value: str(status.label) for status in OrderStatus}
+        self.payment_labels = {status.value: str(status.label) for status in PaymentStatus}
 
     def row(self, row: TableRow) -> OrderRow:
         order, attempt = row.order, row.payment
@@ -118,7 +126,7 @@ class RowPresenter:
                 (
                     provider_label(attempt.provider),
                     method_label(attempt.method),
-                    _PAYMENT_STATUS_LABELS.get(attempt.status, attempt.status),
+                    self.payment_labels.get(attempt.status, attempt.status),
                 )
             )
         local = order.created_at.astimezone(self.tz)
@@ -127,16 +135,17 @@ class RowPresenter:
             created_iso=local.isoformat(),
             created_short=short_time(local, self.local_now),
             created_exact=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({self.tz_name})",
-            total=format_money(order.total_minor, order.currency),
+            status_label=self.status_labels.get(order.status, order.status),
+            total=formats.money(order.total_minor, order.currency),
             refunded=(
-                format_money(order.refunded_minor, order.currency) if order.refunded_minor else ""
+                formats.money(order.refunded_minor, order.currency) if order.refunded_minor else ""
             ),
             products=[
-                ProductName(line.name, line.kind, _KIND_LABELS.get(line.kind, line.kind))
+                ProductName(line.name, line.kind, self.kind_labels.get(line.kind, line.kind))
                 for line in ordered
             ],
             payment=payment,
-            country=country_name(order.country),
+            country=country_name(order.country, formats.number_locale()),
             url=self.url_pattern.format(order.number) + self.query_suffix,
         )
 
@@ -144,8 +153,7 @@ class RowPresenter:
 # Constant markup, no outside data.
 _SELECTED = " is-selected"
 _OOB = ' hx-swap-oob="true"'
-_NO_EMAIL = '<span class="muted">No email yet</span>'
-_NO_PAYMENT = '<span class="muted">No payment yet</span>'
+_MUTED = '<span class="muted">{}</span>'
 _NONE = '<span class="muted">—</span>'
 
 _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
@@ -156,7 +164,7 @@ _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{
   </td>
   <td class="customer">
     <a class="row-link" href="{url}" data-order="{number}"
-       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, order #{number}</span></a>{customer_link}
+       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, {order_number}</span></a>{customer_link}
   </td>
   <td class="num">{total}{refunded}</td>
   <td class="products">{products}</td>
@@ -203,10 +211,11 @@ def _customer_link(email: str) -> str:
     if not email:
         return ""
     url = _customer_url() + quote(email, safe="@")
+    title = _e(_("All orders of this customer"))
+    hidden = _e(_("All orders of %(email)s") % {"email": email})
     return (
-        f'\n    <a class="customer-link" href="{_e(url)}" title="All orders of this customer">'
-        f'<span aria-hidden="true">⋯</span><span class="visually-hidden">All orders of '
-        f"{_e(email)}</span></a>"
+        f'\n    <a class="customer-link" href="{_e(url)}" title="{title}">'
+        f'<span aria-hidden="true">⋯</span><span class="visually-hidden">{hidden}</span></a>'
     )
 
 
@@ -214,23 +223,30 @@ def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> Saf
     """The row's `<tr>`. Every value that comes from the order goes through `_e`."""
     order = row.order
     products = "\n".join(_product_html(product) for product in row.products)
-    refunded = f'<span class="sub">−{_e(row.refunded)} refunded</span>' if row.refunded else ""
+    refunded = ""
+    if row.refunded:
+        refunded = '<span class="sub">{}</span>'.format(
+            _e(_("−%(amount)s refunded") % {"amount": row.refunded})
+        )
     html_text = _ROW.format(
         number=_e(order.number),
         selected=_SELECTED if selected else "",
         oob=_OOB if oob else "",
         status=_e(order.status),
-        status_label=_e(_STATUS_LABELS.get(order.status, order.status)),
+        status_label=_e(row.status_label),
+        order_number=_e(_("order #%(number)s") % {"number": order.number}),
         created_iso=_e(row.created_iso),
         created_short=_e(row.created_short),
         created_exact=_e(row.created_exact),
         url=_e(row.url),
-        customer=_e(order.customer_email) if order.customer_email else _NO_EMAIL,
+        customer=_e(order.customer_email)
+        if order.customer_email
+        else _MUTED.format(_e(_("No email yet"))),
         customer_link=_customer_link(order.customer_email),
         total=_e(row.total),
         refunded=refunded,
         products=products or _NONE,
-        payment=_e(row.payment) if row.payment else _NO_PAYMENT,
+        payment=_e(row.payment) if row.payment else _MUTED.format(_e(_("No payment yet"))),
         source=_source_html(order),
         country=_e(row.country or "—"),
     )

@@ -13,6 +13,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from orderdesk.lib.forms import TextField
 from orderdesk.lib.money import AmountError, minor_exponent, parse_major
@@ -27,11 +29,11 @@ from orderdesk.payments.refunds import (
 )
 from orderdesk.payments.refunds.errors import EXPIRED_MESSAGE
 
-REMINDER = (
+REMINDER = gettext_noop(
     "Always mark orders correctly even when a direct refund is not possible: unrefunded orders "
     "skew order reports."
 )
-UNKNOWN_LINE = "One of the amounts is for a product not on this order."
+UNKNOWN_LINE = gettext_lazy("One of the amounts is for a product not on this order.")
 
 
 class AmountField(forms.Field):
@@ -55,7 +57,7 @@ class KeyField(forms.Field):
     def to_python(self, value: Any) -> str:
         key = "" if value is None else str(value)
         if not valid_key(key):
-            raise ValidationError(EXPIRED_MESSAGE, code="expired")
+            raise ValidationError(_(EXPIRED_MESSAGE), code="expired")
         return key
 
 
@@ -174,7 +176,7 @@ class RefundDialog:
 
     @property
     def reminder(self) -> str:
-        return REMINDER
+        return _(REMINDER)
 
     @property
     def message_full(self) -> str:
@@ -201,7 +203,11 @@ class RefundDialog:
             if row is not None:
                 row.error = message
             else:
-                self.add_error(message if target == ALL else f"{message} (line {target})")
+                self.add_error(
+                    message
+                    if target == ALL
+                    else _("%(message)s (line %(line)s)") % {"message": message, "line": target}
+                )
 
     def add_error(self, message: str) -> None:
         # The dialog of an order that cannot be refunded says so already.
@@ -257,7 +263,11 @@ def posted_dialog(form: RefundForm) -> RefundDialog:
     for name, messages in form.errors.items():
         if not name.startswith("amount_"):
             for message in messages:
-                dialog.add_error(f"Reason: {message}" if name == "reason" else str(message))
+                dialog.add_error(
+                    _("Reason: %(message)s") % {"message": message}
+                    if name == "reason"
+                    else str(message)
+                )
     return dialog
 
 
@@ -265,7 +275,9 @@ def _route_message(route: RefundRoute) -> str:
     if route.problem:
         return route.problem
     if route.via_provider:
-        return f"The money is returned to the customer through {route.provider}."
+        return _("The money is returned to the customer through %(provider)s.") % {
+            "provider": route.provider
+        }
     return route.recorded_reason
 
 

@@ -6,6 +6,7 @@ from orderdesk.web.views import (
     auth,
     customers,
     email_change,
+    language,
     notes,
     orders,
     passwords,
@@ -23,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/password/", account.change_password, name="account_password"),
     path("account/two-factor/", two_factor.setup, name="two_factor_setup"),
     path("checkout/", auth.choose_checkout, name="choose_checkout"),
+    path("account/language/", language.set_language, name="set_language"),
     path("password-reset/", passwords.request_reset, name="password_reset"),
     path("password-reset/sent/", passwords.reset_sent, name="password_reset_done"),
     path(

@@ -34,6 +34,11 @@ class CompletionChoices:
     # records only, the customer keeps that money.
     provider_returned_money: bool = False
 
+    @property
+    def reruns(self) -> bool:
+        """The button also re-runs failed actions (the web translates the label from this)."""
+        return self.label == MARK_COMPLETED_AND_RERUN
+
 
 def completion_choices(
     order: Order,

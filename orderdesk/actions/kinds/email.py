@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import smtplib
-from decimal import Decimal
 from string import Template
 from typing import TYPE_CHECKING
 
-from babel.numbers import format_currency, get_currency_precision
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from orderdesk.actions.kinds import http
 from orderdesk.actions.kinds.base import ActionError, ActionResult, Kind
+from orderdesk.lib import formats
 from orderdesk.orders.pricing import vat_breakdown
 
 if TYPE_CHECKING:
@@ -23,34 +24,52 @@ if TYPE_CHECKING:
 
 
 def money(amount_minor: int, currency: str) -> str:
-    amount = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
-    return str(format_currency(amount, currency, locale="en"))
+    """In the active language: the receipt's (`customer_language`)."""
+    return formats.money(amount_minor, currency)
+
+
+def customer_language(snapshot: ActionSnapshot) -> str:
+    """The language of emails to customers: the action's `language` setting (en, fi, sv),
+    English when unset or unknown. The checkout does not tell the customer's language, so
+    the merchant chooses it with the action."""
+    language = str(snapshot.settings.get("language") or "")
+    return language if language in dict(settings.LANGUAGES) else "en"
 
 
 def receipt_text(order: Order) -> str:
+    """The receipt in the active language."""
     lines = list(order.lines.all())
-    rows = [f"Receipt for order #{order.number}", ""]
+    rows = [_("Receipt for order #%(number)s") % {"number": order.number}, ""]
     for line in lines:
         marker = "" if line.kind == "main" else f" ({line.get_kind_display()})"
         quantity = f"{line.quantity} × " if line.quantity != 1 else ""
         rows.append(f"{quantity}{line.name}{marker}: {money(line.total_minor, order.currency)}")
         if line.discount_minor:
-            rows.append(f"  discount −{money(line.discount_minor, order.currency)}")
+            rows.append(
+                "  "
+                + _("discount −%(amount)s") % {"amount": money(line.discount_minor, order.currency)}
+            )
     rows.append("")
     if order.discount_minor:
-        code = f" ({order.discount_code.code})" if order.discount_code else ""
-        rows.append(f"Discount{code}: −{money(order.discount_minor, order.currency)}")
-    rows.append("VAT breakdown (rate: net + VAT = gross)")
+        amount = money(order.discount_minor, order.currency)
+        if order.discount_code:
+            rows.append(
+                _("Discount (%(code)s): −%(amount)s")
+                % {"code": order.discount_code.code, "amount": amount}
+            )
+        else:
+            rows.append(_("Discount: −%(amount)s") % {"amount": amount})
+    rows.append(_("VAT breakdown (rate: net + VAT = gross)"))
     for vat in vat_breakdown((line.vat_rate, line.total_minor, line.vat_minor) for line in lines):
         rows.append(
-            f"  {vat.rate.normalize()} %: {money(vat.net_minor, order.currency)}"
+            f"  {formats.decimal(vat.rate.normalize())} %: {money(vat.net_minor, order.currency)}"
             f" + {money(vat.vat_minor, order.currency)} = {money(vat.gross_minor, order.currency)}"
         )
     rows += [
-        f"Total VAT: {money(order.vat_minor, order.currency)}",
-        f"Total: {money(order.total_minor, order.currency)}",
+        _("Total VAT: %(amount)s") % {"amount": money(order.vat_minor, order.currency)},
+        _("Total: %(amount)s") % {"amount": money(order.total_minor, order.currency)},
         "",
-        "Thank you for your purchase.",
+        _("Thank you for your purchase."),
     ]
     return "\n".join(rows)
 
@@ -120,8 +139,11 @@ class SendReceipt(EmailKind):
 
     def compose(self, snapshot: ActionSnapshot) -> tuple[str, str]:
         order = snapshot.order
-        subject = snapshot.settings.get("subject") or f"Your receipt for order #{order.number}"
-        return Template(subject).safe_substitute(placeholders(order)), receipt_text(order)
+        with translation.override(customer_language(snapshot)):
+            subject = snapshot.settings.get("subject") or _(
+                "Your receipt for order #%(number)s"
+            ) % {"number": order.number}
+            return Template(subject).safe_substitute(placeholders(order)), receipt_text(order)
 
 
 class CustomEmail(EmailKind):
@@ -132,5 +154,6 @@ class CustomEmail(EmailKind):
         body = snapshot.settings.get("body", "")
         if not subject or not body:
             raise ActionError("The custom email has no subject or body", permanent=True)
-        values = placeholders(snapshot.order)
+        with translation.override(customer_language(snapshot)):
+            values = placeholders(snapshot.order)
         return Template(subject).safe_substitute(values), Template(body).safe_substitute(values)

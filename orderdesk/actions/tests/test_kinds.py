@@ -136,3 +136,22 @@ def test_it_fails_an_email_to_an_invalid_address_permanently(world: World, setti
     assert run.status == "failed"
     assert run.error_message == "Customer email 'not-an-address' is not valid"
     assert not mail.outbox
+
+
+def test_it_writes_the_receipt_in_the_actions_language(world: World, settings: Any) -> None:
+    ActionConfig.objects.create(
+        checkout=world.checkout,
+        level=ActionLevel.CHECKOUT,
+        kind=ActionKind.SEND_RECEIPT,
+        settings={"language": "fi"},
+    )
+    order = paid_order(world, add_ons=(world.bump,))
+
+    run_queued(order)
+
+    [message] = mail.outbox
+    assert message.subject == f"Kuittisi tilauksesta #{order.number}"
+    assert "Workbook PDF (Kassalisä): 9,00\u00a0€" in message.body
+    assert "25,5 %: 62,95\u00a0€ + 16,05\u00a0€ = 79,00\u00a0€" in message.body
+    assert "ALV yhteensä: 17,16\u00a0€" in message.body
+    assert "Kiitos ostoksestasi." in message.body

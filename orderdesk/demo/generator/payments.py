@@ -115,7 +115,7 @@ class Payments:
                 EventType.PAYMENT_SUCCEEDED,
                 "Payment succeeded",
                 ActorType.PROVIDER,
-                Provider(provider).label,
+                str(Provider(provider).label),
                 '{"from": "processing", "to": "paid"}',
             )
 
@@ -137,7 +137,7 @@ class Payments:
             EventType.PAYMENT_FAILED,
             message,
             ActorType.PROVIDER,
-            Provider(provider).label,
+            str(Provider(provider).label),
             '{"from": "processing", "to": "in_progress"}',
         )
 

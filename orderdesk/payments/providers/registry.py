@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Provider, ProviderAccount
@@ -31,6 +32,8 @@ def get_provider(name: str, checkout: Checkout) -> PaymentProvider:
     ).first()
     if account is None:
         raise ProviderError(
-            f"{cls.__name__} is not set up for checkout {checkout.name}", permanent=True
+            _("%(provider)s is not set up for checkout %(checkout)s")
+            % {"provider": cls.__name__, "checkout": checkout.name},
+            permanent=True,
         )
     return cls(checkout, account)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_noop
+
 if TYPE_CHECKING:
     from orderdesk.payments.models import Refund
 
 ALL = "__all__"
-EXPIRED_MESSAGE = "The form has expired: reload it and submit again."
+EXPIRED_MESSAGE = gettext_noop("The form has expired: reload it and submit again.")
 
 
 class RefundError(Exception):

@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orderdesk.lib.money import format_money
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from orderdesk.lib import formats
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.providers.base import ProviderError
 from orderdesk.payments.refunds.plan import UNCHECKED_MESSAGE, adapter_for
@@ -79,40 +83,65 @@ def can_check(refund: Refund) -> bool:
         return False
 
 
+def _is_unchecked(reason: str) -> bool:
+    """Whether a stored reason says "Refund payments" was unchecked, in whichever language the
+    member who refunded wrote it (reasons are stored as written)."""
+    if reason == UNCHECKED_MESSAGE:
+        return True
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            if reason == _(UNCHECKED_MESSAGE):
+                return True
+    return False
+
+
 def refund_notice(refund: Refund) -> RefundNotice:
     """The refund's outcome and its one sentence (SPEC F5), for staff and API clients."""
-    amount = format_money(refund.amount_minor, refund.currency)
+    amount = formats.money(refund.amount_minor, refund.currency)
     attempt = refund.payment_attempt
-    provider = attempt.get_provider_display() if attempt is not None else "the provider"
+    provider = attempt.get_provider_display() if attempt is not None else _("the provider")
+    values = {"amount": amount, "provider": provider}
     status = refund.status
     if status == RefundStatus.SUCCEEDED:
         return RefundNotice(
-            refund, Outcome.SUCCEEDED, f"Refund of {amount} succeeded through {provider}.", provider
+            refund,
+            Outcome.SUCCEEDED,
+            _("Refund of %(amount)s succeeded through %(provider)s.") % values,
+            provider,
         )
     if status == RefundStatus.RECORDED:
         reason = refund.recorded_only_reason
-        if reason == UNCHECKED_MESSAGE:
+        if _is_unchecked(reason):
             return RefundNotice(
                 refund,
                 Outcome.RECORDED,
-                f"Refund of {amount} recorded only: no money was returned. If the customer"
-                " should have it back, return it outside Orderdesk.",
+                _(
+                    "Refund of %(amount)s recorded only: no money was returned. If the customer"
+                    " should have it back, return it outside Orderdesk."
+                )
+                % values,
                 provider,
             )
+        recorded = _("Refund of %(amount)s recorded, and the money is not returned yet.") % values
         return RefundNotice(
-            refund,
-            Outcome.ACTION_NEEDED,
-            f"Refund of {amount} recorded, and the money is not returned yet. {reason}".strip(),
-            provider,
+            refund, Outcome.ACTION_NEEDED, f"{recorded} {reason}".strip(), provider
         )
     if status == RefundStatus.PENDING:
-        note = f" Last answer: {refund.failure_message}." if refund.failure_message else ""
+        note = (
+            " " + _("Last answer: %(answer)s.") % {"answer": refund.failure_message}
+            if refund.failure_message
+            else ""
+        )
         if can_check(refund):
             return RefundNotice(
                 refund,
                 Outcome.PENDING,
-                f"Refund of {amount} is pending: checking with {provider} whether the money"
-                f" went back. Orderdesk asks again every few minutes; “Check now” asks at once."
+                _(
+                    "Refund of %(amount)s is pending: checking with %(provider)s whether the"
+                    " money went back. Orderdesk asks again every few minutes; “Check now” asks"
+                    " at once."
+                )
+                % values
                 + note,
                 provider,
                 can_check=True,
@@ -120,26 +149,33 @@ def refund_notice(refund: Refund) -> RefundNotice:
         return RefundNotice(
             refund,
             Outcome.PENDING,
-            f"Refund of {amount} is pending: {provider} has not confirmed it and cannot be"
-            f" asked. Look the payment up in {provider}'s own service, then confirm here"
-            f" whether {provider} refunded it." + note,
+            _(
+                "Refund of %(amount)s is pending: %(provider)s has not confirmed it and cannot be"
+                " asked. Look the payment up in %(provider)s's own service, then confirm here"
+                " whether %(provider)s refunded it."
+            )
+            % values
+            + note,
             provider,
         )
     if status == RefundStatus.REVERSED:
         return RefundNotice(
             refund,
             Outcome.REVERSED,
-            f"Refund of {amount} was reversed: its refunded data was restored.",
+            _("Refund of %(amount)s was reversed: its refunded data was restored.") % values,
             provider,
         )
-    reason = refund.failure_message or f"{provider} refused the refund."
+    reason = refund.failure_message or _("%(provider)s refused the refund.") % values
     if not reason.endswith((".", "!", "?")):
         reason += "."
     return RefundNotice(
         refund,
         Outcome.FAILED,
-        f"Refund of {amount} failed: {reason} No money was returned and nothing else changed:"
-        " its products can be refunded again.",
+        _(
+            "Refund of %(amount)s failed: %(reason)s No money was returned and nothing else"
+            " changed: its products can be refunded again."
+        )
+        % {**values, "reason": reason},
         provider,
     )
 

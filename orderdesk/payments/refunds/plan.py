@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from orderdesk.actions.models import ActionSnapshot
 from orderdesk.catalog.models import ActionKind, ActionLevel
@@ -21,19 +23,21 @@ from orderdesk.payments.models import PaymentAttempt, Provider, RefundLine, Refu
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError
 from orderdesk.payments.providers.registry import get_provider
 
-EPASSI_PARTIAL_MESSAGE = (
+EPASSI_PARTIAL_MESSAGE = gettext_noop(
     "Epassi supports only full refunds: this partial refund is recorded but the money must be "
     "returned in Epassi's own service."
 )
-NOT_AUTOMATIC_MESSAGE = (
+NOT_AUTOMATIC_MESSAGE = gettext_noop(
     "This payment method cannot be refunded automatically: refund it in the provider's own "
     "dashboard."
 )
-MANUAL_MESSAGE = (
+MANUAL_MESSAGE = gettext_noop(
     "Invoices and bank transfers are not refunded through Orderdesk: return the money to the"
     " customer yourself, e.g. by bank transfer."
 )
-UNCHECKED_MESSAGE = "“Refund payments” was unchecked: recorded only, no money was returned."
+UNCHECKED_MESSAGE = gettext_noop(
+    "“Refund payments” was unchecked: recorded only, no money was returned."
+)
 
 
 @dataclass(frozen=True)
@@ -206,17 +210,18 @@ def _routes(
 ) -> tuple[RefundRoute, RefundRoute, RefundRoute]:
     """The routes of a full refund, a partial one and one with "Refund payments" unchecked."""
     if attempt is None:
-        nowhere = RefundRoute("", via_provider=False, recorded_reason=NOT_AUTOMATIC_MESSAGE)
+        nowhere = RefundRoute("", via_provider=False, recorded_reason=_(NOT_AUTOMATIC_MESSAGE))
         return nowhere, nowhere, nowhere
     name = attempt.get_provider_display()
-    unchecked = RefundRoute(name, via_provider=False, recorded_reason=UNCHECKED_MESSAGE)
+    unchecked = RefundRoute(name, via_provider=False, recorded_reason=_(UNCHECKED_MESSAGE))
     try:
         adapter = get_provider(attempt.provider, order.checkout)
     except ProviderError as error:
         blocked = RefundRoute(
             name,
             via_provider=True,
-            problem=f"{error.message}: uncheck “Refund payments” to record the refund only.",
+            problem=_("%(problem)s: uncheck “Refund payments” to record the refund only.")
+            % {"problem": error.message},
         )
         return blocked, blocked, unchecked
     return (
@@ -229,16 +234,19 @@ def _routes(
 def _route(adapter: PaymentProvider, attempt: PaymentAttempt, *, partial: bool) -> RefundRoute:
     name = attempt.get_provider_display()
     if attempt.provider == Provider.MANUAL:
-        return RefundRoute(name, via_provider=False, recorded_reason=MANUAL_MESSAGE)
+        return RefundRoute(name, via_provider=False, recorded_reason=_(MANUAL_MESSAGE))
     if adapter.can_refund(partial=partial):
         return RefundRoute(name, via_provider=True)
     if adapter.full_refund and partial:
         if attempt.provider == Provider.EPASSI:
-            return RefundRoute(name, via_provider=False, recorded_reason=EPASSI_PARTIAL_MESSAGE)
+            return RefundRoute(name, via_provider=False, recorded_reason=_(EPASSI_PARTIAL_MESSAGE))
         return RefundRoute(
             name,
             via_provider=False,
-            recorded_reason=f"{name} supports only full refunds: this partial refund is recorded "
-            f"but the money must be returned in {name}'s own service.",
+            recorded_reason=_(
+                "%(provider)s supports only full refunds: this partial refund is recorded but "
+                "the money must be returned in the provider's own service."
+            )
+            % {"provider": name},
         )
-    return RefundRoute(name, via_provider=False, recorded_reason=NOT_AUTOMATIC_MESSAGE)
+    return RefundRoute(name, via_provider=False, recorded_reason=_(NOT_AUTOMATIC_MESSAGE))

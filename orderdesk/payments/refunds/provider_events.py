@@ -42,7 +42,9 @@ def apply_refund_event(event: ProviderEvent, *, checkout: Checkout, provider: st
     result = RefundResult(
         outcomes[event.kind], provider_reference=event.refund_reference, message=event.message
     )
-    actor = Actor.provider(Provider(provider).label if provider in Provider.values else provider)
+    actor = Actor.provider(
+        str(Provider(provider).label) if provider in Provider.values else provider
+    )
 
     ours = _find_our_refund(event, checkout=checkout, provider=provider)
     if ours is not None:

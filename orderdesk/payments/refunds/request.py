@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
+from orderdesk.lib import formats
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
@@ -96,7 +98,7 @@ def refund_order(
     provider is called after this function's commit.
     """
     if not valid_key(idempotency_key or ""):
-        raise RefundError(EXPIRED_MESSAGE)
+        raise RefundError(_(EXPIRED_MESSAGE))
     key = scoped_key(order, idempotency_key)
     fingerprint = request.fingerprint()
     earlier = _replay(key, fingerprint, raw_key=idempotency_key)
@@ -166,7 +168,10 @@ def _write_refund(
     """
     currency = request.currency
     if currency is not None and currency.upper() != order.currency:
-        raise RefundError(f"This order is in {order.currency}, not {currency.upper()}.")
+        raise RefundError(
+            _("This order is in %(currency)s, not %(asked)s.")
+            % {"currency": order.currency, "asked": currency.upper()}
+        )
     options = refund_options(order, lock_payment=True)
     if options.problem:
         raise RefundError(options.problem)
@@ -176,38 +181,41 @@ def _write_refund(
     for line_id, amount in amounts.items():
         line = options.by_line.get(line_id)
         if line is None:
-            errors[line_id] = "This product is not part of this order."
+            errors[line_id] = _("This product is not part of this order.")
         elif amount < 0:
-            errors[line_id] = "Enter an amount of zero or more."
+            errors[line_id] = _("Enter an amount of zero or more.")
         elif amount > line.max_minor:
-            errors[line_id] = (
-                f"At most {format_money(line.max_minor, order.currency)} can be refunded"
-                " for this product."
-            )
+            errors[line_id] = _("At most %(amount)s can be refunded for this product.") % {
+                "amount": formats.money(line.max_minor, order.currency)
+            }
     for line_id in request.remove_access_line_ids:
         line = options.by_line.get(line_id)
         if line is None:
-            errors.setdefault(line_id, "This product is not part of this order.")
+            errors.setdefault(line_id, _("This product is not part of this order."))
         elif not line.is_full(amounts.get(line_id, 0)):
             errors.setdefault(
-                line_id, "Access can be removed only when the product's full price is refunded."
+                line_id,
+                _("Access can be removed only when the product's full price is refunded."),
             )
     if errors:
-        raise RefundError("Check the refund amounts.", field_errors=errors)
+        raise RefundError(_("Check the refund amounts."), field_errors=errors)
     total = sum(amounts.values())
     if total <= 0:
-        raise RefundError("Enter an amount to refund for at least one product.")
+        raise RefundError(_("Enter an amount to refund for at least one product."))
     if request.remove_offer_access and not options.offer_access:
-        raise RefundError("This order has no offer access to remove.")
+        raise RefundError(_("This order has no offer access to remove."))
     if total > options.order_left_minor:
-        raise RefundError("That is more than is left to refund on this order.")
+        raise RefundError(_("That is more than is left to refund on this order."))
     # Through the provider, the payment itself caps the refund; recorded only, it does not.
     if request.via_provider and options.attempt is not None:
         left = max(0, options.payment_left_minor)
         if total > left:
             raise RefundError(
-                f"At most {format_money(left, order.currency)} of this payment can still be"
-                " refunded through the provider: uncheck “Refund payments” to record the rest."
+                _(
+                    "At most %(amount)s of this payment can still be refunded through the "
+                    "provider: uncheck “Refund payments” to record the rest."
+                )
+                % {"amount": formats.money(left, order.currency)}
             )
     route = options.route(total_minor=total, via_provider=request.via_provider)
     if route.problem:
@@ -277,7 +285,7 @@ def call_provider(refund: Refund) -> RefundResult:
     """
     attempt = refund.payment_attempt
     if attempt is None:
-        return RefundResult("failed", message=NOT_AUTOMATIC_MESSAGE)
+        return RefundResult("failed", message=_(NOT_AUTOMATIC_MESSAGE))
     try:
         return adapter_for(attempt).refund(attempt, refund)
     except ProviderError as error:

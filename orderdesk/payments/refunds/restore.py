@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor
@@ -26,7 +27,7 @@ def restore_refunded_data(order: Order, *, actor: Actor) -> tuple[Order, list[Re
         order = transitions.lock_order(order)
         refunds = list(order.refunds.select_for_update().booked())
         if not refunds:
-            raise RefundError("This order has no refunds to restore.")
+            raise RefundError(_("This order has no refunds to restore."))
         if order.refunds.filter(status=RefundStatus.PENDING).exists():
             raise RefundError(
                 "A refund of this order is still waiting for the provider: restore it once"

@@ -9,7 +9,8 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from orderdesk.lib.money import format_money, to_minor
+from orderdesk.lib import formats
+from orderdesk.lib.money import to_minor
 from orderdesk.reports.queries import Money
 from orderdesk.web.charts import bucket_label
 from orderdesk.web.views.reports import percent_text
@@ -25,7 +26,7 @@ def amounts(money: Money | None) -> SafeString:
     return format_html_join(
         "",
         '<span class="amount">{}</span>',
-        ((format_money(to_minor(amount, c), c),) for c, amount in sorted(money.items())),
+        ((formats.money(to_minor(amount, c), c),) for c, amount in sorted(money.items())),
     )
 
 

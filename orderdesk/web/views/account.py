@@ -1,5 +1,6 @@
-"""The account page: each staff member's time zone and password, and a way to their second
-factor. The time zone applies to every page at the next request (web/middleware.py)."""
+"""The account page: each staff member's language, time zone and password, and a way to their
+second factor. Language and time zone apply to every page at the next request
+(web/middleware.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from orderdesk.organizations.accounts import AccountForm, update_account
 from orderdesk.web.http import StaffRequest
+from orderdesk.web.views.language import remember_language
 
 TEMPLATE = "web/account.html"
 
@@ -35,7 +39,7 @@ def _page(
     context: dict[str, Any] = {
         "account_form": account_form
         or AccountForm(
-            initial={"time_zone": user.time_zone},
+            initial={"language": user.language, "time_zone": user.time_zone},
             organization_time_zone=_organization_time_zone(request),
         ),
         "password_form": password_form or PasswordChangeForm(user),
@@ -53,9 +57,12 @@ def account(request: StaffRequest) -> HttpResponse:
     form = AccountForm(request.POST, organization_time_zone=_organization_time_zone(request))
     if not form.is_valid():
         return _page(request, account_form=form, status=400)
-    update_account(request.user, time_zone=form.cleaned_data["time_zone"])
-    messages.success(request, "Settings saved.")
-    return redirect("account")
+    language = form.cleaned_data["language"]
+    update_account(request.user, language=language, time_zone=form.cleaned_data["time_zone"])
+    # Said in the language just chosen, which the next page speaks.
+    with translation.override(language or translation.get_language_from_request(request)):
+        messages.success(request, _("Settings saved."))
+    return remember_language(redirect("account"), language)
 
 
 @login_required
@@ -67,5 +74,5 @@ def change_password(request: StaffRequest) -> HttpResponse:
     form.save()
     # Keeps this session signed in; the member's other sessions end with the old password.
     update_session_auth_hash(request, form.user)
-    messages.success(request, "Password changed.")
+    messages.success(request, _("Password changed."))
     return redirect("account")

@@ -10,6 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import Promise as StrPromise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from orderdesk.actions import services
@@ -38,14 +41,14 @@ def _on_action(
     number: int,
     snapshot_id: int,
     verb: Callable[..., ActionRun | None],
-    queued: str,
-    nothing: str,
+    queued: StrPromise,
+    nothing: StrPromise,
 ) -> HttpResponse:
     """Run `verb` on one of the order's actions as the user; answer with the fresh panel."""
     order = get_order_for_member(request.access, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
     run = verb(snapshot, by=request.user)
-    message = (queued if run else nothing).format(action=snapshot)
+    message = str(queued if run else nothing) % {"action": snapshot}
     return _respond(request, number, order_updated_response(request, order, message=message))
 
 
@@ -57,8 +60,8 @@ def rerun_action(request: StaffRequest, number: int, snapshot_id: int) -> HttpRe
         number,
         snapshot_id,
         services.rerun_action,
-        queued="Re-run queued: {action}",
-        nothing="{action} has nothing to re-run",
+        queued=gettext_lazy("Re-run queued: %(action)s"),
+        nothing=gettext_lazy("%(action)s has nothing to re-run"),
     )
 
 
@@ -70,8 +73,8 @@ def retry_access_removal(request: StaffRequest, number: int, snapshot_id: int) -
         number,
         snapshot_id,
         services.retry_access_removal,
-        queued="Removing access queued again: {action}",
-        nothing="{action} has no failed access removal to retry",
+        queued=gettext_lazy("Removing access queued again: %(action)s"),
+        nothing=gettext_lazy("%(action)s has no failed access removal to retry"),
     )
 
 
@@ -89,9 +92,9 @@ def mark_completed(request: StaffRequest, number: int) -> HttpResponse:
     except (TransitionNotAllowed, RefundError) as exc:
         response = order_updated_response(request, order, error=str(exc), status=400)
         return _respond(request, number, response)
-    message = "Marked as completed"
+    message = _("Marked as completed")
     if order.status == OrderStatus.PARTIALLY_REFUNDED:
-        message += ": the order stays Partially Refunded, its refunds kept"
+        message = _("Marked as completed: the order stays Partially Refunded, its refunds kept")
     response = order_updated_response(request, order, message=message)
     return _respond(request, number, response)
 
@@ -106,9 +109,10 @@ def mark_paid(request: StaffRequest, number: int) -> HttpResponse:
     except MarkPaidRefused as refused:
         response = order_updated_response(request, order, error=refused.message, status=400)
         return _respond(request, number, response)
-    message = f"Marked as paid by {attempt.confirmed_by or 'its provider'}"
+    values = {"who": attempt.confirmed_by or _("its provider")}
+    message = _("Marked as paid by %(who)s") % values
     if attempt.order.action_health != "none":
-        message += ": its post-purchase actions are running"
+        message = _("Marked as paid by %(who)s: its post-purchase actions are running") % values
     response = order_updated_response(request, attempt.order, message=message)
     return _respond(request, number, response)
 

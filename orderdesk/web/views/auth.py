@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from orderdesk.lib.lockouts import client_address, lockout_minutes
@@ -53,7 +54,7 @@ def choose_checkout(request: StaffRequest) -> HttpResponse:
     raw = request.POST.get("checkout", "")
     # isdigit() alone also accepts "²", which int() refuses.
     if not (raw.isascii() and raw.isdigit()):
-        return HttpResponseBadRequest("Choose a checkout from the list.")
+        return HttpResponseBadRequest(_("Choose a checkout from the list."))
     switch_checkout(request, int(raw))
     # Filters and order numbers belong to the previous checkout, so start from a clean table.
     return redirect("orders")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from orderdesk.orders.events import Actor
@@ -25,4 +26,4 @@ def add_order_note(request: StaffRequest, number: int) -> HttpResponse:
     add_note(order, text=form.cleaned_data["text"], actor=Actor.of_user(request.user))
     if not request.htmx:
         return HttpResponseRedirect(reverse("order_detail", args=[number]) + "#panel-timeline")
-    return order_updated_response(request, order, message="Note added")
+    return order_updated_response(request, order, message=_("Note added"))

@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
@@ -67,7 +68,7 @@ def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dic
         after=request.GET.get("after", ""), before=request.GET.get("before", "")
     )
     for name in invalid:
-        errors[name] = "This page link is not valid; go back to the first page."
+        errors[name] = _("This page link is not valid; go back to the first page.")
     page = TablePage.empty()
     if current is not None and not errors:
         base, checkout_ids = _table_orders(current)

@@ -12,12 +12,13 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.http import HttpResponse
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from orderdesk.lib.lockouts import client_address
 from orderdesk.organizations.password_resets import may_request_password_reset
 from orderdesk.web.second_factor import second_factor_exempt
 
-TOO_MANY = (
+TOO_MANY = gettext_lazy(
     "Too many password reset emails were asked for this address or from your network. "
     "Try again in an hour."
 )

@@ -6,9 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from orderdesk.lib.money import format_money
+from orderdesk.lib import formats
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order
 from orderdesk.payments.models import Refund
@@ -72,11 +73,11 @@ def order_refund(request: StaffRequest, number: int) -> HttpResponse:
 
 
 def _reused(refund: Refund) -> str:
-    amount = format_money(refund.amount_minor, refund.currency)
-    return (
-        f"This form already made a refund of {amount} with other amounts or options, so"
-        " nothing more was refunded. To refund more, fill in this new form."
-    )
+    amount = formats.money(refund.amount_minor, refund.currency)
+    return _(
+        "This form already made a refund of %(amount)s with other amounts or options, so "
+        "nothing more was refunded. To refund more, fill in this new form."
+    ) % {"amount": amount}
 
 
 def _done(request: StaffRequest, order: Order, refund: Refund) -> HttpResponse:
@@ -127,7 +128,7 @@ def confirm_pending_refund(request: StaffRequest, number: int, refund_id: int) -
     order, refund = _pending_refund(request, number, refund_id)
     form = RefundConfirmationForm(request.POST)
     if not form.is_valid():
-        return _refused(request, order, "Say whether the provider refunded it.")
+        return _refused(request, order, _("Say whether the provider refunded it."))
     try:
         refund = confirm_refund(
             refund, refunded=form.cleaned_data["refunded"], actor=Actor.of_user(request.user)

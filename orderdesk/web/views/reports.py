@@ -24,9 +24,12 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
-from orderdesk.lib.money import format_money, to_minor
+from orderdesk.lib import formats
+from orderdesk.lib.money import to_minor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
 from orderdesk.reports import queries
@@ -100,6 +103,8 @@ def report(request: StaffRequest) -> HttpResponse:
         "time_zone_options": time_zone_options(params.tz.key),
         "currencies": display_currencies(timezone.now().date()),
         "export_query": urlencode(params.query()),
+        "granularity_name": str(Granularity(params.granularity).label).lower(),
+        "per_bucket": per_bucket(params.granularity),
     }
     if access.current is not None and not errors:
         context.update(_report_context(checkout_ids, params))
@@ -110,6 +115,12 @@ def report(request: StaffRequest) -> HttpResponse:
     return response
 
 
+def _file_language(request: StaffRequest) -> str:
+    """`?headers=local`: column names and labels in the page's language; else English, the
+    names programs read."""
+    return formats.language() if request.GET.get("headers") == "local" else "en"
+
+
 @login_required
 @require_GET
 def report_export(request: StaffRequest) -> HttpResponseBase:
@@ -117,7 +128,9 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
     access = request.access
     if access.current is None:
         return HttpResponse(
-            "You have no checkout to export.", status=404, content_type="text/plain"
+            _("You have no checkout to export."),
+            status=404,
+            content_type="text/plain; charset=utf-8",
         )
     checkout_ids = frozenset({access.current.checkout.pk})
     params, errors = _parse(request, checkout_ids)
@@ -130,7 +143,9 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
     period = params.period
     orders = Scope(checkout_ids, period).paid_orders().order_by("paid_at", "pk")
     filename = f"orders-paid-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
-    return orders_csv_response(orders, tz=params.tz, filename=filename)
+    return orders_csv_response(
+        orders, tz=params.tz, filename=filename, language=_file_language(request)
+    )
 
 
 @login_required
@@ -140,7 +155,9 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
     access = request.access
     if access.current is None:
         return HttpResponse(
-            "You have no checkout to export.", status=404, content_type="text/plain"
+            _("You have no checkout to export."),
+            status=404,
+            content_type="text/plain; charset=utf-8",
         )
     tz = timezone.get_current_timezone()
     form = OrderFilterForm(request.GET, tz=tz)
@@ -156,16 +173,37 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
         Order.objects.filter(checkout_id__in=checkout_ids), form.filters, checkout_ids=checkout_ids
     ).order_by("-created_at", "-pk")
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
-    return orders_csv_response(orders, tz=ZoneInfo(str(tz)), filename=filename)
+    return orders_csv_response(
+        orders, tz=ZoneInfo(str(tz)), filename=filename, language=_file_language(request)
+    )
 
 
 # --- presentation --------------------------------------------------------------------------
 
+# The reports layer names its breakdowns in English (the staff API's words too); the page
+# shows them in the member's language.
+BREAKDOWN_NAMES = {
+    "By source": gettext_lazy("by source"),
+    "By checkout link": gettext_lazy("by checkout link"),
+    "By offer": gettext_lazy("by offer"),
+}
+
+
+def per_bucket(granularity: str) -> str:
+    """ "per day", "per week", "per month" in the active language."""
+    names = {
+        "day": pgettext("chart buckets", "per day"),
+        "week": pgettext("chart buckets", "per week"),
+        "month": pgettext("chart buckets", "per month"),
+    }
+    return names.get(granularity, granularity)
+
 
 def percent_text(value: Decimal | None, places: int = 1) -> str:
+    """ "12.3 %" ("12,3 %" in Finnish and Swedish); "–" when there is nothing to divide."""
     if value is None:
         return "–"
-    return f"{value * 100:.{places}f} %"
+    return formats.percent(value, places=places)
 
 
 @dataclass(frozen=True)
@@ -179,7 +217,7 @@ def _relative(now: Decimal, before: Decimal) -> Change | None:
         return None
     change = (now - before) / abs(before)
     direction = "up" if change > 0 else "down" if change < 0 else "flat"
-    return Change(f"{change * 100:+.1f} %", direction)
+    return Change(formats.signed_percent(change), direction)
 
 
 def _money_change(now: Money, before: Money) -> list[tuple[str, Change]]:
@@ -214,45 +252,52 @@ def _cards(current: Figures, previous: Figures | None) -> list[Card]:
             return []
         points = (now - before) * 100
         direction = "up" if points > 0 else "down" if points < 0 else "flat"
-        return [("", Change(f"{points:+.1f} pp", direction))]
+        # "pp": percentage points, the difference of two rates.
+        sign = "+" if points >= 0 else "−"
+        text = _("%(sign)s%(points)s pp") % {
+            "sign": sign,
+            "points": formats.decimal(abs(points).quantize(Decimal("0.1"))),
+        }
+        return [("", Change(text, direction))]
 
     p = previous
     return [
         Card(
-            "Revenue",
+            _("Revenue"),
             current.revenue,
             _money_change(current.revenue, p.revenue) if p else [],
-            "Totals of orders paid in the period, on their payment date.",
+            _("Totals of orders paid in the period, on their payment date."),
         ),
         Card(
-            "Orders",
-            f"{current.orders:,}",
+            _("Orders"),
+            formats.integer(current.orders),
             count_change(current.orders, p.orders) if p else [],
-            "Paid orders (Paid, Completed, Marked as Completed, Partially Refunded, Refunded).",
+            _("Paid orders (Paid, Completed, Marked as Completed, Partially Refunded, Refunded)."),
         ),
         Card(
-            "Average order value",
+            _("Average order value"),
             current.aov,
             _money_change(current.aov, p.aov) if p else [],
-            "Revenue ÷ orders.",
+            _("Revenue ÷ orders."),
         ),
         Card(
-            "Conversion rate",
+            _("Conversion rate"),
             percent_text(current.conversion_rate),
             rate_change(current.conversion_rate, p.conversion_rate) if p else [],
-            f"Paid orders ÷ opened checkouts ({current.opened:,} opened in the period).",
+            _("Paid orders ÷ opened checkouts (%(opened)s opened in the period).")
+            % {"opened": formats.integer(current.opened)},
         ),
         Card(
-            "Refunds",
+            _("Refunds"),
             current.refunds,
             _money_change(current.refunds, p.refunds) if p else [],
-            "Refunds that succeeded or were recorded in the period, on that date.",
+            _("Refunds that succeeded or were recorded in the period, on that date."),
         ),
         Card(
-            "Net revenue",
+            _("Net revenue"),
             current.net_revenue,
             _money_change(current.net_revenue, p.net_revenue) if p else [],
-            "Revenue − refunds.",
+            _("Revenue − refunds."),
         ),
     ]
 
@@ -263,16 +308,16 @@ def _chart_value(
     """What breakdown charts plot: converted revenue, or paid orders when currencies stay apart."""
     converter = valuation.converter
     if converter is None:
-        return (lambda sales: sales.orders), (lambda n: f"{int(n):,}"), "Paid orders"
+        return (lambda sales: sales.orders), (lambda n: formats.integer(int(n))), _("Paid orders")
     currency = converter.display_currency
 
     def revenue(sales: queries.Sales) -> Number:
         return valuation.total(sales).get(currency, Decimal(0))
 
     def fmt(n: Number) -> str:
-        return format_money(to_minor(Decimal(n), currency), currency)
+        return formats.money(to_minor(Decimal(n), currency), currency)
 
-    return revenue, fmt, f"Revenue in {currency}"
+    return revenue, fmt, _("Revenue in %(currency)s") % {"currency": currency}
 
 
 def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valuation) -> Chart:
@@ -280,7 +325,7 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
     top = breakdown.rows[:CHART_SERIES]
     rest = breakdown.rows[CHART_SERIES:]
     series = [
-        Series(row.label, [value(row.series.get(b, queries.Sales())) for b in breakdown.buckets])
+        Series(_(row.label), [value(row.series.get(b, queries.Sales())) for b in breakdown.buckets])
         for row in top
     ]
     if rest:
@@ -290,9 +335,14 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
             for row in rest:
                 merged.merge(row.series.get(b, queries.Sales()))
             others.append(value(merged))
-        series.append(Series(f"{len(rest)} others", others, OTHER_COLOUR))
+        series.append(Series(_("%(count)s others") % {"count": len(rest)}, others, OTHER_COLOUR))
     return line_chart(
-        title=f"{what} {breakdown.title.lower()} per {params.granularity}",
+        title=_("%(what)s %(breakdown)s, %(per_bucket)s")
+        % {
+            "what": what,
+            "breakdown": str(BREAKDOWN_NAMES.get(breakdown.title, breakdown.title)),
+            "per_bucket": per_bucket(params.granularity),
+        },
         buckets=breakdown.buckets,
         granularity=params.granularity,
         series=series,
@@ -303,9 +353,10 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
 def _count_chart(
     title: str, counts: queries.CountSeries, params: ReportParams, colours: Mapping[str, str]
 ) -> Chart:
+    # Categories are English keys below the web ("Accepted"); gettext leaves others as they are.
     series = [
         Series(
-            category,
+            _(category),
             [counts.counts.get((b, category), 0) for b in counts.buckets],
             colours.get(category, ""),
         )
@@ -316,13 +367,13 @@ def _count_chart(
         buckets=counts.buckets,
         granularity=params.granularity,
         series=series,
-        fmt=lambda n: f"{int(n):,}",
+        fmt=lambda n: formats.integer(int(n)),
     )
 
 
 def _rates_note(converter: Converter) -> dict[str, Any]:
     by_currency: dict[str, list[Any]] = {}
-    for (currency, _), rate in sorted(converter.used.items()):
+    for (currency, _day), rate in sorted(converter.used.items()):
         by_currency.setdefault(currency, []).append(rate)
     summary = []
     for currency, rates in by_currency.items():
@@ -369,7 +420,7 @@ def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[
         result = report.analytics
         context["analytics"] = result
         context["consent_chart"] = _count_chart(
-            "Consent answers per " + params.granularity,
+            _("Consent answers, %(per_bucket)s") % {"per_bucket": per_bucket(params.granularity)},
             result.consent,
             params,
             {"Accepted": "#009E73", "Rejected": "#D55E00", "Not answered": "#BBBBBB"},
@@ -385,7 +436,11 @@ def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[
             for b in result.consent.buckets
         ]
         context["device_chart"] = _count_chart(
-            "Opened checkouts per device per " + params.granularity, result.devices, params, {}
+            _("Opened checkouts by device, %(per_bucket)s")
+            % {"per_bucket": per_bucket(params.granularity)},
+            result.devices,
+            params,
+            {},
         )
     if valuation.converter is not None:
         context["rates"] = _rates_note(valuation.converter)

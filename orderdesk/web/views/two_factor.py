@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp import login as otp_login
 
 from orderdesk.organizations.second_factor import (
@@ -21,20 +23,24 @@ from orderdesk.organizations.second_factor import (
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.second_factor import is_verified, second_factor_exempt
 
-WRONG_CODE = "That code did not match. Enter the 6-digit code your authenticator app shows now."
+WRONG_CODE = gettext_lazy(
+    "That code did not match. Enter the 6-digit code your authenticator app shows now."
+)
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=20,
-        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+        error_messages={
+            "required": gettext_lazy("Enter the 6-digit code from your authenticator app.")
+        },
     )
 
     def clean_code(self) -> str:
         code = "".join(str(self.cleaned_data["code"]).split())
         if not (code.isascii() and code.isdigit() and len(code) == 6):
-            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+            raise forms.ValidationError(_("Enter the 6 digits your authenticator app shows."))
         return code
 
 
@@ -51,10 +57,17 @@ def _next(request: StaffRequest) -> str:
 def _refused(form: CodeForm, check: CodeCheck) -> None:
     if check.retry_in is not None:
         seconds = max(1, round(check.retry_in.total_seconds()))
-        unit = "second" if seconds == 1 else "seconds"
-        form.add_error("code", f"Too many wrong codes: try again in {seconds} {unit}.")
+        form.add_error(
+            "code",
+            ngettext(
+                "Too many wrong codes: try again in %(seconds)s second.",
+                "Too many wrong codes: try again in %(seconds)s seconds.",
+                seconds,
+            )
+            % {"seconds": seconds},
+        )
     else:
-        form.add_error("code", WRONG_CODE)
+        form.add_error("code", str(WRONG_CODE))
 
 
 @second_factor_exempt

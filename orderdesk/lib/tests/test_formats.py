@@ -1,0 +1,62 @@
+"""Money, numbers and dates in each UI language's conventions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone, translation
+
+from orderdesk.lib import formats
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+# 14:05 in Helsinki, winter time.
+MOMENT = dt.datetime(2026, 3, 2, 12, 5, 7, tzinfo=dt.UTC)
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("language", "money", "integer", "percent"),
+    [
+        ("en", "€149.00", "12,345", "12.3 %"),
+        ("fi", f"149,00{NBSP}€", f"12{NBSP}345", "12,3 %"),
+        ("sv", f"149,00{NBSP}€", f"12{NBSP}345", "12,3 %"),
+    ],
+)
+def test_numbers_follow_the_active_language(
+    language: str, money: str, integer: str, percent: str
+) -> None:
+    with translation.override(language):
+        assert formats.money(14900, "EUR") == money
+        assert formats.integer(12345) == integer
+        assert formats.percent(Decimal("0.123")) == percent
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "moment", "short", "month"),
+    [
+        ("en", "2 Mar 2026", "2 Mar 2026, 14:05", "2 Mar", "Mar 2026"),
+        ("fi", "2.3.2026", "2.3.2026 14.05", "2.3.", "maalis 2026"),
+        ("sv", "2 mars 2026", "2 mars 2026 14.05", "2 mars", "mars 2026"),
+    ],
+)
+def test_dates_follow_the_active_language_in_the_active_time_zone(
+    language: str, day: str, moment: str, short: str, month: str
+) -> None:
+    with translation.override(language), timezone.override(HELSINKI):
+        assert formats.date(MOMENT) == day
+        assert formats.datetime(MOMENT) == moment
+        assert formats.datetime(MOMENT, seconds=True) == moment + (
+            ":07" if language == "en" else ".07"
+        )
+        assert formats.skeleton("MMMd", MOMENT) == short
+        assert formats.skeleton("yMMM", MOMENT.date()) == month
+
+
+def test_an_unknown_or_regional_language_falls_back_sensibly() -> None:
+    with translation.override("fi-fi"):
+        assert formats.language() == "fi"
+    with translation.override("de"):
+        assert formats.language() == "en"
