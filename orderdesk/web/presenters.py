@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import quote
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -61,14 +61,14 @@ def count_label(count: int, capped: bool) -> str:
     return f"{formats.integer(count)}+" if capped else str(count)
 
 
-def short_time(local: dt.datetime, local_now: dt.datetime) -> str:
+def short_time(local: dt.datetime, local_now: dt.datetime, lang: str | None = None) -> str:
     """`14:05` today, `27 Nov` this year, `27 Nov 2025` before (both in the same time zone),
     in the active language (`14.05`, `27.11.`, `27.11.2025` in Finnish)."""
     if local.date() == local_now.date():
-        return formats.time(local)
+        return formats.time(local, lang)
     if local.year == local_now.year:
-        return formats.skeleton("MMMd", local)
-    return formats.date(local)
+        return formats.skeleton("MMMd", local, lang)
+    return formats.date(local, lang)
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,56 @@ class OrderRow:
     payment: str
     country: str
     url: str
+    # The row's words in the page's language, looked up once per page (RowTexts).
+    texts: RowTexts
+
+
+@dataclass(frozen=True)
+class RowTexts:
+    refunded: str  # "−%(amount)s refunded"
+    order: str  # "order #%(number)s", for screen readers
+    no_email: str
+    no_payment: str
+    customer_orders: str  # the link to the customer's page
+    customer_orders_of: str  # "All orders of %(email)s", for screen readers
+
+    @classmethod
+    def active(cls) -> RowTexts:
+        return cls(
+            refunded=_("−%(amount)s refunded"),
+            order=_("order #%(number)s"),
+            no_email=_("No email yet"),
+            no_payment=_("No payment yet"),
+            customer_orders=_("All orders of this customer"),
+            customer_orders_of=_("All orders of %(email)s"),
+        )
+
+
+@dataclass(frozen=True)
+class PageLabels:
+    """Every label a row may show, in one language."""
+
+    texts: RowTexts
+    statuses: dict[str, str]
+    payment_statuses: dict[str, str]
+    kinds: dict[str, str]
+    methods: dict[str, str]
+    providers: dict[str, str]
+
+
+# Per language, for the process's life: the catalogues do not change while it runs, and
+# looking 40 labels up through gettext cost more than the rows they label.
+@lru_cache(maxsize=8)
+def _page_labels(lang: str) -> PageLabels:
+    with translation.override(lang):
+        return PageLabels(
+            texts=RowTexts.active(),
+            statuses={status.value: str(status.label) for status in OrderStatus},
+            payment_statuses={status.value: str(status.label) for status in PaymentStatus},
+            kinds={kind.value: str(kind.label) for kind in LineKind},
+            methods={method: str(label) for method, label in METHOD_LABELS.items()},
+            providers={provider.value: str(provider.label) for provider in Provider},
+        )
 
 
 class RowPresenter:
@@ -104,16 +154,18 @@ class RowPresenter:
         self.tz = timezone.get_current_timezone()
         self.tz_name = timezone.get_current_timezone_name()
         self.local_now = now.astimezone(self.tz)
+        self.wall_now = self.local_now.replace(tzinfo=None)
+        # The language once per page: looking it up costs more than formatting from a cache.
+        self.lang = formats.language()
+        self.number_locale = formats.number_locale(self.lang)
+        self.labels = _page_labels(self.lang)
+        self.texts = self.labels.texts
         self.query_suffix = f"?{query}" if query else ""
         # reverse() once: the detail URL of every row differs only in the order number.
         placeholder = 987654321
         self.url_pattern = reverse("order_detail", args=[placeholder]).replace(
             str(placeholder), "{}"
         )
-        # Labels in the active language, looked up once per page rather than once per row.
-        self.kind_labels = {kind.value: str(kind.label) for kind in LineKind}
-        self.status_labels = {status.value: str(status.label) for status in OrderStatus}
-        self.payment_labels = {status.value: str(status.label) for status in PaymentStatus}
 
     def row(self, row: TableRow) -> OrderRow:
         order, attempt = row.order, row.payment
@@ -124,29 +176,33 @@ class RowPresenter:
         if attempt is not None:
             payment = " · ".join(
                 (
-                    provider_label(attempt.provider),
-                    method_label(attempt.method),
-                    self.payment_labels.get(attempt.status, attempt.status),
+                    self.labels.providers.get(attempt.provider) or provider_label(attempt.provider),
+                    self.labels.methods.get(attempt.method) or method_label(attempt.method),
+                    self.labels.payment_statuses.get(attempt.status, attempt.status),
                 )
             )
         local = order.created_at.astimezone(self.tz)
         return OrderRow(
             order=order,
             created_iso=local.isoformat(),
-            created_short=short_time(local, self.local_now),
+            # Wall-clock values: already in the page's zone, no second conversion per row.
+            created_short=short_time(local.replace(tzinfo=None), self.wall_now, self.lang),
             created_exact=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({self.tz_name})",
-            status_label=self.status_labels.get(order.status, order.status),
-            total=formats.money(order.total_minor, order.currency),
+            status_label=self.labels.statuses.get(order.status, order.status),
+            total=formats.money(order.total_minor, order.currency, self.lang),
             refunded=(
-                formats.money(order.refunded_minor, order.currency) if order.refunded_minor else ""
+                formats.money(order.refunded_minor, order.currency, self.lang)
+                if order.refunded_minor
+                else ""
             ),
             products=[
-                ProductName(line.name, line.kind, self.kind_labels.get(line.kind, line.kind))
+                ProductName(line.name, line.kind, self.labels.kinds.get(line.kind, line.kind))
                 for line in ordered
             ],
             payment=payment,
-            country=country_name(order.country, formats.number_locale()),
+            country=country_name(order.country, self.number_locale),
             url=self.url_pattern.format(order.number) + self.query_suffix,
+            texts=self.texts,
         )
 
 
@@ -206,13 +262,13 @@ def _customer_url() -> str:
     return reverse("customer") + "?email="
 
 
-def _customer_link(email: str) -> str:
+def _customer_link(email: str, texts: RowTexts) -> str:
     """A link to the customer's page beside the email, which opens the order's panel."""
     if not email:
         return ""
     url = _customer_url() + quote(email, safe="@")
-    title = _e(_("All orders of this customer"))
-    hidden = _e(_("All orders of %(email)s") % {"email": email})
+    title = _e(texts.customer_orders)
+    hidden = _e(texts.customer_orders_of % {"email": email})
     return (
         f'\n    <a class="customer-link" href="{_e(url)}" title="{title}">'
         f'<span aria-hidden="true">⋯</span><span class="visually-hidden">{hidden}</span></a>'
@@ -221,32 +277,31 @@ def _customer_link(email: str) -> str:
 
 def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> SafeString:
     """The row's `<tr>`. Every value that comes from the order goes through `_e`."""
-    order = row.order
+    order, texts = row.order, row.texts
     products = "\n".join(_product_html(product) for product in row.products)
     refunded = ""
     if row.refunded:
-        refunded = '<span class="sub">{}</span>'.format(
-            _e(_("−%(amount)s refunded") % {"amount": row.refunded})
-        )
+        amount_refunded = texts.refunded % {"amount": row.refunded}
+        refunded = f'<span class="sub">{_e(amount_refunded)}</span>'
     html_text = _ROW.format(
         number=_e(order.number),
         selected=_SELECTED if selected else "",
         oob=_OOB if oob else "",
         status=_e(order.status),
         status_label=_e(row.status_label),
-        order_number=_e(_("order #%(number)s") % {"number": order.number}),
+        order_number=_e(texts.order % {"number": order.number}),
         created_iso=_e(row.created_iso),
         created_short=_e(row.created_short),
         created_exact=_e(row.created_exact),
         url=_e(row.url),
         customer=_e(order.customer_email)
         if order.customer_email
-        else _MUTED.format(_e(_("No email yet"))),
-        customer_link=_customer_link(order.customer_email),
+        else _MUTED.format(_e(texts.no_email)),
+        customer_link=_customer_link(order.customer_email, texts),
         total=_e(row.total),
         refunded=refunded,
         products=products or _NONE,
-        payment=_e(row.payment) if row.payment else _MUTED.format(_e(_("No payment yet"))),
+        payment=_e(row.payment) if row.payment else _MUTED.format(_e(texts.no_payment)),
         source=_source_html(order),
         country=_e(row.country or "—"),
     )
@@ -270,11 +325,12 @@ def customer_order_rows(orders: list[CustomerOrder], *, show_checkout: bool) -> 
     placeholder = 987654321
     url_pattern = reverse("order_detail", args=[placeholder]).replace(str(placeholder), "{}")
     amounts: dict[tuple[int, str], str] = {}
+    lang = formats.language()
 
     def money(amount: int, currency: str) -> str:
         key = (amount, currency)
         if key not in amounts:
-            amounts[key] = _e(format_money(amount, currency))
+            amounts[key] = _e(formats.money(amount, currency, lang))
         return amounts[key]
 
     rows = []
@@ -287,7 +343,7 @@ def customer_order_rows(orders: list[CustomerOrder], *, show_checkout: bool) -> 
                 status=_e(order.status),
                 status_label=_e(order.status_label),
                 created_iso=_e(local.isoformat()),
-                created=_e(f"{local.day} {local:%b %Y, %H:%M}"),
+                created=_e(formats.datetime(local.replace(tzinfo=None), lang)),
                 checkout=f"\n  <td>{_e(order.checkout)}</td>" if show_checkout else "",
                 offer=_e(order.offer) if order.offer else _NONE,
                 total=money(order.total_minor, order.currency),
