@@ -78,6 +78,15 @@ class StaffLanguageMiddleware(LocaleMiddleware):
             translation.activate(chosen or translation.get_language_from_request(request))
         request.LANGUAGE_CODE = translation.get_language()
 
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        response = super().process_response(request, response)
+        # The thread's next work (another request's start, a task, a test) begins in the
+        # default language, not in this member's. Streamed CSVs choose theirs explicitly.
+        translation.deactivate()
+        return response
+
 
 def no_store_for_members(
     get_response: Callable[[HttpRequest], HttpResponseBase],

@@ -8,6 +8,7 @@ import io
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from orderdesk.testing import factories
 
@@ -164,3 +165,12 @@ def test_the_account_page_refuses_an_unknown_language(
     assert "Choose a language from the list." in response.content.decode()
     world.alice.refresh_from_db()
     assert world.alice.language == ""
+
+
+def test_the_language_ends_with_the_request(client: Client, world: factories.World) -> None:
+    """What runs next in the thread (another request, a task) starts in the default."""
+    client.force_login(world.alice)
+
+    client.get("/orders/", headers={"Accept-Language": "fi"})
+
+    assert translation.get_language() == settings.LANGUAGE_CODE
