@@ -15,6 +15,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+from django.utils.translation import gettext_noop
+
 from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
 from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.models import OrderQuerySet, OrderStatus
@@ -33,11 +35,12 @@ class AccessState:
     REMOVED = "removed"  # removed (a refund asked), or never granted before a refund
 
 
+# English, as the staff API says them; the page translates them (the `translated` filter).
 ACCESS_LABELS = {
-    AccessState.HELD: "Has access",
-    AccessState.GRANTING: "Being granted",
-    AccessState.FAILED: "Granting failed",
-    AccessState.REMOVED: "Removed",
+    AccessState.HELD: gettext_noop("Has access"),
+    AccessState.GRANTING: gettext_noop("Being granted"),
+    AccessState.FAILED: gettext_noop("Granting failed"),
+    AccessState.REMOVED: gettext_noop("Removed"),
 }
 # Which grant speaks for a product or offer: one that holds access wins.
 _STATE_RANK = {AccessState.HELD: 0, AccessState.GRANTING: 1, AccessState.FAILED: 2}

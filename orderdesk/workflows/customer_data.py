@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.events import Actor, EventType, record_event
@@ -82,8 +83,14 @@ class CountChanged(Exception):
     def __init__(self, expected: int, found: int) -> None:
         self.expected, self.found = expected, found
         super().__init__(
-            f"The customer now has {found} order{'s' if found != 1 else ''}, not {expected}: "
-            "review the confirmation again."
+            ngettext(
+                "The customer now has %(found)s order, not %(expected)s: review the "
+                "confirmation again.",
+                "The customer now has %(found)s orders, not %(expected)s: review the "
+                "confirmation again.",
+                found,
+            )
+            % {"found": found, "expected": expected}
         )
 
 

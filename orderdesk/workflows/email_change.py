@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.actions.services import can_resend, move_access, resend_email
@@ -22,8 +23,8 @@ class EmailChangeForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
         error_messages={
-            "required": "Give the new email address.",
-            "invalid": "Give a whole email address, like anna@example.com.",
+            "required": gettext_lazy("Give the new email address."),
+            "invalid": gettext_lazy("Give a whole email address, like anna@example.com."),
         },
     )
     resend_receipt = forms.BooleanField(required=False)

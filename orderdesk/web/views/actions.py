@@ -127,9 +127,11 @@ def resend_email(request: StaffRequest, number: int, snapshot_id: int) -> HttpRe
     key = str(request.POST.get("key", ""))
     if not RESEND_KEY.fullmatch(key):
         response = order_updated_response(
-            request, order, error="This form is out of date: open Resend again.", status=400
+            request, order, error=_("This form is out of date: open Resend again."), status=400
         )
         return _respond(request, number, response)
     run = services.resend_email(snapshot, key=key, by=request.user)
-    message = f"Resend queued: {snapshot}" if run else f"{snapshot}: nothing new to send"
+    message = (_("Resend queued: %(action)s") if run else _("%(action)s: nothing new to send")) % {
+        "action": snapshot
+    }
     return _respond(request, number, order_updated_response(request, order, message=message))

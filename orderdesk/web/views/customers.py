@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orderdesk.orders.events import Actor
@@ -32,8 +34,8 @@ class CustomerForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
         error_messages={
-            "required": "Give the customer's email address.",
-            "invalid": "Give a whole email address, like anna@example.com.",
+            "required": gettext_lazy("Give the customer's email address."),
+            "invalid": gettext_lazy("Give a whole email address, like anna@example.com."),
         },
     )
 
@@ -66,7 +68,7 @@ def customer(request: StaffRequest) -> HttpResponse:
 class ExportForm(CustomerForm):
     format = forms.ChoiceField(
         choices=[("json", "JSON"), ("csv", "CSV")],
-        error_messages={"invalid_choice": "Choose JSON or CSV."},
+        error_messages={"invalid_choice": gettext_lazy("Choose JSON or CSV.")},
     )
 
 
@@ -74,14 +76,14 @@ class EraseForm(CustomerForm):
     expected = forms.IntegerField(min_value=1, max_value=10**9)
     confirm = forms.CharField(
         max_length=254,
-        error_messages={"required": "Type the customer's email to confirm."},
+        error_messages={"required": gettext_lazy("Type the customer's email to confirm.")},
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         email, typed = data.get("email"), data.get("confirm")
         if email and typed is not None and typed.strip().lower() != email.lower():
-            self.add_error("confirm", "Type the customer's email exactly to confirm.")
+            self.add_error("confirm", _("Type the customer's email exactly to confirm."))
         return data
 
 

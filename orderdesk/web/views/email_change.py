@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from orderdesk.orders.events import Actor
@@ -33,9 +34,9 @@ def change_email(request: StaffRequest, number: int) -> HttpResponse:
         return order_updated_response(request, order, error=str(same), status=400)
     if not request.htmx:
         return HttpResponseRedirect(reverse("order_detail", args=[number]))
-    message = f"Email changed to {change.order.customer_email}"
+    message = _("Email changed to %(email)s") % {"email": change.order.customer_email}
     if change.runs:
-        message += "; course access is moving to it"
+        message += _("; course access is moving to it")
     if change.resent:
-        message += "; receipt queued"
+        message += _("; receipt queued")
     return order_updated_response(request, change.order, message=message)
