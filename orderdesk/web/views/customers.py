@@ -139,7 +139,10 @@ def erase_customer_view(request: StaffRequest) -> HttpResponse:
     if not erase.is_valid():
         email = str(request.POST.get("email", ""))[:254]
         message = next(iter(erase.errors.values()))[0]
-        context = {"email": email, "count": request.POST.get("expected", ""), "error": message}
+        # The confirmation's count again, as a number (its sentence is plural by it).
+        expected = str(request.POST.get("expected", ""))
+        count = int(expected) if expected.isascii() and expected.isdigit() else 0
+        context = {"email": email, "count": count, "error": message}
         return render(request, template, context, status=400)
     email = erase.cleaned_data["email"]
     try:
