@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderdesk.actions.services import schedule_actions
 from orderdesk.catalog.models import DiscountCode
@@ -198,21 +199,30 @@ def mark_as_paid(order: Order, *, actor: Actor) -> PaymentAttempt:
         order = transitions.lock_order(order)
         attempt = order.payment_attempts.select_for_update().order_by("-created_at", "-pk").first()
         if attempt is None:
-            raise MarkPaidRefused("This order has no payment to mark as paid.")
+            raise MarkPaidRefused(_("This order has no payment to mark as paid."))
         if attempt.provider != Provider.MANUAL:
             name = attempt.get_provider_display()
             raise MarkPaidRefused(
-                f"{name} payments are confirmed by {name}: Orderdesk marks the order paid when"
-                f" {name} reports the payment."
+                _(
+                    "%(provider)s payments are confirmed by %(provider)s: Orderdesk marks the"
+                    " order paid when %(provider)s reports the payment."
+                )
+                % {"provider": name}
             )
         if attempt.status in PaymentStatus.SETTLED:
             attempt.order = order
             return attempt
         if attempt.status not in OPEN or payment_to_confirm(order, [attempt]) is None:
             raise MarkPaidRefused(
-                f"Order #{order.number} is {order.get_status_display()} and its payment"
-                f" {attempt.get_status_display().lower()}: there is no payment waiting to be"
-                " marked as paid."
+                _(
+                    "Order #%(number)s is %(status)s and its payment %(payment)s: there is no"
+                    " payment waiting to be marked as paid."
+                )
+                % {
+                    "number": order.number,
+                    "status": order.get_status_display(),
+                    "payment": attempt.get_status_display().lower(),
+                }
             )
         attempt.confirmed_by = actor.label[:200]
         attempt.save(update_fields=["confirmed_by", "updated_at"])

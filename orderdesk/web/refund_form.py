@@ -285,10 +285,13 @@ class RefundConfirmationForm(forms.Form):
     """Staff saying what the provider did with a pending refund it cannot be asked about."""
 
     refunded = forms.TypedChoiceField(
-        choices=[("yes", "The provider refunded it"), ("no", "The provider did not refund it")],
+        choices=[
+            ("yes", gettext_lazy("The provider refunded it")),
+            ("no", gettext_lazy("The provider did not refund it")),
+        ],
         coerce=lambda value: value == "yes",
         error_messages={
-            "required": "Say whether the provider refunded it.",
-            "invalid_choice": "Say whether the provider refunded it.",
+            "required": gettext_lazy("Say whether the provider refunded it."),
+            "invalid_choice": gettext_lazy("Say whether the provider refunded it."),
         },
     )

@@ -123,9 +123,7 @@ def refund_notice(refund: Refund) -> RefundNotice:
                 provider,
             )
         recorded = _("Refund of %(amount)s recorded, and the money is not returned yet.") % values
-        return RefundNotice(
-            refund, Outcome.ACTION_NEEDED, f"{recorded} {reason}".strip(), provider
-        )
+        return RefundNotice(refund, Outcome.ACTION_NEEDED, f"{recorded} {reason}".strip(), provider)
     if status == RefundStatus.PENDING:
         note = (
             " " + _("Last answer: %(answer)s.") % {"answer": refund.failure_message}

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
@@ -70,17 +71,23 @@ def check_refund(refund: Refund) -> Refund:
         return refund
     attempt = refund.payment_attempt
     if attempt is None or not can_check(refund):
-        name = attempt.get_provider_display() if attempt is not None else "The provider"
+        name = attempt.get_provider_display() if attempt is not None else _("The provider")
         raise RefundError(
-            f"{name} cannot be asked about this refund: look it up in {name}'s own service and"
-            " confirm here what it did."
+            _(
+                "%(provider)s cannot be asked about this refund: look it up in %(provider)s's own"
+                " service and confirm here what it did."
+            )
+            % {"provider": name}
         )
     try:
         result = adapter_for(attempt).refund_status(attempt, refund)
     except ProviderError as error:
         raise RefundError(
-            f"{attempt.get_provider_display()} could not tell just now ({error.message}); the"
-            " refund stays pending. Try again in a moment."
+            _(
+                "%(provider)s could not tell just now (%(problem)s); the refund stays pending."
+                " Try again in a moment."
+            )
+            % {"provider": attempt.get_provider_display(), "problem": error.message}
         ) from None
     return settle_refund(refund, result, actor=Actor.provider(attempt.get_provider_display()))
 
@@ -102,27 +109,38 @@ def confirm_refund(refund: Refund, *, refunded: bool, actor: Actor) -> Refund:
             .get(pk=refund.pk)
         )
         attempt = refund.payment_attempt
-        name = attempt.get_provider_display() if attempt is not None else "the provider"
+        name = attempt.get_provider_display() if attempt is not None else _("the provider")
         wanted = RefundStatus.SUCCEEDED if refunded else RefundStatus.FAILED
         if refund.status == wanted:
             return refund
         if refund.status != RefundStatus.PENDING:
             raise RefundError(
-                f"This refund is no longer pending: it is {refund.get_status_display().lower()}."
-                " Nothing was changed."
+                _("This refund is no longer pending: it is %(status)s. Nothing was changed.")
+                % {"status": refund.get_status_display().lower()}
             )
         if can_check(refund):
             raise RefundError(
-                f"{name} can be asked about this refund: use “Check now” instead of confirming"
-                " it by hand."
+                _(
+                    "%(provider)s can be asked about this refund: use “Check now” instead of"
+                    " confirming it by hand."
+                )
+                % {"provider": name}
             )
         amount = format_money(refund.amount_minor, refund.currency)
         who = actor.label
         if refunded:
-            result = RefundResult("succeeded", message=f"{name} refunded it, confirmed by {who}")
+            message = _("%(provider)s refunded it, confirmed by %(who)s") % {
+                "provider": name,
+                "who": who,
+            }
+            result = RefundResult("succeeded", message=message)
             event = f"Refund of {amount}: {who} confirmed that {name} returned the money"
         else:
-            result = RefundResult("failed", message=f"{name} did not refund it, confirmed by {who}")
+            message = _("%(provider)s did not refund it, confirmed by %(who)s") % {
+                "provider": name,
+                "who": who,
+            }
+            result = RefundResult("failed", message=message)
             event = (
                 f"Refund of {amount} failed: {who} confirmed that {name} did not return the"
                 " money; its products can be refunded again"
