@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.models import PaymentAttempt, Refund, RefundStatus
 from orderdesk.payments.providers.base import ProviderError, RefundResult
 from orderdesk.payments.refunds.errors import RefundError
 from orderdesk.payments.refunds.outcome import can_check
@@ -52,11 +52,10 @@ def reconcile_refund(refund: Refund) -> Refund:
     if attempt is None:
         return refund
     try:
-        result = adapter_for(attempt).refund_status(attempt, refund)
+        return _settle_as_provider_says(refund, attempt)
     except ProviderError as error:
         log.warning("Refund %s still unknown: %s", refund.pk, error.message)
         return refund
-    return settle_refund(refund, result, actor=Actor.provider(attempt.get_provider_display()))
 
 
 def check_refund(refund: Refund) -> Refund:
@@ -80,7 +79,7 @@ def check_refund(refund: Refund) -> Refund:
             % {"provider": name}
         )
     try:
-        result = adapter_for(attempt).refund_status(attempt, refund)
+        return _settle_as_provider_says(refund, attempt)
     except ProviderError as error:
         raise RefundError(
             _(
@@ -89,6 +88,11 @@ def check_refund(refund: Refund) -> Refund:
             )
             % {"provider": attempt.get_provider_display(), "problem": error.message}
         ) from None
+
+
+def _settle_as_provider_says(refund: Refund, attempt: PaymentAttempt) -> Refund:
+    """Ask `attempt`'s provider about `refund` and settle it; ProviderError when it cannot say."""
+    result = adapter_for(attempt).refund_status(attempt, refund)
     return settle_refund(refund, result, actor=Actor.provider(attempt.get_provider_display()))
 
 
