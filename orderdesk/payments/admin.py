@@ -34,7 +34,15 @@ class ProviderAccountForm(forms.ModelForm[ProviderAccount]):
 
     class Meta:
         model = ProviderAccount
-        fields = ["checkout", "provider", "is_enabled", "account_id", "methods"]
+        fields = [
+            "checkout",
+            "provider",
+            "is_enabled",
+            "account_id",
+            "methods",
+            "paytrail_shop_in_shop_merchant",
+            "epassi_no_refund_interface",
+        ]
 
     def save(self, commit: bool = True) -> ProviderAccount:
         account = super().save(commit=False)
@@ -74,6 +82,8 @@ class ProviderAccountAdmin(admin.ModelAdmin[ProviderAccount]):
         "is_enabled",
         "account_id",
         "methods",
+        "paytrail_shop_in_shop_merchant",
+        "epassi_no_refund_interface",
         "secret_key",
         "webhook_secret",
         "clear_webhook_secret",

@@ -6,6 +6,8 @@ import os
 from enum import nonmember
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -250,6 +252,32 @@ class ProviderAccount(models.Model):
     webhook_secret = models.CharField(max_length=500, blank=True)
     # Methods offered with this provider: card, mobilepay, osuuspankki, epassi...
     methods = models.JSONField(default=list, blank=True)
+    # Paytrail only: the sub-merchant id when `account_id` is a Shop-in-Shop aggregate
+    # merchant; blank for a normal merchant. Shop-in-Shop payments list it on every item and
+    # refund per item; a normal merchant's refunds send only the amount (docs/payments.md).
+    paytrail_shop_in_shop_merchant = models.CharField(
+        "Paytrail Shop-in-Shop sub-merchant",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]+$", "A Paytrail merchant id is digits only.")],
+        help_text=(
+            "Paytrail only: the Shop-in-Shop sub-merchant id when the merchant id above is a"
+            " Shop-in-Shop aggregate merchant. Leave blank for a normal Paytrail merchant."
+        ),
+    )
+    # Epassi only: set for a merchant without Epassi's refund interface, which Epassi gives
+    # merchants under contract and does not publish. Full refunds are then recorded and staff
+    # cancel the purchase in Epassi's own service, as for partial refunds. Off by default:
+    # the seed has Epassi's full refunds go through Epassi.
+    epassi_no_refund_interface = models.BooleanField(
+        "Epassi: no refund interface",
+        default=False,
+        help_text=(
+            "Epassi only: tick for a merchant without Epassi's refund interface (which Epassi"
+            " gives merchants under contract). Full refunds are then recorded only, and staff"
+            " cancel the purchase in Epassi's own service."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -265,6 +293,20 @@ class ProviderAccount(models.Model):
 
     def __repr__(self) -> str:
         return f"<ProviderAccount {self.pk} {self.provider} checkout={self.checkout_id}>"
+
+    def clean(self) -> None:
+        # Each setting belongs to one provider; set on another it would silently do nothing.
+        errors = {}
+        if self.paytrail_shop_in_shop_merchant and self.provider != Provider.PAYTRAIL:
+            errors["paytrail_shop_in_shop_merchant"] = "Only Paytrail has Shop-in-Shop merchants."
+        if self.epassi_no_refund_interface and self.provider != Provider.EPASSI:
+            errors["epassi_no_refund_interface"] = "Only Epassi has this setting."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_shop_in_shop(self) -> bool:
+        return self.provider == Provider.PAYTRAIL and bool(self.paytrail_shop_in_shop_merchant)
 
     def secret(self, field: str) -> str:
         """The secret in `field` (`secret_key` or `webhook_secret`), resolving `env:NAME`."""

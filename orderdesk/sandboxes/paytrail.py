@@ -1,5 +1,10 @@
 """A Paytrail sandbox: signed requests and responses, hosted payment page, redirects,
-callbacks, refunds with callbacks, and 422 for banks without API refunds."""
+callbacks, refunds with callbacks, and 422 for banks without API refunds.
+
+Every request is checked against Paytrail's published OpenAPI document (`openapi.py`, the
+copy in `provider_specs/paytrail/`) and the README's rules the document leaves out, and
+refused with 400 in Paytrail's error shape, as Paytrail would.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,29 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.urls import reverse
 
+from orderdesk.payments.models import ProviderAccount
 from orderdesk.payments.providers.paytrail import calculate_signature
-from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes import deliveries, openapi, store
 from orderdesk.sandboxes.store import sandbox_view
 
 P = "paytrail"
 # Paytrail's published test merchants (providers.md §2.2).
 MERCHANTS = {"375917": "SAIPPUAKAUPPIAS", "695861": "MONISAIPPUAKAUPPIAS"}
+# Shop-in-Shop aggregate merchants and their sub-merchants (README "Test credentials").
+SHOP_IN_SHOP = {"695861": frozenset({"695874"})}
+# README "Authentication": the headers every request carries.
+REQUIRED_HEADERS = (
+    "checkout-account",
+    "checkout-algorithm",
+    "checkout-method",
+    "checkout-nonce",
+    "checkout-timestamp",
+    "signature",
+)
+# "The same transaction ID as in route", for single-transaction calls.
+TRANSACTION_HEADERS = (*REQUIRED_HEADERS, "checkout-transaction-id")
+# The 400 answer's documented description (OpenAPI `responses.BadRequest`).
+INVALID = "Request did not pass input validation"
 PROVIDERS = [
     ("osuuspankki", "OP", "bank"),
     ("nordea", "Nordea", "bank"),
@@ -52,8 +73,48 @@ def _signed(request: HttpRequest, data: dict[str, Any], status: int = 200) -> Ht
     return response
 
 
-def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    return _signed(request, {"status": "error", "message": message}, status)
+def _error(
+    request: HttpRequest, status: int, message: str, meta: list[str] | None = None
+) -> HttpResponse:
+    """Paytrail's error shape (OpenAPI `Error`): status, message and detailed `meta` lines."""
+    body: dict[str, Any] = {"status": "error", "message": message}
+    if meta:
+        body["meta"] = meta
+    return _signed(request, body, status)
+
+
+def _invalid(
+    request: HttpRequest,
+    path: str,
+    *,
+    required_headers: tuple[str, ...],
+    path_params: dict[str, str] | None = None,
+) -> HttpResponse | None:
+    """400 with what the request breaks of the published document; None when it is valid."""
+    errors = openapi.request_errors(
+        P,
+        path,
+        request.method or "",
+        headers=dict(request.headers),
+        path_params=path_params,
+        body=request.body,
+        required_headers=required_headers,
+    )
+    return _error(request, 400, INVALID, errors) if errors else None
+
+
+def shop_in_shop_merchants(merchant: str) -> frozenset[str]:
+    """The sub-merchants of a Shop-in-Shop aggregate; empty for a normal merchant.
+
+    The sandbox's built-in test aggregate, or any Orderdesk account set up as one (the
+    sandbox stands in for Paytrail's merchant registry)."""
+    if merchant in SHOP_IN_SHOP:
+        return SHOP_IN_SHOP[merchant]
+    return frozenset(
+        ProviderAccount.objects.filter(provider=P, account_id=merchant)
+        .exclude(paytrail_shop_in_shop_merchant="")
+        .values_list("paytrail_shop_in_shop_merchant", flat=True)
+    )
 
 
 def _authenticate(request: HttpRequest, transaction_id: str = "") -> str | None:
@@ -151,25 +212,18 @@ def payments(request: HttpRequest) -> HttpResponse:
     merchant = _authenticate(request)
     if merchant is None:
         return _error(request, 401, "Invalid signature or unknown merchant")
+    invalid = _invalid(request, "/payments", required_headers=REQUIRED_HEADERS)
+    if invalid is not None:
+        return invalid
     fault = store.take_fault(P, "payments.create")
     if fault == "500":
         return _error(request, 500, "Sandbox: internal error")
-    try:
-        body = json.loads(request.body)
-        stamp, amount = str(body["stamp"]), body["amount"]
-        redirect = body["redirectUrls"]
-        missing = [f for f in ("reference", "currency", "language") if not body.get(f)]
-        if missing or not body.get("customer", {}).get("email"):
-            raise KeyError(", ".join(missing) or "customer.email")
-        if not isinstance(amount, int) or not 0 < amount <= 99999998:
-            raise ValueError("amount must be a positive integer")
-        if body["currency"] != "EUR":
-            raise ValueError("currency must be EUR")
-        items = body.get("items") or []
-        if items and sum(i["unitPrice"] * i["units"] for i in items) != amount:
-            raise ValueError("amount does not match the sum of items")
-    except (ValueError, KeyError, TypeError) as error:
-        return _error(request, 400, f"Invalid request: {error}")
+    body = json.loads(request.body)
+    stamp, amount, redirect = str(body["stamp"]), body["amount"], body["redirectUrls"]
+    items = body.get("items") or []
+    problems = _payment_problems(merchant, amount, items)
+    if problems:
+        return _error(request, 400, INVALID, problems)
     with transaction.atomic():
         if store.find(P, "payment", merchant=merchant, stamp=stamp):
             return _error(request, 400, "Duplicate stamp")
@@ -220,11 +274,47 @@ def payments(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _payment_problems(merchant: str, amount: int, items: list[dict[str, Any]]) -> list[str]:
+    """The README's rules on a payment that the document's schemas cannot say."""
+    problems = []
+    if amount < 1 or amount > 99999998:
+        # README "Create payment": amount "Must be over 0", maximum 99999998.
+        problems.append("amount: must be between 1 and 99999998")
+    if items and sum(i["unitPrice"] * i["units"] for i in items) != amount:
+        problems.append("amount: does not match the sum of items")
+    sub_merchants = shop_in_shop_merchants(merchant)
+    if sub_merchants:
+        # README "Item": items, and their merchant, stamp and reference, are required for
+        # Shop-in-Shop payments; "Aggregate merchant cannot be used in items".
+        if not items:
+            problems.append("items: required for Shop-in-Shop payments")
+        for n, item in enumerate(items):
+            missing = [f for f in ("merchant", "stamp", "reference") if not item.get(f)]
+            if missing:
+                problems.append(f"items.{n}: {', '.join(missing)} required for Shop-in-Shop")
+            elif item["merchant"] not in sub_merchants:
+                problems.append(f"items.{n}.merchant: not a sub-merchant of {merchant}")
+    else:
+        for n, item in enumerate(items):
+            if "merchant" in item or "commission" in item:
+                # OpenAPI `Item.merchant`: "leave out from normal payments".
+                problems.append(f"items.{n}: merchant and commission are for Shop-in-Shop only")
+    return problems
+
+
 @sandbox_view
 def payment(request: HttpRequest, transaction_id: str) -> HttpResponse:
     """GET /payments/{id}: a payment or a refund transaction."""
     if _authenticate(request, transaction_id) is None:
         return _error(request, 401, "Invalid signature or unknown merchant")
+    invalid = _invalid(
+        request,
+        "/payments/{transactionId}",
+        required_headers=TRANSACTION_HEADERS,
+        path_params={"transactionId": transaction_id},
+    )
+    if invalid is not None:
+        return invalid
     found = store.get(P, "payment", transaction_id) or store.get(P, "refund", transaction_id)
     if found is None:
         return _error(request, 404, "Payment not found")
@@ -282,24 +372,28 @@ def refund(request: HttpRequest, transaction_id: str) -> HttpResponse:
     merchant = _authenticate(request, transaction_id)
     if merchant is None:
         return _error(request, 401, "Invalid signature or unknown merchant")
+    invalid = _invalid(
+        request,
+        "/payments/{transactionId}/refund",
+        required_headers=TRANSACTION_HEADERS,
+        path_params={"transactionId": transaction_id},
+    )
+    if invalid is not None:
+        return invalid
     fault = store.take_fault(P, "refund")
     if fault == "500":
         return _error(request, 500, "Sandbox: internal error")
-    try:
-        body = json.loads(request.body)
-        callbacks = body["callbackUrls"]
-        if not callbacks.get("success") or not callbacks.get("cancel"):
-            raise KeyError("callbackUrls")
-        items = body.get("items") or []
-        amount = sum(int(i["amount"]) for i in items) if items else int(body["amount"])
-        if amount < 1:
-            raise ValueError("amount must be at least 1")
-    except (ValueError, KeyError, TypeError) as error:
-        return _error(request, 400, f"Invalid request: {error}")
+    body = json.loads(request.body)
+    callbacks = body["callbackUrls"]
+    items = body.get("items") or []
     with transaction.atomic():
         paid = store.get_for_update(P, "payment", transaction_id)
         if paid is None or paid["merchant"] != merchant:
             return _error(request, 404, "Payment not found")
+        problems = _refund_problems(merchant, paid, body.get("amount"), items)
+        if problems:
+            return _error(request, 400, INVALID, problems)
+        amount = int(body["amount"]) if "amount" in body else sum(i["amount"] for i in items)
         refund_stamp = str(body.get("refundStamp") or uuid.uuid4())
         for earlier in store.find(P, "refund", payment=transaction_id, refundStamp=refund_stamp):
             # The same refundStamp again: answer as before, refund nothing more.
@@ -344,6 +438,37 @@ def refund(request: HttpRequest, transaction_id: str) -> HttpResponse:
     if fault == "timeout":
         store.stall()
     return response
+
+
+def _refund_problems(
+    merchant: str, paid: dict[str, Any], amount: int | None, items: list[dict[str, Any]]
+) -> list[str]:
+    """The README's rules on a refund that the document's schemas cannot say.
+
+    A normal merchant refunds an `amount` ("Required for normal payment refunds"); refund
+    `items` are Shop-in-Shop's ("Item level refund information for SiS refunds"; that a normal
+    merchant's items are refused is our reading, the README shows none). A Shop-in-Shop
+    aggregate refunds items, or the whole payment by its amount alone; with items, the
+    amount must be their sum (Paytrail's PHP SDK refuses anything else) and each item names
+    a stamp and reference the payment had.
+    """
+    if not shop_in_shop_merchants(merchant):
+        problems = [] if amount is not None else ["amount: required for normal payment refunds"]
+        if items:
+            problems.append("items: only for Shop-in-Shop refunds")
+        return problems
+    if not items:
+        if amount != paid["amount"] or paid["refunded"]:
+            return ["items: required unless refunding the whole payment by its amount"]
+        return []
+    problems = []
+    if amount is not None and amount != sum(i["amount"] for i in items):
+        problems.append("amount: does not match the sum of items")
+    sold = {(i.get("stamp"), i.get("reference")): i for i in paid["items"]}
+    for n, item in enumerate(items):
+        if (item["stamp"], item["reference"]) not in sold:
+            problems.append(f"items.{n}: no item of the payment has this stamp and reference")
+    return problems
 
 
 def _refund_callback(refund_id: str) -> None:

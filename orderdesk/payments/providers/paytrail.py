@@ -91,22 +91,46 @@ def verify_query(params: Mapping[str, str], secret: str, account_id: str) -> Non
         raise InvalidNotification("Paytrail notification is for another merchant account")
 
 
-def payment_items(lines: Sequence[OrderLine], amount_minor: int) -> list[dict[str, Any]] | None:
-    """One Paytrail item per order line, when the line totals add up to the paid amount."""
+def item_stamp(line: OrderLine) -> str:
+    """The stamp a Shop-in-Shop item carries at payment and refund alike."""
+    return line.stamp or f"line-{line.pk}"
+
+
+def item_reference(line: OrderLine) -> str:
+    """The reference a Shop-in-Shop item carries at payment and refund alike."""
+    return f"{line.order.number}-{line.pk}"
+
+
+def payment_items(
+    lines: Sequence[OrderLine], amount_minor: int, *, shop_in_shop_merchant: str = ""
+) -> list[dict[str, Any]] | None:
+    """One Paytrail item per order line, when the line totals add up to the paid amount.
+
+    A normal merchant's items carry no `stamp`, `reference` or `merchant`: the OpenAPI
+    document's `Item` says to leave them out of normal payments, and its refunds send only
+    the amount. A Shop-in-Shop aggregate's items carry all three (its refunds name them).
+    """
     if not lines or sum(line.total_minor for line in lines) != amount_minor:
         return None
-    return [
-        {
+    items: list[dict[str, Any]] = []
+    for line in lines:
+        if line.total_minor <= 0:
+            continue
+        item: dict[str, Any] = {
             "unitPrice": line.total_minor,
             "units": 1,
             "vatPercentage": float(line.vat_rate),
             "productCode": str(line.product_id or line.pk),
             "description": line.name[:1000],
-            "stamp": line.stamp or f"line-{line.pk}",
         }
-        for line in lines
-        if line.total_minor > 0
-    ]
+        if shop_in_shop_merchant:
+            item.update(
+                merchant=shop_in_shop_merchant,
+                stamp=item_stamp(line),
+                reference=item_reference(line),
+            )
+        items.append(item)
+    return items
 
 
 class Paytrail(PaymentProvider):
@@ -155,8 +179,17 @@ class Paytrail(PaymentProvider):
             raise ProviderError("Paytrail response signature does not match", permanent=False)
         return response.status_code, data
 
+    @property
+    def shop_in_shop_merchant(self) -> str:
+        """The sub-merchant of a Shop-in-Shop aggregate account; "" for a normal merchant."""
+        return self.account.paytrail_shop_in_shop_merchant if self.account else ""
+
     def _items(self, attempt: PaymentAttempt) -> list[dict[str, Any]] | None:
-        return payment_items(list(attempt.order.lines.all()), attempt.amount_minor)
+        return payment_items(
+            list(attempt.order.lines.all()),
+            attempt.amount_minor,
+            shop_in_shop_merchant=self.shop_in_shop_merchant,
+        )
 
     def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
         if attempt.currency != "EUR":
@@ -181,6 +214,12 @@ class Paytrail(PaymentProvider):
         items = self._items(attempt)
         if items:
             body["items"] = items
+        elif self.shop_in_shop_merchant:
+            # README "Item": items are "always required for Shop-in-Shop payments".
+            raise ProviderError(
+                "Paytrail Shop-in-Shop payments need items that add up to the amount",
+                permanent=True,
+            )
         _, data = self._request("POST", "/payments", body)
         transaction_id = str(data.get("transactionId", ""))
         for provider in data.get("providers") or []:
@@ -197,7 +236,17 @@ class Paytrail(PaymentProvider):
         )
 
     def refund(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
+        """Refund `refund.amount_minor` of the payment.
+
+        A normal merchant sends the `amount` alone: Paytrail's README requires it for normal
+        payment refunds and keeps refund `items` for Shop-in-Shop, and its normal-merchant
+        example sends no items. Which products were refunded stays on our refund lines. A
+        Shop-in-Shop aggregate refunds per item (`amount`, `stamp`, `reference`, what the
+        OpenAPI document's `RefundItem` requires), with `amount` their sum, as Paytrail's
+        PHP SDK insists.
+        """
         body: dict[str, Any] = {
+            "amount": refund.amount_minor,
             "refundStamp": refund.idempotency_key,
             "refundReference": str(refund.pk),
             "callbackUrls": {
@@ -205,20 +254,10 @@ class Paytrail(PaymentProvider):
                 "cancel": self.url("paytrail-refund-cancel"),
             },
         }
-        line_amounts = [
-            (rl.order_line.stamp, rl.amount_minor)
-            for rl in refund.lines.select_related("order_line")
-            if rl.amount_minor > 0
-        ]
-        if (
-            line_amounts
-            and self._items(attempt)
-            and all(stamp for stamp, _ in line_amounts)
-            and sum(a for _, a in line_amounts) == refund.amount_minor
-        ):
-            body["items"] = [{"amount": a, "stamp": s} for s, a in line_amounts]
-        else:
-            body["amount"] = refund.amount_minor
+        if self.shop_in_shop_merchant:
+            items = self._shop_in_shop_refund_items(attempt, refund)
+            if items:
+                body["items"] = items
         _, data = self._request(
             "POST",
             f"/payments/{attempt.provider_reference}/refund",
@@ -226,6 +265,34 @@ class Paytrail(PaymentProvider):
             transaction_id=attempt.provider_reference,
         )
         return _refund_result(data, str(data.get("transactionId", "")))
+
+    def _shop_in_shop_refund_items(
+        self, attempt: PaymentAttempt, refund: Refund
+    ) -> list[dict[str, Any]] | None:
+        """The refund's lines as Shop-in-Shop refund items; None for a whole payment.
+
+        The OpenAPI document's comment on `Refund`: the aggregate "can do full refund without
+        subtrade level info by providing just the amount". Anything less needs items that
+        add up to the amount, or Paytrail could not tell which sub-trade gives it back.
+        """
+        refunded = [
+            rl for rl in refund.lines.select_related("order_line__order") if rl.amount_minor > 0
+        ]
+        if refunded and sum(rl.amount_minor for rl in refunded) == refund.amount_minor:
+            return [
+                {
+                    "amount": rl.amount_minor,
+                    "stamp": item_stamp(rl.order_line),
+                    "reference": item_reference(rl.order_line),
+                }
+                for rl in refunded
+            ]
+        if refund.amount_minor == attempt.amount_minor and not attempt.refunded_minor:
+            return None
+        raise ProviderError(
+            "Paytrail Shop-in-Shop refunds need the refunded products, adding up to the amount",
+            permanent=True,
+        )
 
     def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
         if not refund.provider_reference:

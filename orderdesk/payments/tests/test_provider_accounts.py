@@ -99,3 +99,50 @@ def test_it_refuses_a_provider_the_checkout_has_not_set_up(world: World) -> None
     assert excinfo.value.permanent
     with pytest.raises(ProviderError, match="Unknown payment provider"):
         get_provider("bitcoin", world.checkout)
+
+
+def test_it_sets_a_paytrail_account_up_as_shop_in_shop_in_the_admin(
+    admin_client: Client, world: World
+) -> None:
+    form = {
+        "checkout": world.checkout.pk,
+        "provider": "paytrail",
+        "is_enabled": "on",
+        "account_id": "695861",
+        "methods": '["osuuspankki"]',
+        "paytrail_shop_in_shop_merchant": "695874",
+        "secret_key": "MONISAIPPUAKAUPPIAS",
+    }
+
+    response = admin_client.post(reverse("admin:payments_provideraccount_add"), form)
+
+    assert response.status_code == 302
+    account = ProviderAccount.objects.get(provider="paytrail")
+    assert (account.paytrail_shop_in_shop_merchant, account.is_shop_in_shop) == ("695874", True)
+
+
+@pytest.mark.parametrize(
+    ("provider", "setting", "value"),
+    [
+        ("stripe", "paytrail_shop_in_shop_merchant", "695874"),
+        ("paytrail", "paytrail_shop_in_shop_merchant", "69587x"),
+        ("paytrail", "epassi_no_refund_interface", "on"),
+    ],
+)
+def test_it_refuses_a_setting_of_another_provider(
+    admin_client: Client, world: World, provider: str, setting: str, value: str
+) -> None:
+    form = {
+        "checkout": world.checkout.pk,
+        "provider": provider,
+        "is_enabled": "on",
+        "account_id": "1",
+        "methods": "[]",
+        setting: value,
+    }
+
+    response = admin_client.post(reverse("admin:payments_provideraccount_add"), form)
+
+    assert response.status_code == 200
+    assert setting in response.context["adminform"].form.errors
+    assert not ProviderAccount.objects.exists()
