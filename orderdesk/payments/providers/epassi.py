@@ -52,6 +52,15 @@ class Epassi(PaymentProvider):
     def _site(self) -> tuple[str, str]:
         return self._credentials("Epassi site or MAC key is not configured")
 
+    @property
+    def has_refund_interface(self) -> bool:
+        """Whether the merchant has Epassi's refund interface (given under contract; the
+        default, as the seed has it). Without it staff cancel purchases in Epassi's service."""
+        return not (self.account and self.account.epassi_no_refund_interface)
+
+    def can_refund(self, *, partial: bool) -> bool:
+        return self.has_refund_interface and super().can_refund(partial=partial)
+
     def start_payment(self, attempt: PaymentAttempt) -> PaymentStart:
         if attempt.currency != "EUR":
             raise ProviderError("Epassi accepts only euros", permanent=True)
@@ -118,6 +127,12 @@ class Epassi(PaymentProvider):
         amount) and MAC = sha512(STAMP&SITE&AMOUNT&KEY), answered with JSON
         `{"status": "ok"|"error", "message": ...}`.
         """
+        if not self.has_refund_interface:
+            raise ProviderError(
+                "This merchant has no Epassi refund interface: cancel the purchase in Epassi's"
+                " own service",
+                permanent=True,
+            )
         if attempt.refunded_minor or refund.amount_minor != attempt.amount_minor:
             raise ProviderError(
                 "Epassi supports only full refunds: return the money in Epassi's own service",

@@ -24,6 +24,7 @@ from __future__ import annotations
 from orderdesk.payments.refunds.errors import ALL, RefundError, RefundKeyReused
 from orderdesk.payments.refunds.outcome import Outcome, RefundNotice, refund_notice, refund_outcome
 from orderdesk.payments.refunds.plan import (
+    EPASSI_NO_INTERFACE_MESSAGE,
     EPASSI_PARTIAL_MESSAGE,
     MANUAL_MESSAGE,
     NOT_AUTOMATIC_MESSAGE,
@@ -52,6 +53,7 @@ from orderdesk.payments.refunds.settle import settle_refund
 
 __all__ = [
     "ALL",
+    "EPASSI_NO_INTERFACE_MESSAGE",
     "EPASSI_PARTIAL_MESSAGE",
     "MANUAL_MESSAGE",
     "NOT_AUTOMATIC_MESSAGE",

@@ -27,6 +27,10 @@ EPASSI_PARTIAL_MESSAGE = gettext_noop(
     "Epassi supports only full refunds: this partial refund is recorded but the money must be "
     "returned in Epassi's own service."
 )
+EPASSI_NO_INTERFACE_MESSAGE = gettext_noop(
+    "This merchant has no Epassi refund interface: this refund is recorded, but the money is"
+    " returned only when you cancel the purchase in Epassi's own service."
+)
 NOT_AUTOMATIC_MESSAGE = gettext_noop(
     "This payment method cannot be refunded automatically: refund it in the provider's own "
     "dashboard."
@@ -237,6 +241,9 @@ def _route(adapter: PaymentProvider, attempt: PaymentAttempt, *, partial: bool) 
         return RefundRoute(name, via_provider=False, recorded_reason=_(MANUAL_MESSAGE))
     if adapter.can_refund(partial=partial):
         return RefundRoute(name, via_provider=True)
+    if attempt.provider == Provider.EPASSI and not partial:
+        # A merchant without Epassi's refund interface (ProviderAccount setting).
+        return RefundRoute(name, via_provider=False, recorded_reason=_(EPASSI_NO_INTERFACE_MESSAGE))
     if adapter.full_refund and partial:
         if attempt.provider == Provider.EPASSI:
             return RefundRoute(name, via_provider=False, recorded_reason=_(EPASSI_PARTIAL_MESSAGE))

@@ -12,12 +12,15 @@ from django.urls import reverse
 
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.payments.models import PaymentStatus, Refund, RefundStatus
+from orderdesk.payments.models import PaymentStatus, ProviderAccount, Refund, RefundStatus
 from orderdesk.payments.refunds import (
+    EPASSI_NO_INTERFACE_MESSAGE,
     EPASSI_PARTIAL_MESSAGE,
     MANUAL_MESSAGE,
+    Outcome,
     RefundRequest,
     reconcile_pending_refunds,
+    refund_notice,
     refund_order,
 )
 from orderdesk.payments.tests.test_epassi_sandbox import paid_by_epassi
@@ -193,6 +196,29 @@ def test_epassi_partial_refund_is_recorded_only(sandboxed: World) -> None:
     assert (r.status, r.recorded_only_reason) == (RefundStatus.RECORDED, EPASSI_PARTIAL_MESSAGE)
     assert settled(order) == (OrderStatus.PARTIALLY_REFUNDED, 1000, PaymentStatus.SUCCEEDED)
     assert store.find("epassi", "cancel") == []
+
+
+def test_epassi_full_refund_is_recorded_for_a_merchant_without_the_refund_interface(
+    sandboxed: World,
+) -> None:
+    ProviderAccount.objects.filter(provider="epassi").update(epassi_no_refund_interface=True)
+    order, _, _ = paid_by_epassi(sandboxed)
+
+    r = refund(order, order.total_minor)
+
+    assert (r.status, r.recorded_only_reason) == (
+        RefundStatus.RECORDED,
+        EPASSI_NO_INTERFACE_MESSAGE,
+    )
+    assert settled(order) == (OrderStatus.REFUNDED, 7900, PaymentStatus.SUCCEEDED)
+    assert store.find("epassi", "cancel") == []
+    notice = refund_notice(r)
+    assert notice.outcome == Outcome.ACTION_NEEDED
+    assert notice.message == (
+        "Refund of €79.00 recorded, and the money is not returned yet. This merchant has no"
+        " Epassi refund interface: this refund is recorded, but the money is returned only"
+        " when you cancel the purchase in Epassi's own service."
+    )
 
 
 def test_manual_payment_refund_is_recorded_only(sandboxed: World) -> None:

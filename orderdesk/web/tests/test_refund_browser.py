@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus
+from orderdesk.payments.models import PaymentAttempt, PaymentStatus, ProviderAccount
 from orderdesk.payments.providers.registry import get_provider
-from orderdesk.payments.refunds import EPASSI_PARTIAL_MESSAGE
+from orderdesk.payments.refunds import EPASSI_NO_INTERFACE_MESSAGE, EPASSI_PARTIAL_MESSAGE
 from orderdesk.payments.tests.conftest import sandboxed
 from orderdesk.payments.tests.test_stripe_sandbox import pay
 from orderdesk.sandboxes import deliveries
@@ -139,3 +139,31 @@ def test_it_shows_bad_amounts_and_the_epassi_partial_message(
     page.keyboard.press("Escape")
     expect(page.locator("dialog[data-refund-dialog]")).to_have_count(0)
     expect(page.locator(".panel")).to_be_visible()
+
+
+def test_it_tells_staff_to_cancel_in_epassi_when_the_merchant_has_no_refund_interface(
+    sandboxed: World, live_server: Any, browser_page: Page
+) -> None:
+    ProviderAccount.objects.filter(provider="epassi").update(epassi_no_refund_interface=True)
+    page = browser_page
+    order = factories.order(sandboxed, provider="epassi", method="epassi")
+    log_in(page, live_server, sandboxed.sam)
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+
+    dialog = open_refund_dialog(page)
+    course = dialog.get_by_label("Refund amount for Photography Masterclass")
+    course.fill("79")
+    expect(dialog.locator("[data-route]")).to_have_text(EPASSI_NO_INTERFACE_MESSAGE)
+    course.fill("10")
+    expect(dialog.locator("[data-route]")).to_have_text(EPASSI_PARTIAL_MESSAGE)
+    course.fill("79")
+    dialog.get_by_role("button", name="Refund").click()
+
+    panel = page.locator(".panel")
+    expect(panel).to_contain_text(
+        "Refund of €79.00 recorded, and the money is not returned yet. "
+        + EPASSI_NO_INTERFACE_MESSAGE
+    )
+    order.refresh_from_db()
+    assert (order.status, order.refunded_minor) == (OrderStatus.REFUNDED, 7900)
+    assert order.payment_attempts.get().status == PaymentStatus.SUCCEEDED
