@@ -24,6 +24,7 @@ from django.utils import timezone
 from orderdesk.actions.kinds.base import ActionError, ActionResult
 from orderdesk.actions.kinds.email import EmailKind
 from orderdesk.actions.kinds.http import shorten
+from orderdesk.actions.kinds.kajabi import offer_key
 from orderdesk.actions.kinds.registry import get_kind
 from orderdesk.actions.models import (
     ActionRun,
@@ -36,7 +37,7 @@ from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus
-from orderdesk.organizations.models import User
+from orderdesk.organizations.models import Checkout, User
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,12 @@ def run_action(run_id: int) -> ActionRun | None:
     try:
         kind = get_kind(snapshot.kind)
         if run.operation == RunOperation.REVOKE:
-            result = kind.revoke(snapshot, run)
+            # Another order may have granted the same offer since the removal was queued.
+            keeper = access_kept_by([snapshot]).get(snapshot.pk)
+            if keeper is not None:
+                result = ActionResult(kept_by_order=keeper.number)
+            else:
+                result = kind.revoke(snapshot, run)
         else:
             result = kind.run(snapshot, run)
     except ActionError as exc:
@@ -340,13 +346,23 @@ def _record(
                 snapshot.status = SnapshotStatus.REVOKED
                 snapshot.last_error = ""
                 snapshot.save(update_fields=["status", "last_error"])
-                record_event(
-                    order,
-                    type=EventType.ACCESS_REVOKED,
-                    message=f"Access removed: {label}",
-                    actor=system,
-                    data=data,
-                )
+                keeper = result.kept_by_order if result else None
+                if keeper is not None:
+                    record_event(
+                        order,
+                        type=EventType.ACCESS_KEPT,
+                        message=_kept_message(snapshot, keeper),
+                        actor=system,
+                        data={**data, "kept_by_order": keeper},
+                    )
+                else:
+                    record_event(
+                        order,
+                        type=EventType.ACCESS_REVOKED,
+                        message=f"Access removed: {label}",
+                        actor=system,
+                        data=data,
+                    )
         elif error is None:
             snapshot.status = SnapshotStatus.SUCCEEDED
             snapshot.succeeded_at = now
@@ -686,6 +702,60 @@ def retry_access_removal(snapshot: ActionSnapshot, *, by: Actor | User) -> Actio
     return runs[0] if runs else None
 
 
+# Orders whose grants still stand: paid, and not refunded in full. A partly refunded order
+# whose product's access was removed has that grant marked revoked, so it no longer counts.
+STILL_GRANTING = tuple(s for s in OrderStatus.WAS_PAID if s != OrderStatus.REFUNDED)
+
+
+def access_kept_by(snapshots: Iterable[ActionSnapshot]) -> dict[int, Order]:
+    """For each Kajabi grant among `snapshots`, another order that still grants the same offer.
+
+    Kajabi's deactivation webhook removes the whole offer from the member, whichever purchase
+    granted it (providers.md §4.1), so revoking one order's grant would take away what another
+    order of the same customer paid for. The other order: same checkout, same customer email
+    (Kajabi's member is keyed by it, `kinds.kajabi.external_user_id`), paid and not refunded
+    in full, with a grant of the same offer (the same deactivation URL) that succeeded and was
+    not revoked. Keyed by snapshot id; grants without such an order are left out.
+    """
+    wanted: dict[int, list[ActionSnapshot]] = {}
+    for snapshot in snapshots:
+        if snapshot.kind == ActionKind.KAJABI_GRANT and offer_key(snapshot.settings):
+            wanted.setdefault(snapshot.order_id, []).append(snapshot)
+    kept: dict[int, Order] = {}
+    for order_id, grants in wanted.items():
+        order = grants[0].order
+        if not order.customer_email.strip():
+            continue
+        others = (
+            ActionSnapshot.objects.filter(
+                kind=ActionKind.KAJABI_GRANT,
+                status=SnapshotStatus.SUCCEEDED,
+                order__checkout_id=order.checkout_id,
+                order__customer_email__iexact=order.customer_email.strip(),
+                order__status__in=STILL_GRANTING,
+            )
+            .exclude(order_id=order_id)
+            .select_related("order")
+            .order_by("order__created_at", "pk")
+        )
+        by_offer: dict[str, Order] = {}
+        for other in others:
+            by_offer.setdefault(offer_key(other.settings), other.order)
+        for grant in grants:
+            keeper = by_offer.get(offer_key(grant.settings))
+            if keeper is not None:
+                kept[grant.pk] = keeper
+    return kept
+
+
+def _kept_message(snapshot: ActionSnapshot, number: int) -> str:
+    return (
+        f"Access kept: {_label(snapshot)} is also granted by order #{number} of the"
+        " same customer, which is paid and not refunded; Kajabi removes an offer whole, so"
+        " nothing was removed"
+    )
+
+
 def revoke_actions(
     order: Order, *, snapshots: Iterable[ActionSnapshot], actor: Actor | User
 ) -> list[ActionRun]:
@@ -700,9 +770,32 @@ def revoke_actions(
     with transaction.atomic():
         order = transitions.lock_order(order)
         wanted = [s.pk for s in snapshots if s.order_id == order.pk and s.kind in REVOCABLE_KINDS]
-        locked = ActionSnapshot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        locked = list(
+            ActionSnapshot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        )
+        kept: dict[int, Order] = {}
+        if any(s.kind == ActionKind.KAJABI_GRANT for s in locked):
+            # One removal of Kajabi access at a time per checkout (always after the order's
+            # lock, nothing takes them the other way round): two refunds of one customer's
+            # orders for the same offer each see the other's booking, so neither keeps the
+            # access because of the other.
+            Checkout.objects.select_for_update().filter(pk=order.checkout_id).values("pk").first()
+            kept = access_kept_by(s for s in locked if s.status == SnapshotStatus.SUCCEEDED)
         for snapshot in locked:
             if snapshot.status == SnapshotStatus.REVOKED or _active_run(snapshot) is not None:
+                continue
+            keeper = kept.get(snapshot.pk)
+            if keeper is not None:
+                # This order no longer grants it; the other order still does.
+                snapshot.status = SnapshotStatus.REVOKED
+                snapshot.save(update_fields=["status"])
+                record_event(
+                    order,
+                    type=EventType.ACCESS_KEPT,
+                    message=_kept_message(snapshot, keeper.number),
+                    actor=actor,
+                    data={"snapshot_id": snapshot.pk, "kept_by_order": keeper.number},
+                )
                 continue
             if snapshot.status == SnapshotStatus.SUCCEEDED:
                 runs.append(_queue(snapshot, operation=RunOperation.REVOKE, by=actor))

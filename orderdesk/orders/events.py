@@ -33,6 +33,8 @@ class EventType(models.TextChoices):
     ACTION_RERUN = "action_rerun", _("Action re-run")
     ACTION_CONFIG_REPLACED = "action_config_replaced", _("Action configuration replaced")
     ACCESS_REVOKED = "access_revoked", _("Access removed")
+    # A refund asked to remove access another paid order of the customer still grants.
+    ACCESS_KEPT = "access_kept", _("Access kept")
     REFUND_REQUESTED = "refund_requested", _("Refund requested")
     REFUND_SUCCEEDED = "refund_succeeded", _("Refund succeeded")
     REFUND_RECORDED = "refund_recorded", _("Refund recorded")

@@ -8,6 +8,7 @@ order. `RefundDialog` draws one `refund_options` reading, with the form's values
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from orderdesk.actions.models import ActionSnapshot
 from orderdesk.lib.forms import TextField
 from orderdesk.lib.money import AmountError, minor_exponent, parse_major
 from orderdesk.orders.models import Order, OrderLine
@@ -135,6 +137,11 @@ class RefundRow:
         return ", ".join(str(snapshot) for snapshot in self.option.access)
 
     @property
+    def access_kept(self) -> list[str]:
+        """Why some of the product's access stays if removed: another order grants it."""
+        return _kept_notes(self.option.access, self.option.access_kept)
+
+    @property
     def field(self) -> str:
         return amount_field(self.line.pk)
 
@@ -173,6 +180,10 @@ class RefundDialog:
     @property
     def show_offer_access(self) -> bool:
         return bool(self.options.offer_access)
+
+    @property
+    def offer_access_kept(self) -> list[str]:
+        return _kept_notes(self.options.offer_access, self.options.access_kept)
 
     @property
     def reminder(self) -> str:
@@ -269,6 +280,18 @@ def posted_dialog(form: RefundForm) -> RefundDialog:
                     else str(message)
                 )
     return dialog
+
+
+def _kept_notes(snapshots: Iterable[ActionSnapshot], kept_by: Mapping[int, Order]) -> list[str]:
+    return [
+        _(
+            "%(access)s stays: order #%(number)s of this customer also grants it and is not"
+            " refunded, and Kajabi can only remove an offer as a whole."
+        )
+        % {"access": snapshot, "number": kept_by[snapshot.pk].number}
+        for snapshot in snapshots
+        if snapshot.pk in kept_by
+    ]
 
 
 def _route_message(route: RefundRoute) -> str:

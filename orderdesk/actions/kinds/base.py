@@ -23,6 +23,9 @@ class ActionError(Exception):
 class ActionResult:
     http_status: int | None = None
     detail: str = ""
+    # A removal not made because another order of the customer still grants the same access:
+    # that order's number.
+    kept_by_order: int | None = None
 
 
 class Kind:

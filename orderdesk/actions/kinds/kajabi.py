@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from orderdesk.actions.kinds import http
 from orderdesk.actions.kinds.base import ActionError, ActionResult, Kind
@@ -29,11 +30,37 @@ def external_user_id(order: Order, email: str | None = None) -> str:
     return f"od_{digest[:24]}"
 
 
-def member_name(order: Order, *, hide_last_name: bool) -> str:
+def member_name(order: Order, *, hide_last_name: bool, email: str = "") -> str:
+    """The member's name for Kajabi, which refuses a blank one ("Name: can't be blank",
+    providers.md §4.1): the order's first and last name, else the email's local part."""
     last = order.last_name.strip()
     if hide_last_name and last:
         last = f"{last[0]}."
-    return " ".join(part for part in (order.first_name.strip(), last) if part)
+    name = " ".join(part for part in (order.first_name.strip(), last) if part)
+    if name:
+        return name
+    local = (email or order.customer_email).strip().partition("@")[0].strip()
+    return local or "Customer"
+
+
+def with_query(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` added to the query it already has (Kajabi's activation URL may
+    carry `?send_offer_grant_email=true`); ours win where a name is in both."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
+
+
+def offer_key(settings: dict[str, object]) -> str:
+    """Which Kajabi offer a grant's settings name: its deactivation URL without the query
+    (…/webhooks/offers/<offer>/<id>/deactivate), "" when there is none to compare."""
+    url = str(settings.get("deactivation_url") or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 class KajabiGrant(Kind):
@@ -78,18 +105,17 @@ class KajabiGrant(Kind):
         email = run.customer_email or order.customer_email
         payload = {
             "name": member_name(
-                order, hide_last_name=bool(snapshot.settings.get("hide_last_name"))
+                order, hide_last_name=bool(snapshot.settings.get("hide_last_name")), email=email
             ),
             "email": email,
             "external_user_id": external_user_id(order, email),
         }
         try:
             response = http.post(
-                url,
+                with_query(url, params),
                 service="Kajabi",
                 content=json.dumps(payload).encode(),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
-                params=params,
             )
         except ActionError as exc:
             if exc.http_status and already in exc.message.lower():

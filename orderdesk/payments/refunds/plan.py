@@ -9,14 +9,15 @@ recorded only, and why) and which access "Remove offer access" would revoke.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from orderdesk.actions.models import ActionSnapshot
+from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
+from orderdesk.actions.services import access_kept_by
 from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.payments.models import PaymentAttempt, Provider, RefundLine, RefundStatus
@@ -64,6 +65,8 @@ class LineOption:
     pending_minor: int
     # The product's Kajabi grants: what "Remove access" revokes.
     access: tuple[ActionSnapshot, ...] = ()
+    # Those of them whose access stays if removed (RefundOptions.access_kept).
+    access_kept: Mapping[int, Order] = field(default_factory=dict)
 
     @property
     def max_minor(self) -> int:
@@ -97,6 +100,9 @@ class RefundOptions:
     unchecked_route: RefundRoute
     # The Kajabi grants "Remove offer access" revokes (offer and checkout level).
     offer_access: tuple[ActionSnapshot, ...]
+    # Grants (by snapshot id, product or offer level) whose access stays when removed:
+    # another paid, unrefunded order of the customer grants the same Kajabi offer.
+    access_kept: Mapping[int, Order] = field(default_factory=dict)
 
     @property
     def refundable(self) -> bool:
@@ -147,12 +153,22 @@ def refund_options(order: Order, *, lock_payment: bool = False) -> RefundOptions
     full, partial, unchecked = _routes(order, attempt)
     grants: dict[int, list[ActionSnapshot]] = {}
     product_ids = {line.product_id for line in lines if line.product_id is not None}
-    for snapshot in product_access_snapshots(order, product_ids):
+    product_access = product_access_snapshots(order, product_ids)
+    for snapshot in product_access:
         grants.setdefault(snapshot.product_id or 0, []).append(snapshot)
+    offer_access = offer_access_snapshots(order)
+    kept = access_kept_by(
+        s for s in (*product_access, *offer_access) if s.status == SnapshotStatus.SUCCEEDED
+    )
     return RefundOptions(
         order=order,
         lines=tuple(
-            LineOption(line, pending.get(line.pk, 0), tuple(grants.get(line.product_id or 0, ())))
+            LineOption(
+                line,
+                pending.get(line.pk, 0),
+                tuple(grants.get(line.product_id or 0, ())),
+                access_kept=kept,
+            )
             for line in lines
         ),
         attempt=attempt,
@@ -161,7 +177,8 @@ def refund_options(order: Order, *, lock_payment: bool = False) -> RefundOptions
         full_route=full,
         partial_route=partial,
         unchecked_route=unchecked,
-        offer_access=tuple(offer_access_snapshots(order)),
+        offer_access=tuple(offer_access),
+        access_kept=kept,
     )
 
 
