@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderdesk.actions.kinds.base import ActionError, ActionResult
 from orderdesk.actions.kinds.email import EmailKind
@@ -658,6 +659,79 @@ def resend_email(snapshot: ActionSnapshot, *, key: str, by: Actor | User) -> Act
             actor=actor,
             data={"snapshot_id": snapshot.pk, "run_id": run.pk, "key": key},
         )
+    return run
+
+
+def _receipt_settings(order: Order, language: str) -> dict[str, Any]:
+    # A receipt action switched off at the checkout still says how its receipts look (subject,
+    # sender, reply-to); staff choose the language, since the checkout does not know it.
+    config = (
+        ActionConfig.objects.filter(checkout_id=order.checkout_id, kind=ActionKind.SEND_RECEIPT)
+        .order_by("-is_active", "pk")
+        .first()
+    )
+    return {**(config.settings if config else {}), "language": language}
+
+
+def staff_receipt(order: Order, *, language: str) -> ActionSnapshot:
+    """The receipt staff may send an order that has no receipt action (it is off by default),
+    unsaved: what `send_receipt` would write, for its preview."""
+    return ActionSnapshot(
+        order=order,
+        level=ActionLevel.CHECKOUT,
+        kind=ActionKind.SEND_RECEIPT,
+        settings=_receipt_settings(order, language),
+    )
+
+
+def can_send_receipt(order: Order, snapshots: Iterable[ActionSnapshot]) -> bool:
+    """A paid order without a receipt action may be sent one; with one, it is resent instead."""
+    return order.status in OrderStatus.WAS_PAID and not any(
+        s.kind == ActionKind.SEND_RECEIPT for s in snapshots
+    )
+
+
+def receipt_preview(order: Order, *, language: str) -> EmailPreview:
+    return email_preview(staff_receipt(order, language=language))
+
+
+class ReceiptRefused(Exception):
+    """The order has not been paid: there is nothing to give a receipt for."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def send_receipt(order: Order, *, language: str, key: str, by: Actor | User) -> ActionRun | None:
+    """Send the receipt of a paid order that has no receipt action, as staff asked.
+
+    It becomes the order's receipt action (a checkout-level snapshot without a configuration),
+    so it runs, retries and shows like one and can be resent later. `key` names the request:
+    the same key again, or a receipt action already there, queues nothing. Raises
+    `ReceiptRefused` for an order that was never paid.
+    """
+    actor = Actor.of(by)
+    with transaction.atomic():
+        order = transitions.lock_order(order)
+        if order.status not in OrderStatus.WAS_PAID:
+            raise ReceiptRefused(_("Only a paid order has a receipt to send."))
+        snapshots = list(order.action_snapshots.all())
+        replayed = order.events.filter(type=EventType.EMAIL_RESEND_REQUESTED, data__key=key)
+        if not can_send_receipt(order, snapshots) or replayed.exists():
+            return None
+        snapshot = staff_receipt(order, language=language)
+        snapshot.position = max((s.position for s in snapshots), default=-1) + 1
+        snapshot.save()
+        run = _queue(snapshot, by=actor)
+        record_event(
+            order,
+            type=EventType.EMAIL_RESEND_REQUESTED,
+            message=f"Receipt requested: {_label(snapshot)} to {order.customer_email}",
+            actor=actor,
+            data={"snapshot_id": snapshot.pk, "run_id": run.pk, "key": key, "receipt": True},
+        )
+        transitions.set_action_health(order, action_health(order))
     return run
 
 

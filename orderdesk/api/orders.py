@@ -9,7 +9,7 @@ errors become `{detail, code}` responses in api.api.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -247,6 +247,48 @@ def resend_email(
     token = request.auth
     snapshot = _email_action(token, number, action_id, acting=True)
     run = actions.resend_email(snapshot, key=idempotency_key, by=Actor.of_token(token))
+    return _rerun_out(run, token, number)
+
+
+class ReceiptIn(Schema):
+    language: Literal["en", "fi", "sv"] = Field(
+        default="en", description="The receipt's language (the checkout does not know it)."
+    )
+
+
+@router.get("/orders/{number}/receipt", response={200: EmailPreviewOut, **READ_ERRORS})
+def receipt_preview(
+    request: StaffRequest, number: OrderNumber, body: Query[ReceiptIn]
+) -> EmailPreviewOut:
+    """What sending the receipt of a paid order without a receipt action would send (with
+    one, resend the action instead)."""
+    order = get_order_for_token(request.auth, number)
+    if not actions.can_send_receipt(order, order.action_snapshots.all()):
+        raise InvalidParameters(
+            {
+                "number": "Only a paid order without a receipt action is sent a receipt this "
+                "way; resend its receipt action instead."
+            }
+        )
+    return EmailPreviewOut(**actions.receipt_preview(order, language=body.language).__dict__)
+
+
+@router.post("/orders/{number}/receipt", response={200: RerunOut, **VERB_ERRORS})
+def send_receipt(
+    request: StaffRequest, number: OrderNumber, body: ReceiptIn, idempotency_key: IdempotencyKey
+) -> RerunOut:
+    """Send the receipt of a paid order whose checkout sends none (customer service and up):
+    it becomes the order's receipt action, run and retried like one, and the timeline records
+    who asked. The same `Idempotency-Key` again, or an order that has a receipt action
+    already, queues nothing (`queued: false`); an unpaid order is a 400."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    try:
+        run = actions.send_receipt(
+            order, language=body.language, key=idempotency_key, by=Actor.of_token(token)
+        )
+    except actions.ReceiptRefused as refused:
+        raise InvalidParameters({"number": refused.message}) from None
     return _rerun_out(run, token, number)
 
 

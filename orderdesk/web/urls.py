@@ -71,6 +71,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         actions.resend_email,
         name="order_resend_email",
     ),
+    path("orders/<int:number>/receipt/", actions.send_receipt, name="order_send_receipt"),
     path(
         "orders/<int:number>/actions/<int:snapshot_id>/remove-access/",
         actions.retry_access_removal,

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django import forms
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
-from orderdesk.actions.services import can_resend, move_access, resend_email
+from orderdesk.actions.services import can_resend, move_access, resend_email, send_receipt
 from orderdesk.catalog.models import ActionKind
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
@@ -75,5 +76,12 @@ def change_customer_email(
                 key = f"email-change-{event.pk}-{snapshot.pk}"
                 run = resend_email(snapshot, key=key, by=actor)
                 resent += [run] if run else []
+        if not receipts:
+            # The checkout sends no receipts: the corrected address gets one all the same,
+            # in the language of the staff member asking (English through the API).
+            language = translation.get_language() or "en"
+            key = f"email-change-{event.pk}-receipt"
+            run = send_receipt(order, language=language, key=key, by=actor)
+            resent += [run] if run else []
     order.refresh_from_db()
     return EmailChange(order=order, old_email=old, runs=runs, resent=resent)

@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot
+from orderdesk.actions.services import can_send_receipt
 from orderdesk.orders.models import Order, OrderEvent, OrderLine
 from orderdesk.orders.pricing import VatRow, vat_breakdown
 from orderdesk.payments.models import PaymentAttempt, Refund
@@ -47,6 +48,11 @@ class OrderDetails:
     def payment_to_confirm(self) -> PaymentAttempt | None:
         """The invoice or bank transfer staff may mark as paid; None for any other payment."""
         return payment_to_confirm(self.order, self.payments)
+
+    @cached_property
+    def can_send_receipt(self) -> bool:
+        """Paid, and no receipt action to resend instead: staff may send one."""
+        return can_send_receipt(self.order, self.actions)
 
     @cached_property
     def refund_notices(self) -> list[RefundNotice]:

@@ -10,7 +10,7 @@ from orderdesk.actions.models import ActionRun
 from orderdesk.actions.tests.test_resend_email import email_action
 from orderdesk.api.tests.test_staff_api import BASE, Staff, staff_for
 from orderdesk.orders.events import EventType
-from orderdesk.orders.models import OrderEvent
+from orderdesk.orders.models import OrderEvent, OrderStatus
 from orderdesk.organizations.models import CheckoutRole
 from orderdesk.testing import factories
 
@@ -239,6 +239,45 @@ def test_resend_is_forbidden_to_a_viewer_and_hidden_from_another_organization(
 
     assert (forbidden.status_code, forbidden.data["code"]) == (403, "forbidden")
     assert (hidden.status_code, hidden.data["code"]) == (404, "not_found")
+    assert not ActionRun.objects.exists()
+
+
+def test_a_receipt_is_previewed_then_sent_once_per_key(
+    world: factories.World, staff: Staff
+) -> None:
+    order = factories.order(world, email="aino@example.com")
+    path = f"/orders/{order.number}/receipt"
+
+    preview = staff.get(path, language="fi")
+    first = staff.post(path, {"language": "fi"}, **{"Idempotency-Key": "receipt-key-1"})
+    again = staff.post(path, {"language": "fi"}, **{"Idempotency-Key": "receipt-key-1"})
+    with_action = staff.get(path)
+
+    assert preview.data["subject"] == f"Kuittisi tilauksesta #{order.number}"
+    assert (first.status_code, first.data["queued"]) == (200, True)
+    assert first.data["run"]["operation"] == "run"
+    assert [a["kind"] for a in first.data["order"]["actions"]] == ["send_receipt"]
+    assert (again.status_code, again.data["queued"]) == (200, False)
+    assert (with_action.status_code, with_action.data["code"]) == (400, "invalid_parameters")
+    assert ActionRun.objects.count() == 1
+
+
+def test_a_receipt_is_refused_for_an_unpaid_order_a_viewer_and_a_stranger(
+    world: factories.World, viewer: Staff, client: Client, staff: Staff
+) -> None:
+    order = factories.order(world)
+    unpaid = factories.order(world, status=OrderStatus.PROCESSING)
+    stranger = staff_for(client, world.other_checkout, CheckoutRole.ADMIN)
+    key = {"Idempotency-Key": "receipt-key-2"}
+
+    not_paid = staff.post(f"/orders/{unpaid.number}/receipt", {}, **key)
+    bad_language = staff.post(f"/orders/{order.number}/receipt", {"language": "de"}, **key)
+    forbidden = viewer.post(f"/orders/{order.number}/receipt", {}, **key)
+    hidden = stranger.post(f"/orders/{order.number}/receipt", {}, **key)
+
+    assert (not_paid.status_code, not_paid.data["code"]) == (400, "invalid_parameters")
+    assert bad_language.status_code == 422
+    assert (forbidden.status_code, hidden.status_code) == (403, 404)
     assert not ActionRun.objects.exists()
 
 

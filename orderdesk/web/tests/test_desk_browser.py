@@ -165,6 +165,32 @@ def test_customer_service_previews_and_resends_a_receipt_once_on_a_double_click(
     assert len(mail.outbox) == 1
 
 
+def test_customer_service_sends_a_receipt_the_checkout_never_sent_in_swedish(
+    browser_page: Page, live_server: Any, transactional_db: None, settings: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    world = factories.world()
+    order = factories.order(world, email="aino@example.com")
+    page = browser_page
+    log_in(page, live_server, world.sam)
+    page.goto(f"{live_server.url}/orders/{order.number}/")
+
+    page.get_by_role("button", name="Send receipt…").click()
+    dialog = page.get_by_role("dialog", name=f"Send the receipt of order #{order.number}?")
+    expect(dialog).to_contain_text(f"Your receipt for order #{order.number}")
+    dialog.get_by_label("Language of the receipt").select_option("sv")
+    expect(dialog).to_contain_text(f"Ditt kvitto för beställning #{order.number}")
+    dialog.get_by_role("button", name="Send").dblclick()
+
+    expect(page.locator(".panel .alert-success")).to_contain_text(
+        "Receipt queued to aino@example.com"
+    )
+    expect(page.locator("#panel-actions")).to_contain_text("Send receipt email")
+    expect(page.get_by_role("button", name="Send receipt…")).to_have_count(0)
+    expect(page.get_by_role("button", name="Resend email…")).to_have_count(1)
+    assert [m.subject for m in mail.outbox] == [f"Ditt kvitto för beställning #{order.number}"]
+
+
 def test_customer_service_corrects_a_mistyped_email(
     browser_page: Page, live_server: Any, world: factories.World
 ) -> None:

@@ -8,14 +8,16 @@ from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from orderdesk.actions import services
+from orderdesk.actions.forms import ReceiptForm
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import OrderStatus
@@ -135,3 +137,40 @@ def resend_email(request: StaffRequest, number: int, snapshot_id: int) -> HttpRe
         "action": snapshot
     }
     return _respond(request, number, order_updated_response(request, order, message=message))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def send_receipt(request: StaffRequest, number: int) -> HttpResponse:
+    """The receipt of an order that has no receipt action: GET shows what would be sent (in
+    the chosen language), POST sends it once per dialog key."""
+    order = get_order_for_member(request.access, number, acting=True)
+    if request.method == "POST":
+        form = ReceiptForm(request.POST)
+        if not form.is_valid() or not form.cleaned_data["key"]:
+            error = _("This form is out of date: open Send receipt again.")
+            response = order_updated_response(request, order, error=error, status=400)
+            return _respond(request, number, response)
+        try:
+            run = services.send_receipt(
+                order,
+                language=form.cleaned_data["language"],
+                key=form.cleaned_data["key"],
+                by=request.user,
+            )
+        except services.ReceiptRefused as refused:
+            response = order_updated_response(request, order, error=refused.message, status=400)
+            return _respond(request, number, response)
+        message = _("Receipt queued to %(email)s") if run else _("The receipt was sent already")
+        response = order_updated_response(
+            request, order, message=message % {"email": order.customer_email}
+        )
+        return _respond(request, number, response)
+    language = translation.get_language() or "en"
+    form = ReceiptForm(request.GET if "language" in request.GET else {"language": language})
+    if not form.is_valid():
+        form = ReceiptForm({"language": "en"})
+        form.is_valid()
+    preview = services.receipt_preview(order, language=form.cleaned_data["language"])
+    context = {"order": order, "form": form, "preview": preview}
+    return render(request, "web/orders/_send_receipt.html", context)

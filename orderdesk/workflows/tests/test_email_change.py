@@ -88,6 +88,19 @@ def test_the_receipt_can_go_again_to_the_new_address(world: World) -> None:
     assert [m.to for m in mail.outbox] == [[NEW]]
 
 
+def test_an_order_whose_checkout_sends_no_receipts_gets_one_at_the_new_address(
+    world: World,
+) -> None:
+    order = factories.order(world, email=OLD)
+
+    change = change_customer_email(order, NEW, resend_receipt=True, actor=Actor.of_user(world.sam))
+    run_queued(order)
+
+    assert len(change.resent) == 1
+    assert [m.to for m in mail.outbox] == [[NEW]]
+    assert mail.outbox[0].subject == f"Your receipt for order #{order.number}"
+
+
 def test_the_same_address_changes_nothing(world: World) -> None:
 
     order = factories.order(world, email=OLD)

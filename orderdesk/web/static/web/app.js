@@ -12,3 +12,19 @@ document.addEventListener("click", (event) => {
   const closer = event.target.closest("[data-close-dialog]");
   if (closer) closer.closest("dialog")?.close();
 });
+// A dialog that arrives by htmx (Send receipt) opens as a modal, and leaves the page when
+// closed so the next click loads a fresh one (with a fresh request key).
+document.addEventListener("htmx:afterSettle", () => {
+  document.querySelectorAll("dialog[data-auto-open]:not([open])").forEach((dialog) => {
+    dialog.showModal();
+  });
+});
+document.addEventListener(
+  "close",
+  (event) => {
+    if (event.target.matches && event.target.matches("dialog[data-remove-on-close]")) {
+      event.target.remove();
+    }
+  },
+  true,
+);
