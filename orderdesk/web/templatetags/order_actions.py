@@ -1,5 +1,5 @@
 """What the panel's Mark as Completed button says and which dialog options it offers, and
-what resending an email action would send."""
+whether an email action may be resent."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import uuid
 
 from django import template
 
-from orderdesk.actions.models import ActionSnapshot
-from orderdesk.actions.services import EmailPreview, can_resend, email_preview
+from orderdesk.actions.services import can_resend
 from orderdesk.workflows.completion import CompletionChoices, completion_choices
 from orderdesk.workflows.panel import OrderDetails
 
@@ -25,10 +24,7 @@ def mark_completed_choices(details: OrderDetails) -> CompletionChoices | None:
     )
 
 
-@register.simple_tag
-def resend_preview(snapshot: ActionSnapshot) -> EmailPreview | None:
-    """What resending the action's email would send; None unless it may be resent."""
-    return email_preview(snapshot) if can_resend(snapshot) else None
+register.filter("can_resend", can_resend)
 
 
 @register.simple_tag

@@ -9,7 +9,8 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot, RunStatus, SnapshotStatus
-from orderdesk.catalog.models import DiscountCode
+from orderdesk.actions.tests.test_resend_email import email_action
+from orderdesk.catalog.models import ActionKind, DiscountCode
 from orderdesk.orders.events import Actor, record_event
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import ApiToken, CheckoutRole
@@ -207,8 +208,12 @@ def test_the_panel_runs_a_constant_number_of_queries(
         client.get(f"/orders/{detailed_order.number}/", headers=PANEL)
     for _ in range(3):
         record_event(detailed_order, type="note", message="More", actor=Actor.system())
+    # Emails that may be resent are composed by their dialog, not by every panel.
+    email_action(detailed_order)
+    email_action(detailed_order, ActionKind.CUSTOM_EMAIL, subject="Hi", body="Welcome")
     with django_assert_num_queries(12):
-        client.get(f"/orders/{detailed_order.number}/", headers=PANEL)
+        html = client.get(f"/orders/{detailed_order.number}/", headers=PANEL).content.decode()
+    assert html.count("Resend email…") == 2
 
 
 def test_the_update_response_refreshes_panel_and_row(

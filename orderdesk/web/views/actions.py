@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
@@ -120,12 +120,23 @@ def mark_paid(request: StaffRequest, number: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def resend_email(request: StaffRequest, number: int, snapshot_id: int) -> HttpResponse:
-    """Send an email action's email again, after its preview; the dialog's key makes a double
-    click send once."""
+    """Send an email action's email again: GET shows what would be sent (composed only when
+    asked, not with every panel), POST sends it; the dialog's key makes a double click send
+    once."""
     order = get_order_for_member(request.access, number, acting=True)
     snapshot = get_object_or_404(ActionSnapshot, pk=snapshot_id, order=order)
+    snapshot.order = order  # its preview reads the order: no second query for it
+    if request.method == "GET":
+        if not services.can_resend(snapshot):
+            raise Http404("This action has no email to resend.")
+        context = {
+            "order": order,
+            "snapshot": snapshot,
+            "preview": services.email_preview(snapshot),
+        }
+        return render(request, "web/orders/_resend_email.html", context)
     key = str(request.POST.get("key", ""))
     if not RESEND_KEY.fullmatch(key):
         response = order_updated_response(
