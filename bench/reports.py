@@ -54,7 +54,7 @@ from orderdesk.reports.forms import ReportForm  # noqa: E402
 from orderdesk.reports.periods import midnight  # noqa: E402
 from orderdesk.warmup import warm_up  # noqa: E402
 
-TABS = ("sales", "products", "international", "analytics")
+TABS = ("sales", "products", "international", "analytics", "vat")
 PERIODS = ("last_30_days", "this_year")
 
 

@@ -25,11 +25,11 @@ from orderdesk.api.staff_schemas import (
 )
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import ApiToken
-from orderdesk.reports.exports import orders_csv_response
+from orderdesk.reports.exports import orders_csv_response, vat_csv_response
 from orderdesk.reports.forms import ReportForm
 from orderdesk.reports.params import ReportParams, Tab
 from orderdesk.reports.queries import Scope
-from orderdesk.reports.tabs import tab_report
+from orderdesk.reports.tabs import tab_report, vat_report
 
 router = Router(auth=StaffToken(), tags=["reports"])
 
@@ -57,10 +57,34 @@ def export_report(request: StaffRequest, query: Query[ReportQuery]) -> HttpRespo
     return orders_csv_response(orders, tz=params.tz, filename=filename)
 
 
+@router.get(
+    "/reports/vat.csv",
+    response={400: Error, 401: Error, 422: Error},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "One row per currency and VAT rate: taxable base, VAT and gross"
+                " of the sales, the refunds and what is left (net). A refund's part that no"
+                " product line holds has an empty rate.",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def export_vat(request: StaffRequest, query: Query[ReportQuery]) -> HttpResponseBase:
+    """VAT per rate of the report's period, as CSV (the VAT tab's export)."""
+    params = _params(request.auth, query)
+    period = params.period
+    return vat_csv_response(
+        vat_report(frozenset({request.auth.checkout_id}), params),
+        filename=f"vat-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv",
+    )
+
+
 @router.get("/reports/{tab}", response={200: ReportOut, 400: Error, 401: Error, 422: Error})
 def report(
     request: StaffRequest,
-    tab: Annotated[Tab, Path(description="sales, products, international or analytics.")],
+    tab: Annotated[Tab, Path(description="sales, products, international, analytics or vat.")],
     query: Query[ReportQuery],
 ) -> ReportOut:
     """The headline metrics of the period (and the period before) and the tab's breakdowns."""

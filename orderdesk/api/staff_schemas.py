@@ -583,6 +583,36 @@ class AnalyticsOut(Out):
     payment_methods: list[MethodOut] = Field(validation_alias="methods")
 
 
+class VatAmountsOut(Out):  # reports.queries.VatAmounts
+    taxable_base_minor: int = Field(
+        validation_alias="net_minor", description="Gross − VAT: the amount without VAT."
+    )
+    vat_minor: int
+    gross_minor: int = Field(description="VAT included.")
+
+
+class VatTotalOut(Out):  # reports.queries.VatFigures
+    currency: str
+    sales: VatAmountsOut = Field(description="Lines of orders paid in the period.")
+    refunds: VatAmountsOut = Field(
+        description="Lines of refunds booked in the period (the Refunds figure, line by line)."
+    )
+    net: VatAmountsOut = Field(description="Sales − refunds.")
+
+
+class VatRateOut(VatTotalOut):  # reports.queries.VatRateRow
+    rate: Decimal | None = Field(
+        description="The VAT rate in percent the lines were sold at; null for the part of a"
+        " refund that no product line holds (made in a provider's dashboard for more than the"
+        " lines had left), whose VAT cannot be split."
+    )
+
+
+class VatReportOut(Out):  # reports.queries.VatReport
+    rates: list[VatRateOut] = Field(validation_alias="rows")
+    totals: list[VatTotalOut] = Field(description="Per currency, every rate together.")
+
+
 class ReportOut(Out):  # reports.tabs.TabReport
     tab: str = Field(validation_alias=AliasPath("params", "tab"))
     period: PeriodOut = Field(validation_alias="params")
@@ -596,6 +626,9 @@ class ReportOut(Out):  # reports.tabs.TabReport
     products: ProductSalesOut | None
     international: list[CountryOut] | None
     analytics: AnalyticsOut | None
+    vat: VatReportOut | None = Field(
+        description="VAT per rate and currency, in minor units (one currency when converting)."
+    )
 
 
 # --- the customer's page (workflows.customer.CustomerPage) --------------------------------

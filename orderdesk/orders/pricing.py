@@ -123,11 +123,25 @@ def round_half_up(value: Decimal) -> int:
 
 def vat_share(vat_minor: int, total_minor: int, part_minor: int) -> int:
     """The VAT in `part_minor` of a line of `total_minor` holding `vat_minor` VAT (a refund
-    of part of it), rounded half-up to the minor unit; the emailed credit note and the CSV
-    export's "Line VAT refunded" both count it so."""
+    of part of it), rounded half-up to the minor unit; the CSV export's "Line VAT refunded"
+    counts it so, and refunds in parts through `refund_line_vat`."""
     if total_minor <= 0:
         return 0
     return round_half_up(Decimal(vat_minor) * part_minor / total_minor)
+
+
+def refund_line_vat(vat_minor: int, total_minor: int, refunded_before: int, part_minor: int) -> int:
+    """The VAT in a refund of `part_minor` of a line of which `refunded_before` was refunded.
+
+    The VAT in everything refunded of the line so far, less the VAT already given back: the
+    first refund of a line gives `vat_share(part)`, and a line refunded in several parts gives
+    back exactly its VAT once it is refunded in full, however the parts rounded. The books'
+    refund lines (`RefundLine.vat_minor`), the reports' VAT per rate and the emailed credit
+    note all take it from here.
+    """
+    before = min(max(refunded_before, 0), total_minor)
+    after = min(before + part_minor, total_minor)
+    return vat_share(vat_minor, total_minor, after) - vat_share(vat_minor, total_minor, before)
 
 
 def vat_included(gross_minor: int, rate: Decimal) -> int:

@@ -195,6 +195,10 @@ class RefundLine(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_lines")
     amount_minor = models.BigIntegerField()
+    # The VAT in `amount_minor`, at the order line's rate (`orders.pricing.refund_line_vat`):
+    # stamped when the refund is booked, so the credit note and the reports' VAT per rate
+    # give back what the books hold. None until then (a pending or failed refund).
+    vat_minor = models.BigIntegerField(null=True, blank=True)
     remove_access = models.BooleanField(default=False)
 
     class Meta:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -33,6 +33,7 @@ from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
 from orderdesk.orders.pricing import vat_share
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
+from orderdesk.reports.queries import VatReport
 
 # The column names programs read: English whatever the member's language. A file in the
 # member's language (`language=`) translates them and the labels in the cells; amounts and
@@ -574,4 +575,56 @@ def orders_csv_response(
     response["Cache-Control"] = "no-store"
     # Tell proxies not to buffer the stream (nginx honours this header).
     response["X-Accel-Buffering"] = "no"
+    return response
+
+
+# --- VAT per rate ----------------------------------------------------------------------------
+
+# Written out (not a loop over names) so makemessages finds them for `?headers=local`.
+VAT_HEADER = (
+    gettext_noop("Currency"),
+    gettext_noop("VAT rate"),
+    gettext_noop("Sales taxable base"),
+    gettext_noop("Sales VAT"),
+    gettext_noop("Sales gross"),
+    gettext_noop("Refunds taxable base"),
+    gettext_noop("Refunds VAT"),
+    gettext_noop("Refunds gross"),
+    gettext_noop("Net taxable base"),
+    gettext_noop("Net VAT"),
+    gettext_noop("Net gross"),
+)
+
+
+def vat_csv(report: VatReport, *, language: str = "en") -> str:
+    """The report's VAT per rate, one row per currency and rate, amounts in major units.
+
+    A refund's part that no product line holds has an empty rate (see `VatRateRow.rate`).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with translation.override(language):
+        writer.writerow([gettext(name) for name in VAT_HEADER])
+    for row in report.rows:
+        currency = row.currency
+        writer.writerow(
+            [
+                currency,
+                "" if row.rate is None else format(row.rate.normalize(), "f"),
+                *(
+                    major_str(amount, currency)
+                    for part in (row.sales, row.refunds, row.net)
+                    for amount in (part.net_minor, part.vat_minor, part.gross_minor)
+                ),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def vat_csv_response(report: VatReport, *, filename: str, language: str = "en") -> HttpResponse:
+    response = HttpResponse(
+        vat_csv(report, language=language), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
     return response

@@ -6,7 +6,10 @@ Every report figure is a sum over rows of (keys…, currency `cur`, local `day`)
 - `opened(*keys)`: orders on their creation day (opened checkouts), `n` only;
 - `lines(*keys)`: lines of paid orders on the order's payment day;
 - `payments()`: settled payment attempts of paid orders, by provider and method;
-- `refunds()`: counted refunds on the day they succeeded or were recorded.
+- `refunds()`: counted refunds on their booking day (succeeded or recorded);
+- `vat()`: lines of paid orders by VAT rate on the order's payment day, with `vat` their VAT;
+- `refund_vat()`: lines of counted refunds by the order line's VAT rate on the refund's
+  booking day, with `vat` the VAT they give back (`RefundLine.vat_minor`).
 
 `per` says how finely rows are split in time: "day", "week" or "month" (`day` is then the
 bucket's first day), or None (`day` is None). Converting needs each payment day's rate, a
@@ -32,7 +35,13 @@ from django.db.models import Case, Count, DateField, F, QuerySet, Sum, Value, Wh
 from django.db.models.functions import Cast, Trunc, TruncDate
 
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.payments.models import (
+    PaymentAttempt,
+    PaymentStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
+)
 from orderdesk.reports.models import Grain, RollupState, SalesDay
 from orderdesk.reports.periods import Period, midnight
 
@@ -44,6 +53,8 @@ GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
     Grain.LINE: ("product_id", "kind", "add_on_id", "offer_id", "source"),
     Grain.METHOD: ("provider", "method"),
     Grain.REFUND: (),
+    Grain.VAT: ("vat_rate",),
+    Grain.REFUND_VAT: ("vat_rate",),
 }
 ORDER_GRAINS = (Grain.CHANNEL, Grain.PLACE, Grain.VISITOR)
 
@@ -183,6 +194,41 @@ class LiveFacts:
             refunds, (), "settled_at", per, amount=Sum("amount_minor"), n=Count("pk")
         )
 
+    def vat(self, *, per: Per = "day") -> list[Row]:
+        lines = OrderLine.objects.filter(
+            order__checkout_id__in=self.checkout_ids,
+            order__paid_at__gte=self.start,
+            order__paid_at__lt=self.end,
+            order__status__in=OrderStatus.WAS_PAID,
+        ).annotate(cur=F("order__currency"))
+        return self._grouped(
+            lines,
+            ("vat_rate",),
+            "order__paid_at",
+            per,
+            amount=Sum("total_minor"),
+            vat=Sum("vat_minor"),
+            n=Count("pk"),
+        )
+
+    def refund_vat(self, *, per: Per = "day") -> list[Row]:
+        # The same refunds as `refunds()`, line by line.
+        lines = RefundLine.objects.filter(
+            refund__order__checkout_id__in=self.checkout_ids,
+            refund__settled_at__gte=self.start,
+            refund__settled_at__lt=self.end,
+            refund__status__in=RefundStatus.BOOKED,
+        ).annotate(cur=F("refund__currency"), vat_rate=F("order_line__vat_rate"))
+        return self._grouped(
+            lines,
+            ("vat_rate",),
+            "refund__settled_at",
+            per,
+            amount=Sum("amount_minor"),
+            vat=Sum("vat_minor"),
+            n=Count("pk"),
+        )
+
 
 @dataclass(frozen=True)
 class RolledFacts:
@@ -241,6 +287,23 @@ class RolledFacts:
     def refunds(self, *, per: Per = "day") -> list[Row]:
         return self._sums(Grain.REFUND, (), per)
 
+    def _vat(self, grain: Grain, per: Per) -> list[Row]:
+        return self._rows(
+            grain,
+            ("vat_rate",),
+            "orders",
+            per,
+            amount=Sum("amount_minor"),
+            vat=Sum("vat_minor"),
+            n=Sum("orders"),
+        )
+
+    def vat(self, *, per: Per = "day") -> list[Row]:
+        return self._vat(Grain.VAT, per)
+
+    def refund_vat(self, *, per: Per = "day") -> list[Row]:
+        return self._vat(Grain.REFUND_VAT, per)
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -262,6 +325,12 @@ class Facts:
 
     def refunds(self, *, per: Per = "day") -> list[Row]:
         return [row for part in self.parts for row in part.refunds(per=per)]
+
+    def vat(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.vat(per=per)]
+
+    def refund_vat(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts for row in part.refund_vat(per=per)]
 
 
 def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:

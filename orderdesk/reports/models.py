@@ -22,20 +22,22 @@ class Grain(models.TextChoices):
     LINE = "line", "Order lines by product, kind, add-on, offer and source"
     METHOD = "method", "Settled payments by provider and method"
     REFUND = "refund", "Counted refunds"
+    VAT = "vat", "Order lines by VAT rate"
+    REFUND_VAT = "refund_vat", "Lines of counted refunds by VAT rate"
 
 
 class SalesDay(models.Model):
     """One group of one day: paid orders (on their payment day), opened checkouts (on their
-    creation day) or refunds (on their settlement day), never mixing currencies.
+    creation day) or refunds (on their booking day), never mixing currencies.
 
-    `orders` counts what the grain counts: paid orders, order lines, settled payment attempts
-    or refunds; `opened` counts checkouts opened that day (CHANNEL and VISITOR only).
+    `orders` counts what the grain counts: paid orders, order lines, settled payment attempts,
+    refunds or refund lines; `opened` counts checkouts opened that day (CHANNEL and VISITOR only).
     Key columns are named as on Order so the same grouping code reads both.
     """
 
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    grain = models.CharField(max_length=8, choices=Grain.choices)
+    grain = models.CharField(max_length=12, choices=Grain.choices)
     currency = models.CharField(max_length=3)
     source = models.CharField(max_length=50, blank=True)
     # Plain ids, not foreign keys: a deleted link or product keeps its history here, as the
@@ -51,9 +53,12 @@ class SalesDay(models.Model):
     add_on_id = models.BigIntegerField(null=True)
     provider = models.CharField(max_length=10, blank=True)
     method = models.CharField(max_length=30, blank=True)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True)
     opened = models.PositiveIntegerField(default=0)
     orders = models.PositiveIntegerField(default=0)
     amount_minor = models.BigIntegerField(default=0)
+    # The VAT in `amount_minor` (VAT and REFUND_VAT only).
+    vat_minor = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [

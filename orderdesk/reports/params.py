@@ -26,6 +26,7 @@ class Tab(models.TextChoices):
     PRODUCTS = "products", _("Products & add-on sales")
     INTERNATIONAL = "international", _("International")
     ANALYTICS = "analytics", _("Analytics")
+    VAT = "vat", _("VAT")
 
 
 @cache

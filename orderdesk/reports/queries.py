@@ -30,7 +30,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_noop
 
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, Product
-from orderdesk.lib.money import to_major
+from orderdesk.lib.money import to_major, to_minor
 from orderdesk.orders.models import DeviceType, LineKind, Order
 from orderdesk.reports.facts import Facts, LiveFacts, Per, Row, Split, facts_for
 from orderdesk.reports.periods import Period, bucket_of, buckets
@@ -657,3 +657,129 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
     ]
     methods.sort(key=lambda m: (-m.figures.orders, m.provider, m.method))
     return Analytics(consent, devices, device_rows, methods)
+
+
+# --- VAT per rate ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VatAmounts:
+    """Money at one VAT rate in minor units of the row's currency: the gross (VAT included)
+    and the VAT in it; the taxable base is what is left, so each row adds up."""
+
+    gross_minor: int = 0
+    vat_minor: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.gross_minor - self.vat_minor
+
+    def __sub__(self, other: VatAmounts) -> VatAmounts:
+        return VatAmounts(self.gross_minor - other.gross_minor, self.vat_minor - other.vat_minor)
+
+
+@dataclass(frozen=True)
+class VatFigures:
+    """Sales, refunds and what is left of them at one rate (or all rates) in one currency."""
+
+    currency: str
+    sales: VatAmounts
+    refunds: VatAmounts
+
+    @property
+    def net(self) -> VatAmounts:
+        return self.sales - self.refunds
+
+
+@dataclass(frozen=True)
+class VatRateRow(VatFigures):
+    # None: refunds not tied to any product line (one made in a provider's dashboard for
+    # more than the order's lines had left), whose VAT nobody can split.
+    rate: Decimal | None = None
+
+
+@dataclass
+class VatReport:
+    """VAT per rate of a period, for bookkeeping: sales on the payment day of their orders,
+    refunds on their booking day (the Refunds card's refunds, line by line)."""
+
+    rows: list[VatRateRow]
+    totals: list[VatFigures]
+
+
+def _vat_money(valuation: Valuation, rows: Iterable[Row]) -> dict[Any, tuple[Money, Money]]:
+    """Per rate: (gross, VAT) valued in the report's currency mode."""
+    gross: dict[Any, Sales] = defaultdict(Sales)
+    vat: dict[Any, Sales] = defaultdict(Sales)
+    for row in rows:
+        gross[row["vat_rate"]].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+        vat[row["vat_rate"]].add(row["cur"], row["day"], row["vat"] or 0, 0)
+    return {rate: (valuation.total(gross[rate]), valuation.total(vat[rate])) for rate in gross}
+
+
+def vat_report(scope: Scope, valuation: Valuation) -> VatReport:
+    """Sales, refunds and net per VAT rate and currency (one currency when converting).
+
+    The rates are the ones the lines were sold at. Refunds count exactly as the Refunds card
+    counts them: a booked refund's lines at their order line's rate, and any part of it not
+    on a line (see `VatRateRow.rate`) without a rate, so the refunds' gross adds up to the
+    card.
+    """
+    per = valuation.per()
+    facts = scope.facts
+    refund_lines = facts.refund_vat(per=per)
+    # What counted refunds returned beyond their lines, per (currency, day).
+    unsplit = Sales()
+    for row in facts.refunds(per=per):
+        unsplit.add(row["cur"], row["day"], row["amount"] or 0, 0)
+    for row in refund_lines:
+        unsplit.add(row["cur"], row["day"], -(row["amount"] or 0), 0)
+    unsplit_rows = [
+        {"vat_rate": None, "cur": currency, "day": day, "amount": amount, "vat": 0, "n": 0}
+        for (currency, day), (amount, _) in unsplit.cells.items()
+        if amount
+    ]
+    sold = _vat_money(valuation, facts.vat(per=per))
+    refunded = _vat_money(valuation, [*refund_lines, *unsplit_rows])
+
+    def amounts(money: tuple[Money, Money] | None, currency: str) -> VatAmounts:
+        if money is None:
+            return VatAmounts()
+        gross, vat = money
+        return VatAmounts(
+            to_minor(gross.get(currency, Decimal(0)), currency),
+            to_minor(vat.get(currency, Decimal(0)), currency),
+        )
+
+    rows: list[VatRateRow] = []
+    for rate in set(sold) | set(refunded):
+        currencies = {
+            c for money in (sold.get(rate), refunded.get(rate)) if money for c in money[0]
+        }
+        for currency in currencies:
+            rate_row = VatRateRow(
+                currency,
+                amounts(sold.get(rate), currency),
+                amounts(refunded.get(rate), currency),
+                rate,
+            )
+            if rate_row.sales != VatAmounts() or rate_row.refunds != VatAmounts():
+                rows.append(rate_row)
+    # Per currency, the highest rate first; refunds without a rate last.
+    rows.sort(key=lambda r: (r.currency, r.rate is None, -(r.rate or 0)))
+    totals = []
+    for currency in sorted({r.currency for r in rows}):
+        mine = [r for r in rows if r.currency == currency]
+        totals.append(
+            VatFigures(
+                currency,
+                VatAmounts(
+                    sum(r.sales.gross_minor for r in mine), sum(r.sales.vat_minor for r in mine)
+                ),
+                VatAmounts(
+                    sum(r.refunds.gross_minor for r in mine),
+                    sum(r.refunds.vat_minor for r in mine),
+                ),
+            )
+        )
+    return VatReport(rows, totals)

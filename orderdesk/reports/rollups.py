@@ -71,6 +71,7 @@ def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date)
             c = cell(grain, row)
             c.orders += row["n"]
             c.amount_minor += row["amount"] or 0
+            c.vat_minor += row.get("vat") or 0
 
     for grain in ORDER_GRAINS:
         keys = GRAIN_KEYS[grain]
@@ -81,6 +82,8 @@ def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date)
     add(Grain.LINE, live.lines(*GRAIN_KEYS[Grain.LINE]))
     add(Grain.METHOD, live.payments())
     add(Grain.REFUND, live.refunds())
+    add(Grain.VAT, live.vat())
+    add(Grain.REFUND_VAT, live.refund_vat())
     SalesDay.objects.bulk_create(cells.values(), batch_size=2000)
     return len(cells)
 

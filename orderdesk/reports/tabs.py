@@ -26,14 +26,24 @@ class TabReport:
     products: queries.ProductSales | None = None
     international: list[queries.CountryRow] | None = None
     analytics: queries.Analytics | None = None
+    vat: queries.VatReport | None = None
+
+
+def _valuation(params: ReportParams) -> Valuation:
+    return Valuation(Converter(params.currency) if params.currency != PER_CURRENCY else None)
+
+
+def vat_report(checkout_ids: frozenset[int], params: ReportParams) -> queries.VatReport:
+    """The VAT tab's table alone (its CSV export), in the parameters' period and currency."""
+    return queries.vat_report(Scope(checkout_ids, params.period), _valuation(params))
 
 
 def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
     """The report of `params.tab` over these checkouts' orders."""
     scope = Scope(checkout_ids, params.period)
-    valuation = Valuation(Converter(params.currency) if params.currency != PER_CURRENCY else None)
+    valuation = _valuation(params)
     compare = params.preset != Preset.ALL_TIME
-    sales = products = international = analytics = None
+    sales = products = international = analytics = vat = None
     current_totals = None
     if params.tab == Tab.SALES:
         sales = queries.sales_tracking(scope, valuation, params.granularity)
@@ -45,6 +55,8 @@ def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
         international = queries.international(scope, valuation)
     elif params.tab == Tab.ANALYTICS:
         analytics = queries.analytics(scope, valuation, params.granularity)
+    elif params.tab == Tab.VAT:
+        vat = queries.vat_report(scope, valuation)
     return TabReport(
         params=params,
         valuation=valuation,
@@ -54,4 +66,5 @@ def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
         products=products,
         international=international,
         analytics=analytics,
+        vat=vat,
     )

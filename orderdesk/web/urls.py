@@ -38,6 +38,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/export.csv", reports.orders_export, name="orders_export"),
     path("reports/", reports.report, name="reports"),
     path("reports/export.csv", reports.report_export, name="reports_export"),
+    path("reports/vat.csv", reports.report_vat_export, name="reports_vat_export"),
     path("customers/", customers.customer, name="customer"),
     path("customers/export/", customers.export_customer, name="customer_export"),
     path("customers/erase/", customers.erase_customer_view, name="customer_erase"),

@@ -879,11 +879,12 @@ def test_the_openapi_document_types_the_filters(client: Client) -> None:
     }
 
     reports = parameters("/api/v1/reports/{tab}")
-    assert reports["tab"]["enum"] == ["sales", "products", "international", "analytics"]
+    assert reports["tab"]["enum"] == ["sales", "products", "international", "analytics", "vat"]
     (period,) = reports["period"]["allOf"]
     assert "custom" in period["enum"]
     (granularity,) = reports["granularity"]["allOf"]
     assert granularity["enum"] == ["day", "week", "month"]
     assert (reports["from"]["format"], reports["to"]["format"]) == ("date", "date")
     assert parameters("/api/v1/reports/export.csv").keys() == reports.keys() - {"tab"}
+    assert parameters("/api/v1/reports/vat.csv").keys() == reports.keys() - {"tab"}
     assert "currency" in reports

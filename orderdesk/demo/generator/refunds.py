@@ -18,11 +18,13 @@ from orderdesk.demo.generator.tables import (
     ATTEMPT_STATUS,
     LINE_ID,
     LINE_REFUNDED,
+    LINE_TOTAL,
+    LINE_VAT,
     Row,
 )
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActorType, OrderStatus
-from orderdesk.orders.pricing import Quote
+from orderdesk.orders.pricing import Quote, refund_line_vat
 from orderdesk.payments.models import PaymentStatus, Provider, Refund, RefundStatus
 
 MINUTE = dt.timedelta(minutes=1)
@@ -118,8 +120,17 @@ class Booking:
             kept = refund.status in RefundStatus.BOOKED
             amount = 0
             for index, line_amount, remove_access in refund.lines:
+                line = order.lines[index]
+                # Stamped as booking stamps it; a refund never booked has none.
+                vat = (
+                    refund_line_vat(
+                        line[LINE_VAT], line[LINE_TOTAL], refunded_lines[index], line_amount
+                    )
+                    if kept
+                    else None
+                )
                 order.refund_line_rows.append(
-                    (refund_id, order.lines[index][LINE_ID], line_amount, remove_access)
+                    (refund_id, line[LINE_ID], line_amount, vat, remove_access)
                 )
                 amount += line_amount
                 if kept:

@@ -40,7 +40,9 @@ REFUND_COLUMNS = (
     "failure_message", "remove_offer_access", "created_by_id", "created_at", "settled_at",
     "reversed_at",
 )  # fmt: skip
-REFUND_LINE_COLUMNS = ("refund_id", "order_line_id", "amount_minor", "remove_access")
+REFUND_LINE_COLUMNS = (
+    "refund_id", "order_line_id", "amount_minor", "vat_minor", "remove_access",
+)  # fmt: skip
 SNAPSHOT_COLUMNS = (
     "id", "order_id", "config_id", "config_version", "level", "kind", "product_id", "name",
     "settings", "status", "attempts", "last_error", "last_run_at", "succeeded_at", "position",
@@ -64,6 +66,8 @@ ATTEMPT_REFUNDED = ATTEMPT_COLUMNS.index("refunded_minor")
 ATTEMPT_CREATED = ATTEMPT_COLUMNS.index("created_at")
 LINE_ID = LINE_COLUMNS.index("id")
 LINE_REFUNDED = LINE_COLUMNS.index("refunded_minor")
+LINE_VAT = LINE_COLUMNS.index("vat_minor")
+LINE_TOTAL = LINE_COLUMNS.index("total_minor")
 RUN_FINISHED = RUN_COLUMNS.index("finished_at")
 RUN_TRIGGERED_BY = RUN_COLUMNS.index("triggered_by_id")  # the staff member who re-ran it
 

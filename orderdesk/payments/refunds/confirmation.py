@@ -21,20 +21,27 @@ from django.utils import timezone
 
 from orderdesk.lib.money import format_money
 from orderdesk.orders.events import Actor, EventType, record_event
-from orderdesk.orders.pricing import VatRow, vat_breakdown, vat_share
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.orders.pricing import VatRow, refund_line_vat, vat_breakdown
+from orderdesk.payments.models import Refund, RefundLine, RefundStatus
 
 log = logging.getLogger(__name__)
 
 
+def line_vat(refund_line: RefundLine) -> int:
+    """The VAT in a refund line: as booked (`RefundLine.vat_minor`, what the reports count),
+    or, for a line not booked yet, as if it were the line's first refund."""
+    if refund_line.vat_minor is not None:
+        return refund_line.vat_minor
+    line = refund_line.order_line
+    return refund_line_vat(line.vat_minor, line.total_minor, 0, refund_line.amount_minor)
+
+
 def refunded_vat(refund: Refund) -> list[VatRow]:
-    """The VAT the refund gives back, per rate: each line's VAT in the share refunded."""
-    rows = []
-    for refund_line in refund.lines.select_related("order_line"):
-        line = refund_line.order_line
-        share = vat_share(line.vat_minor, line.total_minor, refund_line.amount_minor)
-        rows.append((line.vat_rate, refund_line.amount_minor, share))
-    return vat_breakdown(rows)
+    """The VAT the refund gives back, per rate."""
+    return vat_breakdown(
+        (refund_line.order_line.vat_rate, refund_line.amount_minor, line_vat(refund_line))
+        for refund_line in refund.lines.select_related("order_line")
+    )
 
 
 def confirmation_text(refund: Refund) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order
+from orderdesk.orders.pricing import refund_line_vat
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds.confirmation import schedule_confirmation
@@ -102,6 +103,12 @@ def book_refund(order: Order, refund: Refund, *, actor: Actor, through_provider:
         refund.save(update_fields=["settled_at"])
     for refund_line in refund.lines.select_related("order_line"):
         line = refund_line.order_line
+        # The VAT it gives back, from what was refunded of the line before it (see
+        # `refund_line_vat`): a line refunded in parts gives back exactly its VAT.
+        refund_line.vat_minor = refund_line_vat(
+            line.vat_minor, line.total_minor, line.refunded_minor, refund_line.amount_minor
+        )
+        refund_line.save(update_fields=["vat_minor"])
         added = min(refund_line.amount_minor, line.refundable_minor)
         if added:
             line.refunded_minor += added

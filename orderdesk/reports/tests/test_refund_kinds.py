@@ -5,8 +5,9 @@ The kinds: through the provider, recorded only (a manual invoice, Epassi's parti
 pending and then confirmed by staff (a provider without a status API), failed (which counts
 nowhere), and reversed by "Also restore refunded data" (which counts nowhere either). Each is
 booked through the services, then read from the live tables and, days later, from the rollup:
-the headline figures, the reports page's Refunds card, the API's report and both CSV exports
-(the report's and the orders table's) must agree both ways.
+the headline figures, the reports page's Refunds card, the API's report, both CSV exports
+(the report's and the orders table's) and the VAT per rate (the VAT tab's read model, the API
+and its CSV) must agree both ways.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.test import Client
 
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order
+from orderdesk.orders.pricing import refund_line_vat
 from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
@@ -37,7 +39,7 @@ from orderdesk.reports import rollups
 from orderdesk.reports.facts import LiveFacts, RolledFacts
 from orderdesk.reports.models import RollupState
 from orderdesk.reports.periods import Period
-from orderdesk.reports.queries import Scope, Valuation, headline_figures
+from orderdesk.reports.queries import Scope, Valuation, VatAmounts, headline_figures, vat_report
 from orderdesk.testing import factories
 from orderdesk.testing.fake_providers import FakeProvider, Fakes, fake, fakes
 from orderdesk.web.tests.test_reports_refunds_card import card
@@ -169,8 +171,22 @@ def _figures(w: factories.World, client: Client, raw: str, order: Order) -> dict
         _csv_refunded(client, "/api/v1/reports/export.csv", period, order),
         _csv_refunded(client, "/api/v1/orders/export.csv", {"number": str(order.number)}, order),
     }
+    vat_csv = client.get("/api/v1/reports/vat.csv", period, headers=auth)
     del client.defaults["HTTP_AUTHORIZATION"]
+    vat_api = client.get("/api/v1/reports/vat", period, headers=auth).json()["vat"]
     return {
+        "VAT per rate": [
+            (r.currency, r.rate, r.sales, r.refunds)
+            for r in vat_report(_scope(w), Valuation()).rows
+        ],
+        "API VAT per rate": [
+            (r["currency"], r["rate"], r["refunds"]["gross_minor"], r["refunds"]["vat_minor"])
+            for r in vat_api["rates"]
+        ],
+        "VAT CSV refunds": [
+            (r["VAT rate"], r["Refunds gross"], r["Refunds VAT"])
+            for r in csv.DictReader(io.StringIO(vat_csv.content.decode()))
+        ],
         "refunds card": headline.refunds,
         "reports page's Refunds card": card(client, "Refunds", **period),
         "net revenue": headline.net_revenue,
@@ -190,7 +206,14 @@ def test_every_refund_kind_counts_alike_live_and_rolled_up(
 
     total = order.total_minor
     eur = Decimal(refunded) / 100
+    line = order.lines.get()
+    vat = refund_line_vat(line.vat_minor, line.total_minor, 0, refunded)
     expected = {
+        "VAT per rate": [
+            ("EUR", Decimal("25.5"), VatAmounts(total, line.vat_minor), VatAmounts(refunded, vat))
+        ],
+        "API VAT per rate": [("EUR", "25.50", refunded, vat)],
+        "VAT CSV refunds": [("25.5", f"{eur:.2f}", f"{Decimal(vat) / 100:.2f}")],
         "refunds card": {"EUR": eur} if refunded else {},
         "reports page's Refunds card": f"€{eur:.2f}" if refunded else "–",
         "net revenue": {"EUR": Decimal(total) / 100 - eur},

@@ -42,6 +42,7 @@ def test_only_the_chosen_tab_is_read(world: factories.World, tab: str) -> None:
         Tab.PRODUCTS: report.products,
         Tab.INTERNATIONAL: report.international,
         Tab.ANALYTICS: report.analytics,
+        Tab.VAT: report.vat,
     }
     assert [name for name, part in parts.items() if part is not None] == [tab]
     assert report.headline.current.orders == 1

@@ -33,7 +33,7 @@ from orderdesk.lib.money import to_minor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
 from orderdesk.reports import queries
-from orderdesk.reports.exports import orders_csv_response
+from orderdesk.reports.exports import orders_csv_response, vat_csv_response
 from orderdesk.reports.forms import ReportForm
 from orderdesk.reports.params import (
     ReportParams,
@@ -44,7 +44,7 @@ from orderdesk.reports.params import (
 from orderdesk.reports.periods import Granularity, Preset
 from orderdesk.reports.queries import Breakdown, Figures, Money, Scope, Valuation
 from orderdesk.reports.rates import Converter
-from orderdesk.reports.tabs import tab_report
+from orderdesk.reports.tabs import tab_report, vat_report
 from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
 from orderdesk.web.http import StaffRequest
 from orderdesk.workflows.search import search_orders
@@ -145,6 +145,33 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
     filename = f"orders-paid-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
     return orders_csv_response(
         orders, tz=params.tz, filename=filename, language=_file_language(request)
+    )
+
+
+@login_required
+@require_GET
+def report_vat_export(request: StaffRequest) -> HttpResponseBase:
+    """The VAT tab's table as CSV: per currency and rate, sales, refunds and net."""
+    access = request.access
+    if access.current is None:
+        return HttpResponse(
+            _("You have no checkout to export."),
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    checkout_ids = frozenset({access.current.checkout.pk})
+    params, errors = _parse(request, checkout_ids)
+    if errors:
+        return HttpResponse(
+            "\n".join(f"{name}: {message}" for name, message in errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    period = params.period
+    return vat_csv_response(
+        vat_report(checkout_ids, params),
+        filename=f"vat-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv",
+        language=_file_language(request),
     )
 
 
@@ -442,6 +469,25 @@ def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[
             params,
             {},
         )
+    if report.vat is not None:
+        context.update(_vat_context(report.vat))
     if valuation.converter is not None:
         context["rates"] = _rates_note(valuation.converter)
     return context
+
+
+def _vat_context(vat: queries.VatReport) -> dict[str, Any]:
+    """One table per currency: per rate, then in total, sales, refunds and net."""
+    tables = [
+        {
+            "currency": total.currency,
+            "rows": [
+                (row.rate, (row.sales, row.refunds, row.net))
+                for row in vat.rows
+                if row.currency == total.currency
+            ],
+            "total": (total.sales, total.refunds, total.net),
+        }
+        for total in vat.totals
+    ]
+    return {"vat_tables": tables, "vat_unsplit": any(row.rate is None for row in vat.rows)}
