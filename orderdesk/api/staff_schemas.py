@@ -210,6 +210,10 @@ class StaffLineOut(LineOut):
 class RefundLineOut(Out):
     line_id: int = Field(validation_alias="order_line_id")
     amount_minor: int
+    vat_minor: int | None = Field(
+        description="The VAT in amount_minor at the line's rate, stamped when the refund was"
+        " booked; null until then."
+    )
     remove_access: bool
 
 
@@ -220,6 +224,12 @@ class RefundOut(Out):
     amount_minor: int
     currency: str
     via_provider: bool
+    settlement: str = Field(
+        description="How the money goes back: provider (through the provider, or made in its"
+        " dashboard), unchecked (recorded only: “Refund payments” was unchecked) or elsewhere"
+        " (the provider cannot return it through Orderdesk: returned in its own service or by"
+        " the merchant)."
+    )
     reason: str
     recorded_only_reason: str
     failure_message: str

@@ -117,6 +117,18 @@ class RefundOrigin(models.TextChoices):
     PROVIDER = "provider", _("Provider dashboard")
 
 
+class RefundSettlement(models.TextChoices):
+    """How a refund's money goes back to the customer, decided when it is asked for."""
+
+    # Through the provider's API, or made in the provider's own dashboard.
+    PROVIDER = "provider", _("Through the provider")
+    # "Refund payments" was unchecked: recorded only, by the merchant's choice.
+    UNCHECKED = "unchecked", _("Recorded only")
+    # The provider cannot return this money through Orderdesk (an invoice or bank transfer,
+    # Epassi's partial refund, a method without refunds): it is returned elsewhere.
+    ELSEWHERE = "elsewhere", _("Returned outside Orderdesk")
+
+
 class Refund(models.Model):
     """Money returned for some of an order's lines, or the intent to return it."""
 
@@ -133,6 +145,11 @@ class Refund(models.Model):
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     via_provider = models.BooleanField(default=True)
+    # Told apart by this field, never by the wording of `recorded_only_reason`; it agrees
+    # with `via_provider` (a constraint).
+    settlement = models.CharField(
+        max_length=10, choices=RefundSettlement.choices, default=RefundSettlement.PROVIDER
+    )
     reason = models.CharField(max_length=500, blank=True)
     # Why no money moved, when it did not (unchecked, or the provider cannot refund this).
     recorded_only_reason = models.CharField(max_length=300, blank=True)
@@ -165,6 +182,14 @@ class Refund(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(via_provider=True, settlement=RefundSettlement.PROVIDER)
+                | Q(
+                    via_provider=False,
+                    settlement__in=[RefundSettlement.UNCHECKED, RefundSettlement.ELSEWHERE],
+                ),
+                name="refund_settlement_matches_via_provider",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="refund_status_created"),

@@ -382,7 +382,7 @@ def test_the_detail_has_every_part_of_the_panel(
         (r["amount_minor"], r["status"], r["reason"], r["created_by"]) for r in data["refunds"]
     ] == [(1000, "succeeded", "Late delivery", "API token customer_service script")]
     assert data["refunds"][0]["lines"] == [
-        {"line_id": course.pk, "amount_minor": 1000, "remove_access": False}
+        {"line_id": course.pk, "amount_minor": 1000, "vat_minor": 203, "remove_access": False}
     ]
     assert [(a["id"], a["status"], a["last_error"]) for a in data["actions"]] == [
         (snapshot.pk, "failed", "Kajabi answered 422: Email: is invalid")

@@ -25,7 +25,13 @@ from orderdesk.demo.generator.tables import (
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActorType, OrderStatus
 from orderdesk.orders.pricing import Quote, refund_line_vat
-from orderdesk.payments.models import PaymentStatus, Provider, Refund, RefundStatus
+from orderdesk.payments.models import (
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundSettlement,
+    RefundStatus,
+)
 
 MINUTE = dt.timedelta(minutes=1)
 REFUND_FAILURES: dict[str, tuple[str, ...]] = {
@@ -166,10 +172,10 @@ class Booking:
         """The refund's row and events; the route it took is drawn here (SPEC F5)."""
         status = refund.status
         if status == RefundStatus.FAILED:
-            via_provider, reason = True, ""
+            via_provider, reason, settlement = True, "", RefundSettlement.PROVIDER
         else:
             full = amount == order.quote.total_minor
-            via_provider, reason = self._channel(order.provider, full=full)
+            via_provider, reason, settlement = self._channel(order.provider, full=full)
         if status == RefundStatus.SUCCEEDED and not via_provider:
             status = RefundStatus.RECORDED
         reference = ""
@@ -181,7 +187,7 @@ class Booking:
         order.refund_rows.append(
             (
                 refund_id, order.id, paying[ATTEMPT_ID] if paying else None, status, "orderdesk", amount,
-                order.currency, via_provider, refund.reason,
+                order.currency, via_provider, settlement, refund.reason,
                 "" if status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED) else reason,
                 f"refund-{refund_id}", reference, refund.failure_message,
                 refund.remove_offer_access, user_id, at,
@@ -228,18 +234,26 @@ class Booking:
                 user_id,
             )
 
-    def _channel(self, provider: str, *, full: bool) -> tuple[bool, str]:
-        """Whether money moves through the provider, and why not when it does not (SPEC F5)."""
+    def _channel(self, provider: str, *, full: bool) -> tuple[bool, str, RefundSettlement]:
+        """Whether money moves through the provider, why not when it does not, and how it
+        goes back (`Refund.settlement`) (SPEC F5)."""
+        elsewhere = RefundSettlement.ELSEWHERE
         if provider == Provider.MANUAL:
-            return False, "Manual payments are refunded in the provider's own dashboard."
+            return False, "Manual payments are refunded in the provider's own dashboard.", elsewhere
         if provider == Provider.EPASSI and not full:
-            return False, (
+            return (
+                False,
                 "Epassi cannot refund part of a payment through its API: funds were not returned; "
-                "return them in Epassi's own service."
+                "return them in Epassi's own service.",
+                elsewhere,
             )
         if self.rng.random() < 0.08:
-            return False, "Refund payments was not selected: recorded only, no money moved."
-        return True, ""
+            return (
+                False,
+                "Refund payments was not selected: recorded only, no money moved.",
+                RefundSettlement.UNCHECKED,
+            )
+        return True, "", RefundSettlement.PROVIDER
 
     def _reference(self, provider: str, refund_id: int) -> str:
         if provider == Provider.STRIPE:

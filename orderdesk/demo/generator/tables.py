@@ -36,7 +36,8 @@ ATTEMPT_COLUMNS = (
 )  # fmt: skip
 REFUND_COLUMNS = (
     "id", "order_id", "payment_attempt_id", "status", "origin", "amount_minor", "currency",
-    "via_provider", "reason", "recorded_only_reason", "idempotency_key", "provider_reference",
+    "via_provider", "settlement", "reason", "recorded_only_reason", "idempotency_key",
+    "provider_reference",
     "failure_message", "remove_offer_access", "created_by_id", "created_at", "settled_at",
     "reversed_at",
 )  # fmt: skip

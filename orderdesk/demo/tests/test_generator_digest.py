@@ -34,7 +34,7 @@ from orderdesk.payments.models import PaymentAttempt, Refund, RefundLine
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 
 # The same on SQLite (executemany) and PostgreSQL (COPY): both store the same values.
-DIGEST = "d17561bebd397a7e10cf288a89b3e39115acaa0a0f9b9f0dc6cf4d00f9062284"
+DIGEST = "e9e17e67804bf1a216bc3101c513c24832e6d9d0eda650b9b67f22b1582e986b"
 
 # Foreign keys to rows the generator reads but does not write.
 REFERENCES: dict[str, type[models.Model]] = {
@@ -85,12 +85,13 @@ GENERATED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
         Refund,
         (
             "id", "order_id", "payment_attempt_id", "status", "origin", "amount_minor",
-            "currency", "via_provider", "reason", "recorded_only_reason", "idempotency_key",
+            "currency", "via_provider", "settlement", "reason", "recorded_only_reason",
+            "idempotency_key",
             "provider_reference", "failure_message", "remove_offer_access", "created_by_id",
             "created_at", "settled_at", "reversed_at",
         ),
     ),
-    (RefundLine, ("refund_id", "order_line_id", "amount_minor", "remove_access")),
+    (RefundLine, ("refund_id", "order_line_id", "amount_minor", "vat_minor", "remove_access")),
     (
         ActionSnapshot,
         (

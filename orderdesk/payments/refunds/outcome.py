@@ -19,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orderdesk.lib import formats
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.models import Refund, RefundSettlement, RefundStatus
 from orderdesk.payments.providers.base import ProviderError
-from orderdesk.payments.refunds.plan import UNCHECKED_MESSAGE, adapter_for
+from orderdesk.payments.refunds.plan import adapter_for
 
 
 class Outcome(StrEnum):
@@ -83,18 +81,6 @@ def can_check(refund: Refund) -> bool:
         return False
 
 
-def _is_unchecked(reason: str) -> bool:
-    """Whether a stored reason says "Refund payments" was unchecked, in whichever language the
-    member who refunded wrote it (reasons are stored as written)."""
-    if reason == UNCHECKED_MESSAGE:
-        return True
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            if reason == _(UNCHECKED_MESSAGE):
-                return True
-    return False
-
-
 def refund_notice(refund: Refund) -> RefundNotice:
     """The refund's outcome and its one sentence (SPEC F5), for staff and API clients."""
     amount = formats.money(refund.amount_minor, refund.currency)
@@ -111,7 +97,7 @@ def refund_notice(refund: Refund) -> RefundNotice:
         )
     if status == RefundStatus.RECORDED:
         reason = refund.recorded_only_reason
-        if _is_unchecked(reason):
+        if refund.settlement == RefundSettlement.UNCHECKED:
             return RefundNotice(
                 refund,
                 Outcome.RECORDED,

@@ -20,7 +20,13 @@ from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
 from orderdesk.actions.services import access_kept_by
 from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
-from orderdesk.payments.models import PaymentAttempt, Provider, RefundLine, RefundStatus
+from orderdesk.payments.models import (
+    PaymentAttempt,
+    Provider,
+    RefundLine,
+    RefundSettlement,
+    RefundStatus,
+)
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError
 from orderdesk.payments.providers.registry import get_provider
 
@@ -54,6 +60,16 @@ class RefundRoute:
     recorded_reason: str = ""
     # Set when the refund cannot be made as asked (the provider is not set up).
     problem: str = ""
+    # "Refund payments" was unchecked: recorded only by choice, not because the provider
+    # cannot return the money.
+    unchecked: bool = False
+
+    @property
+    def settlement(self) -> RefundSettlement:
+        """How a refund on this route returns its money (`Refund.settlement`)."""
+        if self.via_provider:
+            return RefundSettlement.PROVIDER
+        return RefundSettlement.UNCHECKED if self.unchecked else RefundSettlement.ELSEWHERE
 
 
 @dataclass(frozen=True)
@@ -234,7 +250,9 @@ def _routes(
         nowhere = RefundRoute("", via_provider=False, recorded_reason=_(NOT_AUTOMATIC_MESSAGE))
         return nowhere, nowhere, nowhere
     name = attempt.get_provider_display()
-    unchecked = RefundRoute(name, via_provider=False, recorded_reason=_(UNCHECKED_MESSAGE))
+    unchecked = RefundRoute(
+        name, via_provider=False, recorded_reason=_(UNCHECKED_MESSAGE), unchecked=True
+    )
     try:
         adapter = get_provider(attempt.provider, order.checkout)
     except ProviderError as error:

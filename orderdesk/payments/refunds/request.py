@@ -229,6 +229,7 @@ def _write_refund(
         amount_minor=total,
         currency=order.currency,
         via_provider=route.via_provider,
+        settlement=route.settlement,
         reason=reason,
         recorded_only_reason=route.recorded_reason,
         idempotency_key=key,

@@ -12,7 +12,7 @@ from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import Checkout
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.models import Refund, RefundSettlement, RefundStatus
 from orderdesk.payments.providers.base import PaymentProvider, ProviderError, RefundResult
 from orderdesk.payments.refunds import (
     EPASSI_PARTIAL_MESSAGE,
@@ -102,9 +102,14 @@ def test_a_card_payment_goes_through_the_provider_whole_or_in_part(
     assert options.full_route == RefundRoute("Stripe", via_provider=True)
     assert options.partial_route == RefundRoute("Stripe", via_provider=True)
     assert options.unchecked_route == RefundRoute(
-        "Stripe", via_provider=False, recorded_reason=UNCHECKED_MESSAGE
+        "Stripe", via_provider=False, recorded_reason=UNCHECKED_MESSAGE, unchecked=True
     )
     assert options.route(total_minor=8800, via_provider=False) == options.unchecked_route
+    # What the refund row keeps, so nothing reads the reason's wording again.
+    assert [r.settlement for r in (options.full_route, options.unchecked_route)] == [
+        RefundSettlement.PROVIDER,
+        RefundSettlement.UNCHECKED,
+    ]
 
 
 def test_a_partial_epassi_refund_is_recorded_only(
@@ -117,6 +122,9 @@ def test_a_partial_epassi_refund_is_recorded_only(
     )
     assert options.route(total_minor=8799, via_provider=True) == RefundRoute(
         "Epassi", via_provider=False, recorded_reason=EPASSI_PARTIAL_MESSAGE
+    )
+    assert options.route(total_minor=8799, via_provider=True).settlement == (
+        RefundSettlement.ELSEWHERE
     )
 
 

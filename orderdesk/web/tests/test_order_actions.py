@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orderdesk.actions.models import ActionRun, RunStatus, SnapshotStatus
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.models import Refund, RefundSettlement, RefundStatus
 from orderdesk.testing import factories
 
 HTMX = {"HX-Request": "true", "HX-Target": "panel"}
@@ -170,6 +170,7 @@ def test_it_restores_refunded_data_when_asked(client: Client, world: factories.W
         currency="EUR",
         idempotency_key="r-1",
         via_provider=False,
+        settlement=RefundSettlement.UNCHECKED,
     )
     client.force_login(world.alice)
     assert "Also restore refunded data" in panel(client, order)

@@ -15,7 +15,7 @@ from orderdesk.orders.events import Actor, record_event
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.organizations.roles import can_act, member_access
-from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.payments.models import Refund, RefundSettlement, RefundStatus
 from orderdesk.testing import factories
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.navigation import Navigation
@@ -135,6 +135,7 @@ def test_it_names_who_asked_for_each_refund(
         order=detailed_order,
         status=RefundStatus.RECORDED,
         via_provider=False,
+        settlement=RefundSettlement.UNCHECKED,
         amount_minor=100,
         currency="EUR",
         idempotency_key="refund-2",
