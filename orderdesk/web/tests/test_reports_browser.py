@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from orderdesk.orders.events import Actor
 from orderdesk.orders.models import DeviceType
+from orderdesk.payments.refunds import RefundRequest, refund_order
 from orderdesk.testing import factories
 
 # Wednesday 14 October 2026, noon in Helsinki (the organization's time zone). The periods
@@ -85,3 +87,49 @@ def test_it_changes_period_and_currency_switches_tabs_and_downloads_the_csv(
         rows = list(csv.DictReader(io.StringIO(f.read())))
     assert {r["Currency"] for r in rows} == {"EUR", "SEK"}
     assert {r["Customer email"] for r in rows} == {"customer@example.com"}
+
+
+@pytest.mark.time_machine(NOW, tick=True)
+def test_customer_service_reads_vat_per_rate_and_downloads_it(
+    live_server: Any, browser_page: Page
+) -> None:
+    """The VAT tab after a sale at 25.5 % and 14 % and a refund of the 14 % bump today."""
+    world = factories.world()
+    order = factories.order(
+        world, created_at=at("2026-10-14T10:00:00+03:00"), add_ons=(world.bump,)
+    )
+    bump = order.lines.get(product=world.workbook)
+    refund_order(
+        order,
+        RefundRequest(amounts={bump.pk: bump.total_minor}, via_provider=False),
+        actor=Actor.of_user(world.sam),
+        idempotency_key="vat-browser",
+    )
+    page = browser_page
+    page.goto(f"{live_server.url}/reports/?period=today")
+    page.fill("input[name=username]", world.sam.email)
+    page.fill("input[name=password]", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/reports/**")
+
+    page.click(".tab:text-is('VAT')")
+    expect(page.locator(".tab[aria-current=page]")).to_have_text("VAT")
+    table = page.locator("table.vat-table[data-currency=EUR]")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("25.5 %")
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text("€16.05")  # sales VAT
+    expect(rows.nth(1)).to_contain_text("14 %")
+    expect(rows.nth(1).locator("td").nth(4)).to_have_text("€1.11")  # refunds VAT
+    expect(rows.nth(1).locator("td").nth(7)).to_have_text("€0.00")  # net VAT
+    expect(table.locator("tfoot")).to_contain_text("€17.16")
+    assert "tab=vat" in page.url
+
+    with page.expect_download() as download_info:
+        page.click("#export-vat-csv")
+    with open(download_info.value.path(), encoding="utf-8") as f:
+        vat_rows = list(csv.DictReader(f))
+    assert [(r["VAT rate"], r["Sales VAT"], r["Refunds VAT"]) for r in vat_rows] == [
+        ("25.5", "16.05", "0.00"),
+        ("14", "1.11", "1.11"),
+    ]
