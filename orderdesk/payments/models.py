@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from orderdesk.orders.models import Order, OrderLine
-from orderdesk.organizations.models import ApiToken
+from orderdesk.organizations.models import ApiToken, Checkout
 
 
 class Provider(models.TextChoices):
@@ -238,8 +238,21 @@ class RefundLine(models.Model):
 
 
 class ProviderNotification(models.Model):
-    """Every verified notification, stored once: a replay finds its row and changes nothing."""
+    """Every verified notification, stored once per receiving checkout: a replay finds its row
+    and changes nothing.
 
+    Per checkout because Stripe sends each event of an account to every endpoint registered on
+    it: two checkouts of one merchant on one Stripe account both receive the event of either's
+    payment, and each applies what belongs to it. Keyed by provider and event alone, the first
+    endpoint to store the event ("unknown payment" there) made it a replay at the endpoint of
+    the checkout whose payment it was, and the payment was lost (issue 18).
+    """
+
+    # Null on notifications stored before the checkout was recorded (migration 0009 fills it
+    # from their order where they have one).
+    checkout = models.ForeignKey(
+        Checkout, null=True, on_delete=models.CASCADE, related_name="provider_notifications"
+    )
     provider = models.CharField(max_length=10, choices=Provider.choices)
     # Stripe event id, Paytrail transaction id + status, Epassi stamp + outcome.
     event_id = models.CharField(max_length=200)
@@ -254,7 +267,9 @@ class ProviderNotification(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="unique_provider_event"),
+            models.UniqueConstraint(
+                fields=["checkout", "provider", "event_id"], name="unique_checkout_provider_event"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -342,6 +342,7 @@ def receive_notification(*, checkout: Checkout, provider: str, event: ProviderEv
         try:
             with transaction.atomic():
                 notification = ProviderNotification.objects.create(
+                    checkout=checkout,
                     provider=provider,
                     event_id=event.event_id[:200],
                     event_type=event.type[:100],
@@ -349,7 +350,7 @@ def receive_notification(*, checkout: Checkout, provider: str, event: ProviderEv
                 )
         except IntegrityError:
             existing = ProviderNotification.objects.get(
-                provider=provider, event_id=event.event_id[:200]
+                checkout=checkout, provider=provider, event_id=event.event_id[:200]
             )
             return Received(existing, is_replay=True)
         order, outcome = _apply(checkout, provider, event)
