@@ -153,7 +153,9 @@ def record_payment_result(
                 # A replayed success may name the charge that the first one did not.
                 attempt.save(update_fields=["charge_reference", "updated_at"])
         if succeeded:
-            order = _record_success(order, attempt, actor=actor)
+            order = _record_success(
+                order, attempt, actor=actor, message=message or "Payment succeeded"
+            )
         else:
             order = _record_failure(order, attempt, actor=actor, message=message)
         attempt.order = order
@@ -388,8 +390,39 @@ def _refund_order(checkout: Checkout, provider: str, event: ProviderEvent) -> Or
     return attempt.order if attempt else None
 
 
+# Events that only a payment that succeeded can have: money goes back from a paid payment.
+TELL_PAID = ("refund_succeeded", "refund_pending", "refund_failed", "payment_refunded")
+
+
+def _paid_before_refunded(
+    checkout: Checkout, provider: str, event: ProviderEvent, *, actor: Actor
+) -> None:
+    """A refund the provider reports before the success of its payment (issue 18): Stripe
+    does not promise the order of its events, and a refund made in its dashboard minutes
+    after the payment can arrive first. Only a paid payment gives money back, so the payment
+    is recorded as succeeded first, its order Paid and its actions queued, exactly as its own
+    success would have (which then arrives as a repeat and changes nothing). Without this the
+    refund marked the attempt refunded, its success was skipped as settled, and the order
+    stayed Processing for good: actions never ran, revenue never counted it."""
+    attempt = _find_attempt(checkout, provider, event)
+    if attempt is None or attempt.status in PaymentStatus.SETTLED:
+        return
+    if event.currency is not None and event.currency.upper() != attempt.currency:
+        return  # not this payment's money: the refund event is refused further on
+    record_payment_result(
+        attempt,
+        succeeded=True,
+        actor=actor,
+        provider_reference=event.payment_reference,
+        message=f"Payment succeeded: {provider.title()} reported a refund of it before its "
+        "confirmation",
+    )
+
+
 def _apply(checkout: Checkout, provider: str, event: ProviderEvent) -> tuple[Order | None, str]:
     actor = Actor.provider(provider.title())
+    if event.kind in TELL_PAID:
+        _paid_before_refunded(checkout, provider, event, actor=actor)
     if event.kind in ("refund_succeeded", "refund_pending", "refund_failed"):
         outcome = apply_refund_event(event, checkout=checkout, provider=provider)
         return _refund_order(checkout, provider, event), outcome
