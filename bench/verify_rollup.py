@@ -96,6 +96,8 @@ def figures(scope: queries.Scope, valuation: queries.Valuation) -> dict[str, Any
                 [(m.provider, m.method, m.figures) for m in analytics.methods],
             )
         ),
+        # Already in minor units: compared exactly.
+        "vat": queries.vat_report(scope, valuation),
     }
 
 
