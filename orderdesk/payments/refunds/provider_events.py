@@ -17,6 +17,7 @@ from orderdesk.payments.models import (
     Refund,
     RefundLine,
     RefundOrigin,
+    RefundSettlement,
     RefundStatus,
 )
 from orderdesk.payments.providers.base import ProviderEvent, RefundOutcome, RefundResult
@@ -134,9 +135,22 @@ def record_provider_refund(
                 .first()
             )
             if recorded is not None:
+                # The money did move, through the provider's dashboard: the refund says so
+                # from now on (its booking time, and so every report, stays as it was).
                 recorded.provider_reference = provider_reference[:200]
                 recorded.payment_attempt = attempt
-                recorded.save(update_fields=["provider_reference", "payment_attempt"])
+                recorded.status = RefundStatus.SUCCEEDED
+                recorded.via_provider = True
+                recorded.settlement = RefundSettlement.PROVIDER
+                recorded.save(
+                    update_fields=[
+                        "provider_reference",
+                        "payment_attempt",
+                        "status",
+                        "via_provider",
+                        "settlement",
+                    ]
+                )
                 book_payment(attempt.pk, amount_minor)
                 record_event(
                     order,

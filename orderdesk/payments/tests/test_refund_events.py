@@ -4,7 +4,13 @@ import uuid
 
 from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.payments.models import PaymentStatus, Refund, RefundOrigin, RefundStatus
+from orderdesk.payments.models import (
+    PaymentStatus,
+    Refund,
+    RefundOrigin,
+    RefundSettlement,
+    RefundStatus,
+)
 from orderdesk.payments.providers.base import ProviderError, ProviderEvent, RefundResult
 from orderdesk.payments.refunds import RefundRequest, apply_refund_event, refund_order
 from orderdesk.testing import factories
@@ -152,6 +158,15 @@ def test_it_links_a_dashboard_refund_to_the_one_recorded_here(
 
     assert outcome == f"linked to recorded refund {recorded.pk}"
     assert Refund.objects.count() == 1
+    recorded_at = recorded.settled_at
+    recorded.refresh_from_db()
+    # Told as it is now: returned through the provider, booked when it was recorded.
+    assert (recorded.status, recorded.settlement, recorded.via_provider) == (
+        RefundStatus.SUCCEEDED,
+        RefundSettlement.PROVIDER,
+        True,
+    )
+    assert (recorded.provider_reference, recorded.settled_at) == ("re_dash2", recorded_at)
     order.refresh_from_db()
     assert order.refunded_minor == 2000
     attempt = order.payment_attempts.get()
