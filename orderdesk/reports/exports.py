@@ -32,48 +32,48 @@ from orderdesk.lib.money import major_str, unusual_exponents
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
 from orderdesk.orders.pricing import vat_share
 from orderdesk.organizations.models import Checkout
+from orderdesk.payments.methods import METHOD_LABELS, method_label
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Provider
 from orderdesk.reports.queries import VatReport
 
 # The column names programs read: English whatever the member's language. A file in the
 # member's language (`language=`) translates them and the labels in the cells; amounts and
 # times stay plain decimals and ISO 8601 in every file.
-HEADER = tuple(
-    gettext_noop(name)
-    for name in (
-        "Order number",
-        "Created",
-        "Paid",
-        "Status",
-        "Customer email",
-        "First name",
-        "Last name",
-        "Country",
-        "Region",
-        "Currency",
-        "Order total",
-        "Discount code",
-        "Discount amount",
-        "Source",
-        "Tags",
-        "Checkout",
-        "Checkout link",
-        "Offer",
-        "Payment provider",
-        "Payment method",
-        "Payment status",
-        "Order refunded",
-        "Line kind",
-        "Product",
-        "Quantity",
-        "Unit price",
-        "VAT rate",
-        "VAT amount",
-        "Line total",
-        "Line refunded",
-        # The VAT in what was refunded of the line, per its rate (orders.pricing.vat_share).
-        "Line VAT refunded",
-    )
+# Each name is written out inside gettext_noop, so that makemessages finds it: a name passed
+# through a variable would never reach the Finnish and Swedish catalogues.
+HEADER = (
+    gettext_noop("Order number"),
+    gettext_noop("Created"),
+    gettext_noop("Paid"),
+    gettext_noop("Status"),
+    gettext_noop("Customer email"),
+    gettext_noop("First name"),
+    gettext_noop("Last name"),
+    gettext_noop("Country"),
+    gettext_noop("Region"),
+    gettext_noop("Currency"),
+    gettext_noop("Order total"),
+    gettext_noop("Discount code"),
+    gettext_noop("Discount amount"),
+    gettext_noop("Source"),
+    gettext_noop("Tags"),
+    gettext_noop("Checkout"),
+    gettext_noop("Checkout link"),
+    gettext_noop("Offer"),
+    gettext_noop("Payment provider"),
+    gettext_noop("Payment method"),
+    gettext_noop("Payment status"),
+    gettext_noop("Order refunded"),
+    gettext_noop("Line kind"),
+    gettext_noop("Product"),
+    gettext_noop("Quantity"),
+    gettext_noop("Unit price"),
+    gettext_noop("VAT rate"),
+    gettext_noop("VAT amount"),
+    gettext_noop("Line total"),
+    gettext_noop("Line refunded"),
+    # The VAT in what was refunded of the line, per its rate (orders.pricing.vat_share).
+    gettext_noop("Line VAT refunded"),
 )
 
 ORDER_COLUMNS = (
@@ -114,6 +114,7 @@ KIND_LABELS = dict(LineKind.choices)
 PROVIDER_LABELS = dict(Provider.choices)
 PAYMENT_STATUS_LABELS = dict(PaymentStatus.choices)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def escape(value: str) -> str:
@@ -172,7 +173,7 @@ def _payments(order_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
             settled,
             (
                 str(PROVIDER_LABELS.get(provider, provider)),
-                escape(method),
+                escape(method_label(method)) if method else "",
                 str(PAYMENT_STATUS_LABELS.get(status, status)),
             ),
         )
@@ -278,9 +279,17 @@ def _rows(
 
 
 def stream_orders_csv(
-    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int = 5000, language: str = "en"
+    orders: QuerySet[Order],
+    *,
+    tz: ZoneInfo,
+    chunk_size: int = 5000,
+    language: str = "en",
+    excel: bool = False,
 ) -> Iterator[str]:
     """Yield the CSV text: the header first, then one piece per chunk of orders.
+
+    `excel` starts the file with a UTF-8 byte order mark, by which Excel knows the encoding
+    ("Järvinen", not "JÃ¤rvinen"); programs get the file without it, unchanged.
 
     On PostgreSQL the database writes the lines (see `_sql_pieces`);
     elsewhere Python does (`_python_pieces`). Both give the same bytes for the same data.
@@ -290,6 +299,8 @@ def stream_orders_csv(
     # the view has returned.
     with translation.override(language):
         buffer = io.StringIO()
+        if excel:
+            buffer.write(BYTE_ORDER_MARK)
         writer = csv.writer(buffer)
         writer.writerow([gettext(name) for name in HEADER])
         yield buffer.getvalue()
@@ -387,6 +398,18 @@ def _sql_label(column: str, labels: dict[str, Any], param: _Params) -> str:
     return f"CASE {column} {whens} ELSE {_sql_cell(column)} END"
 
 
+def _sql_method_label(column: str, param: _Params) -> str:
+    """`method_label` in SQL: the known codes' labels, any other code made readable as
+    `method_label` does (underscores to spaces, the first letter upper case), then escaped."""
+    whens = " ".join(
+        f"WHEN {param(code)} THEN {param(_csv_cell(escape(str(label))))}"
+        for code, label in METHOD_LABELS.items()
+    )
+    spaced = f"replace({column}, '_', ' ')"
+    readable = f"upper(left({spaced}, 1)) || lower(substr({spaced}, 2))"
+    return f"CASE {column} {whens} ELSE {_sql_cell(_sql_escaped(readable))} END"
+
+
 def _sql_amount(column: str) -> str:
     # `unit` is 0.01, 0.001, 1...: the product has exactly the currency's decimals.
     return f"coalesce(({column}::numeric * unit)::text, '')"
@@ -454,7 +477,7 @@ def _lines_statement(language: str) -> tuple[str, dict[str, Any]]:
         _sql_cell("link"),
         _sql_cell("offer"),
         _sql_label("provider", PROVIDER_LABELS, param),
-        _sql_cell("method"),
+        _sql_method_label("method", param),
         _sql_label("payment_status", PAYMENT_STATUS_LABELS, param),
         _sql_amount("refunded_minor"),
     ]
@@ -516,7 +539,7 @@ FROM (
       {_sql_escaped("checkout_link.name")} AS link,
       {_sql_escaped("offer.name")} AS offer,
       payment.provider,
-      {_sql_escaped("payment.method")} AS method,
+      payment.method,
       payment.status AS payment_status
     FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk(id, position)
     JOIN {tables["order"]} o ON o.id = chunk.id
@@ -564,10 +587,15 @@ def _sql_pieces(
 
 
 def orders_csv_response(
-    orders: QuerySet[Order], *, tz: ZoneInfo, filename: str, language: str = "en"
+    orders: QuerySet[Order],
+    *,
+    tz: ZoneInfo,
+    filename: str,
+    language: str = "en",
+    excel: bool = False,
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        stream_orders_csv(orders, tz=tz, language=language),
+        stream_orders_csv(orders, tz=tz, language=language, excel=excel),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -60,8 +60,33 @@ class Period:
         last = self.first_day - dt.timedelta(days=1)
         return Period(last - dt.timedelta(days=self.days - 1), last, self.tz)
 
+    def year_before(self) -> Period:
+        """The same dates a year earlier (29 February becomes the 28th)."""
+        return Period(_year_earlier(self.first_day), _year_earlier(self.last_day), self.tz)
+
     def contains(self, moment: dt.datetime) -> bool:
         return self.start <= moment < self.end
+
+
+def _year_earlier(day: dt.date) -> dt.date:
+    if day.month == 2 and day.day == 29:
+        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)
+
+
+def comparison_period(preset: str, period: Period) -> Period | None:
+    """The period a report's headline compares with, named on the page.
+
+    "This year" so far is compared with the same dates last year: the window of equal length
+    before it would be most of last year, seasons and all (a December against a year's
+    worth of days showed +838.8 %). All time has nothing before it. Every other period is
+    compared with the days of equal length that end the day before it starts.
+    """
+    if preset == Preset.ALL_TIME:
+        return None
+    if preset == Preset.THIS_YEAR:
+        return period.year_before()
+    return period.previous()
 
 
 def resolve_period(

@@ -261,14 +261,13 @@ def headline(
     scope: Scope,
     valuation: Valuation,
     *,
-    compare: bool = True,
+    previous: Period | None,
     current_totals: PeriodTotals | None = None,
 ) -> Headline:
+    """The period's figures, and those of `previous` (`periods.comparison_period`) if any."""
     current = headline_figures(scope, valuation, current_totals)
-    previous = (
-        headline_figures(scope.with_period(scope.period.previous()), valuation) if compare else None
-    )
-    return Headline(current, previous)
+    before = headline_figures(scope.with_period(previous), valuation) if previous else None
+    return Headline(current, before)
 
 
 # --- breakdowns with a time series -------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from orderdesk.reports import queries
 from orderdesk.reports.params import PER_CURRENCY, ReportParams, Tab
-from orderdesk.reports.periods import Period, Preset
+from orderdesk.reports.periods import Period, comparison_period
 from orderdesk.reports.queries import Headline, Scope, Valuation
 from orderdesk.reports.rates import Converter
 
@@ -42,7 +42,7 @@ def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
     """The report of `params.tab` over these checkouts' orders."""
     scope = Scope(checkout_ids, params.period)
     valuation = _valuation(params)
-    compare = params.preset != Preset.ALL_TIME
+    previous_period = comparison_period(params.preset, params.period)
     sales = products = international = analytics = vat = None
     current_totals = None
     if params.tab == Tab.SALES:
@@ -60,8 +60,10 @@ def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
     return TabReport(
         params=params,
         valuation=valuation,
-        headline=queries.headline(scope, valuation, compare=compare, current_totals=current_totals),
-        previous_period=scope.period.previous() if compare else None,
+        headline=queries.headline(
+            scope, valuation, previous=previous_period, current_totals=current_totals
+        ),
+        previous_period=previous_period,
         sales=sales,
         products=products,
         international=international,

@@ -46,6 +46,12 @@ class Navigation:
     def attention_label(self) -> str:
         return count_label(*self._attention)
 
+    @property
+    def read_only(self) -> bool:
+        """The member's role on the current checkout only views: the page says so once."""
+        access = self.access
+        return bool(access and access.current and not access.can_act_on(access.current.checkout.pk))
+
     @cached_property
     def items(self) -> list[dict[str, Any]]:
         """Nav entries the user's role allows; entries of features not installed are skipped."""

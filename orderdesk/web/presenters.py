@@ -18,34 +18,16 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from orderdesk.lib import formats
 from orderdesk.lib.money import country_name
 from orderdesk.orders.models import LineKind, Order, OrderStatus
+from orderdesk.payments.methods import METHOD_LABELS, method_label
 from orderdesk.payments.models import PaymentStatus, Provider
 from orderdesk.workflows.customer import CustomerOrder
 from orderdesk.workflows.table import TableRow
 
-METHOD_LABELS = {
-    "card": pgettext_lazy("payment method", "Card"),
-    "mobilepay": "MobilePay",
-    "apple_pay": "Apple Pay",
-    "google_pay": "Google Pay",
-    "epassi": "Epassi",
-    "invoice": pgettext_lazy("payment method", "Invoice"),
-    "bank_transfer": gettext_lazy("Bank transfer"),
-    "osuuspankki": "OP",
-    "nordea": "Nordea",
-    "danske": "Danske Bank",
-    "klarna": "Klarna",
-}
 _KIND_ORDER = {kind: index for index, kind in enumerate(LineKind.values)}
-
-
-def method_label(method: str) -> str:
-    label = METHOD_LABELS.get(method)
-    return str(label) if label is not None else method.replace("_", " ").capitalize()
 
 
 def provider_label(provider: str) -> str:

@@ -7,9 +7,12 @@ import tracemalloc
 from zoneinfo import ZoneInfo
 
 from django.http import StreamingHttpResponse
+from django.utils import translation
 
 from orderdesk.catalog.models import DiscountCode, DiscountKind
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
+from orderdesk.payments.methods import METHOD_LABELS, method_label
+from orderdesk.payments.models import PaymentAttempt
 from orderdesk.reports.exports import HEADER, escape, orders_csv_response, stream_orders_csv
 from orderdesk.testing import factories
 
@@ -59,7 +62,7 @@ def test_it_writes_one_row_per_line_with_order_and_line_columns(world: factories
         "Checkout link": "Black Friday Meta",
         "Offer": "Masterclass launch",
         "Payment provider": "Stripe",
-        "Payment method": "card",
+        "Payment method": "Card",
         "Payment status": "Succeeded",
         "Order refunded": "9.00",
         "Line kind": "Product",
@@ -110,6 +113,36 @@ def test_it_keeps_an_order_without_lines_and_without_payment(world: factories.Wo
         "",
         "",
     )
+
+
+def test_payment_methods_have_the_labels_the_table_shows(world: factories.World) -> None:
+    for method in METHOD_LABELS:
+        order = factories.order(world, email=f"{method}@example.com")
+        PaymentAttempt.objects.filter(order=order).update(method=method)
+
+    rows = read(Order.objects.all())
+    finnish = read(Order.objects.all(), language="fi")
+
+    shown = {row["Customer email"].split("@")[0]: row["Payment method"] for row in rows}
+    assert shown == {method: str(label) for method, label in METHOD_LABELS.items()}
+    assert shown["google_pay"] == "Google Pay"
+    assert shown["osuuspankki"] == "OP"
+    with translation.override("fi"):
+        assert {row["Maksutapa"] for row in finnish} == {
+            method_label(method) for method in METHOD_LABELS
+        }
+        assert method_label("card") == "Kortti"
+
+
+def test_the_excel_file_starts_with_a_byte_order_mark(world: factories.World) -> None:
+    factories.order(world, last_name="Järvinen")
+
+    plain = "".join(stream_orders_csv(Order.objects.all(), tz=HELSINKI))
+    excel = "".join(stream_orders_csv(Order.objects.all(), tz=HELSINKI, excel=True))
+
+    assert excel.encode("utf-8").startswith(b"\xef\xbb\xbfOrder number,")
+    assert excel == "\ufeff" + plain
+    assert plain.startswith("Order number,")
 
 
 def test_it_escapes_cells_that_a_spreadsheet_would_run(world: factories.World) -> None:

@@ -93,6 +93,13 @@ def _data_set(w: factories.World) -> None:
     Order.objects.filter(pk=refunded.pk).update(refunded_minor=7900)
     # Half of the line: its VAT share is 802.5 cents, rounded half up on both paths.
     OrderLine.objects.filter(order=refunded).update(refunded_minor=3950, name="Ääkköset, €")
+    # A method code without a label of its own: made readable the same way, and escaped.
+    _attempt(
+        refunded,
+        PaymentStatus.SUCCEEDED,
+        "=Osuus_PANKKI",
+        dt.datetime(1890, 6, 1, 13, tzinfo=UTC),
+    )
 
 
 def _export(tz: str) -> bytes:
@@ -103,13 +110,14 @@ def _export(tz: str) -> bytes:
 # Written by the csv module (the Python path) and read through by hand: formula escaping, quotes,
 # commas, a newline and a carriage return inside cells, summer and winter time around the
 # switch, an offset in seconds (Helsinki's local mean time), 0, 2 and 3 decimals, an order
-# without lines or payment, a failed retry after a settled payment, tags and a discount code.
+# without lines or payment, a failed retry after a settled payment, tags and a discount code,
+# payment methods by their labels (an unknown code made readable).
 EXPECTED = (
-    '1,2026-07-01T12:30:00.123456+03:00,2026-07-01T12:30:00.123456+03:00,Paid,\'+me@example.com,"\'=HYPERLINK(""http://evil.example"",""x"")","Smith, ""Jr""\nII",FI,\'\tTab,EUR,88.00,"SPRING,10",7.90,\'-src,"\'@home, a,b",Main checkout,Black Friday Meta,Masterclass launch,Stripe,card,Succeeded,0.00,Product,Photography Masterclass,1,79.00,25.50,16.05,79.00,0.00,0.00\r\n'
-    '1,2026-07-01T12:30:00.123456+03:00,2026-07-01T12:30:00.123456+03:00,Paid,\'+me@example.com,"\'=HYPERLINK(""http://evil.example"",""x"")","Smith, ""Jr""\nII",FI,\'\tTab,EUR,88.00,"SPRING,10",7.90,\'-src,"\'@home, a,b",Main checkout,Black Friday Meta,Masterclass launch,Stripe,card,Succeeded,0.00,Order bump,"\'@Workbook\rPDF",1,9.00,14.00,1.11,9.00,9.00,1.11\r\n'
+    '1,2026-07-01T12:30:00.123456+03:00,2026-07-01T12:30:00.123456+03:00,Paid,\'+me@example.com,"\'=HYPERLINK(""http://evil.example"",""x"")","Smith, ""Jr""\nII",FI,\'\tTab,EUR,88.00,"SPRING,10",7.90,\'-src,"\'@home, a,b",Main checkout,Black Friday Meta,Masterclass launch,Stripe,Card,Succeeded,0.00,Product,Photography Masterclass,1,79.00,25.50,16.05,79.00,0.00,0.00\r\n'
+    '1,2026-07-01T12:30:00.123456+03:00,2026-07-01T12:30:00.123456+03:00,Paid,\'+me@example.com,"\'=HYPERLINK(""http://evil.example"",""x"")","Smith, ""Jr""\nII",FI,\'\tTab,EUR,88.00,"SPRING,10",7.90,\'-src,"\'@home, a,b",Main checkout,Black Friday Meta,Masterclass launch,Stripe,Card,Succeeded,0.00,Order bump,"\'@Workbook\rPDF",1,9.00,14.00,1.11,9.00,9.00,1.11\r\n'
     "2,2026-01-15T14:00:00+02:00,,Started,customer@example.com,,,,,JPY,12000,,0,,,Main checkout,,,,,,0,,,,,,,,,\r\n"
     "3,2026-03-29T02:59:59+02:00,,Processing,customer@example.com,Maija,Meikäläinen,FI,,KWD,12.345,,0.000,Meta,,Main checkout,Black Friday Meta,Masterclass launch,Paytrail,,Failed,0.000,Product,Photography Masterclass,1,0.005,25.50,22.330,12.345,0.000,0.000\r\n"
-    '4,1890-06-01T13:39:49+01:39:49,1890-06-01T13:39:49+01:39:49,Partially Refunded,customer@example.com,Maija,Meikäläinen,FI,,EUR,79.00,,0.00,Meta,"black-friday, ads",Main checkout,Black Friday Meta,Masterclass launch,Stripe,card,Succeeded,79.00,Product,"Ääkköset, €",1,79.00,25.50,16.05,79.00,39.50,8.03\r\n'
+    '4,1890-06-01T13:39:49+01:39:49,1890-06-01T13:39:49+01:39:49,Partially Refunded,customer@example.com,Maija,Meikäläinen,FI,,EUR,79.00,,0.00,Meta,"black-friday, ads",Main checkout,Black Friday Meta,Masterclass launch,Stripe,\'=osuus pankki,Succeeded,79.00,Product,"Ääkköset, €",1,79.00,25.50,16.05,79.00,39.50,8.03\r\n'
 )
 
 

@@ -10,6 +10,7 @@ from orderdesk.reports.periods import (
     Period,
     Preset,
     buckets,
+    comparison_period,
     default_granularity,
     resolve_period,
 )
@@ -66,6 +67,24 @@ def test_it_compares_with_the_equal_length_period_before() -> None:
     period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31), HELSINKI)
     previous = period.previous()
     assert (previous.first_day, previous.last_day) == (dt.date(2026, 1, 29), dt.date(2026, 2, 28))
+
+
+def test_this_year_is_compared_with_the_same_dates_last_year() -> None:
+    this_year = resolve_period(Preset.THIS_YEAR, today=dt.date(2026, 12, 5), tz=HELSINKI)
+    compared = comparison_period(Preset.THIS_YEAR, this_year)
+    assert compared == Period(dt.date(2025, 1, 1), dt.date(2025, 12, 5), HELSINKI)
+    # A leap day has no twin: the year before ends on the 28th.
+    leap = resolve_period(Preset.THIS_YEAR, today=dt.date(2028, 2, 29), tz=HELSINKI)
+    assert comparison_period(Preset.THIS_YEAR, leap) == Period(
+        dt.date(2027, 1, 1), dt.date(2027, 2, 28), HELSINKI
+    )
+
+
+def test_other_periods_are_compared_with_the_days_just_before() -> None:
+    week = resolve_period(Preset.LAST_7_DAYS, today=dt.date(2026, 12, 5), tz=HELSINKI)
+    assert comparison_period(Preset.LAST_7_DAYS, week) == week.previous()
+    everything = resolve_period(Preset.ALL_TIME, today=dt.date(2026, 12, 5), tz=HELSINKI)
+    assert comparison_period(Preset.ALL_TIME, everything) is None
 
 
 def test_it_picks_a_granularity_that_fits_the_range() -> None:

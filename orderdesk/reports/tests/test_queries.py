@@ -242,7 +242,8 @@ def test_it_compares_with_the_previous_period(world: factories.World) -> None:
     sale(world, "2026-03-02T08:00:00+00:00")
     sale(world, "2026-03-01T08:00:00+00:00")
     sale(world, "2026-03-01T09:00:00+00:00")
-    result = headline(scope(world, "2026-03-02", "2026-03-02"), Valuation())
+    day = scope(world, "2026-03-02", "2026-03-02")
+    result = headline(day, Valuation(), previous=day.period.previous())
     assert result.previous is not None
     assert (result.current.orders, result.previous.orders) == (1, 2)
 

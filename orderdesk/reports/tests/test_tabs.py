@@ -70,3 +70,28 @@ def test_a_breakdown_row_has_figures_in_every_bucket(world: factories.World) -> 
         (1, {"EUR": to_major(order.total_minor, "EUR")})
     ]
     assert sum(not p.revenue for p in points) == 6
+
+
+@pytest.mark.time_machine(dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_this_year_is_compared_with_the_same_dates_last_year(world: factories.World) -> None:
+    # In the same dates last year, and after them (which a window of 339 days before
+    # 1 January would have counted instead).
+    factories.order(world, created_at=dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC))
+    factories.order(world, created_at=dt.datetime(2025, 12, 20, 12, tzinfo=dt.UTC))
+    factories.order(world, created_at=dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC))
+    this_year = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 5), UTC)
+    report = tab_report(
+        frozenset({world.checkout.pk}),
+        ReportParams(
+            preset=Preset.THIS_YEAR,
+            period=this_year,
+            granularity="month",
+            currency="",
+            tab=Tab.PRODUCTS,
+            auto_granularity=True,
+        ),
+    )
+
+    assert report.previous_period == Period(dt.date(2025, 1, 1), dt.date(2025, 12, 5), UTC)
+    assert report.headline.previous is not None
+    assert (report.headline.current.orders, report.headline.previous.orders) == (1, 1)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 from orderdesk.lib import formats
 from orderdesk.lib.money import country_name
+from orderdesk.payments.methods import method_label
 from orderdesk.web import presenters
 
 register = template.Library()
@@ -62,7 +63,13 @@ def vat_rate(rate: Decimal) -> str:
 @register.filter
 def payment_method(method: str) -> str:
     """`{{ attempt.method|payment_method }}` → `Google Pay`, `OP`, `Kortti` (the table's words)."""
-    return presenters.method_label(method)
+    return method_label(method)
+
+
+@register.filter
+def payment_provider(provider: str) -> str:
+    """`{{ attempt.provider|payment_provider }}` → `Stripe`, `Paytrail` (the table's words)."""
+    return presenters.provider_label(provider)
 
 
 @register.filter

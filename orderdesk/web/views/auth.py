@@ -10,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -56,5 +58,30 @@ def choose_checkout(request: StaffRequest) -> HttpResponse:
     if not (raw.isascii() and raw.isdigit()):
         return HttpResponseBadRequest(_("Choose a checkout from the list."))
     switch_checkout(request, int(raw))
-    # Filters and order numbers belong to the previous checkout, so start from a clean table.
-    return redirect("orders")
+    return redirect(_page_after_switch(request, request.POST.get("next", "")))
+
+
+# Pages whose query string holds no record of one checkout: Reports' period, tab and currency
+# apply to the next checkout as they stand; a customer's page spans the member's checkouts.
+_KEEPS_QUERY = frozenset({"reports", "account", "customer"})
+
+
+def _page_after_switch(request: StaffRequest, back: str) -> str:
+    """The page the member switched on, for the checkout they switched to.
+
+    The orders table starts clean (filters and an open order belong to the previous
+    checkout; an order's link would even switch back to it); Reports keeps its settings.
+    """
+    orders = reverse("orders")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return orders
+    path, _separator, query = back.partition("?")
+    try:
+        name = resolve(path).url_name
+    except Resolver404:
+        return orders
+    if name in _KEEPS_QUERY:
+        return f"{path}?{query}" if query else path
+    return orders

@@ -25,7 +25,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
 from orderdesk.lib import formats
@@ -121,6 +121,12 @@ def _file_language(request: StaffRequest) -> str:
     return formats.language() if request.GET.get("headers") == "local" else "en"
 
 
+def _for_excel(request: StaffRequest) -> bool:
+    """`?format=excel`: the same CSV with a byte order mark, by which Excel reads UTF-8; the
+    plain file, the one programs read, stays as it was."""
+    return request.GET.get("format") == "excel"
+
+
 @login_required
 @require_GET
 def report_export(request: StaffRequest) -> HttpResponseBase:
@@ -144,7 +150,11 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
     orders = Scope(checkout_ids, period).paid_orders().order_by("paid_at", "pk")
     filename = f"orders-paid-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
     return orders_csv_response(
-        orders, tz=params.tz, filename=filename, language=_file_language(request)
+        orders,
+        tz=params.tz,
+        filename=filename,
+        language=_file_language(request),
+        excel=_for_excel(request),
     )
 
 
@@ -201,7 +211,11 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
     ).order_by("-created_at", "-pk")
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
     return orders_csv_response(
-        orders, tz=ZoneInfo(str(tz)), filename=filename, language=_file_language(request)
+        orders,
+        tz=ZoneInfo(str(tz)),
+        filename=filename,
+        language=_file_language(request),
+        excel=_for_excel(request),
     )
 
 
@@ -236,21 +250,41 @@ def percent_text(value: Decimal | None, places: int = 1) -> str:
 @dataclass(frozen=True)
 class Change:
     text: str
-    direction: str  # "up", "down" or "flat"
+    direction: str  # "up", "down" or "flat": the arrow
+    # Whether the change is good news: rising revenue is, rising refunds are not. The page
+    # colours it and says it in words ("better", "worse"), never by colour alone.
+    rising_is_good: bool = True
+
+    @property
+    def tone(self) -> str:
+        """ "good", "bad" or "flat"."""
+        if self.direction == "flat":
+            return "flat"
+        return "good" if (self.direction == "up") == self.rising_is_good else "bad"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "▲", "down": "▼"}.get(self.direction, "")
 
 
-def _relative(now: Decimal, before: Decimal) -> Change | None:
+def _relative(now: Decimal, before: Decimal, *, rising_is_good: bool = True) -> Change | None:
     if not before:
         return None
     change = (now - before) / abs(before)
     direction = "up" if change > 0 else "down" if change < 0 else "flat"
-    return Change(formats.signed_percent(change), direction)
+    return Change(formats.signed_percent(change), direction, rising_is_good)
 
 
-def _money_change(now: Money, before: Money) -> list[tuple[str, Change]]:
+def _money_change(
+    now: Money, before: Money, *, rising_is_good: bool = True
+) -> list[tuple[str, Change]]:
     changes = []
     for currency in sorted(set(now) | set(before)):
-        change = _relative(now.get(currency, Decimal(0)), before.get(currency, Decimal(0)))
+        change = _relative(
+            now.get(currency, Decimal(0)),
+            before.get(currency, Decimal(0)),
+            rising_is_good=rising_is_good,
+        )
         if change is not None:
             changes.append((currency, change))
     return changes
@@ -317,7 +351,7 @@ def _cards(current: Figures, previous: Figures | None) -> list[Card]:
         Card(
             _("Refunds"),
             current.refunds,
-            _money_change(current.refunds, p.refunds) if p else [],
+            _money_change(current.refunds, p.refunds, rising_is_good=False) if p else [],
             _("Refunds that succeeded or were recorded in the period, on that date."),
         ),
         Card(
@@ -362,7 +396,10 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
             for row in rest:
                 merged.merge(row.series.get(b, queries.Sales()))
             others.append(value(merged))
-        series.append(Series(_("%(count)s others") % {"count": len(rest)}, others, OTHER_COLOUR))
+        others_label = ngettext("%(count)s other", "%(count)s others", len(rest)) % {
+            "count": formats.integer(len(rest))
+        }
+        series.append(Series(others_label, others, OTHER_COLOUR))
     return line_chart(
         title=_("%(what)s %(breakdown)s, %(per_bucket)s")
         % {

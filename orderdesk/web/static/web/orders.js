@@ -18,6 +18,18 @@
     if (link) opener = link.dataset.order;
   });
 
+  // Filter URLs carry only the filters in use: empty fields stay out of the request, and so
+  // out of the address htmx pushes and the links built from it.
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.id !== "filters") return;
+    const data = event.detail.formData;
+    for (const name of new Set(data.keys())) {
+      const values = data.getAll(name).filter((value) => value !== "");
+      data.delete(name);
+      values.forEach((value) => data.append(name, value));
+    }
+  });
+
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || !isOpen()) return;
     if (event.target.closest("input, select, textarea") && event.target.value) return;
