@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from orderdesk.orders.models import Order
 from orderdesk.testing import factories
 from orderdesk.web.tests.test_orders_browser import log_in, shop  # noqa: F401 - a fixture
 from orderdesk.web.tests.test_refund_access_and_completion_browser import grant_course
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def page_width(page: Page) -> int:
