@@ -187,10 +187,14 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# htmx comes from the npm registry (package.json); node_modules is served, never copied by hand.
-STATICFILES_DIRS = (
-    [("vendor", BASE_DIR / "node_modules")] if (BASE_DIR / "node_modules").exists() else []
-)
+# htmx comes from the npm registry (package.json); its package is served from node_modules,
+# never copied by hand. Only the packages pages load are served: axe-core, a development
+# package for the browser tests, stays out of the static files.
+STATICFILES_DIRS = [
+    (f"vendor/{package}", BASE_DIR / "node_modules" / package)
+    for package in ("htmx.org",)
+    if (BASE_DIR / "node_modules" / package).exists()
+]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

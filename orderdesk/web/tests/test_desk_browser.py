@@ -125,7 +125,7 @@ def test_customer_service_exports_and_erases_a_customers_data(
 
     expect(page.get_by_role("status")).to_have_text("The personal data of 2 orders was erased.")
     page.goto(f"{live_server.url}/customers/?email=aino@example.com")
-    expect(page.locator("body")).to_contain_text("Not Found")
+    expect(page.locator("body")).to_contain_text("Page not found")
 
 
 def test_a_viewer_reads_the_customers_page_without_export_or_erase(

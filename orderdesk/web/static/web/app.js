@@ -28,3 +28,28 @@ document.addEventListener(
   },
   true,
 );
+
+// A modal dialog keeps the keyboard inside: Tab from its last control goes to its first and
+// Shift+Tab from the first to the last, instead of leaving for the browser's toolbar.
+// Escape is the browser's own: it closes the dialog, which gives focus back to its opener.
+const TABBABLE =
+  "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Tab") return;
+  const dialog = document.querySelector("dialog:modal");
+  if (!dialog) return;
+  const controls = [...dialog.querySelectorAll(TABBABLE)].filter(
+    (element) => element.getClientRects().length && !element.closest("[hidden]"),
+  );
+  if (!controls.length) return;
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const inside = dialog.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
+});

@@ -32,6 +32,8 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || !isOpen()) return;
+    // Escape in a dialog over the panel closes that dialog only.
+    if (document.querySelector("dialog:modal")) return;
     if (event.target.closest("input, select, textarea") && event.target.value) return;
     event.preventDefault();
     panel().querySelector(".panel-close")?.click();
