@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Locator, Page, expect
 
+from orderdesk.actions.tests.test_resend_email import email_action
 from orderdesk.orders.models import Order
 from orderdesk.testing import factories
 from orderdesk.testing.accessibility import assert_accessible, violations
@@ -72,10 +73,21 @@ def test_every_signed_in_page_and_dialog_has_no_serious_violation(
     expect(page.locator("tr.order-row")).to_have_count(1)
     assert_accessible(page, "requires attention tab")
 
+    email_action(shop["anna"])
     page.goto(f"{live_server.url}/orders/{shop['anna'].number}/")
     panel = page.locator("#panel .panel")
     expect(panel).to_be_visible()
     assert_accessible(page, "order panel")
+
+    for opener, dialog_id in (
+        ("Change email", "#change-email-dialog"),
+        ("Resend email…", "dialog[id^=resend-dialog-]"),
+    ):
+        panel.get_by_role("button", name=opener, exact=True).click()
+        expect(page.locator(dialog_id)).to_be_visible()
+        assert_accessible(page, f"{opener} dialog", dialog_id)
+        page.keyboard.press("Escape")
+        expect(page.locator(dialog_id)).to_be_hidden()
 
     panel.get_by_role("button", name="Mark as Completed").click()
     expect(page.locator("#mark-completed-dialog")).to_be_visible()
@@ -87,8 +99,24 @@ def test_every_signed_in_page_and_dialog_has_no_serious_violation(
     expect(dialog).to_be_visible()
     dialog.get_by_label("Refund amount for Photography Masterclass").fill("79")
     assert_accessible(page, "refund dialog", "dialog[data-refund-dialog]")
+    # Its answer to a bad amount: the messages and the fields marked invalid.
+    dialog.get_by_label("Refund amount for Photography Masterclass").fill("1000")
+    dialog.get_by_role("button", name="Refund", exact=True).click()
+    expect(dialog.get_by_label("Refund amount for Photography Masterclass")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    assert_accessible(page, "refund dialog with errors", "dialog[data-refund-dialog]")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
+
+    # An order whose checkout sends no receipt: the Send receipt dialog, loaded on demand.
+    page.goto(f"{live_server.url}/orders/{shop['cara'].number}/")
+    page.locator("#panel .panel").get_by_role("button", name="Send receipt…").click()
+    receipt = page.locator("#receipt-dialog")
+    expect(receipt).to_be_visible()
+    assert_accessible(page, "Send receipt dialog", "#receipt-dialog")
+    page.keyboard.press("Escape")
+    expect(receipt).to_be_hidden()
 
     for tab in REPORT_TABS:
         page.goto(f"{live_server.url}/reports/?period=last_7_days&tab={tab}")
@@ -96,6 +124,8 @@ def test_every_signed_in_page_and_dialog_has_no_serious_violation(
     for path, what in (
         ("/customers/?email=anna%40example.com", "customer page"),
         ("/account/", "account page"),
+        ("/account/two-factor/", "setting up two-factor authentication"),
+        ("/customers/erase/?email=anna%40example.com", "erasing a customer's data"),
         ("/orders/987654/", "404 signed in"),
     ):
         page.goto(f"{live_server.url}{path}")
