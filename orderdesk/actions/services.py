@@ -556,14 +556,17 @@ def move_access(order: Order, *, old_email: str, actor: Actor) -> list[ActionRun
             position=snapshot.position,
         )
         runs.append(_queue(moved, by=actor))
-        keeper = _other_grant(order, snapshot, old_email)
+        keeper = other_grant(order, snapshot, email=old_email)
         if keeper is not None:
             record_event(
                 order,
-                type=EventType.ACCESS_REVOKED,
-                message=f"{_label(snapshot)} kept for {old_email}: order #{keeper} still grants it",
+                type=EventType.ACCESS_KEPT,
+                message=(
+                    f"{_label(snapshot)} kept for {old_email}: order #{keeper.number} still"
+                    " grants it"
+                ),
                 actor=actor,
-                data={"snapshot_id": snapshot.pk, "kept_by_order": keeper},
+                data={"snapshot_id": snapshot.pk, "kept_by_order": keeper.number},
             )
             continue
         runs.append(
@@ -571,25 +574,6 @@ def move_access(order: Order, *, old_email: str, actor: Actor) -> list[ActionRun
         )
     transitions.set_action_health(order, action_health(order))
     return runs
-
-
-def _other_grant(order: Order, snapshot: ActionSnapshot, email: str) -> int | None:
-    """The number of another paid, unrefunded order of `email` in the checkout whose grant of
-    the same Kajabi offer (its activation URL) holds, if any."""
-    other = (
-        ActionSnapshot.objects.filter(
-            order__checkout_id=order.checkout_id,
-            order__customer_email=email,
-            order__status__in=OrderStatus.REFUNDABLE,
-            kind=snapshot.kind,
-            status=SnapshotStatus.SUCCEEDED,
-            settings__activation_url=snapshot.settings.get("activation_url", ""),
-        )
-        .exclude(order_id=order.pk)
-        .values_list("order__number", flat=True)
-        .first()
-    )
-    return other
 
 
 @dataclass(frozen=True)
@@ -776,49 +760,45 @@ def retry_access_removal(snapshot: ActionSnapshot, *, by: Actor | User) -> Actio
     return runs[0] if runs else None
 
 
-# Orders whose grants still stand: paid, and not refunded in full. A partly refunded order
-# whose product's access was removed has that grant marked revoked, so it no longer counts.
-STILL_GRANTING = tuple(s for s in OrderStatus.WAS_PAID if s != OrderStatus.REFUNDED)
+def other_grant(
+    order: Order, snapshot: ActionSnapshot, *, email: str | None = None
+) -> Order | None:
+    """Another order whose Kajabi grant of the same offer as `snapshot` still holds, if any.
+
+    Kajabi's deactivation webhook removes the whole offer from the member, whichever purchase
+    granted it (providers.md §4.1), so removing one order's grant would take away what another
+    order of the same customer paid for. The other order: same checkout, same customer email
+    (`email`, else the order's; compared without case, as Kajabi compares emails), paid and
+    not refunded in full (`OrderStatus.REFUNDABLE`), with a grant of the same offer
+    (`kinds.kajabi.offer_key`) that succeeded and was not removed. The oldest such order.
+    The one rule for refunds ("Remove access"), removals run later, and email changes.
+    """
+    key = offer_key(snapshot.settings)
+    email = (order.customer_email if email is None else email).strip()
+    if snapshot.kind != ActionKind.KAJABI_GRANT or not key or not email:
+        return None
+    others = (
+        ActionSnapshot.objects.filter(
+            kind=ActionKind.KAJABI_GRANT,
+            status=SnapshotStatus.SUCCEEDED,
+            order__checkout_id=order.checkout_id,
+            order__customer_email__iexact=email,
+            order__status__in=OrderStatus.REFUNDABLE,
+        )
+        .exclude(order_id=order.pk)
+        .select_related("order")
+        .order_by("order__created_at", "pk")
+    )
+    return next((other.order for other in others if offer_key(other.settings) == key), None)
 
 
 def access_kept_by(snapshots: Iterable[ActionSnapshot]) -> dict[int, Order]:
-    """For each Kajabi grant among `snapshots`, another order that still grants the same offer.
-
-    Kajabi's deactivation webhook removes the whole offer from the member, whichever purchase
-    granted it (providers.md §4.1), so revoking one order's grant would take away what another
-    order of the same customer paid for. The other order: same checkout, same customer email
-    (Kajabi's member is keyed by it, `kinds.kajabi.external_user_id`), paid and not refunded
-    in full, with a grant of the same offer (the same deactivation URL) that succeeded and was
-    not revoked. Keyed by snapshot id; grants without such an order are left out.
-    """
-    wanted: dict[int, list[ActionSnapshot]] = {}
-    for snapshot in snapshots:
-        if snapshot.kind == ActionKind.KAJABI_GRANT and offer_key(snapshot.settings):
-            wanted.setdefault(snapshot.order_id, []).append(snapshot)
+    """`other_grant` of each of `snapshots`, by snapshot id; those without one left out."""
     kept: dict[int, Order] = {}
-    for order_id, grants in wanted.items():
-        order = grants[0].order
-        if not order.customer_email.strip():
-            continue
-        others = (
-            ActionSnapshot.objects.filter(
-                kind=ActionKind.KAJABI_GRANT,
-                status=SnapshotStatus.SUCCEEDED,
-                order__checkout_id=order.checkout_id,
-                order__customer_email__iexact=order.customer_email.strip(),
-                order__status__in=STILL_GRANTING,
-            )
-            .exclude(order_id=order_id)
-            .select_related("order")
-            .order_by("order__created_at", "pk")
-        )
-        by_offer: dict[str, Order] = {}
-        for other in others:
-            by_offer.setdefault(offer_key(other.settings), other.order)
-        for grant in grants:
-            keeper = by_offer.get(offer_key(grant.settings))
-            if keeper is not None:
-                kept[grant.pk] = keeper
+    for snapshot in snapshots:
+        keeper = other_grant(snapshot.order, snapshot)
+        if keeper is not None:
+            kept[snapshot.pk] = keeper
     return kept
 
 

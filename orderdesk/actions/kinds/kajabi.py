@@ -54,9 +54,10 @@ def with_query(url: str, params: dict[str, str]) -> str:
 
 
 def offer_key(settings: dict[str, object]) -> str:
-    """Which Kajabi offer a grant's settings name: its deactivation URL without the query
-    (…/webhooks/offers/<offer>/<id>/deactivate), "" when there is none to compare."""
-    url = str(settings.get("deactivation_url") or "").strip()
+    """Which Kajabi offer a grant's settings name: its deactivation URL (else its activation
+    URL) without the query, which may differ between two configurations of one offer
+    (`?send_offer_grant_email=true`); "" when there is none to compare."""
+    url = str(settings.get("deactivation_url") or settings.get("activation_url") or "").strip()
     if not url:
         return ""
     parts = urlsplit(url)

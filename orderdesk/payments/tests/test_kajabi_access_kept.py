@@ -168,3 +168,27 @@ def test_a_product_grant_kept_is_named_under_its_remove_access(
 
     assert html.count("data-access-kept") == 1
     assert f"order #{second.number} of this customer" in html
+
+
+def test_the_same_offer_is_recognised_whatever_query_its_urls_carry(
+    world: factories.World, fake: FakeProvider
+) -> None:
+    first = factories.order(world, email="maija@example.com")
+    granted(first)
+    second = factories.order(world, email="maija@example.com")
+    ActionSnapshot.objects.create(
+        order=second,
+        level=ActionLevel.OFFER,
+        kind=ActionKind.KAJABI_GRANT,
+        status=SnapshotStatus.SUCCEEDED,
+        name="Masterclass (no grant email)",
+        settings={"activation_url": f"{OFFER}/activate"},
+    )
+    ActionSnapshot.objects.filter(order=first).update(
+        settings={"activation_url": f"{OFFER}/activate?send_offer_grant_email=true"}
+    )
+
+    refund_all(first)
+
+    assert revoke_runs(first) == []
+    assert first.events.filter(type=EventType.ACCESS_KEPT).count() == 1

@@ -70,7 +70,7 @@ def test_access_another_paid_order_of_the_old_address_grants_is_kept(
     assert [r.operation for r in change.runs] == [RunOperation.RUN]
     assert SandboxKajabiGrant.objects.get(email=OLD).is_active is True
     assert order.events.filter(
-        type=EventType.ACCESS_REVOKED, message__contains=f"order #{other.number} still grants it"
+        type=EventType.ACCESS_KEPT, message__contains=f"order #{other.number} still grants it"
     ).exists()
 
 
