@@ -42,6 +42,8 @@ REQUIRED_HEADERS = (
 TRANSACTION_HEADERS = (*REQUIRED_HEADERS, "checkout-transaction-id")
 # The 400 answer's documented description (OpenAPI `responses.BadRequest`).
 INVALID = "Request did not pass input validation"
+
+openapi.prepare(P)
 PROVIDERS = [
     ("osuuspankki", "OP", "bank"),
     ("nordea", "Nordea", "bank"),
