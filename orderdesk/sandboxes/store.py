@@ -107,3 +107,7 @@ def merchant_secret(provider: str, account_id: str, builtin: dict[str, str]) -> 
         if account.has_secret("secret_key"):
             return account.secret("secret_key")
     return None
+
+
+def forget(provider: str, kind: str, key: str) -> None:
+    SandboxObject.objects.filter(provider=provider, kind=kind, key=key).delete()

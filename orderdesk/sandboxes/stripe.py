@@ -1,19 +1,33 @@
 """A Stripe sandbox: the v1 API parts Orderdesk uses, with state, idempotency and webhooks.
 
 PaymentIntents (create, retrieve, a hosted "pay" step standing in for Stripe.js), refunds
-(create, retrieve, list; pending → succeeded/failed), webhook endpoints, signed event delivery,
-and faults on demand (500, timeout, pending refunds).
+(create, retrieve, list; pending → succeeded/failed, succeeded → failed), disputes (opened,
+won, lost), webhook endpoints, signed event delivery, and faults on demand (500, timeout,
+pending refunds).
+
+Objects are Stripe's published examples (`published/stripe-fixtures3.json`) with our values
+filled in, so a field Stripe leaves out of an object is left out here too; events carry the
+API version of the pinned SDK (`stripe.api_version`), as an endpoint configured as
+`docs/payments.md` asks would receive them. Idempotency follows Stripe's documented rules
+(docs.stripe.com/api/idempotent_requests, /error-low-level): the first answer once the
+endpoint began executing is kept and replayed with `Idempotent-Replayed: true`, errors
+included; parameters that fail validation keep nothing; the key sent with other parameters
+is a 400 `idempotency_error`; a 409 only while another request with the key is running.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import stripe as stripe_sdk
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,7 +39,73 @@ from orderdesk.sandboxes import deliveries, store
 from orderdesk.sandboxes.store import sandbox_view
 
 P = "stripe"
-API_VERSION = "2026-06-24.dahlia"
+# What the pinned SDK speaks, and what docs/payments.md tells merchants to configure.
+API_VERSION: str = stripe_sdk.api_version
+PUBLISHED = Path(__file__).with_name("published") / "stripe-fixtures3.json"
+
+# The parameters Stripe's OpenAPI document (spec3) allows on the endpoints served here; any
+# other is refused as Stripe refuses it, before the endpoint runs (nothing kept for the key).
+ALLOWED_PARAMS: dict[str, frozenset[str]] = {
+    "payment_intents.create": frozenset(
+        [
+            "amount",
+            "application_fee_amount",
+            "automatic_payment_methods",
+            "capture_method",
+            "confirm",
+            "confirmation_method",
+            "currency",
+            "customer",
+            "description",
+            "error_on_requires_action",
+            "expand",
+            "mandate",
+            "mandate_data",
+            "metadata",
+            "off_session",
+            "on_behalf_of",
+            "payment_method",
+            "payment_method_data",
+            "payment_method_options",
+            "payment_method_types",
+            "receipt_email",
+            "return_url",
+            "setup_future_usage",
+            "shipping",
+            "statement_descriptor",
+            "statement_descriptor_suffix",
+            "transfer_data",
+            "transfer_group",
+            "use_stripe_sdk",
+        ]
+    ),
+    "refunds.create": frozenset(
+        [
+            "amount",
+            "charge",
+            "expand",
+            "metadata",
+            "payment_intent",
+            "reason",
+            "refund_application_fee",
+            "reverse_transfer",
+        ]
+    ),
+}
+
+
+@functools.cache
+def published(kind: str) -> dict[str, Any]:
+    """Stripe's published example of an object (`refund`, `payment_intent`, `charge`,
+    `dispute`, `event`), the template every sandbox object starts from."""
+    resources: dict[str, dict[str, Any]] = json.loads(PUBLISHED.read_text())["resources"]
+    return resources[kind]
+
+
+def _from_published(kind: str, **values: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(published(kind))
+    obj.update(values)
+    return obj
 
 
 def decode_form(body: str) -> dict[str, Any]:
@@ -46,6 +126,20 @@ def error(status: int, type: str, message: str, code: str = "", **extra: Any) ->
     if code:
         body["code"] = code
     return JsonResponse({"error": body}, status=status)
+
+
+class Invalid(Exception):
+    """Parameters that fail validation: a 400 before the endpoint runs, kept for no key."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.response = error(400, "invalid_request_error", message, param=param)
+
+
+def _check_params(operation: str, params: dict[str, Any]) -> None:
+    for name in params:
+        if name not in ALLOWED_PARAMS[operation]:
+            raise Invalid(f"Received unknown parameter: {name}", name)
 
 
 def account_of(api_key: str) -> str:
@@ -85,20 +179,26 @@ def register_webhook_endpoint(api_key: str, url: str) -> str:
     return secret
 
 
-def emit(account: str, type: str, obj: dict[str, Any]) -> None:
-    """Send an event about `obj` to every endpoint of the account."""
+def emit(
+    account: str, type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
+) -> None:
+    """Send an event about `obj` to every endpoint of the account (`previous`: the
+    `previous_attributes` Stripe adds to `*.updated` events)."""
     event_id = store.new_id("evt_")
-    event = {
-        "id": event_id,
-        "object": "event",
-        "api_version": API_VERSION,
-        "created": int(time.time()),
-        "data": {"object": _public(obj)},
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": type,
-    }
+    data: dict[str, Any] = {"object": _public(obj)}
+    if previous:
+        data["previous_attributes"] = previous
+    event = _from_published(
+        "event",
+        id=event_id,
+        api_version=API_VERSION,
+        created=int(time.time()),
+        data=data,
+        livemode=False,
+        pending_webhooks=1,
+        request={"id": None, "idempotency_key": None},
+        type=type,
+    )
     store.put(P, "event", event_id, event)
     for endpoint in _endpoints(account):
         deliveries.queue(
@@ -143,41 +243,75 @@ def api(request: HttpRequest, path: str) -> HttpResponse:
         return error(401, "invalid_request_error", "Invalid API Key provided")
     body = request.body.decode()
     key = request.headers.get("Idempotency-Key", "") if request.method == "POST" else ""
+    slot = f"{account}:{key}"
+    fingerprint = hashlib.sha256(
+        f"{path}\n{sorted(parse_qsl(body, keep_blank_values=True))}".encode()
+    ).hexdigest()
     if key:
-        fingerprint = hashlib.sha256(
-            f"{path}\n{sorted(parse_qsl(body, keep_blank_values=True))}".encode()
-        ).hexdigest()
         with transaction.atomic():
-            saved = store.get_for_update(P, "idempotency", f"{account}:{key}")
+            saved = store.get_for_update(P, "idempotency", slot)
+            if saved is not None and saved.get("running"):
+                # Another request with this key has not answered yet (Stripe's error code
+                # `idempotency_key_in_use`; its type is our assumption).
+                return error(
+                    409,
+                    "invalid_request_error",
+                    "There is currently another in-progress request using this Idempotent "
+                    "Key (that probably means you submitted twice, and the other request is "
+                    "still going through): try again later.",
+                    code="idempotency_key_in_use",
+                )
+            if saved is not None and saved["fingerprint"] != fingerprint:
+                return error(
+                    400,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters "
+                    "they were first used with. Try using a key other than "
+                    f"'{key}' if you meant to execute a different request.",
+                )
             if saved is not None:
-                if saved["fingerprint"] != fingerprint:
-                    return error(
-                        409,
-                        "idempotency_error",
-                        "Keys for idempotent requests can only be used with the same "
-                        "parameters they were first used with.",
-                        code="idempotency_key_in_use",
-                    )
                 replayed = JsonResponse(saved["body"], status=saved["status"])
                 replayed["Idempotent-Replayed"] = "true"
                 return replayed
-    response, stall = _route(request, account, path, decode_form(body))
-    if key and response.status_code < 500:
-        # Stripe keeps the first answer for a key once execution began, errors included; the
-        # sandbox's 500s stand for failures before that, so a retry runs again.
-        store.put(
-            P,
-            "idempotency",
-            f"{account}:{key}",
-            {
-                "fingerprint": fingerprint,
-                "status": response.status_code,
-                "body": json.loads(response.content),
-            },
-        )
+            # Claimed (and committed) before the endpoint runs, so a concurrent request with
+            # the key sees it running.
+            store.put(P, "idempotency", slot, {"fingerprint": fingerprint, "running": True})
+    try:
+        response, stall = _route(request, account, path, decode_form(body))
+        kept = True
+    except Invalid as invalid:
+        response, stall, kept = invalid.response, False, False
+    except _BeforeExecution as failed:
+        response, stall, kept = failed.response, False, False
+    if key:
+        if kept:
+            store.put(
+                P,
+                "idempotency",
+                slot,
+                {
+                    "fingerprint": fingerprint,
+                    "status": response.status_code,
+                    "body": json.loads(response.content),
+                },
+            )
+        else:
+            store.forget(P, "idempotency", slot)
     if stall:
         store.stall()
     return response
+
+
+class _BeforeExecution(Exception):
+    """The sandbox's "500" fault: a server error before the endpoint began executing, which
+    Stripe keeps nothing for (a retry with the key runs again). Stripe keeps and replays a
+    500 that happened during execution; the sandbox does not produce one."""
+
+    def __init__(self) -> None:
+        super().__init__("500")
+        self.response = error(
+            500, "api_error", "Sandbox: an error occurred with our connection to Stripe."
+        )
 
 
 def _route(
@@ -186,10 +320,12 @@ def _route(
     parts = path.strip("/").split("/")
     method = request.method
     if parts == ["payment_intents"] and method == "POST":
+        _check_params("payment_intents.create", params)
         return _with_fault("payment_intents.create", lambda fault: create_intent(account, params))
     if len(parts) == 2 and parts[0] == "payment_intents" and method == "GET":
         return _owned(account, "payment_intent", parts[1]), False
     if parts == ["refunds"] and method == "POST":
+        _check_params("refunds.create", params)
         return _with_fault(
             "refunds.create",
             lambda fault: create_refund(account, params, pending=fault == "pending"),
@@ -220,9 +356,7 @@ def _route(
 def _with_fault(operation: str, handler: Any) -> tuple[HttpResponse, bool]:
     fault = store.take_fault(P, operation)
     if fault == "500":
-        return error(
-            500, "api_error", "Sandbox: an error occurred with our connection to Stripe."
-        ), False
+        raise _BeforeExecution
     with transaction.atomic():
         response: HttpResponse = handler(fault)
     return response, fault == "timeout"
@@ -238,10 +372,13 @@ def _owned(account: str, kind: str, object_id: str) -> HttpResponse:
 
 
 def _int_param(params: dict[str, Any], name: str) -> int | None:
+    """An integer parameter, None when absent; one that is no integer fails validation."""
     value = params.get(name)
+    if value is None:
+        return None
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
-    return None
+    raise Invalid(f"Invalid integer: {value}", name)
 
 
 def intent_object(
@@ -252,31 +389,43 @@ def intent_object(
     currency: str,
     metadata: dict[str, Any],
     created: int,
+    receipt_email: str | None = None,
+    automatic_payment_methods: bool = False,
 ) -> dict[str, Any]:
     """A new PaymentIntent as the sandbox stores it, waiting for the customer to pay."""
     pay_url = f"{settings.SITE_URL.rstrip('/')}{reverse('sandboxes:stripe-pay', args=[intent_id])}"
-    return {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_received": 0,
-        "currency": currency,
-        "status": "requires_payment_method",
-        "client_secret": f"{intent_id}_secret_{store.new_id('')}",
-        "metadata": metadata,
-        "payment_method_types": ["card"],
-        "last_payment_error": None,
-        "latest_charge": None,
-        "livemode": False,
-        "created": created,
+    return _from_published(
+        "payment_intent",
+        id=intent_id,
+        amount=amount,
+        amount_capturable=0,
+        amount_received=0,
+        automatic_payment_methods={"enabled": True} if automatic_payment_methods else None,
+        canceled_at=None,
+        cancellation_reason=None,
+        currency=currency,
+        status="requires_payment_method",
+        client_secret=f"{intent_id}_secret_{store.new_id('')}",
+        metadata=metadata,
+        payment_method_types=["card"],
+        payment_method_configuration_details=None,
+        last_payment_error=None,
+        latest_charge=None,
+        livemode=False,
+        created=created,
+        processing=None,
+        receipt_email=receipt_email,
+        shipping=None,
+        transfer_data=None,
+        managed_payments=None,
         # The sandbox's stand-in for Stripe.js: a page where the customer pays.
-        "next_action": {
+        next_action={
             "type": "redirect_to_url",
             "redirect_to_url": {"url": pay_url, "return_url": None},
         },
-        "_account": account,
-        "_refunded": 0,
-    }
+        _account=account,
+        _refunded=0,
+    )
 
 
 def mark_paid(intent: dict[str, Any], charge_id: str) -> dict[str, Any]:
@@ -301,34 +450,39 @@ def refund_object(
     metadata: dict[str, Any],
     created: int,
 ) -> dict[str, Any]:
-    """A refund of `intent` as the sandbox stores it; the caller adds `amount` to the intent."""
-    return {
-        "id": refund_id,
-        "object": "refund",
-        "amount": amount,
-        "currency": intent["currency"],
-        "charge": intent["latest_charge"],
-        "payment_intent": intent["id"],
-        "status": "pending" if pending else "succeeded",
-        "reason": reason,
-        "metadata": metadata,
-        "failure_reason": None,
-        "pending_reason": "processing" if pending else None,
-        "created": created,
-        "_account": intent["_account"],
-    }
+    """A refund of `intent` as the sandbox stores it; the caller adds `amount` to the intent.
+
+    Like Stripe's published refund, it has no `failure_reason` until it fails and no
+    `pending_reason` unless it is pending.
+    """
+    refund = _from_published(
+        "refund",
+        id=refund_id,
+        amount=amount,
+        balance_transaction=None,
+        currency=intent["currency"],
+        charge=intent["latest_charge"],
+        payment_intent=intent["id"],
+        status="pending" if pending else "succeeded",
+        reason=reason,
+        metadata=metadata,
+        created=created,
+        _account=intent["_account"],
+    )
+    if pending:
+        refund["pending_reason"] = "processing"
+    return refund
 
 
 def create_intent(account: str, params: dict[str, Any]) -> HttpResponse:
     amount = _int_param(params, "amount")
     currency = str(params.get("currency", "")).lower()
     if amount is None or amount < 1:
-        return error(
-            400, "invalid_request_error", "Missing required param: amount.", param="amount"
-        )
+        raise Invalid("Missing required param: amount.", "amount")
     if not re.fullmatch(r"[a-z]{3}", currency):
-        return error(400, "invalid_request_error", "Invalid currency.", param="currency")
+        raise Invalid("Invalid currency.", "currency")
     intent_id = store.new_id("pi_")
+    automatic = params.get("automatic_payment_methods")
     intent = intent_object(
         intent_id,
         account=account,
@@ -336,6 +490,9 @@ def create_intent(account: str, params: dict[str, Any]) -> HttpResponse:
         currency=currency,
         metadata=params.get("metadata") or {},
         created=int(time.time()),
+        receipt_email=params.get("receipt_email"),
+        automatic_payment_methods=isinstance(automatic, dict)
+        and automatic.get("enabled") == "true",
     )
     store.put(P, "payment_intent", intent_id, intent)
     emit(account, "payment_intent.created", intent)
@@ -398,16 +555,31 @@ def create_refund(account: str, params: dict[str, Any], *, pending: bool) -> Htt
 
 
 def _charge(intent: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": intent["latest_charge"],
-        "object": "charge",
-        "amount": intent["amount_received"],
-        "amount_refunded": intent["_refunded"],
-        "currency": intent["currency"],
-        "payment_intent": intent["id"],
-        "refunded": intent["_refunded"] >= intent["amount_received"],
-        "status": "succeeded",
-    }
+    """The intent's charge, from Stripe's published charge (its card details included)."""
+    refunds = [_public(r) for r in store.find(P, "refund", payment_intent=intent["id"])]
+    return _from_published(
+        "charge",
+        id=intent["latest_charge"],
+        amount=intent["amount_received"],
+        amount_captured=intent["amount_received"],
+        amount_refunded=intent["_refunded"],
+        captured=True,
+        created=intent["created"],
+        currency=intent["currency"],
+        description=None,
+        disputed=bool(intent.get("_disputed")),
+        metadata=intent["metadata"],
+        payment_intent=intent["id"],
+        receipt_url=None,
+        refunded=intent["_refunded"] >= intent["amount_received"],
+        refunds={
+            "object": "list",
+            "data": refunds,
+            "has_more": False,
+            "url": f"/v1/charges/{intent['latest_charge']}/refunds",
+        },
+        status="succeeded",
+    )
 
 
 @sandbox_view
@@ -441,25 +613,38 @@ def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
 
 @sandbox_view
 def settle_refund(request: HttpRequest, refund_id: str) -> HttpResponse:
-    """Finish a pending refund: POST `outcome=succeeded|failed` (what the bank eventually did)."""
+    """What the bank eventually did with a refund: POST `outcome=succeeded|failed`.
+
+    A pending refund succeeds or fails; one that succeeded can still fail later (a card
+    closed since, Stripe's `expired_or_canceled_card`), and the money returns to the
+    merchant's balance. `failure_reason` may name another of Stripe's reasons.
+    """
     outcome = request.POST.get("outcome", "succeeded")
     with transaction.atomic():
         refund = store.get_for_update(P, "refund", refund_id)
         if refund is None:
             return error(404, "invalid_request_error", f"No such refund: '{refund_id}'")
-        if refund["status"] != "pending":
+        before = refund["status"]
+        if before == "failed" or (before == "succeeded" and outcome != "failed"):
             return JsonResponse(_public(refund))
         intent = store.get_for_update(P, "payment_intent", refund["payment_intent"])
         assert intent is not None
+        refund.pop("pending_reason", None)
         if outcome == "failed":
-            refund.update(status="failed", failure_reason="declined", pending_reason=None)
+            default = "declined" if before == "pending" else "expired_or_canceled_card"
+            refund.update(
+                status="failed",
+                failure_reason=request.POST.get("failure_reason", default),
+                failure_balance_transaction=store.new_id("txn_"),
+            )
             intent["_refunded"] -= refund["amount"]
             store.put(P, "payment_intent", intent["id"], intent)
             store.put(P, "refund", refund_id, refund)
+            emit(refund["_account"], "refund.updated", refund, previous={"status": before})
             emit(refund["_account"], "refund.failed", refund)
         else:
-            refund.update(status="succeeded", pending_reason=None)
+            refund.update(status="succeeded")
             store.put(P, "refund", refund_id, refund)
-            emit(refund["_account"], "refund.updated", refund)
+            emit(refund["_account"], "refund.updated", refund, previous={"status": before})
             emit(refund["_account"], "charge.refunded", _charge(intent))
     return JsonResponse(_public(refund))

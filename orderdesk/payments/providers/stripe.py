@@ -6,6 +6,7 @@ import functools
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
 
     from orderdesk.payments.models import PaymentAttempt, Refund
 
+log = logging.getLogger(__name__)
+
+# The API version the webhook endpoint must be created with (docs/payments.md): the pinned
+# SDK's. Card refunds send `refund.*` events only to endpoints on 2024-10-28 or later.
+API_VERSION: str = stripe.api_version
+
 # Stripe's own default (stripe.Webhook.DEFAULT_TOLERANCE): older signatures are replays.
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Metadata keys that tie Stripe objects back to our rows.
@@ -46,7 +53,11 @@ PAYMENT_EVENTS: dict[str, EventKind] = {
     "payment_intent.processing": "payment_processing",
     "payment_intent.canceled": "payment_cancelled",
 }
-REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+# `charge.refund.updated` is what endpoints on versions before 2024-10-28 get for a card
+# refund's status changes; its object is the refund, so it is read like `refund.updated`.
+REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+)
 REFUND_STATUSES: dict[str, RefundOutcome] = {
     "succeeded": "succeeded",
     "pending": "pending",
@@ -110,8 +121,14 @@ class Stripe(PaymentProvider):
         )
 
     def _error(self, error: stripe.StripeError) -> ProviderError:
-        retryable = isinstance(error, stripe.APIConnectionError | stripe.RateLimitError) or (
-            isinstance(error, stripe.APIError) and (error.http_status or 500) >= 500
+        status = error.http_status
+        # 409 is another request with the same idempotency key still running (Stripe's
+        # `idempotency_key_in_use`): the retry gets its answer. A reused key with other
+        # parameters is a 400 `idempotency_error`, permanent like any other 400.
+        retryable = (
+            isinstance(error, stripe.APIConnectionError | stripe.RateLimitError)
+            or (isinstance(error, stripe.APIError) and (status or 500) >= 500)
+            or status == 409
         )
         message = error.user_message or str(error) or type(error).__name__
         if isinstance(error, stripe.APIConnectionError):
@@ -147,7 +164,7 @@ class Stripe(PaymentProvider):
             redirect_url = next_action.redirect_to_url.url or ""
         return PaymentStart(
             provider_reference=intent.id,
-            client_secret=intent.client_secret or "",
+            client_secret=_optional(intent, "client_secret"),
             redirect_url=redirect_url,
         )
 
@@ -163,7 +180,7 @@ class Stripe(PaymentProvider):
             )
         except stripe.StripeError as error:
             raise self._error(error) from error
-        return _refund_result(result.id, result.status or "", result.failure_reason or "")
+        return _refund_result(result)
 
     def refund_status(self, attempt: PaymentAttempt, refund: Refund) -> RefundResult:
         try:
@@ -177,7 +194,7 @@ class Stripe(PaymentProvider):
                 matches = [
                     r
                     for r in listing.data
-                    if r.metadata and r.metadata.to_dict().get(REFUND_KEY) == refund.idempotency_key
+                    if _metadata(r).get(REFUND_KEY) == refund.idempotency_key
                 ]
                 if not matches:
                     return RefundResult(
@@ -186,7 +203,7 @@ class Stripe(PaymentProvider):
                 found = matches[0]
         except stripe.StripeError as error:
             raise self._error(error) from error
-        return _refund_result(found.id, found.status or "", found.failure_reason or "")
+        return _refund_result(found)
 
     def can_check_refund(self, refund: Refund) -> bool:
         # Retrieved by its id, or found by our key among the payment's refunds.
@@ -198,10 +215,20 @@ class Stripe(PaymentProvider):
         return parse_event(request.body)
 
 
-def _refund_result(refund_id: str, status: str, failure_reason: str) -> RefundResult:
+def _optional(obj: stripe.StripeObject, name: str) -> str:
+    """A field Stripe may leave out of an object (`failure_reason` of a refund that has not
+    failed, `pending_reason` of one not pending): the SDK raises AttributeError for a missing
+    field, so it is read with a default. Empty when missing or null."""
+    value = getattr(obj, name, None)
+    return value if isinstance(value, str) else ""
+
+
+def _refund_result(refund: stripe.Refund) -> RefundResult:
+    status = _optional(refund, "status")
+    failure_reason = _optional(refund, "failure_reason")
     outcome = REFUND_STATUSES.get(status, "pending")
     message = f"Stripe refund {status}" + (f": {failure_reason}" if failure_reason else "")
-    return RefundResult(status=outcome, provider_reference=refund_id, message=message)
+    return RefundResult(status=outcome, provider_reference=refund.id, message=message)
 
 
 def parse_event(payload: bytes) -> ProviderEvent:
@@ -215,6 +242,19 @@ def parse_event(payload: bytes) -> ProviderEvent:
             raise TypeError("data.object is not an object")
     except (ValueError, KeyError, TypeError) as error:
         raise InvalidNotification(f"Malformed Stripe event: {error}") from None
+    version = event.get("api_version")
+    if version and version != API_VERSION:
+        # Handled, not refused: the fields read here are the same in every version since
+        # 2022-11-15, and a refused event would be retried for three days and then lost.
+        # What differs is which events Stripe sends: the operator must fix the endpoint.
+        log.warning(
+            "Stripe event %s (%s) has API version %s; the webhook endpoint should use %s "
+            "(docs/payments.md)",
+            event_id,
+            event_type,
+            version,
+            API_VERSION,
+        )
     metadata = _field(obj, "metadata", dict)
     currency = str(obj.get("currency") or "").upper() or None
     common: dict[str, Any] = {"event_id": event_id, "type": event_type, "payload": event}
@@ -255,6 +295,11 @@ def parse_event(payload: bytes) -> ProviderEvent:
             **common,
         )
     return ProviderEvent(kind="ignored", **common)
+
+
+def _metadata(obj: stripe.StripeObject) -> dict[str, Any]:
+    metadata = getattr(obj, "metadata", None)
+    return metadata.to_dict() if isinstance(metadata, stripe.StripeObject) else {}
 
 
 def _charge_id(latest_charge: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import stripe as stripe_sdk
 from django.conf import settings
 from django.urls import reverse
 
@@ -18,6 +19,7 @@ from orderdesk.payments.providers.base import PaymentProvider, ProviderError
 from orderdesk.payments.tests.conftest import begin_payment, refund_row, wait_for_stalled_sandbox
 from orderdesk.sandboxes import deliveries, store
 from orderdesk.sandboxes.models import SandboxDelivery
+from orderdesk.sandboxes.stripe import account_of, published
 from orderdesk.testing.factories import World
 
 
@@ -146,11 +148,12 @@ def test_it_never_refunds_twice_for_one_refund_row(sandboxed: World) -> None:
     assert again.provider_reference == first.provider_reference
     assert len(store.find("stripe", "refund", payment_intent=attempt.provider_reference)) == 1
 
-    refund.amount_minor = 600  # the same key with other parameters
+    refund.amount_minor = 600  # the same key with other parameters: Stripe's 400
     with pytest.raises(ProviderError) as excinfo:
         adapter.refund(attempt, refund)
     assert excinfo.value.permanent
-    assert excinfo.value.http_status == 409
+    assert excinfo.value.http_status == 400
+    assert "can only be used with the same parameters" in excinfo.value.message
 
 
 def test_it_reports_a_500_as_retryable_and_the_retry_succeeds(sandboxed: World) -> None:
@@ -240,3 +243,140 @@ def test_it_delivers_to_accounts_configured_only_in_orderdesk(sandboxed: World) 
 
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+
+
+# Stripe's published behaviour (issue 12): idempotency, object shapes, events.
+
+
+def _raw(path: str, data: dict[str, str], key: str) -> httpx.Response:
+    """A request to the sandbox's API as Stripe's own clients send it."""
+    secret = ProviderAccount.objects.get(provider="stripe").secret("secret_key")
+    return httpx.post(
+        f"{settings.STRIPE_API_BASE}/v1/{path}",
+        data=data,
+        headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": key},
+    )
+
+
+def test_a_key_reused_with_other_parameters_is_a_400_idempotency_error(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+    first = _raw("refunds", {"payment_intent": attempt.provider_reference, "amount": "100"}, "k1")
+
+    other = _raw("refunds", {"payment_intent": attempt.provider_reference, "amount": "200"}, "k1")
+
+    assert first.status_code == 200
+    assert other.status_code == 400
+    assert other.json()["error"]["type"] == "idempotency_error"
+    assert "Idempotent-Replayed" not in other.headers
+    assert len(store.find("stripe", "refund", payment_intent=attempt.provider_reference)) == 1
+
+
+def test_a_key_still_running_is_a_409(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+    account = _raw("refunds", {}, "probe").request.headers["Authorization"]
+    slot = f"{account_of(account.removeprefix('Bearer '))}:k2"
+    store.put("stripe", "idempotency", slot, {"fingerprint": "x", "running": True})
+
+    answer = _raw("refunds", {"payment_intent": attempt.provider_reference}, "k2")
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "idempotency_key_in_use"
+    assert store.find("stripe", "refund", payment_intent=attempt.provider_reference) == []
+
+
+def test_an_error_once_the_endpoint_ran_is_kept_and_replayed(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+    too_much = {"payment_intent": attempt.provider_reference, "amount": "99999999"}
+
+    first = _raw("refunds", too_much, "k3")
+    again = _raw("refunds", too_much, "k3")
+
+    assert first.status_code == again.status_code == 400
+    assert first.json()["error"]["code"] == "amount_too_large"
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+
+
+def test_parameters_that_fail_validation_keep_nothing_for_the_key(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+
+    bad = _raw("refunds", {"payment_intent": attempt.provider_reference, "bogus": "1"}, "k4")
+    fixed = _raw("refunds", {"payment_intent": attempt.provider_reference}, "k4")
+
+    assert bad.status_code == 400
+    assert bad.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "Received unknown parameter: bogus",
+        "param": "bogus",
+    }
+    assert fixed.status_code == 200
+    assert "Idempotent-Replayed" not in fixed.headers
+
+
+def test_a_500_before_the_endpoint_ran_is_not_replayed(sandboxed: World) -> None:
+    _, attempt, _ = paid_by_stripe(sandboxed)
+    store.add_fault("stripe", "refunds.create", "500")
+    params = {"payment_intent": attempt.provider_reference, "amount": "100"}
+
+    failed = _raw("refunds", params, "k5")
+    retried = _raw("refunds", params, "k5")
+
+    assert failed.status_code == 500
+    assert retried.status_code == 200
+    assert "Idempotent-Replayed" not in retried.headers
+
+
+def _published_keys(kind: str) -> set[str]:
+    return set(published(kind))
+
+
+def test_objects_have_the_fields_stripe_publishes_and_no_others(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    store.add_fault("stripe", "refunds.create", "pending")
+    pending = adapter.refund(attempt, refund_row(attempt, 300))
+    done = adapter.refund(attempt, refund_row(attempt, 400))
+
+    intent = _raw("payment_intents", {"amount": "100", "currency": "eur"}, "k6").json()
+    refund = store.get("stripe", "refund", done.provider_reference)
+    waiting = store.get("stripe", "refund", pending.provider_reference)
+
+    assert refund is not None
+    assert waiting is not None
+    assert set(intent) == _published_keys("payment_intent")
+    assert {k for k in refund if not k.startswith("_")} == _published_keys("refund")
+    assert "failure_reason" not in refund
+    assert {k for k in waiting if not k.startswith("_")} == _published_keys("refund") | {
+        "pending_reason"
+    }
+
+
+def test_a_refund_that_succeeded_can_fail_later(sandboxed: World) -> None:
+    _, attempt, adapter = paid_by_stripe(sandboxed)
+    refund = refund_row(attempt, 700)
+    result = adapter.refund(attempt, refund)
+    refund.provider_reference = result.provider_reference
+    deliveries.deliver_pending()
+    settle = reverse("sandboxes:stripe-settle", args=[result.provider_reference])
+
+    answer = httpx.post(settings.SITE_URL + settle, data={"outcome": "failed"})
+
+    assert answer.json()["status"] == "failed"
+    assert answer.json()["failure_reason"] == "expired_or_canceled_card"
+    status = adapter.refund_status(attempt, refund)
+    assert status.status == "failed"
+    assert "expired_or_canceled_card" in status.message
+    intent = store.get("stripe", "payment_intent", attempt.provider_reference)
+    assert intent is not None
+    assert intent["_refunded"] == 0
+    events = [e["type"] for e in store.find("stripe", "event")]
+    assert events[-2:] == ["refund.updated", "refund.failed"]
+
+
+def test_events_carry_the_api_version_of_the_pinned_sdk(sandboxed: World) -> None:
+    paid_by_stripe(sandboxed)
+
+    versions = {e["api_version"] for e in store.find("stripe", "event")}
+
+    assert versions == {stripe_sdk.api_version}
+    assert {n.payload["api_version"] for n in ProviderNotification.objects.all()} == versions
