@@ -810,6 +810,34 @@ def _kept_message(snapshot: ActionSnapshot, number: int) -> str:
     )
 
 
+def restore_access(
+    order: Order, *, snapshots: Iterable[ActionSnapshot], actor: Actor | User
+) -> list[ActionRun]:
+    """Grant again the access a refund removed, after the provider reversed that refund
+    (issue 12): each removed grant among `snapshots` is queued like a re-run, with its retries.
+
+    Call inside the caller's transaction with the order locked. Grants not removed (still
+    granted, or whose removal failed) are left alone; asking twice queues nothing twice.
+    """
+    actor = Actor.of(actor)
+    runs: list[ActionRun] = []
+    wanted = [s.pk for s in snapshots if s.order_id == order.pk]
+    locked = ActionSnapshot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    for snapshot in locked:
+        if snapshot.status == SnapshotStatus.REVOKED and _active_run(snapshot) is None:
+            runs.append(_queue(snapshot, by=actor))
+    if runs:
+        record_event(
+            order,
+            type=EventType.ACCESS_RESTORED,
+            message="Access granted again: " + ", ".join(str(run.snapshot) for run in runs),
+            actor=actor,
+            data={"snapshot_ids": [run.snapshot_id for run in runs]},
+        )
+        transitions.set_action_health(order, action_health(order))
+    return runs
+
+
 def revoke_actions(
     order: Order, *, snapshots: Iterable[ActionSnapshot], actor: Actor | User
 ) -> list[ActionRun]:

@@ -41,6 +41,13 @@ class EventType(models.TextChoices):
     REFUND_FAILED = "refund_failed", _("Refund failed")
     REFUNDS_REVERSED = "refunds_reversed", _("Refunded data restored")
     REFUND_EMAILED = "refund_emailed", _("Refund confirmation emailed")
+    REFUND_REVERSED_BY_PROVIDER = "refund_provider_reversed", _("Refund reversed by the provider")
+    REFUND_REVERSAL_HANDLED = "refund_reversal_handled", _("Reversed refund handled")
+    ACCESS_RESTORED = "access_restored", _("Access restored")
+    DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+    DISPUTE_UPDATED = "dispute_updated", _("Dispute updated")
+    DISPUTE_CLOSED = "dispute_closed", _("Dispute closed")
+    DISPUTE_FUNDS = "dispute_funds", _("Dispute funds moved")
     NOTE = "note", _("Note")
     # Written by staff for staff: shown in the panel and the staff API, never to the customer.
     INTERNAL_NOTE = "internal_note", _("Internal note")

@@ -54,6 +54,39 @@ class ActionHealth(models.TextChoices):
     UNFINISHED = nonmember(("pending", "failed"))
 
 
+class AttentionReason(models.TextChoices):
+    """Why an order is on the Requires attention tab; an order may have several."""
+
+    ACTIONS = "actions", _("Actions not finished")
+    DISPUTE = "dispute", _("Open dispute")
+    REFUND_REVERSED = "refund_reversed", _("Refund reversed by the provider")
+
+
+def attention_q(reason: AttentionReason, cutoff: dt.datetime | None = None) -> Q:
+    """The condition of one reason: the one definition the tab, its counter, the reasons of
+    an order and the partial indexes share. `cutoff` (paid before it) applies to actions
+    only: they are given a few minutes to finish first; the index leaves it out."""
+    if reason == AttentionReason.ACTIONS:
+        q = Q(status__in=OrderStatus.OWES_ACTIONS, action_health__in=ActionHealth.UNFINISHED)
+        return q & Q(paid_at__lt=cutoff) if cutoff is not None else q
+    if reason == AttentionReason.DISPUTE:
+        return Q(dispute_open=True)
+    return Q(refund_reversal_open=True)
+
+
+def attention_reasons_of(order: Order) -> list[AttentionReason]:
+    """The reasons of an order loaded `with_attention_reasons` (its `attention_<reason>`)."""
+    return [r for r in AttentionReason if getattr(order, f"attention_{r.value}", False)]
+
+
+def attention_index_q() -> Q:
+    """The partial indexes' condition: every reason, without the actions' time limit."""
+    q = Q()
+    for reason in AttentionReason:
+        q |= attention_q(reason)
+    return q
+
+
 class DeviceType(models.TextChoices):
     DESKTOP = "desktop", _("Desktop")
     MOBILE = "mobile", _("Mobile")
@@ -77,18 +110,50 @@ class OrderQuerySet(models.QuerySet["Order"]):
             organization_id=token.checkout.organization_id, checkout_id=token.checkout_id
         )
 
-    def requiring_attention(self, now: dt.datetime, minutes: int | None = None) -> OrderQuerySet:
-        """Paid orders with a post-purchase action not succeeded within `minutes` (SPEC §2).
+    def requiring_attention(
+        self,
+        now: dt.datetime,
+        minutes: int | None = None,
+        *,
+        reason: AttentionReason | None = None,
+    ) -> OrderQuerySet:
+        """Orders staff must look at (SPEC §2, issue 12), for every reason or one.
 
-        Statuses that owe actions, action health pending or failed, paid more than `minutes`
-        (default `settings.REQUIRES_ATTENTION_MINUTES`) ago. The conditions match the partial
-        index `order_attention`, so this stays cheap to list and to count.
+        - actions: statuses that owe actions, action health pending or failed, paid more
+          than `minutes` (default `settings.REQUIRES_ATTENTION_MINUTES`) ago;
+        - dispute: a payment dispute not closed yet;
+        - refund_reversed: a refund the provider reversed after it succeeded, not yet
+          handled by staff.
+
+        The conditions imply the partial indexes' (`attention_index_q`), so this stays cheap
+        to list and to count.
         """
+        return self.filter(self.attention_condition(now, minutes, reason=reason))
+
+    @staticmethod
+    def attention_condition(
+        now: dt.datetime, minutes: int | None = None, *, reason: AttentionReason | None = None
+    ) -> Q:
         minutes = settings.REQUIRES_ATTENTION_MINUTES if minutes is None else minutes
-        return self.filter(
-            status__in=OrderStatus.OWES_ACTIONS,
-            action_health__in=ActionHealth.UNFINISHED,
-            paid_at__lt=now - dt.timedelta(minutes=minutes),
+        cutoff = now - dt.timedelta(minutes=minutes)
+        if reason is not None:
+            return attention_q(reason, cutoff)
+        q = Q()
+        for each in AttentionReason:
+            q |= attention_q(each, cutoff)
+        return q
+
+    def with_attention_reasons(self, now: dt.datetime, minutes: int | None = None) -> OrderQuerySet:
+        """Each order annotated `attention_<reason>` (a boolean per reason), for grouping."""
+        minutes = settings.REQUIRES_ATTENTION_MINUTES if minutes is None else minutes
+        cutoff = now - dt.timedelta(minutes=minutes)
+        return self.annotate(
+            **{
+                f"attention_{reason.value}": models.ExpressionWrapper(
+                    attention_q(reason, cutoff), output_field=models.BooleanField()
+                )
+                for reason in AttentionReason
+            }
         )
 
     def was_paid(self) -> OrderQuerySet:
@@ -114,6 +179,10 @@ class Order(models.Model):
     action_health = models.CharField(
         max_length=10, choices=ActionHealth.choices, default=ActionHealth.NONE
     )
+    # Requires attention's other reasons (issue 12), kept by orders.transitions: a payment
+    # dispute not closed yet, and a refund the provider reversed that staff have not handled.
+    dispute_open = models.BooleanField(default=False, db_default=False)
+    refund_reversal_open = models.BooleanField(default=False, db_default=False)
 
     currency = models.CharField(max_length=3)
     subtotal_minor = models.BigIntegerField(default=0)  # before the discount code
@@ -177,20 +246,19 @@ class Order(models.Model):
             models.Index(fields=["checkout", "customer_email"], name="order_email"),
             models.Index(fields=["discount_code", "-created_at"], name="order_discount_created"),
             models.Index(fields=["checkout", "paid_at"], name="order_checkout_paid"),
-            # Requires attention is a small set; a partial index keeps it cheap to find and count.
+            # Requires attention is a small set; a partial index over every reason keeps it
+            # cheap to find and count.
             models.Index(
                 fields=["checkout", "paid_at"],
-                name="order_attention",
-                condition=Q(action_health__in=list(ActionHealth.UNFINISHED))
-                & Q(status__in=list(OrderStatus.OWES_ACTIONS)),
+                name="order_attention_count",
+                condition=attention_index_q(),
             ),
-            # The tab's page, newest first, stops after 51 rows; through order_attention it
+            # The tab's page, newest first, stops after 51 rows; through the index above it
             # sorted every order requiring attention (4,000+ heap rows at a million orders).
             models.Index(
                 fields=["checkout", "-created_at", "-id"],
-                name="order_attention_created",
-                condition=Q(action_health__in=list(ActionHealth.UNFINISHED))
-                & Q(status__in=list(OrderStatus.OWES_ACTIONS)),
+                name="order_attention_page",
+                condition=attention_index_q(),
             ),
         ]
 

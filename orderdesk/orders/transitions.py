@@ -260,6 +260,69 @@ def reverse_refunds(
     return order
 
 
+def unbook_refund(
+    order: Order,
+    *,
+    refunded_minor: int,
+    actor: Actor,
+    message: str,
+    data: dict[str, Any] | None = None,
+) -> Order:
+    """The provider reversed a refund that had succeeded (issue 12): the order's refunded
+    total drops to `refunded_minor` and it goes on Requires attention until staff handle it.
+
+    Refunded / Partially Refunded → Partially Refunded while other refunds remain, else back
+    to where the money says it is: Marked as Completed or Completed when it had been
+    completed, Paid otherwise. The caller has put the lines' refunded amounts back. An order
+    in any other status (none should hold a succeeded refund) keeps it: the money still moved.
+    """
+    if not 0 <= refunded_minor <= order.total_minor:
+        raise ValueError(f"Refunded total {refunded_minor} is outside 0..{order.total_minor}")
+    with transaction.atomic():
+        order = lock_order(order)
+        previous = order.status
+        if previous in (S.REFUNDED, S.PARTIALLY_REFUNDED):
+            if refunded_minor > 0:
+                order.status = S.PARTIALLY_REFUNDED
+            elif order.marked_completed_at is not None:
+                order.status = S.MARKED_COMPLETED
+            elif order.completed_at is not None:
+                order.status = S.COMPLETED
+            else:
+                order.status = S.PAID
+        order.refunded_minor = refunded_minor
+        order.refund_reversal_open = True
+        order.save(update_fields=["status", "refunded_minor", "refund_reversal_open", "updated_at"])
+        record_event(
+            order,
+            type=EventType.REFUND_REVERSED_BY_PROVIDER,
+            message=message,
+            actor=actor,
+            data={"from": previous, "to": order.status, **(data or {})},
+        )
+    return order
+
+
+def set_refund_reversal_open(order: Order, is_open: bool) -> Order:
+    """Whether a refund the provider reversed still waits for staff (Requires attention)."""
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.refund_reversal_open != is_open:
+            order.refund_reversal_open = is_open
+            order.save(update_fields=["refund_reversal_open", "updated_at"])
+    return order
+
+
+def set_dispute_open(order: Order, is_open: bool) -> Order:
+    """Whether a payment dispute of the order is still open (Requires attention)."""
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.dispute_open != is_open:
+            order.dispute_open = is_open
+            order.save(update_fields=["dispute_open", "updated_at"])
+    return order
+
+
 def set_action_health(order: Order, health: ActionHealth) -> Order:
     """Store the summary of the order's actions; a Paid order whose actions all succeeded completes."""
     with transaction.atomic():

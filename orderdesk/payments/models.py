@@ -175,6 +175,16 @@ class Refund(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # The provider reversed the refund after it had succeeded (Stripe `refund.failed` on a
+    # succeeded refund, issue 12): the money is back with the merchant, the books are undone.
+    # Staff then decide about the access it removed; who and when is kept here and on the
+    # timeline.
+    provider_reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_handled_at = models.DateTimeField(null=True, blank=True)
+    reversal_handled_by = models.CharField(max_length=254, blank=True)
+    # The report days that counted this refund still do: the reports layer rebuilds them
+    # (`reports.rollups.refresh_stale_refunds`) before it reads them and in its periodic job.
+    rollup_stale = models.BooleanField(default=False, db_default=False)
 
     objects = RefundQuerySet.as_manager()
 
@@ -200,10 +210,18 @@ class Refund(models.Model):
                 name="refund_counted_settled",
                 condition=Q(status__in=list(RefundStatus.BOOKED)),
             ),
+            models.Index(
+                fields=["order"], name="refund_rollup_stale", condition=Q(rollup_stale=True)
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount_minor} {self.currency} ({self.status})"
+
+    @property
+    def awaits_reversal_decision(self) -> bool:
+        """The provider reversed it and staff have not decided about the access it removed."""
+        return self.provider_reversed_at is not None and self.reversal_handled_at is None
 
     @property
     def created_by_label(self) -> str:
@@ -235,6 +253,69 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_line}: {self.amount_minor}"
+
+
+class DisputeStatus(models.TextChoices):
+    """Stripe's dispute statuses (spec3 `dispute.status`, plus `prevented` of today's API)."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", _("Inquiry: needs response")
+    WARNING_UNDER_REVIEW = "warning_under_review", _("Inquiry: under review")
+    WARNING_CLOSED = "warning_closed", _("Inquiry closed")
+    NEEDS_RESPONSE = "needs_response", _("Needs response")
+    UNDER_REVIEW = "under_review", _("Under review")
+    CHARGE_REFUNDED = "charge_refunded", _("Closed: payment refunded")
+    PREVENTED = "prevented", _("Prevented")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+    # Still open: the merchant may have to answer, the money may still move.
+    OPEN = nonmember(
+        ("warning_needs_response", "warning_under_review", "needs_response", "under_review")
+    )
+
+
+class Dispute(models.Model):
+    """A cardholder's dispute (chargeback or inquiry) of an order's payment, as the provider
+    reports it; one row per provider dispute, updated by each of its events."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="disputes")
+    payment_attempt = models.ForeignKey(
+        PaymentAttempt, on_delete=models.PROTECT, related_name="disputes"
+    )
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider_reference = models.CharField(max_length=200)  # Stripe's dp_…
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=50, blank=True)  # Stripe's reason code, e.g. fraudulent
+    status = models.CharField(max_length=30)  # DisputeStatus, or a status Stripe adds later
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    # What the provider took from the merchant's balance and gave back, as its events said.
+    funds_withdrawn_minor = models.BigIntegerField(default=0)
+    funds_reinstated_minor = models.BigIntegerField(default=0)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["opened_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_reference"], name="unique_provider_dispute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.provider_reference} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in DisputeStatus.OPEN
+
+    @property
+    def status_label(self) -> str:
+        return (
+            str(DisputeStatus(self.status).label) if self.status in DisputeStatus else self.status
+        )
 
 
 class ProviderNotification(models.Model):

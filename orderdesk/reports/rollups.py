@@ -6,7 +6,10 @@ it — payments, refunds and new orders are stamped with the time they happen, a
 changes to an opened checkout (consent, billing country) come while the customer is on the
 page. The days after stay live, so a report is always current. The one change that reaches
 back further, reversing refunds ("Also restore refunded data"), refreshes the days it touches
-with `refresh_days()` in its own transaction.
+with `refresh_days()` in its own transaction. A refund the provider reverses after it
+succeeded (issue 12) is booked by `payments`, below this layer, which marks it
+`rollup_stale`: `refresh_stale_refunds()` rebuilds its days before any report reads the
+rollup and in the periodic job.
 
 `roll_up()` is idempotent and safe to run from several workers: the state row is locked, and
 days are added month by month, each month in its own transaction, so a crash loses at most
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout
+from orderdesk.payments.models import Refund
 from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts
 from orderdesk.reports.models import Grain, RollupState, SalesDay
 from orderdesk.reports.periods import midnight
@@ -130,8 +134,35 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
 
 def roll_up_all(*, now: dt.datetime | None = None) -> int:
     """Bring every checkout's rollup up to date (the worker runs this periodically)."""
+    refresh_stale_refunds()
     checkouts = Checkout.objects.select_related("organization").order_by("pk")
     return sum(roll_up(checkout, now=now) for checkout in checkouts)
+
+
+def refresh_stale_refunds(checkout_ids: Iterable[int] | None = None) -> int:
+    """Rebuild the rolled-up days that still count refunds the provider has since reversed
+    (`Refund.rollup_stale`), and clear the mark in the same transaction; returns how many.
+
+    Rows another transaction is refreshing are skipped, not waited for."""
+    stale = Refund.objects.filter(rollup_stale=True)
+    if checkout_ids is not None:
+        stale = stale.filter(order__checkout_id__in=list(checkout_ids))
+    if not stale.exists():
+        return 0
+    with transaction.atomic():
+        rows = list(
+            stale.select_for_update(skip_locked=True, of=("self",)).values_list(
+                "pk", "order__checkout_id", "settled_at"
+            )
+        )
+        by_checkout: dict[int, list[dt.datetime]] = {}
+        for _pk, checkout_id, settled_at in rows:
+            if settled_at is not None:
+                by_checkout.setdefault(checkout_id, []).append(settled_at)
+        for checkout_id, moments in by_checkout.items():
+            refresh_days(checkout_id, moments)
+        Refund.objects.filter(pk__in=[pk for pk, _c, _s in rows]).update(rollup_stale=False)
+    return len(rows)
 
 
 def rebuild(checkout: Checkout, *, now: dt.datetime | None = None) -> int:

@@ -14,6 +14,7 @@ books follow what the provider did (an unknown outcome stays pending until the p
   or, where it cannot be asked, staff confirming what it did
 - `provider_events`: refund notifications, and refunds made in the provider's dashboard
 - `restore`: undoing the books of every refund (the order's part in `orders.transitions`)
+- `reversal`: a refund the provider reversed after it succeeded: staff decide about access
 - `outcome`: a refund's outcome, its tone and the one sentence both interfaces answer with
 
 The names below are the package's public face; import them from here.
@@ -49,6 +50,7 @@ from orderdesk.payments.refunds.request import (
     valid_key,
 )
 from orderdesk.payments.refunds.restore import restore_refunded_data
+from orderdesk.payments.refunds.reversal import handle_reversed_refund
 from orderdesk.payments.refunds.settle import settle_refund
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "apply_refund_event",
     "check_refund",
     "confirm_refund",
+    "handle_reversed_refund",
     "reconcile_pending_refunds",
     "reconcile_refund",
     "record_provider_refund",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from orderdesk.actions.models import ActionSnapshot
 from orderdesk.actions.services import revoke_actions
 from orderdesk.lib.money import format_money
 from orderdesk.orders import transitions
@@ -30,7 +31,9 @@ def settle_refund(
 
     succeeded → the books (lines, order total and status, payment status);
     failed → the refund is failed with the provider's message and nothing else changes (the
-    lines it held are free to refund again);
+    lines it held are free to refund again); failed after it had succeeded (the provider
+    reversed it, issue 12) → its books are undone (`unbook_refund`) and the order waits on
+    Requires attention for staff to decide about the access it removed;
     pending → only the provider's reference and note are kept.
     `event_message` replaces the timeline's sentence (staff confirming for the provider).
     """
@@ -75,6 +78,10 @@ def settle_refund(
                 actor=actor,
                 data={"refund_id": refund.pk},
             )
+        elif result.status == "failed" and refund.status == RefundStatus.SUCCEEDED:
+            if fields:
+                refund.save(update_fields=fields)
+            unbook_refund(order, refund, message=result.message, actor=actor)
         elif result.status == "pending" and refund.status == RefundStatus.PENDING:
             note = result.message[:500]
             if note and note != refund.failure_message:
@@ -137,7 +144,75 @@ def book_payment(attempt_id: int, amount_minor: int) -> None:
     attempt.save(update_fields=["refunded_minor", "status", "updated_at"])
 
 
-def _schedule_access_removal(order: Order, refund: Refund, *, actor: Actor) -> None:
+def unbook_refund(order: Order, refund: Refund, *, message: str, actor: Actor) -> Order:
+    """Undo the books of a refund the provider reversed after it succeeded; runs under the
+    order lock with the refund locked.
+
+    The money is back in the merchant's balance and the customer did not get it, so the
+    refund becomes failed and stops counting: its lines' refunded amounts, the order's
+    refunded total and status (`transitions.unbook_refund`, which puts the order on Requires
+    attention), the payment's refunded amount. The report days that counted it are rebuilt
+    by the reports layer (`rollup_stale`). Access the refund removed stays removed until
+    staff decide (`payments.refunds.reversal.handle_reversed_refund`); the timeline says so.
+    """
+    amount_text = format_money(refund.amount_minor, refund.currency)
+    refund.status = RefundStatus.FAILED
+    refund.failure_message = (message or "The provider reversed the refund.")[:500]
+    refund.provider_reversed_at = timezone.now()
+    refund.rollup_stale = refund.settled_at is not None
+    refund.save(update_fields=["status", "failure_message", "provider_reversed_at", "rollup_stale"])
+    taken_back = 0
+    for refund_line in refund.lines.select_related("order_line"):
+        line = refund_line.order_line
+        removed = min(refund_line.amount_minor, line.refunded_minor)
+        if removed:
+            line.refunded_minor -= removed
+            line.save(update_fields=["refunded_minor"])
+            taken_back += removed
+    if refund.payment_attempt_id is not None:
+        unbook_payment(refund.payment_attempt_id, refund.amount_minor)
+    removed_access = [str(s) for s in removed_access_snapshots(order, refund)]
+    provider = refund.payment_attempt.get_provider_display() if refund.payment_attempt else ""
+    sentence = (
+        f"{provider or 'The provider'} reversed the refund of {amount_text}"
+        + (f" ({refund.failure_message})" if message else "")
+        + ": the money is back in the merchant's balance and the customer did not get it."
+    )
+    if removed_access:
+        sentence += (
+            f" The refund had removed access ({', '.join(removed_access)}): restore it or"
+            " leave it removed."
+        )
+    return transitions.unbook_refund(
+        order,
+        refunded_minor=max(0, order.refunded_minor - refund.amount_minor),
+        actor=actor,
+        message=sentence[:500],
+        data={
+            "refund_id": refund.pk,
+            "amount_minor": refund.amount_minor,
+            "lines_minor": taken_back,
+            "removed_access": removed_access,
+        },
+    )
+
+
+def unbook_payment(attempt_id: int, amount_minor: int) -> None:
+    """Take `amount_minor` off what the payment gave back (a refund the provider reversed)."""
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    attempt.refunded_minor = max(0, attempt.refunded_minor - amount_minor)
+    if attempt.status in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+        attempt.status = (
+            PaymentStatus.PARTIALLY_REFUNDED
+            if attempt.refunded_minor > 0
+            else PaymentStatus.SUCCEEDED
+        )
+    attempt.save(update_fields=["refunded_minor", "status", "updated_at"])
+
+
+def removed_access_snapshots(order: Order, refund: Refund) -> list[ActionSnapshot]:
+    """The grants whose access this refund asked to remove (its lines' "Remove access" and
+    "Remove offer access")."""
     product_ids = [
         pid
         for pid in refund.lines.filter(remove_access=True).values_list(
@@ -148,5 +223,10 @@ def _schedule_access_removal(order: Order, refund: Refund, *, actor: Actor) -> N
     snapshots = product_access_snapshots(order, product_ids) if product_ids else []
     if refund.remove_offer_access:
         snapshots += offer_access_snapshots(order)
+    return snapshots
+
+
+def _schedule_access_removal(order: Order, refund: Refund, *, actor: Actor) -> None:
+    snapshots = removed_access_snapshots(order, refund)
     if snapshots:
         revoke_actions(order, snapshots=snapshots, actor=actor)
