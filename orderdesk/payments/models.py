@@ -294,6 +294,9 @@ class Dispute(models.Model):
     funds_reinstated_minor = models.BigIntegerField(default=0)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the provider made the newest event applied: an older one arriving late (providers
+    # do not promise order) does not set the status back.
+    last_event_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

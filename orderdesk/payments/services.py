@@ -22,6 +22,7 @@ from orderdesk.orders.pricing import check_discount_code
 from orderdesk.orders.services import IngestError
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments import refunds
+from orderdesk.payments.disputes import apply_dispute_event
 from orderdesk.payments.models import (
     PaymentAttempt,
     PaymentStatus,
@@ -428,6 +429,8 @@ def _apply(checkout: Checkout, provider: str, event: ProviderEvent) -> tuple[Ord
         return _refund_order(checkout, provider, event), outcome
     if event.kind == "ignored":
         return None, "ignored"
+    if event.kind == "dispute":
+        return apply_dispute_event(event, checkout=checkout, provider=provider, actor=actor)
     attempt = _find_attempt(checkout, provider, event)
     if attempt is None:
         return None, "unknown payment"

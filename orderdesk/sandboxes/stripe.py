@@ -648,3 +648,76 @@ def settle_refund(request: HttpRequest, refund_id: str) -> HttpResponse:
             emit(refund["_account"], "refund.updated", refund, previous={"status": before})
             emit(refund["_account"], "charge.refunded", _charge(intent))
     return JsonResponse(_public(refund))
+
+
+DISPUTE_DAYS_TO_RESPOND = 7
+
+
+@sandbox_view
+def open_dispute(request: HttpRequest) -> HttpResponse:
+    """The cardholder disputes a paid intent: POST `payment_intent`, `reason` (Stripe's codes,
+    default `fraudulent`), `amount` (default the whole payment). Stripe opens the dispute and
+    takes its amount from the balance: `charge.dispute.created`, then `.funds_withdrawn`."""
+    with transaction.atomic():
+        intent = store.get_for_update(P, "payment_intent", request.POST.get("payment_intent", ""))
+        if intent is None or intent["status"] != "succeeded":
+            return error(404, "invalid_request_error", "No such paid payment_intent")
+        amount = _int_param(request.POST.dict(), "amount") or intent["amount_received"]
+        now = int(time.time())
+        dispute_id = store.new_id("dp_")
+        dispute = _from_published(
+            "dispute",
+            id=dispute_id,
+            amount=amount,
+            balance_transactions=[],
+            charge=intent["latest_charge"],
+            created=now,
+            currency=intent["currency"],
+            is_charge_refundable=False,
+            livemode=False,
+            metadata={},
+            payment_intent=intent["id"],
+            reason=request.POST.get("reason", "fraudulent"),
+            status="needs_response",
+            _account=intent["_account"],
+        )
+        dispute["evidence_details"] = dict(
+            dispute["evidence_details"], due_by=now + DISPUTE_DAYS_TO_RESPOND * 86400
+        )
+        dispute["payment_method_details"] = dict(
+            dispute["payment_method_details"],
+            card=dict(dispute["payment_method_details"]["card"], case_type="chargeback"),
+        )
+        intent["_disputed"] = True
+        store.put(P, "payment_intent", intent["id"], intent)
+        store.put(P, "dispute", dispute_id, dispute)
+        emit(intent["_account"], "charge.dispute.created", dispute)
+        emit(intent["_account"], "charge.dispute.funds_withdrawn", dispute)
+    return JsonResponse(_public(dispute))
+
+
+@sandbox_view
+def update_dispute(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    """What happens next: POST `status=under_review` (the merchant answered), `won` or
+    `lost` (the card network decided: `charge.dispute.closed`, and for a win the money back,
+    `charge.dispute.funds_reinstated`)."""
+    status = request.POST.get("status", "")
+    if status not in ("under_review", "won", "lost"):
+        return error(400, "invalid_request_error", "status is under_review, won or lost")
+    with transaction.atomic():
+        dispute = store.get_for_update(P, "dispute", dispute_id)
+        if dispute is None:
+            return error(404, "invalid_request_error", f"No such dispute: '{dispute_id}'")
+        if dispute["status"] in ("won", "lost"):
+            return JsonResponse(_public(dispute))
+        before = dispute["status"]
+        dispute["status"] = status
+        store.put(P, "dispute", dispute_id, dispute)
+        account = dispute["_account"]
+        if status == "under_review":
+            emit(account, "charge.dispute.updated", dispute, previous={"status": before})
+        else:
+            emit(account, "charge.dispute.closed", dispute, previous={"status": before})
+            if status == "won":
+                emit(account, "charge.dispute.funds_reinstated", dispute)
+    return JsonResponse(_public(dispute))

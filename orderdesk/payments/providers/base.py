@@ -43,6 +43,7 @@ EventKind = Literal[
     "refund_pending",
     "refund_failed",
     "payment_refunded",  # the provider's running refunded total for a payment (amount_minor)
+    "dispute",  # a cardholder's dispute was opened, changed, closed, or moved funds
     "ignored",
 ]
 
@@ -62,6 +63,11 @@ class ProviderEvent:
     method: str = ""
     refund_reference: str = ""
     refund_key: str = ""  # our refund idempotency key, when echoed
+    dispute_reference: str = ""  # Stripe's dp_…
+    dispute_status: str = ""
+    dispute_reason: str = ""
+    evidence_due_by: int | None = None  # Unix time
+    occurred_at: int | None = None  # when the provider made the event (Unix time), for order
     message: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
 

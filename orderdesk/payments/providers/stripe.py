@@ -58,6 +58,16 @@ PAYMENT_EVENTS: dict[str, EventKind] = {
 REFUND_EVENTS = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 )
+# A dispute's object is the dispute in each of these (docs.stripe.com/api/events/types).
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+    }
+)
 REFUND_STATUSES: dict[str, RefundOutcome] = {
     "succeeded": "succeeded",
     "pending": "pending",
@@ -284,6 +294,21 @@ def parse_event(payload: bytes) -> ProviderEvent:
             amount_minor=_int(obj.get("amount")),
             currency=currency,
             message=str(obj.get("failure_reason") or ""),
+            **common,
+        )
+    if event_type in DISPUTE_EVENTS:
+        evidence = _field(obj, "evidence_details", dict)
+        return ProviderEvent(
+            kind="dispute",
+            payment_reference=str(obj.get("payment_intent") or ""),
+            charge_reference=_charge_id(obj.get("charge")),
+            dispute_reference=str(obj.get("id", "")),
+            dispute_status=str(obj.get("status") or ""),
+            dispute_reason=str(obj.get("reason") or ""),
+            evidence_due_by=_int(evidence.get("due_by")),
+            occurred_at=_int(event.get("created")),
+            amount_minor=_int(obj.get("amount")),
+            currency=currency,
             **common,
         )
     if event_type == "charge.refunded":
