@@ -39,6 +39,7 @@ from orderdesk.api.staff_schemas import (
     RefundOut,
     RefundResultOut,
     RerunOut,
+    ReversalDecisionIn,
 )
 from orderdesk.lib.forms import TimeZoneField
 from orderdesk.orders.events import Actor
@@ -52,6 +53,7 @@ from orderdesk.payments.refunds import (
     RefundRequest,
     check_refund,
     confirm_refund,
+    handle_reversed_refund,
     refund_notice,
     refund_order,
 )
@@ -392,6 +394,24 @@ def confirm_pending_refund(
     refund = get_object_or_404(Refund, pk=refund_id, order=order)
     settled = confirm_refund(refund, refunded=body.refunded, actor=Actor.of_token(token))
     return _refund_result(settled, token, number)
+
+
+@router.post(
+    "/orders/{number}/refunds/{refund_id}/reversal",
+    response={200: RefundResultOut, **VERB_ERRORS},
+)
+def handle_refund_reversal(
+    request: StaffRequest, number: OrderNumber, refund_id: RefundId, body: ReversalDecisionIn
+) -> RefundResultOut:
+    """Decide about a refund the provider reversed after it succeeded (its
+    `awaits_reversal_decision`): grant again the access it removed, or leave it removed. The
+    order then leaves Requires attention for this reason. 400 for a refund the provider did
+    not reverse; one already handled is answered as it is."""
+    token = request.auth
+    order = get_order_for_token(token, number, acting=True)
+    refund = get_object_or_404(Refund, pk=refund_id, order=order)
+    handled = handle_reversed_refund(refund, restore=body.restore_access, by=Actor.of_token(token))
+    return _refund_result(handled, token, number)
 
 
 def _refund_result(refund: Refund, token: ApiToken, number: int) -> RefundResultOut:

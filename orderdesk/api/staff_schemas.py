@@ -16,7 +16,7 @@ from orderdesk.api.schemas import CustomerOut, LineOut, Out, PaymentAttemptOut, 
 from orderdesk.lib.forms import DAY_MESSAGE, MAX_TEXT, MAX_TIME_ZONE, iso_day
 from orderdesk.lib.money import to_minor
 from orderdesk.orders.forms import MAX_DISCOUNT_CODE, MAX_NUMBER, OrderTab
-from orderdesk.orders.models import OrderStatus
+from orderdesk.orders.models import AttentionReason, OrderStatus
 from orderdesk.orders.queries import Cursor
 from orderdesk.reports.periods import Granularity, Preset
 from orderdesk.reports.queries import CountSeries
@@ -105,6 +105,15 @@ class OrderQuery(Schema):
     tab: Annotated[OrderTab | None, EmptyIsNone] = optional(
         description="`attention`: only the orders that require attention."
     )
+    reason: Annotated[AttentionReason | None, EmptyIsNone] = optional(
+        description="With `tab=attention`: only the orders that require attention for this "
+        "reason: `actions` (post-purchase actions not finished), `dispute` (a payment "
+        "dispute is open), `refund_reversed` (the provider reversed a refund; staff decide "
+        "about the access it removed)."
+    )
+    disputed: bool = Field(
+        default=False, description="Only the orders with a payment dispute still open."
+    )
     tz: str = Field(
         default="",
         max_length=MAX_TIME_ZONE,
@@ -187,6 +196,11 @@ class OrderRowOut(FromOrder):  # workflows.table.TableRow
     source: str
     tags: Tags
     country: str
+    attention_reasons: list[str] = Field(
+        validation_alias="attention_reasons",
+        description="Why the order requires attention now (empty: it does not): `actions`, "
+        "`dispute`, `refund_reversed`.",
+    )
 
 
 class OrderPageOut(Out):  # workflows.table.TablePage
@@ -242,7 +256,36 @@ class RefundOut(Out):
     )
     created_at: dt.datetime
     settled_at: dt.datetime | None
+    provider_reversed_at: dt.datetime | None = Field(
+        description="When the provider reversed the refund after it had succeeded (the "
+        "money is back with the merchant; its books are undone)."
+    )
+    awaits_reversal_decision: bool = Field(
+        description="Reversed by the provider and not yet handled: POST …/refunds/{id}/reversal."
+    )
+    reversal_handled_at: dt.datetime | None
+    reversal_handled_by: str
     lines: list[RefundLineOut]
+
+
+class DisputeOut(Out):
+    id: int
+    provider: str
+    provider_reference: str = Field(description="The provider's dispute id (Stripe `dp_…`).")
+    amount_minor: int
+    currency: str
+    reason: str = Field(description="The provider's reason code, e.g. `fraudulent`.")
+    status: str = Field(
+        description="The provider's status: `warning_needs_response`, "
+        "`warning_under_review`, `needs_response`, `under_review` (open); "
+        "`warning_closed`, `charge_refunded`, `prevented`, `won`, `lost` (closed)."
+    )
+    is_open: bool
+    evidence_due_by: dt.datetime | None
+    funds_withdrawn_minor: int
+    funds_reinstated_minor: int
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
 
 
 class ActionRunOut(Schema):
@@ -312,6 +355,10 @@ class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     status_label: str
     action_health: str
     requires_attention: bool = Field(validation_alias="requires_attention")
+    attention_reasons: list[str] = Field(
+        validation_alias="attention_reasons",
+        description="Why it requires attention: `actions`, `dispute`, `refund_reversed`.",
+    )
     created_at: dt.datetime
     paid_at: dt.datetime | None
     completed_at: dt.datetime | None
@@ -320,6 +367,7 @@ class OrderDetailOut(FromOrder):  # workflows.panel.OrderDetails
     lines: list[StaffLineOut] = Field(validation_alias="lines")
     payments: list[StaffPaymentOut] = Field(validation_alias="payments")
     refunds: list[RefundOut] = Field(validation_alias="refunds")
+    disputes: list[DisputeOut] = Field(validation_alias="disputes")
     actions: list[ActionOut] = Field(validation_alias="actions")
     timeline: list[EventOut] = Field(validation_alias="timeline")
 
@@ -385,6 +433,12 @@ class RefundIn(Schema):
 class RefundConfirmIn(Schema):
     refunded: bool = Field(
         description="What the provider's own service shows: true if it returned the money."
+    )
+
+
+class ReversalDecisionIn(Schema):
+    restore_access: bool = Field(
+        description="true: grant again the access the refund removed; false: leave it removed."
     )
 
 

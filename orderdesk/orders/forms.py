@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from orderdesk.lib.forms import ChoiceField, DayField, QueryForm, TextField
-from orderdesk.orders.models import OrderStatus
+from orderdesk.orders.models import AttentionReason, OrderStatus
 from orderdesk.orders.queries import MIN_SUBSTRING, ORDER_NUMBER, OrderFilters, search_words
 
 # ORDER_NUMBER allows 18 digits: every such number fits PostgreSQL's bigint.
@@ -55,6 +55,11 @@ class OrderFilterForm(QueryForm):
     tab = ChoiceField(
         choices=OrderTab.choices, error_messages={"invalid_choice": _("Unknown tab.")}
     )
+    reason = ChoiceField(
+        choices=AttentionReason.choices,
+        error_messages={"invalid_choice": _("Choose a reason from the list.")},
+    )
+    disputed = TextField()
 
     def __init__(self, data: Mapping[str, Any], *, tz: dt.tzinfo) -> None:
         super().__init__(data)
@@ -78,6 +83,17 @@ class OrderFilterForm(QueryForm):
                 code="too_short",
             )
         return email
+
+    def clean_disputed(self) -> bool:
+        """Only orders with an open dispute: the page's checkbox sends 1, the API true."""
+        raw: str = self.cleaned_data["disputed"].lower()
+        if raw in ("", "0", "false"):
+            return False
+        if raw in ("1", "true", "on"):
+            return True
+        raise ValidationError(
+            gettext("Use 1 to show only orders with an open dispute."), code="invalid"
+        )
 
     def clean_q(self) -> str:
         q: str = self.cleaned_data["q"]
@@ -119,6 +135,10 @@ class OrderFilterForm(QueryForm):
             created_before=self._start_of(end + dt.timedelta(days=1)) if end else None,
             q=data.get("q", ""),
             requires_attention=data.get("tab") == OrderTab.ATTENTION,
+            attention_reason=data.get("reason", "")
+            if data.get("tab") == OrderTab.ATTENTION
+            else "",
+            disputed=bool(data.get("disputed")),
         )
 
     def _start_of(self, day: dt.date) -> dt.datetime:

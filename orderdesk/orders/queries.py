@@ -28,6 +28,7 @@ from django.utils import timezone
 from orderdesk.catalog.models import DiscountCode
 from orderdesk.orders.folding import Fold
 from orderdesk.orders.models import (
+    AttentionReason,
     Order,
     OrderQuerySet,
     OrderTag,
@@ -70,6 +71,10 @@ class OrderFilters:
     created_before: dt.datetime | None = None
     q: str = ""
     requires_attention: bool = False
+    # One reason of Requires attention (on that tab), e.g. to work through the disputes.
+    attention_reason: str = ""
+    # Only orders with a payment dispute still open.
+    disputed: bool = False
 
     @property
     def is_filtered(self) -> bool:
@@ -110,7 +115,11 @@ def filter_orders(
     `references`) a provider's payment id.
     """
     if filters.requires_attention:
-        qs = qs.requiring_attention(timezone.now())
+        reason = AttentionReason(filters.attention_reason) if filters.attention_reason else None
+        qs = qs.requiring_attention(timezone.now(), reason=reason)
+    if filters.disputed:
+        # Implies the attention indexes' condition: the page and count stay on them.
+        qs = qs.filter(dispute_open=True)
     if filters.number is not None:
         qs = qs.filter(number=filters.number)
     if filters.email:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from orderdesk.lib import formats
 from orderdesk.lib.money import country_name
-from orderdesk.orders.models import LineKind, Order, OrderStatus
+from orderdesk.orders.models import AttentionReason, LineKind, Order, OrderStatus
 from orderdesk.payments.methods import METHOD_LABELS, method_label
 from orderdesk.payments.models import PaymentStatus, Provider
 from orderdesk.workflows.customer import CustomerOrder
@@ -79,6 +79,8 @@ class OrderRow:
     url: str
     # The row's words in the page's language, looked up once per page (RowTexts).
     texts: RowTexts
+    # Why it requires attention: (reason, label in the page's language).
+    attention: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class PageLabels:
     kinds: dict[str, str]
     methods: dict[str, str]
     providers: dict[str, str]
+    attention: dict[str, str]
 
 
 # Per language, for the process's life: the catalogues do not change while it runs, and
@@ -126,6 +129,7 @@ def _page_labels(lang: str) -> PageLabels:
             kinds={kind.value: str(kind.label) for kind in LineKind},
             methods={method: str(label) for method, label in METHOD_LABELS.items()},
             providers={provider.value: str(provider.label) for provider in Provider},
+            attention={reason.value: str(reason.label) for reason in AttentionReason},
         )
 
 
@@ -185,6 +189,10 @@ class RowPresenter:
             country=country_name(order.country, self.number_locale),
             url=self.url_pattern.format(order.number) + self.query_suffix,
             texts=self.texts,
+            attention=tuple(
+                (reason.value, self.labels.attention[reason.value])
+                for reason in row.attention_reasons
+            ),
         )
 
 
@@ -195,7 +203,7 @@ _MUTED = '<span class="muted">{}</span>'
 _NONE = '<span class="muted">—</span>'
 
 _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
-  <td><span class="badge status-{status}">{status_label}</span></td>
+  <td><span class="badge status-{status}">{status_label}</span>{attention}</td>
   <td class="created">
     <time datetime="{created_iso}" tabindex="0" aria-describedby="created-tip-{number}">{created_short}</time>
     <span class="tooltip" role="tooltip" id="created-tip-{number}">{created_exact}</span>
@@ -271,6 +279,10 @@ def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> Saf
         oob=_OOB if oob else "",
         status=_e(order.status),
         status_label=_e(row.status_label),
+        attention="".join(
+            f'\n    <span class="badge attention-reason attention-{_e(reason)}">{_e(label)}</span>'
+            for reason, label in row.attention
+        ),
         order_number=_e(texts.order % {"number": order.number}),
         created_iso=_e(row.created_iso),
         created_short=_e(row.created_short),

@@ -318,3 +318,19 @@ class RefundConfirmationForm(forms.Form):
             "invalid_choice": gettext_lazy("Say whether the provider refunded it."),
         },
     )
+
+
+class ReversalDecisionForm(forms.Form):
+    """Staff's decision about the access a refund removed, after the provider reversed it."""
+
+    restore = forms.TypedChoiceField(
+        choices=[
+            ("yes", gettext_lazy("Restore access")),
+            ("no", gettext_lazy("Leave access removed")),
+        ],
+        coerce=lambda value: value == "yes",
+        error_messages={
+            "required": gettext_lazy("Say whether to restore the access."),
+            "invalid_choice": gettext_lazy("Say whether to restore the access."),
+        },
+    )

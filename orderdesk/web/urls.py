@@ -56,6 +56,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         refunds.confirm_pending_refund,
         name="order_refund_confirm",
     ),
+    path(
+        "orders/<int:number>/refunds/<int:refund_id>/reversal/",
+        refunds.handle_reversal,
+        name="order_refund_reversal",
+    ),
     path("orders/<int:number>/mark-paid/", actions.mark_paid, name="order_mark_paid"),
     path(
         "orders/<int:number>/mark-completed/",

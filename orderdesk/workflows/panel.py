@@ -11,12 +11,18 @@ from functools import cached_property
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from orderdesk.actions.models import ActionRun, ActionSnapshot
+from orderdesk.actions.models import ActionRun, ActionSnapshot, SnapshotStatus
 from orderdesk.actions.services import can_send_receipt
-from orderdesk.orders.models import Order, OrderEvent, OrderLine
+from orderdesk.orders.models import (
+    AttentionReason,
+    Order,
+    OrderEvent,
+    OrderLine,
+    attention_reasons_of,
+)
 from orderdesk.orders.pricing import VatRow, vat_breakdown
-from orderdesk.payments.models import PaymentAttempt, Refund
-from orderdesk.payments.refunds import RefundNotice, refund_notice
+from orderdesk.payments.models import Dispute, PaymentAttempt, Refund
+from orderdesk.payments.refunds import RefundNotice, refund_notice, removed_access_snapshots
 from orderdesk.payments.services import payment_to_confirm
 
 
@@ -33,6 +39,19 @@ class General:
 
 
 @dataclass(frozen=True)
+class Reversal:
+    """A refund the provider reversed that waits for staff: the access it removed, and
+    whether any of it can be granted again."""
+
+    refund: Refund
+    removed_access: list[ActionSnapshot]
+
+    @property
+    def can_restore(self) -> bool:
+        return any(s.status == SnapshotStatus.REVOKED for s in self.removed_access)
+
+
+@dataclass(frozen=True)
 class OrderDetails:
     """Everything the order panel shows, loaded in a fixed number of queries."""
 
@@ -43,6 +62,7 @@ class OrderDetails:
     payments: list[PaymentAttempt]
     actions: list[ActionSnapshot]  # each with its runs, newest first
     timeline: list[OrderEvent]
+    disputes: list[Dispute]
 
     @cached_property
     def payment_to_confirm(self) -> PaymentAttempt | None:
@@ -60,10 +80,29 @@ class OrderDetails:
         return [refund_notice(refund) for refund in self.refunds]
 
     @cached_property
+    def attention_reasons(self) -> list[AttentionReason]:
+        """Why the order is on the Requires attention tab now (none: it is not); one query,
+        run only when read, through the tab's own definition."""
+        annotated = (
+            Order.objects.filter(pk=self.order.pk)
+            .with_attention_reasons(timezone.now())
+            .only("pk")
+            .first()
+        )
+        return attention_reasons_of(annotated) if annotated is not None else []
+
+    @cached_property
     def requires_attention(self) -> bool:
-        """Whether the order is on the Requires attention tab now: one query, run only when
-        read (the API's detail shows it; the panel's tab says it already)."""
-        return Order.objects.filter(pk=self.order.pk).requiring_attention(timezone.now()).exists()
+        return bool(self.attention_reasons)
+
+    @cached_property
+    def reversals(self) -> list[Reversal]:
+        """Refunds the provider reversed that staff have not handled yet."""
+        return [
+            Reversal(refund, removed_access_snapshots(self.order, refund))
+            for refund in self.refunds
+            if refund.awaits_reversal_decision
+        ]
 
 
 def load_order_details(order: Order) -> OrderDetails:
@@ -95,6 +134,7 @@ def load_order_details(order: Order) -> OrderDetails:
         )
     )
     events = list(order.events.order_by("created_at", "pk"))
+    disputes = list(Dispute.objects.filter(order=order).order_by("opened_at", "pk"))
     return OrderDetails(
         order=order,
         general=general,
@@ -103,4 +143,5 @@ def load_order_details(order: Order) -> OrderDetails:
         payments=attempts,
         actions=snapshots,
         timeline=events,
+        disputes=disputes,
     )

@@ -13,8 +13,15 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from django.db.models import Q
+from django.utils import timezone
 
-from orderdesk.orders.models import Order, OrderLine, OrderQuerySet
+from orderdesk.orders.models import (
+    AttentionReason,
+    Order,
+    OrderLine,
+    OrderQuerySet,
+    attention_reasons_of,
+)
 from orderdesk.orders.queries import (
     PAGE_SIZE,
     Cursor,
@@ -54,6 +61,12 @@ class TableRow:
     order: Order
     products: list[RowLine]
     payment: RowAttempt | None
+
+    @property
+    def attention_reasons(self) -> list[AttentionReason]:
+        """Why the order requires attention now (none when it does not), from the page
+        query's `with_attention_reasons` annotation."""
+        return attention_reasons_of(self.order)
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,10 @@ def table_page(
     size: int = PAGE_SIZE,
 ) -> TablePage:
     """One page of `orders` (already scoped to what the caller may see) matching `filters`,
-    newest first: one query for the page and two for its rows, whatever its size."""
+    newest first: one query for the page and two for its rows, whatever its size. Each row
+    knows the reasons it requires attention (a few boolean columns of the page query)."""
     cursors = cursors or PageCursors()
+    orders = orders.with_attention_reasons(timezone.now())
     page = None
     if cursors.before is None and only_text_words(filters.q):
         page = _page_in_window(orders, filters, checkout_ids, after=cursors.after, size=size)

@@ -51,7 +51,7 @@ from orderdesk.payments.refunds.request import (
 )
 from orderdesk.payments.refunds.restore import restore_refunded_data
 from orderdesk.payments.refunds.reversal import handle_reversed_refund
-from orderdesk.payments.refunds.settle import settle_refund
+from orderdesk.payments.refunds.settle import removed_access_snapshots, settle_refund
 
 __all__ = [
     "ALL",
@@ -80,6 +80,7 @@ __all__ = [
     "refund_options",
     "refund_order",
     "refund_outcome",
+    "removed_access_snapshots",
     "restore_refunded_data",
     "scoped_key",
     "settle_refund",

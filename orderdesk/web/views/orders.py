@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
-from orderdesk.orders.models import Order, OrderQuerySet, OrderStatus
+from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import PAGE_SIZE, count_capped
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
@@ -101,6 +101,7 @@ def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
             tags.update(t for t in link_tags or [] if isinstance(t, str))
     return {
         "statuses": OrderStatus.choices,
+        "attention_reasons": AttentionReason.choices,
         "source_options": sorted(sources),
         "tag_options": sorted(tags),
     }

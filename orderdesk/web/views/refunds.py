@@ -18,6 +18,7 @@ from orderdesk.payments.refunds import (
     RefundKeyReused,
     check_refund,
     confirm_refund,
+    handle_reversed_refund,
     refund_notice,
     refund_options,
     refund_order,
@@ -27,6 +28,7 @@ from orderdesk.web.refund_form import (
     RefundConfirmationForm,
     RefundDialog,
     RefundForm,
+    ReversalDecisionForm,
     blank_dialog,
     posted_dialog,
 )
@@ -136,3 +138,22 @@ def confirm_pending_refund(request: StaffRequest, number: int, refund_id: int) -
     except RefundError as error:
         return _refused(request, order, error.message)
     return _settled(request, order, refund)
+
+
+@login_required
+@require_POST
+def handle_reversal(request: StaffRequest, number: int, refund_id: int) -> HttpResponse:
+    """Staff decide about the access a refund removed that the provider then reversed."""
+    order, refund = _pending_refund(request, number, refund_id)
+    form = ReversalDecisionForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, order, _("Say whether to restore the access."))
+    restore = form.cleaned_data["restore"]
+    try:
+        handle_reversed_refund(refund, restore=restore, by=request.user)
+    except RefundError as error:
+        return _refused(request, order, error.message)
+    if not request.htmx:
+        return redirect(reverse("order_detail", args=[order.number]))
+    message = _("Access is being restored.") if restore else _("The reversed refund is handled.")
+    return order_updated_response(request, order, message=message)
