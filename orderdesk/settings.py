@@ -209,7 +209,9 @@ if SECURE_COOKIES:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # HSTS preload lists take registrable domains, and Orderdesk runs on a host of the merchant's
 # domain: whether that domain is preloaded is the merchant's decision, not this app's.
-SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# models.W040: SQLite (development, tests) ignores an index's INCLUDE columns; they are for
+# PostgreSQL's index-only count of Requires attention (orders.models, order_attention_count).
+SILENCED_SYSTEM_CHECKS = ["security.W021", "models.W040"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Order URLs carry customer emails in their filters: no other site sees them as a referrer.

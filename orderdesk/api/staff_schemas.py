@@ -106,8 +106,7 @@ class OrderQuery(Schema):
         description="`attention`: only the orders that require attention."
     )
     reason: Annotated[AttentionReason | None, EmptyIsNone] = optional(
-        description="With `tab=attention`: only the orders that require attention for this "
-        "reason: `actions` (post-purchase actions not finished), `dispute` (a payment "
+        description="Only the orders that require attention for this reason: `actions` (post-purchase actions not finished), `dispute` (a payment "
         "dispute is open), `refund_reversed` (the provider reversed a refund; staff decide "
         "about the access it removed)."
     )

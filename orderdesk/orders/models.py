@@ -252,6 +252,9 @@ class Order(models.Model):
                 fields=["checkout", "paid_at"],
                 name="order_attention_count",
                 condition=attention_index_q(),
+                # The counter rechecks every reason's columns; included here, PostgreSQL
+                # counts from the index alone (0.2 ms instead of 5 ms at 467 rows).
+                include=["status", "action_health", "dispute_open", "refund_reversal_open"],
             ),
             # The tab's page, newest first, stops after 51 rows; through the index above it
             # sorted every order requiring attention (4,000+ heap rows at a million orders).

@@ -71,7 +71,7 @@ class OrderFilters:
     created_before: dt.datetime | None = None
     q: str = ""
     requires_attention: bool = False
-    # One reason of Requires attention (on that tab), e.g. to work through the disputes.
+    # Only the orders that require attention for this reason, e.g. to work through disputes.
     attention_reason: str = ""
     # Only orders with a payment dispute still open.
     disputed: bool = False
@@ -114,9 +114,13 @@ def filter_orders(
     substring of the folded first name, last name or email, or the order number, or (with
     `references`) a provider's payment id.
     """
-    if filters.requires_attention:
-        reason = AttentionReason(filters.attention_reason) if filters.attention_reason else None
-        qs = qs.requiring_attention(timezone.now(), reason=reason)
+    if filters.attention_reason:
+        # One reason, on either tab: the orders that require attention for it.
+        qs = qs.requiring_attention(
+            timezone.now(), reason=AttentionReason(filters.attention_reason)
+        )
+    elif filters.requires_attention:
+        qs = qs.requiring_attention(timezone.now())
     if filters.disputed:
         # Implies the attention indexes' condition: the page and count stay on them.
         qs = qs.filter(dispute_open=True)

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(condition=models.Q(models.Q(('action_health__in', ('pending', 'failed')), ('status__in', ('paid', 'marked_completed', 'partially_refunded'))), ('dispute_open', True), ('refund_reversal_open', True), _connector='OR'), fields=['checkout', 'paid_at'], name='order_attention_count'),
+            index=models.Index(condition=models.Q(models.Q(('action_health__in', ('pending', 'failed')), ('status__in', ('paid', 'marked_completed', 'partially_refunded'))), ('dispute_open', True), ('refund_reversal_open', True), _connector='OR'), fields=['checkout', 'paid_at'], include=('status', 'action_health', 'dispute_open', 'refund_reversal_open'), name='order_attention_count'),
         ),
         migrations.AddIndex(
             model_name='order',
