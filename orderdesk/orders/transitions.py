@@ -271,7 +271,8 @@ def unbook_refund(
     """The provider reversed a refund that had succeeded (issue 12): the order's refunded
     total drops to `refunded_minor` and it goes on Requires attention until staff handle it.
 
-    Refunded / Partially Refunded → Partially Refunded while other refunds remain, else back
+    Refunded / Partially Refunded → Refunded or Partially Refunded as the refunds still booked
+    say, else back
     to where the money says it is: Marked as Completed or Completed when it had been
     completed, Paid otherwise. The caller has put the lines' refunded amounts back. An order
     in any other status (none should hold a succeeded refund) keeps it: the money still moved.
@@ -282,7 +283,9 @@ def unbook_refund(
         order = lock_order(order)
         previous = order.status
         if previous in (S.REFUNDED, S.PARTIALLY_REFUNDED):
-            if refunded_minor > 0:
+            if refunded_minor >= order.total_minor > 0:
+                order.status = S.REFUNDED  # other refunds still return it all
+            elif refunded_minor > 0:
                 order.status = S.PARTIALLY_REFUNDED
             elif order.marked_completed_at is not None:
                 order.status = S.MARKED_COMPLETED

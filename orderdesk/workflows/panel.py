@@ -81,8 +81,11 @@ class OrderDetails:
 
     @cached_property
     def attention_reasons(self) -> list[AttentionReason]:
-        """Why the order is on the Requires attention tab now (none: it is not); one query,
-        run only when read, through the tab's own definition."""
+        """Why the order is on the Requires attention tab now (none: it is not), through the
+        tab's own definition: read from the order when `workflows.lookup` annotated it, else
+        one query, run only when read."""
+        if hasattr(self.order, f"attention_{AttentionReason.ACTIONS.value}"):
+            return attention_reasons_of(self.order)
         annotated = (
             Order.objects.filter(pk=self.order.pk)
             .with_attention_reasons(timezone.now())

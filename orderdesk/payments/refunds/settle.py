@@ -9,6 +9,7 @@ only, one made in the provider's dashboard) goes through `book_refund` or `book_
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from orderdesk.actions.models import ActionSnapshot
@@ -18,7 +19,13 @@ from orderdesk.orders import transitions
 from orderdesk.orders.events import Actor, EventType, record_event
 from orderdesk.orders.models import Order
 from orderdesk.orders.pricing import refund_line_vat
-from orderdesk.payments.models import PaymentAttempt, PaymentStatus, Refund, RefundStatus
+from orderdesk.payments.models import (
+    PaymentAttempt,
+    PaymentStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
+)
 from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds.confirmation import schedule_confirmation
 from orderdesk.payments.refunds.plan import offer_access_snapshots, product_access_snapshots
@@ -45,9 +52,12 @@ def settle_refund(
             refund.provider_reference = result.provider_reference[:200]
             fields.append("provider_reference")
         amount_text = format_money(refund.amount_minor, refund.currency)
-        if result.status == "succeeded" and refund.status in (
-            RefundStatus.PENDING,
-            RefundStatus.FAILED,
+        if (
+            result.status == "succeeded"
+            and refund.status in (RefundStatus.PENDING, RefundStatus.FAILED)
+            # Failed after it had succeeded is final at the provider (Stripe): a success
+            # arriving now is an older event delivered late, not money moving again.
+            and refund.provider_reversed_at is None
         ):
             # A failed refund that the provider later reports done did move money: book it.
             was_failed = refund.status == RefundStatus.FAILED
@@ -161,14 +171,22 @@ def unbook_refund(order: Order, refund: Refund, *, message: str, actor: Actor) -
     refund.provider_reversed_at = timezone.now()
     refund.rollup_stale = refund.settled_at is not None
     refund.save(update_fields=["status", "failure_message", "provider_reversed_at", "rollup_stale"])
+    # What stays refunded is what the refunds still booked add up to, never more than was
+    # there: a refund the provider reported for an order already refunded in full was never
+    # added to the lines or the order (`record_provider_refund`), so subtracting its amount
+    # would take off another refund's.
     taken_back = 0
     for refund_line in refund.lines.select_related("order_line"):
         line = refund_line.order_line
-        removed = min(refund_line.amount_minor, line.refunded_minor)
-        if removed:
-            line.refunded_minor -= removed
+        still = RefundLine.objects.filter(
+            order_line=line, refund__status__in=RefundStatus.BOOKED
+        ).aggregate(total=Sum("amount_minor"))["total"]
+        kept = min(line.refunded_minor, line.total_minor, still or 0)
+        if kept < line.refunded_minor:
+            taken_back += line.refunded_minor - kept
+            line.refunded_minor = kept
             line.save(update_fields=["refunded_minor"])
-            taken_back += removed
+    still_booked = order.refunds.booked().aggregate(total=Sum("amount_minor"))["total"] or 0
     if refund.payment_attempt_id is not None:
         unbook_payment(refund.payment_attempt_id, refund.amount_minor)
     removed_access = [str(s) for s in removed_access_snapshots(order, refund)]
@@ -185,7 +203,7 @@ def unbook_refund(order: Order, refund: Refund, *, message: str, actor: Actor) -
         )
     return transitions.unbook_refund(
         order,
-        refunded_minor=max(0, order.refunded_minor - refund.amount_minor),
+        refunded_minor=min(order.refunded_minor, order.total_minor, still_booked),
         actor=actor,
         message=sentence[:500],
         data={

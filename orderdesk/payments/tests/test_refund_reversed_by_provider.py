@@ -28,6 +28,7 @@ from orderdesk.payments.refunds import (
     RefundError,
     RefundRequest,
     handle_reversed_refund,
+    record_provider_refund,
     refund_order,
     settle_refund,
 )
@@ -298,3 +299,40 @@ def test_stripe_failing_a_succeeded_refund_reverses_it_end_to_end(
     assert (order.status, order.refunded_minor) == (OrderStatus.COMPLETED, 0)
     assert (attempt.status, attempt.refunded_minor) == (PaymentStatus.SUCCEEDED, 0)
     assert order.refund_reversal_open
+
+
+def test_a_late_success_does_not_book_a_reversed_refund_again(
+    world: factories.World, order: Order, fake: FakeProvider
+) -> None:
+    refund = refund_course(order, world)
+    settle_refund(refund, REVERSED, actor=STRIPE)
+    before = books(order)
+
+    settle_refund(refund, RefundResult("succeeded"), actor=STRIPE)  # refund.updated, late
+
+    assert books(order) == before
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED
+
+
+def test_reversing_a_refund_never_booked_on_the_lines_takes_nothing_else_off(
+    world: factories.World, fake: FakeProvider
+) -> None:
+    order = factories.order(world)
+    line = order.lines.get()
+    refund_order(
+        order,
+        RefundRequest(amounts={line.pk: line.total_minor}, via_provider=True),
+        actor=Actor.system(),
+        idempotency_key=uuid.uuid4().hex,
+    )
+    attempt = order.payment_attempts.get()
+    # Made in the dashboard on an order already refunded in full: only the payment learns.
+    record_provider_refund(attempt, amount_minor=500, provider_reference="re_extra", actor=STRIPE)
+    extra = Refund.objects.get(provider_reference="re_extra")
+    before = books(order)
+    assert before[:3] == (OrderStatus.REFUNDED, line.total_minor, [line.total_minor])
+
+    settle_refund(extra, REVERSED, actor=STRIPE)
+
+    assert books(order)[:3] == before[:3]

@@ -83,7 +83,12 @@ def test_a_fully_rolled_up_period_never_reads_the_orders(world: factories.World)
         figures = headline_figures(s, Valuation())
 
     assert figures.orders == 19
-    tables = " ".join(q["sql"] for q in queries.captured_queries)
+    # Only the probe for refunds the provider reversed since (issue 12) touches refunds: an
+    # EXISTS over a partial index that is empty while nothing waits.
+    probes = [q["sql"] for q in queries.captured_queries if "rollup_stale" in q["sql"]]
+    assert len(probes) == 1
+    assert "orders_order" not in probes[0]
+    tables = " ".join(q["sql"] for q in queries.captured_queries if q["sql"] not in probes)
     assert "reports_salesday" in tables
     assert "orders_order" not in tables
     assert "payments_refund" not in tables

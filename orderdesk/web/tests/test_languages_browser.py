@@ -45,7 +45,7 @@ def test_a_member_who_chose_finnish_gets_the_orders_page_in_finnish(
     assert EURO.match(anna.locator("td.num").inner_text().strip())
     # Created today: the time with a period, Finland's way ("14.05").
     assert re.fullmatch(r"\d{1,2}\.\d{2}", anna.locator("td.created time").inner_text())
-    expect(anna.locator(".badge")).to_have_text("Maksettu")
+    expect(anna.locator(".badge.status-paid")).to_have_text("Maksettu")
 
     anna.locator("a.row-link").click()
     panel = page.locator("#panel .panel")
@@ -74,7 +74,7 @@ def test_the_language_menu_switches_to_swedish_and_remembers_it(
     assert world.alice.language == "sv"
 
     bert = page.locator(f"#order-row-{shop['bert'].number}")
-    expect(bert.locator(".badge")).to_have_text("Återbetald")
+    expect(bert.locator(".badge.status-refunded")).to_have_text("Återbetald")
     bert.locator("a.row-link").click()
     panel = page.locator("#panel .panel")
     expect(panel.get_by_role("heading", name=f"Beställning #{shop['bert'].number}")).to_be_visible()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from orderdesk.catalog.models import DiscountCode
+from orderdesk.orders.models import AttentionReason, Order
 from orderdesk.organizations.models import ApiToken, CheckoutRole
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.testing import factories
@@ -72,11 +73,18 @@ def test_requires_attention_costs_a_query_only_when_read(
     fine = factories.order(world, created_at=timezone.now() - dt.timedelta(hours=1))
     late, fine = (get_order_for_token(token, o.number) for o in (late, fine))
 
-    # lines, refunds (none, so no refund lines), attempts, actions, their runs, events
-    with django_assert_num_queries(6):
+    # lines, refunds (none, so no refund lines), attempts, actions, their runs, events,
+    # disputes
+    with django_assert_num_queries(7):
         details = load_order_details(late)
-    with django_assert_num_queries(1):
-        assert details.requires_attention is True
+    # The lookup annotated the order with its reasons: reading them costs nothing.
     with django_assert_num_queries(0):
         assert details.requires_attention is True
+        assert details.attention_reasons == [AttentionReason.ACTIONS]
     assert load_order_details(fine).requires_attention is False
+    # An order loaded otherwise asks once, when read.
+    plain = load_order_details(Order.objects.get(pk=late.pk))
+    with django_assert_num_queries(1):
+        assert plain.requires_attention is True
+    with django_assert_num_queries(0):
+        assert plain.requires_attention is True
