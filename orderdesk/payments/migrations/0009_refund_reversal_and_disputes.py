@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_attention_reasons'),
+        ('orders', '0007_attention_reasons'),
         ('organizations', '0005_user_language'),
         ('payments', '0008_provideraccount_paytrail_shop_in_shop_epassi_refunds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

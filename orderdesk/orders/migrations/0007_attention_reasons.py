@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0002_initial'),
-        ('orders', '0005_folded_search'),
+        ('orders', '0006_ordertag_folded_column'),
         ('organizations', '0005_user_language'),
     ]
 
