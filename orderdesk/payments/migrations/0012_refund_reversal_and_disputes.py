@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('orders', '0007_attention_reasons'),
         ('organizations', '0005_user_language'),
-        ('payments', '0008_provideraccount_paytrail_shop_in_shop_epassi_refunds'),
+        ('payments', '0011_notification_per_checkout'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
