@@ -306,24 +306,23 @@ def unbook_refund(
     return order
 
 
-def set_refund_reversal_open(order: Order, is_open: bool) -> Order:
-    """Whether a refund the provider reversed still waits for staff (Requires attention)."""
+def _set_attention_flag(order: Order, field: str, is_open: bool) -> Order:
     with transaction.atomic():
         order = lock_order(order)
-        if order.refund_reversal_open != is_open:
-            order.refund_reversal_open = is_open
-            order.save(update_fields=["refund_reversal_open", "updated_at"])
+        if getattr(order, field) != is_open:
+            setattr(order, field, is_open)
+            order.save(update_fields=[field, "updated_at"])
     return order
+
+
+def set_refund_reversal_open(order: Order, is_open: bool) -> Order:
+    """Whether a refund the provider reversed still waits for staff (Requires attention)."""
+    return _set_attention_flag(order, "refund_reversal_open", is_open)
 
 
 def set_dispute_open(order: Order, is_open: bool) -> Order:
     """Whether a payment dispute of the order is still open (Requires attention)."""
-    with transaction.atomic():
-        order = lock_order(order)
-        if order.dispute_open != is_open:
-            order.dispute_open = is_open
-            order.save(update_fields=["dispute_open", "updated_at"])
-    return order
+    return _set_attention_flag(order, "dispute_open", is_open)
 
 
 def set_action_health(order: Order, health: ActionHealth) -> Order:

@@ -25,6 +25,12 @@ from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Dispute, DisputeStatus, PaymentAttempt
 from orderdesk.payments.providers.base import ProviderEvent
 
+# The funds events of a dispute, by the last part of their type: what moved, and which way.
+FUNDS_MOVED = {
+    "funds_withdrawn": "withdrew %(amount)s from",
+    "funds_reinstated": "reinstated %(amount)s to",
+}
+
 
 def _moment(unix: int | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(unix, dt.UTC) if unix is not None else None
@@ -109,19 +115,12 @@ def apply_dispute_event(
                 actor=actor,
                 data=data,
             )
-        if event.type.endswith(".funds_withdrawn"):
+        funds = FUNDS_MOVED.get(event.type.rpartition(".")[2])
+        if funds is not None:
             record_event(
                 order,
                 type=EventType.DISPUTE_FUNDS,
-                message=f"{actor.label} withdrew {amount} from the balance for {name}",
-                actor=actor,
-                data=data,
-            )
-        elif event.type.endswith(".funds_reinstated"):
-            record_event(
-                order,
-                type=EventType.DISPUTE_FUNDS,
-                message=f"{actor.label} reinstated {amount} to the balance for {name}",
+                message=f"{actor.label} {funds % {'amount': amount}} the balance for {name}",
                 actor=actor,
                 data=data,
             )

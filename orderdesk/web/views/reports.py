@@ -127,18 +127,16 @@ def _for_excel(request: StaffRequest) -> bool:
     return request.GET.get("format") == "excel"
 
 
-@login_required
-@require_GET
-def report_export(request: StaffRequest) -> HttpResponseBase:
-    """The orders counted as sales in the report's period, one row per order line."""
-    access = request.access
-    if access.current is None:
+def _export_scope(request: StaffRequest) -> tuple[frozenset[int], ReportParams] | HttpResponse:
+    """The checkout and report parameters of a CSV export, or the plain-text answer that
+    refuses it: 404 without a checkout, 400 naming each bad parameter."""
+    if request.access.current is None:
         return HttpResponse(
             _("You have no checkout to export."),
             status=404,
             content_type="text/plain; charset=utf-8",
         )
-    checkout_ids = frozenset({access.current.checkout.pk})
+    checkout_ids = frozenset({request.access.current.checkout.pk})
     params, errors = _parse(request, checkout_ids)
     if errors:
         return HttpResponse(
@@ -146,6 +144,17 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    return checkout_ids, params
+
+
+@login_required
+@require_GET
+def report_export(request: StaffRequest) -> HttpResponseBase:
+    """The orders counted as sales in the report's period, one row per order line."""
+    found = _export_scope(request)
+    if isinstance(found, HttpResponse):
+        return found
+    checkout_ids, params = found
     period = params.period
     orders = Scope(checkout_ids, period).paid_orders().order_by("paid_at", "pk")
     filename = f"orders-paid-{period.first_day.isoformat()}-to-{period.last_day.isoformat()}.csv"
@@ -162,21 +171,10 @@ def report_export(request: StaffRequest) -> HttpResponseBase:
 @require_GET
 def report_vat_export(request: StaffRequest) -> HttpResponseBase:
     """The VAT tab's table as CSV: per currency and rate, sales, refunds and net."""
-    access = request.access
-    if access.current is None:
-        return HttpResponse(
-            _("You have no checkout to export."),
-            status=404,
-            content_type="text/plain; charset=utf-8",
-        )
-    checkout_ids = frozenset({access.current.checkout.pk})
-    params, errors = _parse(request, checkout_ids)
-    if errors:
-        return HttpResponse(
-            "\n".join(f"{name}: {message}" for name, message in errors.items()),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+    found = _export_scope(request)
+    if isinstance(found, HttpResponse):
+        return found
+    checkout_ids, params = found
     period = params.period
     return vat_csv_response(
         vat_report(checkout_ids, params),
