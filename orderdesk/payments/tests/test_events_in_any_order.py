@@ -60,6 +60,34 @@ def end_state(order: Order) -> dict[str, Any]:
     }
 
 
+def end_states(
+    client: Client, world: World, provider: str, events: list[Deliver], *, replay: bool = False
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """A fresh Processing order per permutation of `events`, each delivered (and, with
+    `replay`, delivered again), and the state each order ends in, by the order of delivery."""
+    states = {}
+    for order_of_events in permutations(events):
+        order, attempt = processing(world, provider)
+        with_an_action(order)
+        for deliver in order_of_events:
+            assert deliver(client, world, attempt).status_code == 200
+        if replay:
+            for deliver in order_of_events:  # every event again: replays change nothing
+                deliver(client, world, attempt)
+        states[tuple(d.__name__ for d in order_of_events)] = end_state(order)
+    return states
+
+
+PAID_ONCE = {
+    "status": OrderStatus.PAID,
+    "refunded": 0,
+    "attempt": ("succeeded", 0),
+    "refunds": [],
+    "runs": 1,
+    "paid_at_set": True,
+}
+
+
 # Stripe: the payment's success, a refund made in the dashboard, and the charge's refunded total.
 
 
@@ -111,15 +139,7 @@ STRIPE: list[Deliver] = [stripe_success, stripe_dashboard_refund, stripe_charge_
 
 
 def test_stripe_events_in_every_order_end_paid_then_refunded(client: Client, world: World) -> None:
-    states = {}
-    for order_of_events in permutations(STRIPE):
-        order, attempt = processing(world, "stripe")
-        with_an_action(order)
-        for deliver in order_of_events:
-            assert deliver(client, world, attempt).status_code == 200
-        for deliver in order_of_events:  # every event again: replays change nothing
-            deliver(client, world, attempt)
-        states[tuple(d.__name__ for d in order_of_events)] = end_state(order)
+    states = end_states(client, world, "stripe", STRIPE, replay=True)
 
     expected = {
         "status": OrderStatus.PARTIALLY_REFUNDED,
@@ -151,23 +171,11 @@ def paytrail_redirect(client: Client, world: World, attempt: PaymentAttempt) -> 
 
 
 def test_paytrail_notifications_in_every_order_end_paid_once(client: Client, world: World) -> None:
-    states = {}
-    for order_of_events in permutations([paytrail_pending, paytrail_ok, paytrail_redirect]):
-        order, attempt = processing(world, "paytrail")
-        with_an_action(order)
-        for deliver in order_of_events:
-            assert deliver(client, world, attempt).status_code == 200
-        states[tuple(d.__name__ for d in order_of_events)] = end_state(order)
+    states = end_states(
+        client, world, "paytrail", [paytrail_pending, paytrail_ok, paytrail_redirect]
+    )
 
-    expected = {
-        "status": OrderStatus.PAID,
-        "refunded": 0,
-        "attempt": ("succeeded", 0),
-        "refunds": [],
-        "runs": 1,
-        "paid_at_set": True,
-    }
-    assert states == {key: expected for key in states}
+    assert states == {key: PAID_ONCE for key in states}
 
 
 # Epassi: the signed return of a payment and the customer's cancel link.
@@ -191,20 +199,6 @@ def epassi_cancel(client: Client, world: World, attempt: PaymentAttempt) -> Any:
 def test_an_epassi_payment_ends_paid_whether_its_cancel_link_came_first_or_last(
     client: Client, world: World
 ) -> None:
-    states = {}
-    for order_of_events in permutations([epassi_return, epassi_cancel]):
-        order, attempt = processing(world, "epassi")
-        with_an_action(order)
-        for deliver in order_of_events:
-            assert deliver(client, world, attempt).status_code == 200
-        states[tuple(d.__name__ for d in order_of_events)] = end_state(order)
+    states = end_states(client, world, "epassi", [epassi_return, epassi_cancel])
 
-    expected = {
-        "status": OrderStatus.PAID,
-        "refunded": 0,
-        "attempt": ("succeeded", 0),
-        "refunds": [],
-        "runs": 1,
-        "paid_at_set": True,
-    }
-    assert states == {key: expected for key in states}
+    assert states == {key: PAID_ONCE for key in states}
