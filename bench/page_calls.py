@@ -37,6 +37,10 @@ def main() -> None:
     parser.add_argument("page", choices=["panel", "table"])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=0, help="list the most called functions")
+    parser.add_argument(
+        "--sort", default="ncalls", help="pstats order of --top: ncalls, cumulative, tottime"
+    )
+    parser.add_argument("--restrict", default="", help="list only functions whose path matches")
     args = parser.parse_args()
     checkout = biggest_checkout()
     order = Order.objects.filter(checkout=checkout).order_by("-created_at", "-id")[5000]
@@ -63,7 +67,8 @@ def main() -> None:
     calls = stats.total_calls / args.requests  # type: ignore[attr-defined]
     print(f"{args.page}: {query_count} queries, {calls:,.0f} calls per request")
     if args.top:
-        stats.sort_stats("ncalls").print_stats(args.top)
+        restrictions: list[str | int] = [args.restrict] if args.restrict else []
+        stats.sort_stats(args.sort).print_stats(*restrictions, args.top)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not ":memory:": the live server of the browser tests answers htmx requests in
     # several threads, and an in-memory test database would make them share one connection.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No parallel query for the app's connections unless DB_PARALLEL_WORKERS says so. The
+    # orders table's pages are LIMIT 51 walks of an index; the planner still picks a Gather
+    # Merge for some of them (a rare tag on a million orders), and starting the workers costs
+    # 30-70 ms where the walk alone takes 3 ms (EXPLAIN ANALYZE in docs/benchmarks.md). The
+    # reports read the daily rollup, so they lose nothing. Set at connection start through
+    # libpq's `options`, after any given in DATABASE_URL.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _parallel = f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
+    _options["options"] = f"{_options.get('options', '')} {_parallel}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "organizations.User"
