@@ -16,6 +16,7 @@ import cProfile
 import os
 import pstats
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,6 +41,9 @@ def main() -> None:
     parser.add_argument(
         "--sort", default="ncalls", help="pstats order of --top: ncalls, cumulative, tottime"
     )
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile CPU time (time.process_time), not wall time"
+    )
     parser.add_argument("--restrict", default="", help="list only functions whose path matches")
     args = parser.parse_args()
     checkout = biggest_checkout()
@@ -58,7 +62,7 @@ def main() -> None:
         with CaptureQueriesContext(connection) as queries:
             request()
         query_count = len(queries.captured_queries)  # read before the settings change back
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
         profile.enable()
         for _ in range(args.requests):
             request()

@@ -104,6 +104,31 @@ class TablePage:
         return cls(rows=[], newer=None, older=None, is_first=True, count=0)
 
 
+# The columns a row shows (web and API). The rest of an order (its search text, address, user
+# agent, extra fields: most of the row's bytes) is left in the database: fetching and decoding
+# it cost about a tenth of a page's Python time.
+ROW_FIELDS = (
+    "organization_id",
+    "checkout_id",
+    "number",
+    "status",
+    "action_health",
+    "dispute_open",
+    "refund_reversal_open",
+    "currency",
+    "total_minor",
+    "refunded_minor",
+    "customer_email",
+    "first_name",
+    "last_name",
+    "country",
+    "source",
+    "tags",
+    "created_at",
+    "paid_at",
+)
+
+
 def table_page(
     orders: OrderQuerySet,
     filters: OrderFilters,
@@ -116,7 +141,7 @@ def table_page(
     newest first: one query for the page and two for its rows, whatever its size. Each row
     knows the reasons it requires attention (a few boolean columns of the page query)."""
     cursors = cursors or PageCursors()
-    orders = orders.with_attention_reasons(timezone.now())
+    orders = orders.with_attention_reasons(timezone.now()).only(*ROW_FIELDS)
     page = None
     if cursors.before is None and only_text_words(filters.q):
         page = _page_in_window(orders, filters, checkout_ids, after=cursors.after, size=size)
