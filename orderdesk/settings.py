@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "orderdesk.payments",
     "orderdesk.actions",
     "orderdesk.reports",
+    "orderdesk.recovery",
     "orderdesk.worker",
     "orderdesk.web",
     "orderdesk.api",
@@ -300,6 +301,16 @@ ECB_RATES_FILE = env_str("ECB_RATES_FILE", str(VAR_DIR / "ecb" / "eurofxref-hist
 
 # Paid orders whose actions have not all succeeded within this many minutes need attention.
 REQUIRES_ATTENTION_MINUTES = env_int("REQUIRES_ATTENTION_MINUTES", 10)
+# Recovery at scale (issue 15): a bulk job over more orders than this asks to confirm the count;
+# more than BULK_MAX_ORDERS are refused (narrow the filters). A running job whose worker has
+# not reported for BULK_STALE_SECONDS is taken over by another worker.
+BULK_CONFIRM_OVER = env_int("BULK_CONFIRM_OVER", 100)
+BULK_MAX_ORDERS = env_int("BULK_MAX_ORDERS", 10000)
+BULK_STALE_SECONDS = env_int("BULK_STALE_SECONDS", 60)
+# One cause failing for ALERT_FAILURES orders within ALERT_WINDOW_MINUTES emails the
+# checkout's admins once; one more when it recovers.
+ALERT_FAILURES = env_int("ALERT_FAILURES", 10)
+ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 10)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ from django.utils import timezone
 from orderdesk.actions.services import sweep_actions
 from orderdesk.payments.refunds import reconcile_pending_refunds
 from orderdesk.reports.rates import refresh_ecb_rates
+from orderdesk.recovery.alerts import check_failure_alerts
+from orderdesk.recovery.jobs import sweep_bulk_jobs
 from orderdesk.reports.rollups import roll_up_all
 from orderdesk.worker.models import ScheduledJob
 
@@ -52,6 +54,10 @@ class Job:
 JOBS: Sequence[Job] = (
     # Action runs whose worker died, and queued runs no worker took.
     Job("sweep_actions", sweep_actions, every=dt.timedelta(seconds=30)),
+    # Bulk jobs whose worker died, and queued ones nobody took (issue 15).
+    Job("sweep_bulk_jobs", sweep_bulk_jobs, every=dt.timedelta(seconds=30)),
+    # One email per outage to the checkout's admins, one more when it recovers (issue 15).
+    Job("failure_alerts", check_failure_alerts, every=dt.timedelta(minutes=1)),
     # Refunds left pending by a timeout or a lost callback.
     Job("reconcile_refunds", reconcile_pending_refunds, every=dt.timedelta(minutes=5)),
     Job("roll_up_reports", roll_up_all, every=dt.timedelta(minutes=5)),

@@ -14,6 +14,8 @@ from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from orderdesk.actions.services import sweep_actions
+from orderdesk.recovery.alerts import check_failure_alerts
+from orderdesk.recovery.jobs import sweep_bulk_jobs
 from orderdesk.payments.refunds import reconcile_pending_refunds
 from orderdesk.reports.rates import refresh_ecb_rates
 from orderdesk.reports.rollups import roll_up_all
@@ -24,6 +26,10 @@ from orderdesk.worker.schedule import JOBS, Job, run_due_jobs, run_schedule
 
 # A Monday, ten seconds before the ECB refresh's daily slot (15:30 UTC).
 START = dt.datetime(2026, 3, 2, 15, 29, 50, tzinfo=dt.UTC)
+
+
+# The jobs due at every whole minute (the two sweeps run every 30 s, the alerts every minute).
+EVERY_MINUTE = ["sweep_actions", "sweep_bulk_jobs", "failure_alerts"]
 
 
 class Recorder:
@@ -43,6 +49,8 @@ class Recorder:
 def test_the_schedule_runs_the_services() -> None:
     assert {job.name: job.run for job in JOBS} == {
         "sweep_actions": sweep_actions,
+        "sweep_bulk_jobs": sweep_bulk_jobs,
+        "failure_alerts": check_failure_alerts,
         "reconcile_refunds": reconcile_pending_refunds,
         "roll_up_reports": roll_up_all,
         "refresh_ecb_rates": refresh_ecb_rates,
@@ -55,12 +63,12 @@ def test_each_job_runs_on_its_schedule() -> None:
 
     with time_machine.travel(START, tick=False) as clock:
         # A new database: everything but the ECB download runs at once.
-        assert run_due_jobs(jobs) == ["sweep_actions", "reconcile_refunds", "roll_up_reports"]
+        assert run_due_jobs(jobs) == [*EVERY_MINUTE, "reconcile_refunds", "roll_up_reports"]
         assert run_due_jobs(jobs) == []
 
         clock.move_to(START + dt.timedelta(seconds=10))  # 15:30:00, a slot of every job
         assert run_due_jobs(jobs) == [
-            "sweep_actions",
+            *EVERY_MINUTE,
             "reconcile_refunds",
             "roll_up_reports",
             "refresh_ecb_rates",
@@ -68,9 +76,9 @@ def test_each_job_runs_on_its_schedule() -> None:
         clock.move_to(START + dt.timedelta(seconds=39))
         assert run_due_jobs(jobs) == []
         clock.move_to(START + dt.timedelta(seconds=40))
-        assert run_due_jobs(jobs) == ["sweep_actions"]
+        assert run_due_jobs(jobs) == ["sweep_actions", "sweep_bulk_jobs"]
         clock.move_to(START + dt.timedelta(minutes=5, seconds=10))  # 15:35:00
-        assert run_due_jobs(jobs) == ["sweep_actions", "reconcile_refunds", "roll_up_reports"]
+        assert run_due_jobs(jobs) == [*EVERY_MINUTE, "reconcile_refunds", "roll_up_reports"]
         clock.move_to(START + dt.timedelta(days=1, seconds=9))
         assert "refresh_ecb_rates" not in run_due_jobs(jobs)
         clock.move_to(START + dt.timedelta(days=1, seconds=10))
@@ -122,6 +130,8 @@ def test_two_schedulers_run_a_job_once_per_interval() -> None:
     assert errors == []
     assert recorder.runs == {
         "sweep_actions": 2,
+        "sweep_bulk_jobs": 2,
+        "failure_alerts": 2,
         "reconcile_refunds": 2,
         "roll_up_reports": 2,
         "refresh_ecb_rates": 1,
