@@ -203,7 +203,7 @@ _MUTED = '<span class="muted">{}</span>'
 _NONE = '<span class="muted">—</span>'
 
 _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
-  <td><span class="badge status-{status}">{status_label}</span>{attention}</td>
+  <td><input type="checkbox" class="row-select" tabindex="-1" data-number="{number}" aria-label="{order_number}"> <span class="badge status-{status}">{status_label}</span>{attention}</td>
   <td class="created">
     <time datetime="{created_iso}" tabindex="0" aria-describedby="created-tip-{number}">{created_short}</time>
     <span class="tooltip" role="tooltip" id="created-tip-{number}">{created_exact}</span>
