@@ -58,7 +58,8 @@ def _recent_failures(since: dt.datetime) -> dict[tuple[int, str], _Cause]:
         label = f"{name or ActionSnapshot(kind=kind).get_kind_display()}: {normalize_error(error)}"
         cause = causes.setdefault(key, _Cause(checkout_id, config_id, label))
         cause.order_ids.add(order_id)
-        cause.last = when if cause.last is None or when > cause.last else cause.last
+        if when is not None and (cause.last is None or when > cause.last):
+            cause.last = when
     return causes
 
 
@@ -165,18 +166,24 @@ def _email(alert: FailureAlert, *, recovered: bool) -> None:
         with translation.override(language):
             if recovered:
                 subject = _("Recovered on %(checkout)s: %(cause)s") % values
-                body = _(
-                    "%(cause)s has not failed for %(minutes)s minutes and has succeeded "
-                    "again.\n\nOrders it failed before may still need Re-run all:\n%(link)s\n"
-                ) % values
+                body = (
+                    _(
+                        "%(cause)s has not failed for %(minutes)s minutes and has succeeded "
+                        "again.\n\nOrders it failed before may still need Re-run all:\n%(link)s\n"
+                    )
+                    % values
+                )
             else:
                 subject = _("%(count)s orders failed on %(checkout)s: %(cause)s") % values
-                body = _(
-                    "%(cause)s failed for %(count)s orders of %(checkout)s within "
-                    "%(minutes)s minutes.\n\nThe orders are grouped in Requires attention, "
-                    "where Re-run all runs them again once the cause is fixed:\n%(link)s\n\n"
-                    "You will get one more email when it recovers, not one per order.\n"
-                ) % values
+                body = (
+                    _(
+                        "%(cause)s failed for %(count)s orders of %(checkout)s within "
+                        "%(minutes)s minutes.\n\nThe orders are grouped in Requires attention, "
+                        "where Re-run all runs them again once the cause is fixed:\n%(link)s\n\n"
+                        "You will get one more email when it recovers, not one per order.\n"
+                    )
+                    % values
+                )
         message = EmailMessage(
             subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, bcc=recipients
         )

@@ -150,11 +150,11 @@ def action_groups(orders: OrderQuerySet, now: dt.datetime) -> list[FailureGroup]
             acc.example, acc.example_error = (seen, number), error
         elif acc.example is None:
             acc.example, acc.example_error = (now, number), error
-    config_ids = {config_id for config_id, _error in meta.values() if config_id}
+    config_ids = {cid for cid, _error in meta.values() if cid}
     current = dict(ActionConfig.objects.filter(pk__in=config_ids).values_list("pk", "version"))
     result = []
     for key, acc in groups.items():
-        config_id, error = meta[key]
+        group_config, error = meta[key]
         assert acc.example is not None
         result.append(
             FailureGroup(
@@ -167,10 +167,10 @@ def action_groups(orders: OrderQuerySet, now: dt.datetime) -> list[FailureGroup]
                 action=acc.action,
                 error=error,
                 example_error=acc.example_error,
-                config_id=config_id,
+                config_id=group_config,
                 failed=len(acc.failed_ids),
                 snapshot_versions=sorted(acc.versions),
-                config_version=current.get(config_id) if config_id else None,
+                config_version=current.get(group_config) if group_config else None,
                 order_ids=sorted(acc.order_ids),
             )
         )
@@ -192,9 +192,7 @@ def _other_group(
     else:
         seen = Refund.objects.filter(
             order_id__in=ids, provider_reversed_at__isnull=False, reversal_handled_at=None
-        ).aggregate(
-            first=Min("provider_reversed_at"), last=Max("provider_reversed_at")
-        )
+        ).aggregate(first=Min("provider_reversed_at"), last=Max("provider_reversed_at"))
     return FailureGroup(
         key=reason.value,
         reason=reason,

@@ -40,7 +40,7 @@ class ScopeError(Exception):
 
 
 def parse_numbers(text: str) -> list[int]:
-    """"1042, 1043 1044" → [1042, 1043, 1044]; ValueError for anything else or too many."""
+    """ "1042, 1043 1044" → [1042, 1043, 1044]; ValueError for anything else or too many."""
     parts = [p for p in re.split(r"[\s,]+", text.strip()) if p]
     if len(parts) > settings.BULK_MAX_ORDERS:
         raise ValueError(

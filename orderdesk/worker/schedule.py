@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from orderdesk.actions.services import sweep_actions
 from orderdesk.payments.refunds import reconcile_pending_refunds
-from orderdesk.reports.rates import refresh_ecb_rates
 from orderdesk.recovery.alerts import check_failure_alerts
 from orderdesk.recovery.jobs import sweep_bulk_jobs
+from orderdesk.reports.rates import refresh_ecb_rates
 from orderdesk.reports.rollups import roll_up_all
 from orderdesk.worker.models import ScheduledJob
 

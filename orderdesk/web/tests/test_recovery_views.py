@@ -143,7 +143,12 @@ def test_a_filter_or_a_large_selection_is_confirmed_with_its_count(
 
     settings.BULK_CONFIRM_OVER = 2
     numbers = ",".join(str(o.number) for o in outage)
-    selected = {"verb": "rerun_failed", "scope": "selected", "numbers": numbers, "key": "big-key-01"}
+    selected = {
+        "verb": "rerun_failed",
+        "scope": "selected",
+        "numbers": numbers,
+        "key": "big-key-01",
+    }
     asked = sam.post("/orders/bulk/", selected)
     assert "This changes 3 orders" in asked.content.decode()
     assert BulkJob.objects.count() == 1

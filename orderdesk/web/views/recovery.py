@@ -83,9 +83,7 @@ def _job_response(request: StaffRequest, job: BulkJob, *, status: int = 200) -> 
 
 
 def _refused(request: StaffRequest, message: str) -> HttpResponse:
-    response = render(
-        request, "web/orders/_bulk_message.html", {"message": message}, status=400
-    )
+    response = render(request, "web/orders/_bulk_message.html", {"message": message}, status=400)
     response["HX-Retarget"] = "#bulk-message"
     response["HX-Reswap"] = "innerHTML"
     return response
@@ -215,4 +213,3 @@ def bulk_export(request: StaffRequest) -> HttpResponseBase:
     orders = _orders(current).filter(number__in=numbers).order_by("-created_at", "-pk")
     filename = f"orders-selected-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
     return orders_csv_response(orders, tz=ZoneInfo(str(tz)), filename=filename)
-

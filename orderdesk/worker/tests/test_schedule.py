@@ -14,9 +14,9 @@ from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from orderdesk.actions.services import sweep_actions
+from orderdesk.payments.refunds import reconcile_pending_refunds
 from orderdesk.recovery.alerts import check_failure_alerts
 from orderdesk.recovery.jobs import sweep_bulk_jobs
-from orderdesk.payments.refunds import reconcile_pending_refunds
 from orderdesk.reports.rates import refresh_ecb_rates
 from orderdesk.reports.rollups import roll_up_all
 from orderdesk.worker import schedule

@@ -31,7 +31,7 @@
     const label = document.querySelector("[data-selection-count]");
     if (label) {
       label.textContent = selected.size
-        ? label.dataset.textSome.replace("%(count)s", selected.size)
+        ? label.dataset.textSome.replace("{count}", selected.size)
         : label.dataset.textNone;
     }
     document.querySelectorAll("[data-selection-numbers]").forEach((input) => {
