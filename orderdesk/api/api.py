@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orderdesk.api import customers, ingest, orders, reports
+from orderdesk.api import customers, ingest, orders, recovery, reports
 from orderdesk.api.auth import TooManyGuesses
 from orderdesk.api.errors import InvalidParameters
 from orderdesk.lib.lockouts import lockout_minutes
@@ -21,6 +21,7 @@ from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.payments.providers.base import ProviderError
 from orderdesk.payments.refunds import RefundError, RefundKeyReused
 from orderdesk.payments.services import MarkPaidRefused
+from orderdesk.recovery.jobs import BulkRefused, ConfirmationNeeded
 from orderdesk.workflows.customer_data import CountChanged
 
 api = NinjaAPI(
@@ -34,6 +35,7 @@ api.add_router("/checkout/", ingest.router)
 api.add_router("/", orders.router)
 api.add_router("/", reports.router)
 api.add_router("/", customers.router)
+api.add_router("/", recovery.router)
 
 
 def error(request: HttpRequest, status: int, detail: str, code: str) -> HttpResponse:
@@ -151,3 +153,15 @@ def idempotency_key_reused(request: HttpRequest, exc: RefundKeyReused) -> HttpRe
 @api.exception_handler(CountChanged)
 def erase_count_changed(request: HttpRequest, exc: CountChanged) -> HttpResponse:
     return error(request, 409, str(exc), "order_count_changed")
+
+
+@api.exception_handler(ConfirmationNeeded)
+def confirmation_required(request: HttpRequest, exc: ConfirmationNeeded) -> HttpResponse:
+    detail = f"This job changes {exc.count} orders: send confirm_count {exc.count} to start it."
+    return error(request, 409, detail, "confirmation_required")
+
+
+@api.exception_handler(BulkRefused)
+def bulk_refused(request: HttpRequest, exc: BulkRefused) -> HttpResponse:
+    status = 409 if exc.code == "idempotency_key_reused" else 400
+    return error(request, status, exc.message, exc.code)
