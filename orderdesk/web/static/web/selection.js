@@ -34,6 +34,7 @@
         ? label.dataset.textSome.replace("{count}", selected.size)
         : label.dataset.textNone;
     }
+    document.getElementById("bulk-form")?.classList.toggle("has-selection", selected.size > 0);
     document.querySelectorAll("[data-selection-numbers]").forEach((input) => {
       input.value = [...selected].join(",");
     });
