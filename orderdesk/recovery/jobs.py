@@ -215,7 +215,7 @@ def _still_mine(job_id: int, claim: str) -> bool:
 def _process(job: BulkJob, item_id: int, actor: Actor, allowed: bool) -> None:
     with transaction.atomic():
         item = (
-            BulkJobItem.objects.select_for_update()
+            BulkJobItem.objects.select_for_update(of=("self",))
             .select_related("order")
             .filter(pk=item_id, outcome=ItemOutcome.PENDING)
             .first()
@@ -282,9 +282,13 @@ def sweep_bulk_jobs() -> int:
     due = list(
         BulkJob.objects.filter(
             Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
-            | Q(status=JobStatus.QUEUED, created_at__lt=stale)
+            | Q(status=JobStatus.QUEUED, heartbeat_at=None, created_at__lt=stale)
+            | Q(status=JobStatus.QUEUED, heartbeat_at__lt=stale)
         ).values_list("pk", flat=True)[:100]
     )
+    # A queued job waits BULK_STALE_SECONDS before it is enqueued again, however busy the
+    # workers are: the queue does not fill up with copies of it.
+    BulkJob.objects.filter(pk__in=due, status=JobStatus.QUEUED).update(heartbeat_at=now)
     for pk in due:
         run_bulk_job_task.enqueue(pk)
     return len(due)

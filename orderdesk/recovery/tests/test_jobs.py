@@ -189,3 +189,22 @@ def test_a_member_who_lost_the_role_changes_nothing_more(world: World) -> None:
     assert (finished.done, finished.skipped) == (0, 3)
     assert set(finished.items.values_list("reason", flat=True)) == {ROLE_LOST}
     assert not OrderEvent.objects.filter(type=EventType.ACTION_RERUN).exists()
+
+
+def test_a_queued_job_nobody_took_is_enqueued_again_once_per_wait(
+    world: World, settings: Settings
+) -> None:
+    _orders(world)
+    job = _job(world)
+    start = timezone.now()
+    assert sweep_bulk_jobs() == 0
+    later = start + dt.timedelta(seconds=settings.BULK_STALE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        assert sweep_bulk_jobs() == 1
+        assert sweep_bulk_jobs() == 0
+    with time_machine.travel(later + dt.timedelta(seconds=settings.BULK_STALE_SECONDS + 1)):
+        assert sweep_bulk_jobs() == 1
+        finished = run_bulk_job(job.pk)
+    assert finished is not None
+    assert finished.done == 3
+    assert sweep_bulk_jobs() == 0

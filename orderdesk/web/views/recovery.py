@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
@@ -126,7 +127,9 @@ def bulk_create(request: StaffRequest) -> HttpResponse:
     )
     if data["scope"] == "filter" and data["confirm_count"] is None:
         # Everything a filter matches is confirmed with its count, however small.
-        return _confirm(request, form, orders.count())
+        # Counted up to one past the most a job takes, which the job then refuses.
+        count = orders.order_by().values("pk")[: settings.BULK_MAX_ORDERS + 1].count()
+        return _confirm(request, form, count)
     try:
         job, _new = jobs.create_bulk_job(
             orders, checkout=current.checkout, request=request_, by=request.user
