@@ -166,3 +166,19 @@ def test_selected_rows_are_marked_completed_in_the_background(
     for order in orders[2:]:
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID
+
+    # Everything the filters match (the completed two still run their grants, so they are
+    # still in the tab): the count is confirmed first.
+    page.goto(f"{live_server.url}/orders/?tab=attention")
+    page.locator("#bulk-scope").select_option("filter")
+    page.locator("#bulk-rerun").click()
+    confirm = page.locator("#bulk-confirm-dialog")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("This changes 4 orders, in the background.")
+    assert_accessible(page, "the bulk confirmation", "#bulk-confirm-dialog")
+    confirm.get_by_role("button", name="Yes, change 4 orders").click()
+    expect(confirm).to_have_count(0)
+    expect(page.locator(".bulk-job").first).to_contain_text("Waiting for a worker: 4 orders")
+    latest = BulkJob.objects.order_by("-pk").first()
+    assert latest is not None
+    assert (latest.verb, latest.total) == ("rerun_failed", 4)
