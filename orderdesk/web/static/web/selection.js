@@ -69,7 +69,9 @@
   document.addEventListener("keydown", (event) => {
     if (event.key !== "x" || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.target.closest("input, select, textarea, dialog")) return;
-    const row = event.target.closest("tr.order-row");
+    // The row the keyboard is on: the focused one, else the keyboard model's current row.
+    const row =
+      event.target.closest("tr.order-row") || document.querySelector("tr.order-row[data-current]");
     if (!row) return;
     event.preventDefault();
     toggle(row.dataset.number);
