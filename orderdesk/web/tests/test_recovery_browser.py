@@ -79,6 +79,7 @@ def test_a_kajabi_outage_is_one_group_re_run_all_at_once(
     expect(group).to_contain_text("Grant Kajabi offer")
     expect(group).to_contain_text("Kajabi answered …: Email: is invalid")
     expect(group).to_contain_text("Example: order #")
+    assert_accessible(page, "Requires attention grouped by cause, with the bulk toolbar")
 
     # Kajabi is fixed; the group's orders are re-run in one step.
     fixed = page.request.post(
