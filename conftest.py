@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Page, expect
 from pytest_django import Settings
 
 from orderdesk.lib.catalogs import compile_catalogs
+from orderdesk.lib.replica import REPLICA
 from orderdesk.testing import factories
 
 # Playwright's sync API keeps an event loop running in the test thread, which would make
@@ -39,6 +41,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     # sessions open after the tests, and PostgreSQL refuses to drop a database in use.
     for database in settings.DATABASES.values():
         database["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> None:
+    """With DATABASE_REPLICA_URL (.ci/run's replica run), the `replica` alias reads the real
+    replica: Django's test set-up made it a mirror of `default` (the replica cannot create
+    a database; it copies the primary's test database by itself), and a mirror would read
+    the primary. It keeps the replica's server and takes the test database's name."""
+    if REPLICA in settings.DATABASES:
+        replica = connections[REPLICA]
+        replica.close()
+        replica.settings_dict = {
+            **settings.DATABASES[REPLICA],
+            "NAME": connections["default"].settings_dict["NAME"],
+        }
 
 
 @pytest.fixture(autouse=True)

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "orderdesk.api.middleware.api_error_bodies",
     "orderdesk.api.middleware.api_no_store",
+    # With a read replica: a browser's reads just after its own write come from the primary.
+    "orderdesk.web.middleware.primary_after_writes",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,6 +153,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _parallel = f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
     _options["options"] = f"{_options.get('options', '')} {_parallel}".strip()
+# An optional PostgreSQL streaming replica: report tabs, the orders table and its count and the
+# CSV exports read it (orderdesk/lib/replica.py); writes, transactions and a member's reads
+# for REPLICA_PIN_SECONDS after their own write read the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    # Tests create no database on the replica: it copies the primary's test database, which
+    # conftest.py then points this alias at on the replica's server.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same session settings as the primary's connections (no parallel query).
+        _options = DATABASES["replica"].setdefault("OPTIONS", {})
+        _replica_parallel = (
+            f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
+        )
+        _options["options"] = f"{_options.get('options', '')} {_replica_parallel}".strip()
+    DATABASE_ROUTERS = ["orderdesk.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "organizations.User"

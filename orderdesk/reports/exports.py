@@ -29,6 +29,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer
 from orderdesk.lib.money import major_str, unusual_exponents
+from orderdesk.lib.replica import in_this_context, replica_reads
 from orderdesk.orders.models import LineKind, Order, OrderLine, OrderStatus
 from orderdesk.orders.pricing import vat_share
 from orderdesk.organizations.models import Checkout
@@ -296,8 +297,8 @@ def stream_orders_csv(
     Headers and labels are English unless `language` names another of settings.LANGUAGES.
     """
     # The file's language is the argument's, not the request's: the stream is written after
-    # the view has returned.
-    with translation.override(language):
+    # the view has returned. The orders may come from the read replica (lib/replica.py).
+    with translation.override(language), replica_reads():
         buffer = io.StringIO()
         if excel:
             buffer.write(BYTE_ORDER_MARK)
@@ -595,7 +596,8 @@ def orders_csv_response(
     excel: bool = False,
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        stream_orders_csv(orders, tz=tz, language=language, excel=excel),
+        # Read where the view would (a request pinned to the primary stays pinned).
+        in_this_context(stream_orders_csv(orders, tz=tz, language=language, excel=excel)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderdesk.lib.replica import reads_replica
 from orderdesk.reports import queries
 from orderdesk.reports.params import PER_CURRENCY, ReportParams, Tab
 from orderdesk.reports.periods import Period, comparison_period
@@ -33,11 +34,13 @@ def _valuation(params: ReportParams) -> Valuation:
     return Valuation(Converter(params.currency) if params.currency != PER_CURRENCY else None)
 
 
+@reads_replica
 def vat_report(checkout_ids: frozenset[int], params: ReportParams) -> queries.VatReport:
     """The VAT tab's table alone (its CSV export), in the parameters' period and currency."""
     return queries.vat_report(Scope(checkout_ids, params.period), _valuation(params))
 
 
+@reads_replica
 def tab_report(checkout_ids: frozenset[int], params: ReportParams) -> TabReport:
     """The report of `params.tab` over these checkouts' orders."""
     scope = Scope(checkout_ids, params.period)

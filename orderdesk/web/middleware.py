@@ -13,6 +13,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
+from orderdesk.lib.replica import pinned_to_primary, replica_configured
 from orderdesk.organizations.roles import MemberAccess, member_access
 from orderdesk.web.http import WebRequest
 from orderdesk.web.navigation import Navigation
@@ -98,6 +99,38 @@ def no_store_for_members(
         response = get_response(request)
         if request.user.is_authenticated:
             add_never_cache_headers(response)
+        return response
+
+    return middleware
+
+
+# Set for REPLICA_PIN_SECONDS after a request that may have written (lib/replica.py).
+PRIMARY_PIN_COOKIE = "od_primary"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def primary_after_writes(
+    get_response: Callable[[HttpRequest], HttpResponseBase],
+) -> Callable[[HttpRequest], HttpResponseBase]:
+    """With a read replica, reads of the same browser for a few seconds after a write come from
+    the primary: the table a member returns to after a refund shows it, however far the
+    replica lags. The mark is a cookie, not the session, so it costs no database write; a
+    forged one only sends its own reads to the primary."""
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        if not replica_configured():
+            return get_response(request)
+        with pinned_to_primary(PRIMARY_PIN_COOKIE in request.COOKIES):
+            response = get_response(request)
+        if request.method not in _SAFE_METHODS and response.status_code < 400:
+            response.set_cookie(
+                PRIMARY_PIN_COOKIE,
+                "1",
+                max_age=settings.REPLICA_PIN_SECONDS,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
         return response
 
     return middleware

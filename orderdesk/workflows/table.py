@@ -15,6 +15,7 @@ from typing import NamedTuple
 from django.db.models import Q
 from django.utils import timezone
 
+from orderdesk.lib.replica import reads_replica
 from orderdesk.orders.models import (
     AttentionReason,
     Order,
@@ -27,6 +28,7 @@ from orderdesk.orders.queries import (
     Cursor,
     OrderFilters,
     OrderPage,
+    count_capped,
     only_text_words,
     page_orders,
 )
@@ -129,6 +131,7 @@ ROW_FIELDS = (
 )
 
 
+@reads_replica
 def table_page(
     orders: OrderQuerySet,
     filters: OrderFilters,
@@ -159,6 +162,14 @@ def table_page(
         is_first=page.is_first,
         count=len(page.orders) if page.is_first and page.older is None else None,
     )
+
+
+@reads_replica
+def table_count(
+    orders: OrderQuerySet, filters: OrderFilters, *, checkout_ids: Collection[int]
+) -> tuple[int, bool]:
+    """How many of `orders` match `filters`, up to COUNT_CAP, and whether there are more."""
+    return count_capped(search_orders(orders, filters, checkout_ids=checkout_ids))
 
 
 # How many of the newest orders a free-text search reads before it asks the trigram index.

@@ -23,15 +23,21 @@ from django.views.decorators.http import require_GET
 from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
-from orderdesk.orders.queries import PAGE_SIZE, count_capped
+from orderdesk.orders.queries import PAGE_SIZE
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
 from orderdesk.web.presenters import OrderRow, RowPresenter
 from orderdesk.workflows.lookup import get_order_for_member
 from orderdesk.workflows.panel import load_order_details
-from orderdesk.workflows.search import search_orders
-from orderdesk.workflows.table import PageCursors, TablePage, TableRow, table_page, table_rows
+from orderdesk.workflows.table import (
+    PageCursors,
+    TablePage,
+    TableRow,
+    table_count,
+    table_page,
+    table_rows,
+)
 
 TEMPLATE = "web/orders/list.html"
 
@@ -131,7 +137,7 @@ def order_count(request: StaffRequest) -> HttpResponse:
     count, more = 0, False
     if access.current is not None and not errors:
         base, checkout_ids = _table_orders(access.current)
-        count, more = count_capped(search_orders(base, filters, checkout_ids=checkout_ids))
+        count, more = table_count(base, filters, checkout_ids=checkout_ids)
     context = {"filters": filters, "count": count, "count_is_capped": more, "errors": errors}
     return _with_vary(render(request, f"{TEMPLATE}#count", context))
 
