@@ -138,9 +138,9 @@ def problems_of(statement: str, new_tables: set[str]) -> list[str]:
         found.append(f"LOCK TABLE{where} blocks its readers or writers for the transaction")
     if upper.startswith(("UPDATE ", "DELETE FROM ")):
         found.append(
-            f"{upper.split()[0]}{where} in a migration writes every matching row in one "
-            "transaction, holding their locks: backfill in batches outside the migration "
-            "(a management command), then migrate"
+            f"{upper.split()[0]}{where} in an atomic migration writes every matching row in "
+            "one transaction, holding their locks: backfill in batches, each committed on its "
+            "own (atomic = False, or a management command)"
         )
     if upper.startswith("ALTER TABLE"):
         found.extend(_alter_table_problems(upper, where))
@@ -176,7 +176,7 @@ def _alter_table_problems(upper: str, where: str) -> list[str]:
     if re.search(r"\bSET NOT NULL\b", upper):
         found.append(
             f"SET NOT NULL scans{where} under an ACCESS EXCLUSIVE lock: first add "
-            "CHECK (column IS NOT NULL) NOT VALID and VALIDATE it in a later migration"
+            "CHECK (column IS NOT NULL) NOT VALID and VALIDATE it in the same migration"
         )
     if (
         re.search(r"\bADD CONSTRAINT\b.*\b(CHECK|FOREIGN KEY)\b", upper)
@@ -217,16 +217,44 @@ class MigrationSql:
     app: str
     name: str
     statements: list[str] = field(default_factory=list)
+    # A migration with `atomic = False` commits each statement on its own, so a backfill in
+    # batches there holds no row's lock for long.
+    atomic: bool = True
 
     def problems(self) -> list[tuple[str, str]]:
         new_tables: set[str] = set()
+        not_null_checks: dict[str, tuple[str, str]] = {}
+        validated: set[tuple[str, str]] = set()
         found: list[tuple[str, str]] = []
         for raw in self.statements:
             statement = strip_comments(raw)
-            created = re.match(rf"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?({_NAME})", statement, re.I)
+            sql = " ".join(statement.split())
+            created = re.match(rf"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?({_NAME})", sql, re.I)
             if created:
                 new_tables.add(_unquote(created.group(1)))
-            found.extend((statement, problem) for problem in problems_of(statement, new_tables))
+            table = _table_of(sql) or ""
+            check = re.search(
+                rf"ADD CONSTRAINT ({_NAME}) CHECK \(+\s*({_NAME}) IS NOT NULL\s*\)+ NOT VALID",
+                sql,
+                re.I,
+            )
+            if check:
+                not_null_checks[_unquote(check.group(1))] = (table, _unquote(check.group(2)))
+            validate = re.search(rf"VALIDATE CONSTRAINT ({_NAME})", sql, re.I)
+            if validate and _unquote(validate.group(1)) in not_null_checks:
+                validated.add(not_null_checks[_unquote(validate.group(1))])
+            for problem in problems_of(statement, new_tables):
+                column = re.search(rf"ALTER COLUMN ({_NAME}) SET NOT NULL", sql, re.I)
+                # PostgreSQL 12+ skips the scan when a validated check proves it.
+                if (
+                    problem.startswith("SET NOT NULL")
+                    and column
+                    and (table, _unquote(column.group(1))) in validated
+                ):
+                    continue
+                if problem.startswith(("UPDATE", "DELETE")) and not self.atomic:
+                    continue
+                found.append((statement, problem))
         return found
 
 
@@ -260,7 +288,9 @@ def collect(connection: Any) -> list[MigrationSql]:
 
     def progress(action: str, migration: Any = None, fake: bool = False) -> None:
         if action == "apply_start":
-            current = MigrationSql(migration.app_label, migration.name)
+            current = MigrationSql(
+                migration.app_label, migration.name, atomic=getattr(migration, "atomic", True)
+            )
             state["current"] = current
             applied.append(current)
         elif action == "apply_success":

@@ -76,6 +76,25 @@ def test_a_table_created_in_the_same_migration_is_empty_so_anything_goes() -> No
     assert "CONCURRENTLY" in problem
 
 
+def test_set_not_null_after_a_validated_check_in_the_same_migration_passes() -> None:
+    steps = [
+        "ALTER TABLE orders_order ADD CONSTRAINT token_not_null "
+        "CHECK (checkout_token IS NOT NULL) NOT VALID",
+        "ALTER TABLE orders_order VALIDATE CONSTRAINT token_not_null",
+        "ALTER TABLE orders_order ALTER COLUMN checkout_token SET NOT NULL",
+        "ALTER TABLE orders_order ALTER COLUMN source SET NOT NULL",
+    ]
+    [(statement, _problem)] = MigrationSql("orders", "0099", steps).problems()
+    assert "source" in statement, "only the column no validated check covers"
+    assert MigrationSql("orders", "0099", steps[1:]).problems()[0][1].startswith("SET NOT NULL")
+
+
+def test_a_backfill_is_flagged_in_an_atomic_migration_only() -> None:
+    update = ["UPDATE orders_order SET checkout_token = 'x' WHERE id IN (1, 2)"]
+    assert MigrationSql("orders", "0099", update).problems()
+    assert MigrationSql("orders", "0099", update, atomic=False).problems() == []
+
+
 def test_the_report_names_the_migration_unless_it_is_history() -> None:
     unsafe = MigrationSql("orders", "0099_index", ['CREATE INDEX "i" ON "orders_order" ("x")'])
     lines = report([unsafe], exempt={})
