@@ -9,9 +9,14 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from orderdesk.lib.lockouts import api_guesses_locked, count_api_guess
-from orderdesk.organizations.models import ApiToken, Checkout, hash_secret
-from orderdesk.organizations.tokens import api_token_for
+from orderdesk.lib.lockouts import (
+    api_guess_limit,
+    api_guesses_locked,
+    api_guesses_subquery,
+    count_api_guess,
+)
+from orderdesk.organizations.models import ApiToken, Checkout
+from orderdesk.organizations.tokens import api_token_for, checkout_by_key
 
 
 class TooManyGuesses(Exception):
@@ -36,16 +41,20 @@ class CheckoutKey(HttpBearer):
     """`Authorization: Bearer ck_...`: a checkout's ingest key, found by its hash."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Checkout | None:
-        refuse_locked_out(request)
-        checkout = (
-            Checkout.objects.select_related("organization")
-            .filter(ingest_key_hash=hash_secret(token))
-            .first()
+        # Every checkout call comes here: the address's recent guesses are read in the same
+        # query as the key, and a locked-out address is refused whatever key it sends.
+        found = (
+            checkout_by_key(token, api_guesses_subquery(request))
             if token.startswith("ck_")
             else None
         )
-        if checkout is None:
+        if found is None:
+            refuse_locked_out(request)
             count_guess(request)
+            return None
+        checkout, recent_guesses = found
+        if recent_guesses >= api_guess_limit():
+            raise TooManyGuesses
         return checkout
 
 

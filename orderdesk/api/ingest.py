@@ -1,7 +1,10 @@
 """The checkout ingest API (SPEC F9): what the hosted checkout page reports about an order.
 
-Authenticated by the checkout's ingest key; orders are addressed by number within that
-checkout, so another checkout's order is a 404. Errors are mapped to responses in api.api.
+Authenticated by the checkout's ingest key. An order is addressed by the checkout token its
+open returned, never by its number (issue 16): the key alone reads no order, so a leaked key
+cannot walk the sequential numbers to read customers' details, and a token of another
+checkout's order is a 404 like an unknown one. The answers carry what the checkout page
+needs (`OrderOut`), not what staff see. Errors are mapped to responses in api.api.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from orderdesk.api.auth import CheckoutKey, CheckoutRequest
 from orderdesk.api.schemas import (
     AddOnIn,
     BillingIn,
+    CheckoutPaymentOut,
+    CheckoutToken,
     CustomerOut,
     DiscountCodeIn,
     Error,
     LineOut,
     OpenOrderIn,
-    OrderNumber,
     OrderOut,
     PaymentAttemptOut,
     PaymentIn,
@@ -29,9 +33,8 @@ from orderdesk.api.schemas import (
     VatRowOut,
 )
 from orderdesk.orders import services
-from orderdesk.orders.models import Order
+from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.orders.pricing import vat_breakdown
-from orderdesk.orders.services import IngestNotFound
 from orderdesk.payments import services as payments
 from orderdesk.workflows import checkout
 
@@ -50,18 +53,18 @@ def open_order(request: CheckoutRequest, body: OpenOrderIn) -> Status[OrderOut]:
     return Status(201, order_out(order))
 
 
-@router.get("/orders/{number}", response={200: OrderOut, **ERRORS})
-def get_order(request: CheckoutRequest, number: OrderNumber) -> OrderOut:
-    return order_out(_order(request, number))
+@router.get("/orders/{token}", response={200: OrderOut, **ERRORS})
+def get_order(request: CheckoutRequest, token: CheckoutToken) -> OrderOut:
+    return order_out(_order(request, token))
 
 
 @router.api_operation(
-    ["PUT", "POST"], "/orders/{number}/billing", response={200: OrderOut, **ERRORS}
+    ["PUT", "POST"], "/orders/{token}/billing", response={200: OrderOut, **ERRORS}
 )
-def save_billing(request: CheckoutRequest, body: BillingIn, number: OrderNumber) -> OrderOut:
+def save_billing(request: CheckoutRequest, body: BillingIn, token: CheckoutToken) -> OrderOut:
     fields = body.model_dump(exclude={"email", "country", "extra_fields", "analytics_consent"})
     order = services.save_billing(
-        _order(request, number),
+        _order(request, token),
         email=body.email,
         country=body.country,
         analytics_consent=body.analytics_consent,
@@ -71,34 +74,34 @@ def save_billing(request: CheckoutRequest, body: BillingIn, number: OrderNumber)
     return order_out(order)
 
 
-@router.post("/orders/{number}/add-ons", response={200: OrderOut, **ERRORS})
-def add_add_on(request: CheckoutRequest, body: AddOnIn, number: OrderNumber) -> OrderOut:
-    return order_out(checkout.add_add_on(_order(request, number), add_on_id=body.add_on_id))
+@router.post("/orders/{token}/add-ons", response={200: OrderOut, **ERRORS})
+def add_add_on(request: CheckoutRequest, body: AddOnIn, token: CheckoutToken) -> OrderOut:
+    return order_out(checkout.add_add_on(_order(request, token), add_on_id=body.add_on_id))
 
 
-@router.delete("/orders/{number}/add-ons/{add_on_id}", response={200: OrderOut, **ERRORS})
-def remove_add_on(request: CheckoutRequest, add_on_id: AddOnId, number: OrderNumber) -> OrderOut:
-    return order_out(checkout.remove_add_on(_order(request, number), add_on_id=add_on_id))
+@router.delete("/orders/{token}/add-ons/{add_on_id}", response={200: OrderOut, **ERRORS})
+def remove_add_on(request: CheckoutRequest, add_on_id: AddOnId, token: CheckoutToken) -> OrderOut:
+    return order_out(checkout.remove_add_on(_order(request, token), add_on_id=add_on_id))
 
 
-@router.post("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
+@router.post("/orders/{token}/discount-code", response={200: OrderOut, **ERRORS})
 def apply_discount_code(
-    request: CheckoutRequest, body: DiscountCodeIn, number: OrderNumber
+    request: CheckoutRequest, body: DiscountCodeIn, token: CheckoutToken
 ) -> OrderOut:
-    return order_out(checkout.apply_discount_code(_order(request, number), code=body.code))
+    return order_out(checkout.apply_discount_code(_order(request, token), code=body.code))
 
 
-@router.delete("/orders/{number}/discount-code", response={200: OrderOut, **ERRORS})
-def remove_discount_code(request: CheckoutRequest, number: OrderNumber) -> OrderOut:
-    return order_out(checkout.remove_discount_code(_order(request, number)))
+@router.delete("/orders/{token}/discount-code", response={200: OrderOut, **ERRORS})
+def remove_discount_code(request: CheckoutRequest, token: CheckoutToken) -> OrderOut:
+    return order_out(checkout.remove_discount_code(_order(request, token)))
 
 
-@router.post("/orders/{number}/payments", response={201: PaymentStartedOut, **ERRORS, 502: Error})
+@router.post("/orders/{token}/payments", response={201: PaymentStartedOut, **ERRORS, 502: Error})
 def start_payment(
-    request: CheckoutRequest, body: PaymentIn, number: OrderNumber
+    request: CheckoutRequest, body: PaymentIn, token: CheckoutToken
 ) -> Status[PaymentStartedOut]:
     attempt = payments.start_payment(
-        _order(request, number),
+        _order(request, token),
         provider=body.provider,
         method=body.method,
         amount_minor=body.amount_minor,
@@ -118,13 +121,8 @@ def start_payment(
     )
 
 
-def _order(request: CheckoutRequest, number: int) -> Order:
-    order = Order.objects.filter(checkout=request.auth, number=number).first()
-    if order is None:
-        raise IngestNotFound(
-            f"Order #{number} does not exist in this checkout.", code="unknown_order"
-        )
-    return order
+def _order(request: CheckoutRequest, token: str) -> Order:
+    return checkout.find_order(request.auth, token)
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -133,7 +131,10 @@ def _user_agent(request: HttpRequest) -> str:
 
 def order_out(order: Order) -> OrderOut:
     lines = list(order.lines.all())
+    # A Started order has no payment yet: one query fewer on the calls before billing.
+    attempts = [] if order.status == OrderStatus.STARTED else list(order.payment_attempts.all())
     return OrderOut(
+        token=order.checkout_token,
         number=order.number,
         status=order.status,
         status_label=order.get_status_display(),
@@ -152,11 +153,6 @@ def order_out(order: Order) -> OrderOut:
         ],
         customer=CustomerOut.model_validate(order),
         link=order.link.slug if order.link else None,
-        source=order.source,
-        tags=order.tags,
-        device_type=order.device_type,
-        payment_attempts=[
-            PaymentAttemptOut.model_validate(a) for a in order.payment_attempts.all()
-        ],
+        payment_attempts=[CheckoutPaymentOut.model_validate(a) for a in attempts],
         created_at=order.created_at,
     )

@@ -13,6 +13,15 @@ from pydantic import BeforeValidator, ConfigDict, field_validator
 OrderNumber = Annotated[
     int, Path(ge=1, le=2**63 - 1, description="The order's number in its organization.")
 ]
+# The checkout ingest API's: the order's checkout token, returned when it was opened.
+CheckoutToken = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The order's checkout token, as `POST /orders` returned it.",
+    ),
+]
 
 
 class Error(Schema):
@@ -122,15 +131,20 @@ class VatRowOut(Schema):
     gross_minor: int
 
 
-class PaymentAttemptOut(Schema):
+class CheckoutPaymentOut(Schema):
+    """A payment attempt as the checkout page sees it: whether it went through."""
+
     stamp: str
     provider: str
     method: str
     status: str
     amount_minor: int
     currency: str
-    provider_reference: str
     created_at: dt.datetime
+
+
+class PaymentAttemptOut(CheckoutPaymentOut):
+    provider_reference: str
 
 
 class PaymentStartedOut(PaymentAttemptOut):
@@ -160,7 +174,12 @@ class CustomerOut(Out):  # read from an order
 
 
 class OrderOut(Schema):
-    number: int
+    """What the checkout page needs of its order (issue 16): totals, lines, the form it filled
+    and its payments. Staff data (source, tags, device, provider references, the timeline)
+    stay in the staff API."""
+
+    token: str = Field(description="Address the order by this in every later call.")
+    number: int = Field(description="The order's number, to show the customer.")
     status: str
     status_label: str
     currency: str
@@ -173,8 +192,5 @@ class OrderOut(Schema):
     vat_breakdown: list[VatRowOut]
     customer: CustomerOut
     link: str | None
-    source: str
-    tags: list[str]
-    device_type: str
-    payment_attempts: list[PaymentAttemptOut]
+    payment_attempts: list[CheckoutPaymentOut]
     created_at: dt.datetime

@@ -19,8 +19,12 @@ import logging
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import IntegerField
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
+from django.utils import timezone
 
 logger = logging.getLogger("orderdesk.security")
 
@@ -67,6 +71,29 @@ def lockout_minutes() -> int:
 def api_guesses_locked(request: HttpRequest) -> bool:
     """Whether this address made too many failed API key or token guesses lately."""
     return bool(AxesProxyHandler.is_locked(request, _API_CREDENTIALS))
+
+
+def api_guesses_subquery(request: HttpRequest) -> RawSQL:
+    """This address's failed API key and token guesses lately, as an expression, so the key's
+    own lookup reads them in its query (`api.auth.CheckoutKey`: one round trip per checkout
+    call instead of two). The attempts django-axes counts for `api_guesses_locked` with
+    AXES_LOCKOUT_PARAMETERS `[["username", "ip_address"]]`: this user name and address, since
+    the cool-off began; written as SQL, as the ORM's subquery cost ~1 ms CPU per call."""
+    address = client_address(request)
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    table = AccessAttempt._meta.db_table
+    match = "ip_address = %s" if address is not None else "ip_address IS NULL"
+    params = [API_GUESSES, *([address] if address is not None else []), since]
+    return RawSQL(  # noqa: S611
+        f"SELECT coalesce(sum(failures_since_start), 0) FROM {table} "  # noqa: S608
+        f"WHERE username = %s AND {match} AND attempt_time >= %s",
+        params,
+        output_field=IntegerField(),
+    )
+
+
+def api_guess_limit() -> int:
+    return int(settings.API_FAILURE_LIMIT)
 
 
 def count_api_guess(request: HttpRequest) -> bool:

@@ -95,16 +95,28 @@ class Actor:
         return by if isinstance(by, Actor) else cls.of_user(by)
 
 
+def event_values(
+    order: Order, *, type: str, message: str, actor: Actor, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An event's columns: `record_event` writes them as a model, the open as a plain row."""
+    return {
+        "order_id": order.pk,
+        "type": type,
+        "message": message[:500],
+        "data": data or {},
+        "actor_type": actor.type,
+        "actor_user_id": actor.user.pk if actor.user else None,
+        "actor_token_id": actor.token.pk if actor.token else None,
+        "actor_label": actor.label,
+    }
+
+
 def record_event(
     order: Order, *, type: str, message: str, actor: Actor, data: dict[str, Any] | None = None
 ) -> OrderEvent:
+    values = event_values(order, type=type, message=message, actor=actor, data=data)
+    for related in ("order_id", "actor_user_id", "actor_token_id"):
+        del values[related]  # given as the instances, which the caller may read back
     return OrderEvent.objects.create(
-        order=order,
-        type=type,
-        message=message[:500],
-        data=data or {},
-        actor_type=actor.type,
-        actor_user=actor.user,
-        actor_token=actor.token,
-        actor_label=actor.label,
+        order=order, actor_user=actor.user, actor_token=actor.token, **values
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from enum import nonmember
 from typing import TYPE_CHECKING
 
@@ -160,11 +161,20 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.filter(status__in=OrderStatus.WAS_PAID)
 
 
+def new_checkout_token() -> str:
+    """192 random bits, URL-safe: what the hosted checkout addresses its order by."""
+    return secrets.token_urlsafe(24)
+
+
 class Order(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
     checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
-    # Sequential per organization; URLs and staff use this, never the pk.
+    # Sequential per organization (orders/numbers.py); staff pages and the staff API use
+    # this, never the pk.
     number = models.PositiveBigIntegerField()
+    # The checkout ingest API addresses the order by this unguessable token, never by its
+    # number: a leaked ingest key cannot walk the numbers to read customers (issue 16).
+    checkout_token = models.CharField(max_length=64, default=new_checkout_token, editable=False)
     link = models.ForeignKey(
         CheckoutLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
@@ -236,6 +246,8 @@ class Order(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="unique_order_number"),
+            # Built concurrently on PostgreSQL (migration 0010), then attached as the constraint.
+            models.UniqueConstraint(fields=["checkout_token"], name="unique_checkout_token"),
         ]
         indexes = [
             # The table: newest first within a checkout, keyset on (created_at, id).

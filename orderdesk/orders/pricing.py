@@ -260,32 +260,66 @@ def _price_in(overrides: dict[str, int], prices: dict[str, int], currency: str, 
     raise PricingError(f"{name} has no price in {currency}.", code="no_price")
 
 
-def offer_lines(offer: Offer, currency: str, add_ons: Sequence[AddOn] = ()) -> list[LineInput]:
+@dataclass(frozen=True)
+class ItemPrices:
+    """An offer item with what pricing reads of its product: the open path reads these in
+    one query with the link (`orders.services.open_order`), the others from the models."""
+
+    pk: int
+    product_id: int
+    name: str
+    vat_rate: Decimal
+    quantity: int
+    price_overrides: dict[str, int]
+    prices: dict[str, int]
+
+
+def offer_items(offer: Offer) -> list[ItemPrices]:
+    items = offer.items.select_related("product").prefetch_related("product__prices")
+    return [
+        ItemPrices(
+            pk=item.pk,
+            product_id=item.product.pk,
+            name=item.product.name,
+            vat_rate=item.product.vat_rate,
+            quantity=item.quantity,
+            price_overrides=item.price_overrides,
+            prices={price.currency: price.amount_minor for price in item.product.prices.all()},
+        )
+        for item in items
+    ]
+
+
+def offer_lines(
+    offer: Offer,
+    currency: str,
+    add_ons: Sequence[AddOn] = (),
+    *,
+    items: Sequence[ItemPrices] | None = None,
+) -> list[LineInput]:
     """The lines of an order for `offer` in `currency` with the chosen add-ons.
 
     An upgrade add-on replaces the offer product it upgrades; other add-ons are added after
-    the offer's products, order bumps before pre-upsells.
+    the offer's products, order bumps before pre-upsells. `items` are the offer's items when
+    the caller has read them already.
     """
-    items = list(offer.items.select_related("product").prefetch_related("product__prices"))
     upgraded = {
         add_on.upgrades_id: add_on for add_on in add_ons if add_on.effect == AddOnEffect.UPGRADE
     }
     lines: list[LineInput] = []
-    for item in items:
-        product = item.product
-        prices = {price.currency: price.amount_minor for price in product.prices.all()}
+    for item in offer_items(offer) if items is None else items:
         if item.pk in upgraded:
             continue
-        unit = _price_in(item.price_overrides, prices, currency, product.name)
+        unit = _price_in(item.price_overrides, item.prices, currency, item.name)
         lines.append(
             LineInput(
                 kind=LineKind.MAIN,
-                name=product.name,
+                name=item.name,
                 unit_price_minor=unit,
                 quantity=item.quantity,
-                vat_rate=product.vat_rate,
-                list_price_minor=prices.get(currency, unit),
-                product_id=product.pk,
+                vat_rate=item.vat_rate,
+                list_price_minor=item.prices.get(currency, unit),
+                product_id=item.product_id,
             )
         )
     kind_order = {AddOnKind.ORDER_BUMP: 0, AddOnKind.PRE_UPSELL: 1}
@@ -322,9 +356,10 @@ def quote_offer(
     *,
     add_ons: Sequence[AddOn] = (),
     discount_code: DiscountCode | None = None,
+    items: Sequence[ItemPrices] | None = None,
 ) -> Quote:
-    """Price an order for `offer` from the configured prices."""
+    """Price an order for `offer` from the configured prices (`items`: see `offer_lines`)."""
     if offer.currencies and currency not in offer.currencies:
         raise PricingError(f"{offer.name} is not sold in {currency}.", code="currency_not_sold")
     discount = discount_from_code(discount_code, currency) if discount_code else None
-    return price_lines(currency, offer_lines(offer, currency, add_ons), discount)
+    return price_lines(currency, offer_lines(offer, currency, add_ons, items=items), discount)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from orderdesk.orders.events import Actor, EventType, record_event
@@ -29,9 +29,23 @@ class TransitionNotAllowed(Exception):
         super().__init__(f"{message} {why}" if why else message)
 
 
+# Relations a caller may have loaded with the order; the locked copy keeps them when they
+# still point to the same rows, so the checkout's calls read them once. Only rows nothing
+# under the lock decides on: a discount code is read afresh, as its uses may have run out.
+KEPT_RELATIONS = ("checkout", "link", "offer")
+
+
 def lock_order(order: Order) -> Order:
     """Re-read the order under a row lock; must run inside a transaction."""
-    return Order.objects.select_for_update().get(pk=order.pk)
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    for name in KEPT_RELATIONS:
+        field = Order._meta.get_field(name)
+        assert isinstance(field, models.ForeignKey)
+        if field.is_cached(order) and getattr(locked, field.attname) == getattr(
+            order, field.attname
+        ):
+            field.set_cached_value(locked, field.get_cached_value(order))
+    return locked
 
 
 def _move(
@@ -44,10 +58,14 @@ def _move(
     message: str,
     actor: Actor,
     data: dict[str, Any] | None = None,
+    locked: bool = False,
     **fields: Any,
 ) -> Order:
-    with transaction.atomic():
-        order = lock_order(order)
+    # `locked`: the caller read `order` with `lock_order` in the transaction it is still in,
+    # so reading it again would only cost a round trip.
+    with transaction.atomic(savepoint=not locked):
+        if not locked:
+            order = lock_order(order)
         if order.status not in allowed_from:
             raise TransitionNotAllowed(order, action)
         previous = order.status
@@ -65,8 +83,9 @@ def _move(
     return order
 
 
-def start_progress(order: Order, *, actor: Actor) -> Order:
-    """Billing details were saved: Started → In Progress."""
+def start_progress(order: Order, *, actor: Actor, locked: bool = False, **billing: Any) -> Order:
+    """Billing details were saved: Started → In Progress. `billing` are the order's fields the
+    form set, saved in the same UPDATE as the status; `locked` as for `_move`."""
     return _move(
         order,
         allowed_from={S.STARTED},
@@ -75,14 +94,18 @@ def start_progress(order: Order, *, actor: Actor) -> Order:
         event=EventType.BILLING_SAVED,
         message="Billing details saved",
         actor=actor,
+        locked=locked,
+        **billing,
     )
 
 
-def start_processing(order: Order, *, actor: Actor, data: dict[str, Any] | None = None) -> Order:
+def start_processing(
+    order: Order, *, actor: Actor, data: dict[str, Any] | None = None, locked: bool = False
+) -> Order:
     """A payment was handed to the provider: In Progress → Processing.
 
     A customer who switches method while one attempt is processing starts another attempt,
-    so Processing → Processing is allowed and only recorded.
+    so Processing → Processing is allowed and only recorded. `locked` as for `_move`.
     """
     return _move(
         order,
@@ -93,6 +116,7 @@ def start_processing(order: Order, *, actor: Actor, data: dict[str, Any] | None 
         message="Payment started",
         actor=actor,
         data=data,
+        locked=locked,
     )
 
 

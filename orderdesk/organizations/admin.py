@@ -30,7 +30,6 @@ class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ("name", "slug", "time_zone", "require_two_factor", "created_at")
     list_filter = ("require_two_factor",)
     search_fields = ("name", "slug")
-    readonly_fields = ("last_order_number",)
     inlines = (MembershipInline,)
 
 

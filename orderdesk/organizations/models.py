@@ -66,8 +66,8 @@ class Organization(models.Model):
     slug = models.SlugField(unique=True)
     time_zone = models.CharField(max_length=64, default="Europe/Helsinki")
     default_currency = models.CharField(max_length=3, default="EUR")
-    # Orders are numbered 1, 2, 3... per organization; this is the last number handed out.
-    last_order_number = models.PositiveBigIntegerField(default=0)
+    # Orders are numbered 1, 2, 3... per organization by a sequence of its own
+    # (orders/numbers.py); the counter that was here is gone (organizations 0006).
     require_two_factor = models.BooleanField(
         default=False,
         help_text="Everyone who may refund, complete or re-run on its checkouts must sign in "

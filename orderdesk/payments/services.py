@@ -104,7 +104,9 @@ def start_payment(
             stamp=uuid.uuid4().hex,
             created_at=now,
         )
-        attempt.order = transitions.start_processing(order, actor=actor, data=_describe(attempt))
+        attempt.order = transitions.start_processing(
+            order, actor=actor, data=_describe(attempt), locked=True
+        )
     return attempt
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
@@ -32,8 +31,9 @@ from orderdesk.catalog.models import (
     ProductPrice,
 )
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus, OrderTag
+from orderdesk.orders.numbers import next_number
 from orderdesk.orders.pricing import offer_lines, price_lines
-from orderdesk.orders.services import next_order_number, write_lines
+from orderdesk.orders.services import write_lines
 from orderdesk.organizations.models import (
     Checkout,
     CheckoutMembership,
@@ -200,11 +200,6 @@ def failed_kajabi_action(w: World, order: Order) -> ActionSnapshot:
     )
 
 
-def _number_for(org: Organization) -> int:
-    with transaction.atomic():
-        return next_order_number(org.pk)
-
-
 def order(
     w: World,
     *,
@@ -224,7 +219,7 @@ def order(
     o = Order.objects.create(
         organization=w.org,
         checkout=w.checkout,
-        number=_number_for(w.org),
+        number=next_number(w.org.pk),
         link=w.link,
         offer=w.offer,
         status=status,

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
-from orderdesk.actions.services import snapshot_actions
-from orderdesk.orders import services
+from orderdesk.actions.services import snapshot_actions, snapshot_new_order
+from orderdesk.orders import numbers, services
 from orderdesk.orders.models import Order
+from orderdesk.orders.services import IngestNotFound
 from orderdesk.organizations.models import Checkout
+
+
+def find_order(checkout: Checkout, token: str) -> Order:
+    """The checkout's order with this checkout token, with what the checkout's calls read
+    of it (link, offer, discount code) loaded; IngestNotFound for any other token."""
+    order = (
+        Order.objects.select_related("link", "offer", "discount_code")
+        .filter(checkout=checkout, checkout_token=token)
+        .first()
+    )
+    if order is None:
+        raise IngestNotFound("There is no such order in this checkout.", code="unknown_order")
+    order.checkout = checkout
+    return order
 
 
 def open_order(
@@ -18,11 +33,23 @@ def open_order(
     The snapshot is taken now, not at payment, so later edits of the configuration never
     change what a customer bought (SPEC F5). Raises IngestError like `orders.services`.
     """
+    try:
+        return _open(checkout, link_slug=link_slug, currency=currency, user_agent=user_agent)
+    except DatabaseError as error:
+        if not numbers.is_missing_sequence(error):
+            raise
+    # An organization made without `post_save` (raw SQL, bulk_create) has no number sequence
+    # yet; make it once, then open again.
+    numbers.create_sequence(checkout.organization_id)
+    return _open(checkout, link_slug=link_slug, currency=currency, user_agent=user_agent)
+
+
+def _open(checkout: Checkout, *, link_slug: str, currency: str | None, user_agent: str) -> Order:
     with transaction.atomic():
         order = services.open_order(
             checkout, link_slug=link_slug, currency=currency, user_agent=user_agent
         )
-        snapshot_actions(order)
+        snapshot_new_order(order, (line.product_id for line in order.lines.all()))
     return order
 
 

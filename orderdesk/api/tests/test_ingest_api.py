@@ -42,16 +42,17 @@ class CheckoutPage:
         response.data = response.json()  # type: ignore[attr-defined]
         return response
 
-    def open(self, **body: Any) -> int:
+    def open(self, **body: Any) -> str:
+        """Open an order; its checkout token, which every later call addresses it by."""
         response = self.call("POST", "/orders", {"link": "bf-meta", **body})
         assert response.status_code == 201, response.data
-        return int(response.data["number"])
+        return str(response.data["token"])
 
-    def billed(self, email: str = "maija@example.com") -> int:
-        number = self.open()
-        response = self.call("PUT", f"/orders/{number}/billing", {"email": email, "country": "FI"})
+    def billed(self, email: str = "maija@example.com") -> str:
+        token = self.open()
+        response = self.call("PUT", f"/orders/{token}/billing", {"email": email, "country": "FI"})
         assert response.status_code == 200, response.data
-        return number
+        return token
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_it_serves_the_openapi_document_and_docs(client: Client, db: None) -> No
     docs = client.get("/api/v1/docs")
 
     assert schema.status_code == 200
-    assert "/api/v1/checkout/orders/{number}/payments" in schema.json()["paths"]
+    assert "/api/v1/checkout/orders/{token}/payments" in schema.json()["paths"]
     assert docs.status_code == 200
 
 
@@ -97,23 +98,26 @@ def test_it_opens_an_order(storefront: CheckoutPage) -> None:
     data = response.data
     assert (data["number"], data["status"], data["status_label"]) == (1, "started", "Started")
     assert (data["currency"], data["total_minor"], data["vat_minor"]) == ("EUR", 7900, 1605)
-    assert (data["source"], data["tags"], data["link"]) == (
-        "Meta",
-        ["black-friday", "ads"],
-        "bf-meta",
-    )
-    assert data["device_type"] == "mobile"
+    assert data["link"] == "bf-meta"
     assert [line["name"] for line in data["lines"]] == ["Photography Masterclass"]
     assert data["vat_breakdown"] == [
         {"rate": "25.50", "net_minor": 6295, "vat_minor": 1605, "gross_minor": 7900}
     ]
-    assert Order.objects.get(number=1).status == OrderStatus.STARTED
+    order = Order.objects.get(checkout_token=data["token"])
+    assert (order.number, order.status) == (1, OrderStatus.STARTED)
+    # Attribution is recorded for staff, and not handed back to the page.
+    assert (order.source, order.tags, order.device_type) == (
+        "Meta",
+        ["black-friday", "ads"],
+        "mobile",
+    )
+    assert not {"source", "tags", "device_type"} & set(data)
 
 
 def test_it_prefers_the_customers_user_agent_from_the_body(storefront: CheckoutPage) -> None:
-    number = storefront.open(user_agent=IPHONE)
+    token = storefront.open(user_agent=IPHONE)
 
-    assert Order.objects.get(number=number).device_type == "mobile"
+    assert Order.objects.get(checkout_token=token).device_type == "mobile"
 
 
 @pytest.mark.parametrize(
@@ -182,9 +186,9 @@ def test_it_refuses_malformed_input(storefront: CheckoutPage, body: Any, message
 def test_it_refuses_the_nul_character(
     storefront: CheckoutPage, path: str, body: Any, message: str
 ) -> None:
-    number = storefront.open()
+    token = storefront.open()
     method = "PUT" if path.endswith("billing") else "POST"
-    refused(storefront, method, path.format(n=number), body, 422, "invalid_input", message)
+    refused(storefront, method, path.format(n=token), body, 422, "invalid_input", message)
 
 
 def test_it_refuses_a_body_that_is_not_json(storefront: CheckoutPage) -> None:
@@ -215,31 +219,41 @@ def test_it_refuses_a_currency_the_offer_is_not_sold_in(storefront: CheckoutPage
 
 
 def test_it_shows_an_order(storefront: CheckoutPage) -> None:
-    number = storefront.open()
+    token = storefront.open()
 
-    response = storefront.call("GET", f"/orders/{number}")
+    response = storefront.call("GET", f"/orders/{token}")
 
     assert response.status_code == 200
-    assert response.data["number"] == number
+    assert (response.data["token"], response.data["number"]) == (token, 1)
     assert response.data["payment_attempts"] == []
 
 
-@pytest.mark.parametrize("number", ["999", "0", str(2**64)])
+@pytest.mark.parametrize(
+    ("token", "status", "code"),
+    [
+        ("1", 404, "unknown_order"),  # a number is no token
+        ("0", 404, "unknown_order"),
+        ("x" * 64, 404, "unknown_order"),
+        ("x" * 65, 422, "invalid_input"),
+    ],
+)
 def test_it_answers_404_or_422_for_orders_that_cannot_exist(
-    storefront: CheckoutPage, number: str
+    storefront: CheckoutPage, token: str, status: int, code: str
 ) -> None:
-    response = storefront.call("GET", f"/orders/{number}")
+    storefront.open()
 
-    assert response.status_code == (404 if number == "999" else 422)
-    assert response.data["code"] == ("unknown_order" if number == "999" else "invalid_input")
+    response = storefront.call("GET", f"/orders/{token}")
+
+    assert response.status_code == status
+    assert response.data["code"] == code
 
 
 def test_it_saves_billing_with_put_or_post(storefront: CheckoutPage) -> None:
-    number = storefront.open()
+    token = storefront.open()
 
     put = storefront.call(
         "PUT",
-        f"/orders/{number}/billing",
+        f"/orders/{token}/billing",
         {
             "email": "Maija@Example.com",
             "country": "fi",
@@ -250,7 +264,7 @@ def test_it_saves_billing_with_put_or_post(storefront: CheckoutPage) -> None:
         },
     )
     post = storefront.call(
-        "POST", f"/orders/{number}/billing", {"email": "m@example.com", "country": "SE"}
+        "POST", f"/orders/{token}/billing", {"email": "m@example.com", "country": "SE"}
     )
 
     assert put.status_code == 200
@@ -289,16 +303,16 @@ def test_it_saves_billing_with_put_or_post(storefront: CheckoutPage) -> None:
 def test_it_refuses_invalid_billing(
     storefront: CheckoutPage, body: dict[str, Any], code: str, message: str
 ) -> None:
-    number = storefront.open()
+    token = storefront.open()
 
-    refused(storefront, "PUT", f"/orders/{number}/billing", body, 422, code, message)
+    refused(storefront, "PUT", f"/orders/{token}/billing", body, 422, code, message)
 
 
 def test_it_adds_and_removes_an_add_on(storefront: CheckoutPage, world: factories.World) -> None:
-    number = storefront.open()
+    token = storefront.open()
 
-    added = storefront.call("POST", f"/orders/{number}/add-ons", {"add_on_id": world.bump.pk})
-    removed = storefront.call("DELETE", f"/orders/{number}/add-ons/{world.bump.pk}")
+    added = storefront.call("POST", f"/orders/{token}/add-ons", {"add_on_id": world.bump.pk})
+    removed = storefront.call("DELETE", f"/orders/{token}/add-ons/{world.bump.pk}")
 
     assert added.status_code == 200
     assert [(line["kind"], line["total_minor"]) for line in added.data["lines"]] == [
@@ -315,12 +329,12 @@ def test_it_refuses_an_add_on_that_is_not_on_the_offer(
 ) -> None:
     other_offer = Offer.objects.create(checkout=world.checkout, name="Other")
     foreign = AddOn.objects.create(offer=other_offer, kind="order_bump", product=world.coaching)
-    number = storefront.open()
+    token = storefront.open()
 
     refused(
         storefront,
         "POST",
-        f"/orders/{number}/add-ons",
+        f"/orders/{token}/add-ons",
         {"add_on_id": foreign.pk},
         422,
         "add_on_not_on_offer",
@@ -332,10 +346,10 @@ def test_it_applies_and_removes_a_discount_code(
     storefront: CheckoutPage, world: factories.World
 ) -> None:
     factories.discount_code(world.checkout, "SAVE10")
-    number = storefront.open()
+    token = storefront.open()
 
-    applied = storefront.call("POST", f"/orders/{number}/discount-code", {"code": "save10"})
-    removed = storefront.call("DELETE", f"/orders/{number}/discount-code")
+    applied = storefront.call("POST", f"/orders/{token}/discount-code", {"code": "save10"})
+    removed = storefront.call("DELETE", f"/orders/{token}/discount-code")
 
     assert applied.status_code == 200
     assert (
@@ -402,19 +416,19 @@ def test_it_refuses_a_discount_code_it_cannot_apply(
 ) -> None:
     if make:
         make(world)
-    number = storefront.billed(email="maija@example.com")
+    token = storefront.billed(email="maija@example.com")
 
     refused(
-        storefront, "POST", f"/orders/{number}/discount-code", {"code": "CODE"}, 422, code, message
+        storefront, "POST", f"/orders/{token}/discount-code", {"code": "CODE"}, 422, code, message
     )
 
 
 def test_it_starts_a_payment(storefront: CheckoutPage) -> None:
-    number = storefront.billed()
+    token = storefront.billed()
 
     response = storefront.call(
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
     )
 
@@ -424,18 +438,18 @@ def test_it_starts_a_payment(storefront: CheckoutPage) -> None:
     assert len(response.data["stamp"]) == 32
     assert response.data["provider_reference"] == response.data["stamp"]
     assert response.data["redirect_url"] == ""
-    state = storefront.call("GET", f"/orders/{number}").data
+    state = storefront.call("GET", f"/orders/{token}").data
     assert state["status"] == "processing"
     assert [a["stamp"] for a in state["payment_attempts"]] == [response.data["stamp"]]
 
 
 def test_it_refuses_a_payment_of_another_amount(storefront: CheckoutPage) -> None:
-    number = storefront.billed()
+    token = storefront.billed()
 
     refused(
         storefront,
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "manual", "method": "invoice", "amount_minor": 100, "currency": "EUR"},
         422,
         "amount_mismatch",
@@ -444,37 +458,37 @@ def test_it_refuses_a_payment_of_another_amount(storefront: CheckoutPage) -> Non
 
 
 def test_it_refuses_a_payment_before_billing(storefront: CheckoutPage) -> None:
-    number = storefront.open()
+    token = storefront.open()
 
     refused(
         storefront,
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
         409,
         "transition_not_allowed",
-        f"Order #{number} is Started: cannot start a payment.",
+        "Order #1 is Started: cannot start a payment.",
     )
 
 
 def test_it_refuses_changes_once_payment_has_started(
     storefront: CheckoutPage, world: factories.World
 ) -> None:
-    number = storefront.billed()
+    token = storefront.billed()
     storefront.call(
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"},
     )
 
     refused(
         storefront,
         "POST",
-        f"/orders/{number}/add-ons",
+        f"/orders/{token}/add-ons",
         {"add_on_id": world.bump.pk},
         409,
         "payment_started",
-        f"Order #{number} is Processing: The products can no longer change once payment has started.",
+        "Order #1 is Processing: The products can no longer change once payment has started.",
     )
 
 
@@ -482,15 +496,15 @@ def test_it_hides_other_checkouts_orders_in_the_same_organization(
     world: factories.World, client: Client
 ) -> None:
     ours = CheckoutPage(client, world.ingest_key)
-    number = ours.open()
+    token = ours.open()
     _, key = factories.checkout(world.org, "Second checkout")
     theirs = CheckoutPage(client, key)
 
     for method, path, body in [
-        ("GET", f"/orders/{number}", None),
-        ("PUT", f"/orders/{number}/billing", {"email": "x@example.com", "country": "FI"}),
-        ("POST", f"/orders/{number}/add-ons", {"add_on_id": world.bump.pk}),
-        ("DELETE", f"/orders/{number}/discount-code", None),
+        ("GET", f"/orders/{token}", None),
+        ("PUT", f"/orders/{token}/billing", {"email": "x@example.com", "country": "FI"}),
+        ("POST", f"/orders/{token}/add-ons", {"add_on_id": world.bump.pk}),
+        ("DELETE", f"/orders/{token}/discount-code", None),
     ]:
         refused(
             theirs,
@@ -499,7 +513,7 @@ def test_it_hides_other_checkouts_orders_in_the_same_organization(
             body,
             404,
             "unknown_order",
-            f"Order #{number} does not exist in this checkout.",
+            "There is no such order in this checkout.",
         )
     assert theirs.call("POST", "/orders", {"link": "bf-meta"}).status_code == 404
 
@@ -514,13 +528,14 @@ def test_it_keeps_each_organizations_order_numbers_apart(
     CheckoutLink.objects.create(checkout=world.other_checkout, offer=offer, name="Y", slug="yoga")
     ours = CheckoutPage(client, world.ingest_key)
     theirs = CheckoutPage(client, world.other_ingest_key)
-    our_number = ours.billed(email="ours@example.com")
-    their_number = theirs.open(link="yoga")
-    assert our_number == their_number == 1
+    our_token = ours.billed(email="ours@example.com")
+    their_token = theirs.open(link="yoga")
+    assert Order.objects.get(checkout_token=our_token).number == 1
+    assert Order.objects.get(checkout_token=their_token).number == 1
 
-    seen = theirs.call("GET", "/orders/1").data
+    seen = theirs.call("GET", f"/orders/{their_token}").data
     changed = theirs.call(
-        "PUT", "/orders/1/billing", {"email": "theirs@example.com", "country": "SE"}
+        "PUT", f"/orders/{their_token}/billing", {"email": "theirs@example.com", "country": "SE"}
     )
 
     assert seen["lines"][0]["name"] == "Yoga"
@@ -531,12 +546,12 @@ def test_it_keeps_each_organizations_order_numbers_apart(
 
 
 def test_it_refuses_a_provider_the_checkout_has_not_set_up(storefront: CheckoutPage) -> None:
-    number = storefront.billed()
+    token = storefront.billed()
 
     refused(
         storefront,
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
         422,
         "provider_not_available",
@@ -552,18 +567,18 @@ def test_it_fails_the_attempt_when_the_provider_cannot_be_reached(
     ProviderAccount.objects.create(
         checkout=world.checkout, provider="stripe", secret_key="sk_test_unreachable"
     )
-    number = storefront.billed()
+    token = storefront.billed()
 
     response = storefront.call(
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         {"provider": "stripe", "method": "card", "amount_minor": 7900, "currency": "EUR"},
     )
 
     assert response.status_code == 502
     assert response.data["code"] == "provider_error"
     assert response.data["detail"].startswith("Stripe: ")
-    state = storefront.call("GET", f"/orders/{number}").data
+    state = storefront.call("GET", f"/orders/{token}").data
     assert state["status"] == "in_progress"
     assert [a["status"] for a in state["payment_attempts"]] == ["failed"]
 

@@ -38,41 +38,41 @@ def storefront(sandboxed: World, live_server: Any) -> Storefront:
     return Storefront(live_server.url, sandboxed.ingest_key)
 
 
-def open_and_bill(storefront: Storefront, world: World) -> int:
+def open_and_bill(storefront: Storefront, world: World) -> str:
     opened = storefront("POST", "/orders", link=world.link.slug, currency="EUR")
     assert opened.status_code == 201, opened.text
-    number: int = opened.json()["number"]
+    token: str = opened.json()["token"]
     billed = storefront(
         "PUT",
-        f"/orders/{number}/billing",
+        f"/orders/{token}/billing",
         email="maija@example.com",
         country="FI",
         first_name="Maija",
         last_name="Meikäläinen",
     )
     assert billed.status_code == 200, billed.text
-    return number
+    return token
 
 
-def pay(storefront: Storefront, number: int, provider: str, method: str) -> dict[str, Any]:
-    total = storefront("GET", f"/orders/{number}").json()["total_minor"]
+def pay(storefront: Storefront, token: str, provider: str, method: str) -> dict[str, Any]:
+    total = storefront("GET", f"/orders/{token}").json()["total_minor"]
     started = storefront(
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         provider=provider,
         method=method,
         amount_minor=total,
         currency="EUR",
     )
     assert started.status_code == 201, started.text
-    assert storefront("GET", f"/orders/{number}").json()["status"] == "processing"
+    assert storefront("GET", f"/orders/{token}").json()["status"] == "processing"
     body: dict[str, Any] = started.json()
     return body
 
 
 def test_it_goes_from_open_to_paid_with_stripe(storefront: Storefront, sandboxed: World) -> None:
-    number = open_and_bill(storefront, sandboxed)
-    started = pay(storefront, number, "stripe", "card")
+    token = open_and_bill(storefront, sandboxed)
+    started = pay(storefront, token, "stripe", "card")
     assert started["provider_reference"].startswith("pi_")
     assert started["client_secret"]
 
@@ -80,49 +80,49 @@ def test_it_goes_from_open_to_paid_with_stripe(storefront: Storefront, sandboxed
     assert paid.status_code == 200
     deliveries.deliver_pending()
 
-    assert storefront("GET", f"/orders/{number}").json()["status"] == OrderStatus.COMPLETED
-    order = Order.objects.get(checkout=sandboxed.checkout, number=number)
+    assert storefront("GET", f"/orders/{token}").json()["status"] == OrderStatus.COMPLETED
+    order = Order.objects.get(checkout=sandboxed.checkout, checkout_token=token)
     assert [e.type for e in order.events.order_by("pk")][-2:] == ["payment_succeeded", "completed"]
 
 
 def test_it_goes_from_open_to_paid_with_paytrail(storefront: Storefront, sandboxed: World) -> None:
-    number = open_and_bill(storefront, sandboxed)
-    started = pay(storefront, number, "paytrail", "osuuspankki")
+    token = open_and_bill(storefront, sandboxed)
+    started = pay(storefront, token, "paytrail", "osuuspankki")
     assert started["form_fields"] == {"provider": "osuuspankki"}
 
     hosted = httpx.post(started["form_action"], data=started["form_fields"], timeout=30)
     back = httpx.get(hosted.headers["location"], timeout=30)
 
     assert back.status_code == 200
-    assert storefront("GET", f"/orders/{number}").json()["status"] == OrderStatus.COMPLETED
+    assert storefront("GET", f"/orders/{token}").json()["status"] == OrderStatus.COMPLETED
 
 
 def test_it_lets_the_customer_retry_after_a_declined_card(
     storefront: Storefront, sandboxed: World
 ) -> None:
-    number = open_and_bill(storefront, sandboxed)
-    first = pay(storefront, number, "stripe", "card")
+    token = open_and_bill(storefront, sandboxed)
+    first = pay(storefront, token, "stripe", "card")
     httpx.post(first["redirect_url"], data={"outcome": "decline"}, timeout=30)
     deliveries.deliver_pending()
-    assert storefront("GET", f"/orders/{number}").json()["status"] == OrderStatus.IN_PROGRESS
+    assert storefront("GET", f"/orders/{token}").json()["status"] == OrderStatus.IN_PROGRESS
 
-    second = pay(storefront, number, "stripe", "card")
+    second = pay(storefront, token, "stripe", "card")
     httpx.post(second["redirect_url"], data={"outcome": "succeed"}, timeout=30)
     deliveries.deliver_pending()
 
-    assert storefront("GET", f"/orders/{number}").json()["status"] == OrderStatus.COMPLETED
+    assert storefront("GET", f"/orders/{token}").json()["status"] == OrderStatus.COMPLETED
 
 
 def test_it_answers_a_provider_outage_with_502_and_lets_the_customer_retry(
     storefront: Storefront, sandboxed: World
 ) -> None:
-    number = open_and_bill(storefront, sandboxed)
-    total = storefront("GET", f"/orders/{number}").json()["total_minor"]
+    token = open_and_bill(storefront, sandboxed)
+    total = storefront("GET", f"/orders/{token}").json()["total_minor"]
     store.add_fault("stripe", "payment_intents.create", "500")
 
     failed = storefront(
         "POST",
-        f"/orders/{number}/payments",
+        f"/orders/{token}/payments",
         provider="stripe",
         method="card",
         amount_minor=total,
@@ -131,5 +131,5 @@ def test_it_answers_a_provider_outage_with_502_and_lets_the_customer_retry(
 
     assert failed.status_code == 502
     assert failed.json()["code"] == "provider_error"
-    assert storefront("GET", f"/orders/{number}").json()["status"] == OrderStatus.IN_PROGRESS
-    pay(storefront, number, "stripe", "card")
+    assert storefront("GET", f"/orders/{token}").json()["status"] == OrderStatus.IN_PROGRESS
+    pay(storefront, token, "stripe", "card")

@@ -92,3 +92,29 @@ def test_behind_a_proxy_each_client_address_counts_alone(
 
     assert orders(client, token, proxy, **{"X-Forwarded-For": GUESSER}) == 429
     assert orders(client, token, proxy, **{"X-Forwarded-For": NEIGHBOUR}) == 200
+
+
+def test_a_locked_out_address_is_refused_with_a_right_ingest_key_too(
+    client: Client, world: World
+) -> None:
+    """The key's lookup reads the address's guesses in the same query (issue 16): a right key
+    from a locked-out address is still a 429, until the lock lifts."""
+
+    def open_order() -> int:
+        response = client.post(
+            "/api/v1/checkout/orders",
+            {"link": world.link.slug},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {world.ingest_key}"},
+            REMOTE_ADDR=GUESSER,
+        )
+        return response.status_code
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert open_order() == 201
+        for n in range(20):
+            orders(client, f"od_guess{n}")
+        assert open_order() == 429
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
+        assert open_order() == 201

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 
 from orderdesk.catalog.models import DiscountCode
 from orderdesk.demo import people
@@ -24,7 +24,8 @@ from orderdesk.demo.generator.refunds import Booking
 from orderdesk.demo.generator.tables import Tables
 from orderdesk.orders.events import EventType
 from orderdesk.orders.models import ActorType, Order, OrderStatus
-from orderdesk.organizations.models import Checkout, Organization
+from orderdesk.orders.numbers import reserve_numbers
+from orderdesk.organizations.models import Checkout
 
 ProgressReport = Callable[[str], None]
 
@@ -208,16 +209,12 @@ class OrderGenerator:
         return bool(row and row[0])
 
     def _reserve_numbers(self, count: int) -> dict[int, int]:
-        """Take `count` order numbers from every organization involved; returns the next free."""
-        numbers: dict[int, int] = {}
+        """Take `count` order numbers from every organization involved; returns the first."""
         with transaction.atomic(using=self.writer.using):
-            for org_id in {plan.checkout.organization_id for plan in self.plans}:
-                org = Organization.objects.select_for_update().get(pk=org_id)
-                numbers[org_id] = org.last_order_number + 1
-                Organization.objects.filter(pk=org_id).update(
-                    last_order_number=F("last_order_number") + count
-                )
-        return numbers
+            return {
+                org_id: reserve_numbers(org_id, count)
+                for org_id in {plan.checkout.organization_id for plan in self.plans}
+            }
 
     def _count_code_usage(self) -> None:
         codes = [code.pk for plan in self.plans for code in plan.codes]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from orderdesk.actions.models import ActionRun, ActionSnapshot
 from orderdesk.catalog.models import ActionConfig
 from orderdesk.demo.bulk import BulkWriter
-from orderdesk.orders.models import Order, OrderEvent, OrderLine, OrderTag
+from orderdesk.orders.models import Order, OrderEvent, OrderLine, OrderTag, new_checkout_token
 from orderdesk.payments.models import PaymentAttempt, Refund, RefundLine
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ ORDER_COLUMNS = (
     "refunded_minor", "customer_email", "first_name", "last_name", "phone", "address_line1",
     "postal_code", "city", "region", "country", "extra_fields", "analytics_consent", "source",
     "tags", "discount_code_id", "device_type", "user_agent", "created_at", "updated_at",
-    "paid_at", "completed_at", "marked_completed_at",
+    "paid_at", "completed_at", "marked_completed_at", "checkout_token",
 )  # fmt: skip
 TAG_COLUMNS = ("order_id", "checkout_id", "tag", "created_at")
 LINE_COLUMNS = (
@@ -101,7 +101,8 @@ class Tables:
                 order.refunded_total, *order.details, link.source, order.link.tags_json,
                 order.code.pk if order.code else None, order.device, order.user_agent,
                 order.created, order.updated_at(now), order.paid_at, order.completed_at,
-                order.marked_at,
+                # Random, not from the seed: a token anyone could derive would be no secret.
+                order.marked_at, new_checkout_token(),
             )
         )  # fmt: skip
         for tag in link.tags:
