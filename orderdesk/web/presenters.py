@@ -202,10 +202,13 @@ _OOB = ' hx-swap-oob="true"'
 _MUTED = '<span class="muted">{}</span>'
 _NONE = '<span class="muted">—</span>'
 
+# One tab stop per row, the row link (issue 15): the keyboard moves between rows with j/k
+# (orders.js). The exact time shows on hover and in the panel; the customer's page is linked
+# from the panel too, so the row's own customer link stays out of the tab order.
 _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
   <td><input type="checkbox" class="row-select" tabindex="-1" data-number="{number}" aria-label="{order_number}"> <span class="badge status-{status}">{status_label}</span>{attention}</td>
   <td class="created">
-    <time datetime="{created_iso}" tabindex="0" aria-describedby="created-tip-{number}">{created_short}</time>
+    <time datetime="{created_iso}" aria-describedby="created-tip-{number}">{created_short}</time>
     <span class="tooltip" role="tooltip" id="created-tip-{number}">{created_exact}</span>
   </td>
   <td class="customer">
@@ -260,7 +263,7 @@ def _customer_link(email: str, texts: RowTexts) -> str:
     title = _e(texts.customer_orders)
     hidden = _e(texts.customer_orders_of % {"email": email})
     return (
-        f'\n    <a class="customer-link" href="{_e(url)}" title="{title}">'
+        f'\n    <a class="customer-link" href="{_e(url)}" title="{title}" tabindex="-1">'
         f'<span aria-hidden="true">⋯</span><span class="visually-hidden">{hidden}</span></a>'
     )
 

@@ -1,4 +1,5 @@
-// Order Management: row clicks, the side panel's keyboard behaviour, filters after history moves.
+// Order Management: row clicks, keyboard shortcuts, the side panel's keyboard behaviour,
+// filters after history moves.
 (() => {
   let opener = null; // the row link that opened the panel, to return focus to on close
 
@@ -27,6 +28,87 @@
       const values = data.getAll(name).filter((value) => value !== "");
       data.delete(name);
       values.forEach((value) => data.append(name, value));
+    }
+  });
+
+  // Keyboard first (issue 15): j/k move between rows (and, with the panel open, open the next
+  // one), Enter opens the row (its link), Esc closes the panel, / goes to the search, ? lists
+  // the shortcuts. Each row has one tab stop, its link (`a.row-link`).
+  //
+  // The current row is the one marked `data-current` (one at a time). Whenever it changes,
+  // the document gets an `orders:rowfocus` event with `detail.row` (the <tr>) and
+  // `detail.number` (the order number), so other features (row selection) can bind a key to
+  // the row the keyboard is on.
+  const rowLinks = () => [...document.querySelectorAll("tr.order-row a.row-link")];
+  const currentRow = () => document.querySelector("tr.order-row[data-current]");
+
+  let currentNumber = null;
+  let rowHadFocus = false;
+
+  const makeCurrent = (row) => {
+    if (!row || row.hasAttribute("data-current")) return;
+    currentNumber = row.dataset.number;
+    document.querySelectorAll("tr.order-row[data-current]").forEach((tr) => tr.removeAttribute("data-current"));
+    row.setAttribute("data-current", "");
+    document.dispatchEvent(
+      new CustomEvent("orders:rowfocus", { detail: { row, number: row.dataset.number } }),
+    );
+  };
+
+  document.addEventListener("focusin", (event) => {
+    const row = event.target.closest && event.target.closest("tr.order-row");
+    if (row) makeCurrent(row);
+  });
+
+  // A row swapped in place (after an action on its order, or a live update) keeps being the
+  // current row, and keeps the focus when it had it.
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    rowHadFocus = Boolean(target?.matches?.("tr.order-row") && target.contains(document.activeElement));
+  });
+  document.addEventListener("htmx:oobAfterSwap", (event) => {
+    const number = event.detail.target?.dataset?.number;
+    if (!number || number !== currentNumber) return;
+    const row = document.getElementById(`order-row-${number}`);
+    if (!row) return;
+    row.setAttribute("data-current", "");
+    if (rowHadFocus) row.querySelector("a.row-link")?.focus();
+    rowHadFocus = false;
+  });
+
+  const moveRow = (step) => {
+    const links = rowLinks();
+    if (!links.length) return;
+    const current = currentRow()?.querySelector("a.row-link");
+    let index = links.indexOf(current);
+    index = index < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, index + step));
+    const link = links[index];
+    link.focus();
+    link.closest("tr")?.scrollIntoView({ block: "nearest" });
+    // With the panel open the next order follows in it, as a mail reader does.
+    if (isOpen() && panel().querySelector(".panel")?.dataset.number !== link.dataset.order) link.click();
+  };
+
+  const typing = (target) =>
+    target.isContentEditable || Boolean(target.closest("input, select, textarea, [contenteditable]"));
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (document.querySelector("dialog:modal") || typing(event.target)) return;
+    if (event.key === "j" || event.key === "k") {
+      event.preventDefault();
+      moveRow(event.key === "j" ? 1 : -1);
+    } else if (event.key === "/") {
+      const search = document.getElementById("filter-q");
+      if (!search) return;
+      event.preventDefault();
+      search.focus();
+      search.select();
+    } else if (event.key === "?") {
+      const dialog = document.getElementById("shortcuts-dialog");
+      if (!dialog) return;
+      event.preventDefault();
+      dialog.showModal();
     }
   });
 
