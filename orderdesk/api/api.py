@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orderdesk.api import customers, ingest, orders, recovery, reports
+from orderdesk.api import customers, ingest, orders, recovery, reports, saved_views
 from orderdesk.api.auth import TooManyGuesses
 from orderdesk.api.errors import InvalidParameters
 from orderdesk.lib.lockouts import lockout_minutes
@@ -36,6 +36,7 @@ api.add_router("/", orders.router)
 api.add_router("/", reports.router)
 api.add_router("/", customers.router)
 api.add_router("/", recovery.router)
+api.add_router("/", saved_views.router)
 
 
 def error(request: HttpRequest, status: int, detail: str, code: str) -> HttpResponse:

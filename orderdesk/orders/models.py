@@ -401,3 +401,74 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message}"
+
+
+class SavedView(models.Model):
+    """A named set of the orders table's filters and tab (issue 15; `orders.saved_views`):
+    personal to the member or API token who saved it, or shared with the checkout's team."""
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    # The filters as the table's query string, checked by OrderFilterForm when saved.
+    query = models.CharField(max_length=2000, blank=True)
+    shared = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    owner_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=False, owner_token__isnull=True)
+                | Q(owner__isnull=True, owner_token__isnull=False),
+                name="savedview_one_owner",
+            )
+        ]
+        indexes = [models.Index(fields=["checkout", "shared"], name="savedview_checkout_shared")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DefaultView(models.Model):
+    """The saved view a member (or an API token) opens the orders page with, per checkout."""
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
+    view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="defaults")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, token__isnull=True)
+                | Q(user__isnull=True, token__isnull=False),
+                name="defaultview_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "checkout"],
+                condition=Q(user__isnull=False),
+                name="defaultview_one_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["token", "checkout"],
+                condition=Q(token__isnull=False),
+                name="defaultview_one_per_token",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.view} (default)"

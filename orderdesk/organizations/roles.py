@@ -36,6 +36,16 @@ def can_act(role: str | None) -> bool:
     return role in ACTING_ROLES
 
 
+SHARE_VIEWS_MESSAGE = "Your role on this checkout can only save personal views."
+
+
+def can_share_views(role: str | None) -> bool:
+    """Whether a checkout role may share saved views of the orders table with the team, and
+    change or delete shared ones: what the whole team sees is for those who work the orders
+    (customer service and up); every role, viewers too, keeps personal views."""
+    return can_act(role)
+
+
 @dataclass(frozen=True)
 class CheckoutAccess:
     """A checkout the user can see, with the role they have on it."""

@@ -13,6 +13,7 @@ from orderdesk.web.views import (
     recovery,
     refunds,
     reports,
+    saved_views,
     two_factor,
 )
 
@@ -36,6 +37,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password-reset/done/", passwords.password_changed, name="password_reset_complete"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/count/", orders.order_count, name="order_count"),
+    path("orders/views/", saved_views.create_saved_view, name="saved_views"),
+    path("orders/views/<int:view_id>/", saved_views.change_saved_view, name="saved_view"),
+    path(
+        "orders/views/<int:view_id>/delete/",
+        saved_views.delete_saved_view,
+        name="saved_view_delete",
+    ),
+    path(
+        "orders/views/<int:view_id>/default/",
+        saved_views.default_saved_view,
+        name="saved_view_default",
+    ),
     path("orders/export.csv", reports.orders_export, name="orders_export"),
     path("orders/attention/groups/", recovery.groups, name="failure_groups"),
     path("orders/attention/groups/rerun/", recovery.rerun_group, name="failure_group_rerun"),

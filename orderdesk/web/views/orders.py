@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -24,10 +26,12 @@ from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import PAGE_SIZE
+from orderdesk.orders.saved_views import default_view, filter_query, visible_views
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
 from orderdesk.web.presenters import OrderRow, RowPresenter
+from orderdesk.web.views.saved_views import view_url, views_scope
 from orderdesk.workflows.lookup import get_order_for_member
 from orderdesk.workflows.panel import load_order_details
 from orderdesk.workflows.table import (
@@ -113,6 +117,66 @@ def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
     }
 
 
+def _views_context(request: StaffRequest) -> dict[str, Any]:
+    """The saved views beside the tabs (one query), the one the URL names, and the filters
+    shown now as a view would keep them."""
+    scope = views_scope(request)
+    if scope is None:
+        return {"views": [], "default_view": None}
+    views = list(visible_views(scope))
+    for view in views:
+        view.url = view_url(view)  # type: ignore[attr-defined]
+    try:
+        current_query = filter_query(request.GET, tz=timezone.get_current_timezone())
+    except ValidationError:
+        current_query = None
+    active = next((v for v in views if str(v.pk) == request.GET.get("view")), None)
+    if active is not None:
+        active.can_change = scope.can_change(active)  # type: ignore[attr-defined]
+        active.owned = scope.owns(active)  # type: ignore[attr-defined]
+    return {
+        "views": views,
+        "default_view": default_view(views),
+        "active_view": active,
+        "view_modified": active is not None and current_query != active.query,
+        "current_query": current_query,
+        "can_share_views": scope.can_share,
+    }
+
+
+def _tab_urls(request: StaffRequest, views: dict[str, Any]) -> dict[str, str]:
+    """All and Requires attention keep the filters shown, except those of a saved view:
+    leaving a view leaves its filters. With a default view, All says `tab=all`, since Orders
+    with no query opens the default."""
+    params = QueryDict(mutable=True) if views.get("active_view") else request.GET.copy()
+    for name in ("tab", "after", "before", "view"):
+        params.pop(name, None)
+    urls = {}
+    for tab, value in (
+        ("all", "all" if views.get("default_view") else ""),
+        ("attention", "attention"),
+    ):
+        query = params.copy()
+        if value:
+            query["tab"] = value
+        encoded = query.urlencode()
+        urls[f"tab_{tab}_url"] = reverse("orders") + (f"?{encoded}" if encoded else "")
+    return urls
+
+
+def _view_redirect(request: StaffRequest, views: dict[str, Any]) -> HttpResponse | None:
+    """Orders asked for with no query opens the member's default view; `?view=<id>` alone
+    opens that view's filters. Fragments and other queries show what they ask for."""
+    if request.htmx:
+        return None
+    if not request.GET and views["default_view"] is not None:
+        return HttpResponseRedirect(views["default_view"].url)
+    active = views.get("active_view")
+    if list(request.GET) == ["view"] and active is not None and active.query:
+        return HttpResponseRedirect(active.url)
+    return None
+
+
 def _panel_context(request: StaffRequest, order: Order) -> dict[str, Any]:
     return {
         "order": order,
@@ -163,7 +227,12 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
     if _is_fragment(request, "panel"):
         # Closing the panel: an empty panel, the table stays as it is.
         return _with_vary(render(request, f"{TEMPLATE}#panel", {"order": None}))
+    views = _views_context(request)
+    if order is None and (redirect := _view_redirect(request, views)) is not None:
+        return redirect
     context = _table_context(request, current)
+    context.update(views)
+    context.update(_tab_urls(request, views))
     context["current"] = current
     context["attention_count"] = request.navigation.attention_count
     context["attention_label"] = request.navigation.attention_label

@@ -134,9 +134,16 @@
     const params = new URLSearchParams(location.search);
     for (const element of form.elements) {
       if (!element.name || element.type === "submit") continue;
-      element.value = params.get(element.name) ?? "";
+      if (element.type === "checkbox") element.checked = params.get(element.name) === element.value;
+      else element.value = params.get(element.name) ?? "";
     }
   };
+  // A tab or saved view swaps the table and sets the URL (before the swap): the form shows
+  // that URL's filters. Not after the form's own requests, to keep what is being typed.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const source = event.detail.requestConfig?.elt;
+    if (event.detail.target?.id === "orders-body" && source && !source.closest("#filters")) syncFilters();
+  });
 
   const markInvalid = () => {
     document.querySelectorAll("#filters [aria-describedby^='filter-error-']").forEach((input) => {
