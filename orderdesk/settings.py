@@ -348,6 +348,9 @@ BULK_STALE_SECONDS = env_int("BULK_STALE_SECONDS", 60)
 # checkout's admins once; one more when it recovers.
 ALERT_FAILURES = env_int("ALERT_FAILURES", 10)
 ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 10)
+# How often an open page asks what changed (the orders table, its panel, the attention
+# counter): each poll is a few indexed queries (workflows/live.py, bench/live_poll.py).
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +46,10 @@ class Navigation:
     @cached_property
     def attention_label(self) -> str:
         return count_label(*self._attention)
+
+    @property
+    def live_poll_seconds(self) -> int:
+        return int(settings.LIVE_POLL_SECONDS)
 
     @property
     def read_only(self) -> bool:

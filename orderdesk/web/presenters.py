@@ -25,6 +25,7 @@ from orderdesk.orders.models import AttentionReason, LineKind, Order, OrderStatu
 from orderdesk.payments.methods import METHOD_LABELS, method_label
 from orderdesk.payments.models import PaymentStatus, Provider
 from orderdesk.workflows.customer import CustomerOrder
+from orderdesk.workflows.live import row_version
 from orderdesk.workflows.table import TableRow
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(LineKind.values)}
@@ -81,6 +82,8 @@ class OrderRow:
     texts: RowTexts
     # Why it requires attention: (reason, label in the page's language).
     attention: tuple[tuple[str, str], ...] = ()
+    # The order's version, which the page's live updates compare (workflows.live).
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ class RowPresenter:
                 (reason.value, self.labels.attention[reason.value])
                 for reason in row.attention_reasons
             ),
+            version=row_version(order.updated_at),
         )
 
 
@@ -205,7 +209,7 @@ _NONE = '<span class="muted">—</span>'
 # One tab stop per row, the row link (issue 15): the keyboard moves between rows with j/k
 # (orders.js). The exact time shows on hover and in the panel; the customer's page is linked
 # from the panel too, so the row's own customer link stays out of the tab order.
-_ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}"{oob}>
+_ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{number}" data-version="{version}"{oob}>
   <td><input type="checkbox" class="row-select" tabindex="-1" data-number="{number}" aria-label="{order_number}"> <span class="badge status-{status}">{status_label}</span>{attention}</td>
   <td class="created">
     <time datetime="{created_iso}" aria-describedby="created-tip-{number}">{created_short}</time>
@@ -278,6 +282,7 @@ def row_html(row: OrderRow, *, selected: bool = False, oob: bool = False) -> Saf
         refunded = f'<span class="sub">{_e(amount_refunded)}</span>'
     html_text = _ROW.format(
         number=_e(order.number),
+        version=_e(row.version),
         selected=_SELECTED if selected else "",
         oob=_OOB if oob else "",
         status=_e(order.status),

@@ -7,6 +7,7 @@ from orderdesk.web.views import (
     customers,
     email_change,
     language,
+    live,
     notes,
     orders,
     passwords,
@@ -37,6 +38,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password-reset/done/", passwords.password_changed, name="password_reset_complete"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/count/", orders.order_count, name="order_count"),
+    path("orders/live/", live.order_live, name="order_live"),
+    path("live/attention/", live.attention_live, name="live_attention"),
     path("orders/views/", saved_views.create_saved_view, name="saved_views"),
     path("orders/views/<int:view_id>/", saved_views.change_saved_view, name="saved_view"),
     path(

@@ -26,6 +26,8 @@ def test_staff_find_a_reversed_refund_by_its_reason_and_restore_the_access(
     log_in(page, live_server, world.alice)
 
     page.get_by_role("link", name=re.compile("Requires attention")).click()
+    # The All tab shows the same badges: wait for the tab itself before filtering on it.
+    expect(page).to_have_url(re.compile(r"tab=attention"))
     expect(page.locator(f"#order-row-{order.number} .attention-refund_reversed")).to_have_text(
         "Refund reversed by the provider"
     )

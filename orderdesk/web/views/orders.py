@@ -25,13 +25,14 @@ from django.views.decorators.http import require_GET
 from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
-from orderdesk.orders.queries import PAGE_SIZE
+from orderdesk.orders.queries import PAGE_SIZE, Cursor
 from orderdesk.orders.saved_views import default_view, filter_query, visible_views
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
 from orderdesk.web.presenters import OrderRow, RowPresenter
 from orderdesk.web.views.saved_views import view_url, views_scope
+from orderdesk.workflows.live import panel_version
 from orderdesk.workflows.lookup import get_order_for_member
 from orderdesk.workflows.panel import load_order_details
 from orderdesk.workflows.table import (
@@ -57,7 +58,7 @@ def _with_vary(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _table_orders(current: CheckoutAccess) -> tuple[OrderQuerySet, list[int]]:
+def table_orders(current: CheckoutAccess) -> tuple[OrderQuerySet, list[int]]:
     """The current checkout's orders, and the scope's checkout ids."""
     checkout_ids = [current.checkout.pk]
     # The organization makes an order number lookup use its unique index.
@@ -65,7 +66,7 @@ def _table_orders(current: CheckoutAccess) -> tuple[OrderQuerySet, list[int]]:
     return qs, checkout_ids
 
 
-def _rows(rows: list[TableRow], query: str = "") -> list[OrderRow]:
+def present_rows(rows: list[TableRow], query: str = "") -> list[OrderRow]:
     """Table rows; `query` (the table's query string) is kept in each row's panel link."""
     presenter = RowPresenter(timezone.now(), query)
     return [presenter.row(row) for row in rows]
@@ -81,13 +82,19 @@ def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dic
         errors[name] = _("This page link is not valid; go back to the first page.")
     page = TablePage.empty()
     if current is not None and not errors:
-        base, checkout_ids = _table_orders(current)
+        base, checkout_ids = table_orders(current)
         page = table_page(base, filters, checkout_ids=checkout_ids, cursors=cursors)
+    live_top = ""
+    if page.is_first and not errors:
+        # New orders are those after the first row (or after now, on an empty page).
+        first = page.rows[0].order if page.rows else None
+        live_top = (Cursor.of(first) if first else Cursor(timezone.now(), 0)).encode()
     return {
+        "live_top": live_top,
         "filters": filters,
         "errors": errors,
         "page": page,
-        "rows": _rows(page.rows, request.GET.urlencode()),
+        "rows": present_rows(page.rows, request.GET.urlencode()),
         "count": page.count or 0,
         "count_is_capped": False,
         # Counting up to COUNT_CAP rows can cost more than the page itself; the table
@@ -178,9 +185,11 @@ def _view_redirect(request: StaffRequest, views: dict[str, Any]) -> HttpResponse
 
 
 def _panel_context(request: StaffRequest, order: Order) -> dict[str, Any]:
+    details = load_order_details(order)
     return {
         "order": order,
-        "details": load_order_details(order),
+        "details": details,
+        "panel_version": panel_version(order.updated_at, details.timeline),
         "can_act": request.access.can_act_on(order.checkout_id),
     }
 
@@ -200,7 +209,7 @@ def order_count(request: StaffRequest) -> HttpResponse:
     filters, errors = form.filters, form.messages()
     count, more = 0, False
     if access.current is not None and not errors:
-        base, checkout_ids = _table_orders(access.current)
+        base, checkout_ids = table_orders(access.current)
         count, more = table_count(base, filters, checkout_ids=checkout_ids)
     context = {"filters": filters, "count": count, "count_is_capped": more, "errors": errors}
     return _with_vary(render(request, f"{TEMPLATE}#count", context))
@@ -271,7 +280,7 @@ def order_updated_response(
     context["message"] = message
     context["tone"] = tone
     context["error"] = error
-    context["row"] = _rows(table_rows([order]))[0]
+    context["row"] = present_rows(table_rows([order]))[0]
     context["oob_row"] = True
     response = render(request, f"{TEMPLATE}#panel-update", context, status=status)
     response["HX-Trigger"] = "order-updated"

@@ -53,3 +53,23 @@ document.addEventListener("keydown", (event) => {
     first.focus();
   }
 });
+
+// Live updates (issue 15): the Requires attention counter of the navigation follows on every
+// page; the orders page's own poll (orders.js) brings it there, so this one stands aside.
+(() => {
+  const start = () => {
+    const counter = document.getElementById("live-counter");
+    const seconds = Number(counter?.dataset.interval);
+    if (!counter || !(seconds > 0) || !window.htmx) return;
+    let polling = false;
+    setInterval(() => {
+      if (polling || document.hidden || document.getElementById("live")) return;
+      polling = true;
+      htmx.ajax("GET", counter.dataset.url, { source: "#live-counter", swap: "none" }).finally(() => {
+        polling = false;
+      });
+    }, seconds * 1000);
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

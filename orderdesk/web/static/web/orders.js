@@ -156,7 +156,9 @@
   document.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
     if (target && target.id === "panel") {
-      if (isOpen()) {
+      if (liveRefresh) {
+        // A live refresh leaves the focus where it was.
+      } else if (isOpen()) {
         document.getElementById("panel-title")?.focus();
       } else if (opener) {
         document.querySelector(`a.row-link[data-order="${opener}"]`)?.focus();
@@ -165,6 +167,82 @@
     }
     markInvalid();
   });
+
+  // Live updates (issue 15): every `data-interval` seconds while the page is visible, ask
+  // what changed with the table's filters, each row's version, the first page's newest row
+  // and the open panel's version. The answer swaps changed rows in place (out of band: the
+  // row under the pointer stays where it is), the new orders' bar and the counters; when the
+  // open order changed it fires `orders:panel-changed` and the panel is read again, unless
+  // someone is typing in it or a dialog is open over it, then as soon as they are done.
+  let polling = false;
+  let panelStale = false;
+  let liveRefresh = false;
+
+  const pollUrl = () => {
+    const live = document.getElementById("live");
+    if (!live) return null;
+    const params = new URLSearchParams(location.search);
+    const rowVersions = [...document.querySelectorAll("tr.order-row[data-version]")].map(
+      (tr) => `${tr.dataset.number}:${tr.dataset.version}`,
+    );
+    params.set("rows", rowVersions.join(","));
+    if (live.dataset.top) params.set("top", live.dataset.top);
+    const open = panel()?.querySelector(".panel");
+    if (open?.dataset.version) params.set("panel", `${open.dataset.number}:${open.dataset.version}`);
+    return `${live.dataset.url}?${params}`;
+  };
+
+  const poll = () => {
+    const url = pollUrl();
+    if (!url || polling || document.hidden) return;
+    polling = true;
+    htmx.ajax("GET", url, { source: "#live", swap: "none" }).finally(() => {
+      polling = false;
+      markSelected();
+    });
+  };
+
+  const panelBusy = () =>
+    Boolean(document.querySelector("dialog[open]")) ||
+    Boolean(panel()?.contains(document.activeElement) && document.activeElement.closest("form"));
+
+  const refreshPanel = () => {
+    const open = panel()?.querySelector(".panel");
+    if (!open) return;
+    if (panelBusy()) {
+      panelStale = true;
+      return;
+    }
+    panelStale = false;
+    liveRefresh = true;
+    const body = open.querySelector(".panel-body");
+    const scrolled = body ? body.scrollTop : 0;
+    htmx
+      .ajax("GET", `${location.pathname}${location.search}`, { target: "#panel", swap: "innerHTML", headers: { "HX-Target": "panel" } })
+      .finally(() => {
+        liveRefresh = false;
+        const fresh = panel()?.querySelector(".panel-body");
+        if (fresh) fresh.scrollTop = scrolled;
+      });
+  };
+
+  document.addEventListener("orders:panel-changed", (event) => {
+    const open = panel()?.querySelector(".panel");
+    if (open && String(event.detail?.number) === open.dataset.number) refreshPanel();
+  });
+  // A refresh put off while someone typed or a dialog was open happens once they are done.
+  document.addEventListener("focusout", () => setTimeout(() => panelStale && refreshPanel(), 0));
+  document.addEventListener("close", () => setTimeout(() => panelStale && refreshPanel(), 0), true);
+
+  const startPolling = () => {
+    const live = document.getElementById("live");
+    const seconds = Number(live?.dataset.interval);
+    if (!live || !(seconds > 0)) return;
+    setInterval(poll, seconds * 1000);
+    document.addEventListener("visibilitychange", () => !document.hidden && poll());
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startPolling);
+  else startPolling();
 
   document.addEventListener("htmx:historyRestore", () => {
     syncFilters();
