@@ -128,6 +128,8 @@ ROW_FIELDS = (
     "tags",
     "created_at",
     "paid_at",
+    # The row's version, which live updates compare (workflows.live).
+    "updated_at",
 )
 
 
