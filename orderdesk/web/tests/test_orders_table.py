@@ -12,6 +12,7 @@ from orderdesk.orders.models import ActionHealth, Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership, CheckoutRole
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.testing import factories
+from orderdesk.workflows.live import row_version
 
 HTMX_BODY = {"HX-Request": "true", "HX-Target": "orders-body"}
 
@@ -113,7 +114,9 @@ def test_it_renders_a_row_with_its_ids_and_links(alice: Client, world: factories
     html = alice.get("/orders/", {"status": "started"}).content.decode()
     row = html.split(f'id="order-row-{order.number}"')[1].split("</tr>")[0]
     n = order.number
-    assert row.startswith(f' class="order-row" data-number="{n}">')
+    order.refresh_from_db()
+    version = row_version(order.updated_at)
+    assert row.startswith(f' class="order-row" data-number="{n}" data-version="{version}">')
     assert f'aria-describedby="created-tip-{n}"' in row
     assert f'role="tooltip" id="created-tip-{n}"' in row
     # The panel link keeps the table's filters.
