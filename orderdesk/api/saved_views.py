@@ -20,7 +20,7 @@ from ninja.params.functions import Path
 
 from orderdesk.api.auth import StaffRequest, StaffToken
 from orderdesk.api.errors import InvalidParameters
-from orderdesk.api.schemas import Error
+from orderdesk.api.schemas import Error, In
 from orderdesk.api.staff_schemas import OrderQuery
 from orderdesk.orders.models import SavedView
 from orderdesk.orders.saved_views import (
@@ -60,7 +60,7 @@ class SavedViewOut(Schema):
     updated_at: dt.datetime
 
 
-class SavedViewIn(Schema):
+class SavedViewIn(In):
     name: str = Field(min_length=1, max_length=MAX_NAME)
     shared: bool = Field(
         default=False, description="Share with the checkout's team (customer service and up)."
@@ -69,7 +69,7 @@ class SavedViewIn(Schema):
     filters: ViewFilters = Field(default_factory=ViewFilters)
 
 
-class SavedViewPatch(Schema):
+class SavedViewPatch(In):
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
     shared: bool | None = None
     filters: ViewFilters | None = None

@@ -140,6 +140,8 @@ def test_bad_input_is_refused_and_changes_nothing(support: Staff) -> None:
         ),
         ({"name": "Short", "filters": {"q": "ab"}}, 400, "q: Type at least 3 characters"),
         ({"name": ""}, 422, None),
+        ({"name": "nul\u0000"}, 422, "name: Value error, must not contain the NUL"),
+        ({"name": "Nul", "filters": {"q": "a\u0000bc"}}, 400, "q: "),
         ({"name": "Lost", "filters": {"status": "lost"}}, 422, None),
         ({"name": "x" * 61}, 422, None),
     ]
