@@ -11,3 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
 if apps.is_installed("orderdesk.sandboxes"):
     # Development, the demo and the tests; a production configuration has no sandboxes.
     urlpatterns.insert(0, path("sandbox/", include("orderdesk.sandboxes.urls")))
+    # The demo checkout page pays through the sandboxes and is served beside them.
+    urlpatterns.insert(1, path("c/", include("orderdesk.web.checkout_urls")))

@@ -30,9 +30,10 @@ from urllib.parse import parse_qsl
 import stripe as stripe_sdk
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from orderdesk.payments.models import ProviderAccount
 from orderdesk.sandboxes import deliveries, store
@@ -584,10 +585,19 @@ def _charge(intent: dict[str, Any]) -> dict[str, Any]:
 
 @sandbox_view
 def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
-    """The customer's card step: GET shows the page, POST `outcome=succeed|decline` pays."""
+    """The customer's card step: GET shows the page, POST `outcome=succeed|decline` pays.
+
+    With `return_url` (a page of this site), the browser goes back there afterwards with
+    `payment_intent` and `redirect_status`, as Stripe.js's `confirmPayment` sends it.
+    """
     intent = store.get(P, "payment_intent", intent_id)
     if intent is None:
         return error(404, "invalid_request_error", f"No such payment_intent: '{intent_id}'")
+    return_url = request.GET.get("return_url", "")
+    if return_url and not url_has_allowed_host_and_scheme(
+        return_url, allowed_hosts={request.get_host()}
+    ):
+        return error(400, "invalid_request_error", "return_url must be a page of this site")
     if request.method == "POST":
         outcome = request.POST.get("outcome", "succeed")
         with transaction.atomic():
@@ -608,6 +618,13 @@ def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
                     emit(intent["_account"], "payment_intent.payment_failed", intent)
         if request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse(_public(intent))
+        if return_url:
+            status = "succeeded" if intent["status"] == "succeeded" else "failed"
+            return HttpResponseRedirect(
+                deliveries.query_url(
+                    return_url, {"payment_intent": intent_id, "redirect_status": status}
+                )
+            )
     return render(request, "sandboxes/stripe_pay.html", {"intent": intent})
 
 

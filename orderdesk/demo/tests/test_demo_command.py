@@ -101,6 +101,8 @@ def test_it_serves_the_demo_keeps_its_worker_alive_and_stops_both_on_ctrl_c(
     with demo(env) as process:
         status = wait_for(f"http://127.0.0.1:{port}/admin/login/", process, seconds=240)
         sandbox = wait_for(f"http://127.0.0.1:{port}/sandbox/kajabi/offers/demo/", process, 30)
+        checkout_page = f"http://127.0.0.1:{port}/c/1/masterclass-meta/"
+        opened = wait_for(checkout_page, process, 30)
         first = children_of(process)
         # The worker dies (issue 18, finding 7): the demo starts another and goes on serving.
         os.kill(int(first["task worker"]), signal.SIGKILL)
@@ -124,6 +126,8 @@ def test_it_serves_the_demo_keeps_its_worker_alive_and_stops_both_on_ctrl_c(
     assert "viewer@demo.example" in output
     assert "operator@demo.example" in output
     assert f"http://127.0.0.1:{port}/sandbox/stripe" in output
+    assert opened == 200, "the demo serves its checkout pages"
+    assert f"{checkout_page}  Photography School: Masterclass Launch" in output
     assert "The task worker exited with status -9; starting it again." in output
     assert still_serving == 200
     assert after["web server"] == first["web server"]

@@ -15,9 +15,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+from django.urls import reverse
 
+from orderdesk.catalog.models import CheckoutLink
 from orderdesk.demo.catalog import INGEST_KEYS, LOGINS, OPERATOR_LOGIN, PASSWORD
 from orderdesk.demo.data import DEMO_ORDERS, ensure_demo_data
+from orderdesk.organizations.models import Checkout
 from orderdesk.sandboxes.apps import sandboxes_installed
 
 SANDBOXED = {
@@ -35,6 +38,20 @@ STOPPED = (0, 130, -signal.SIGINT, -signal.SIGTERM)
 RESTARTED = frozenset({"task worker"})
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
+
+
+def checkout_pages(site_url: str, checkouts: list[Checkout]) -> list[tuple[str, str]]:
+    """The demo checkout page of each active offer (its first link), to buy from as a customer."""
+    pages: dict[int, tuple[str, str]] = {}
+    links = CheckoutLink.objects.filter(
+        checkout__in=checkouts, is_active=True, offer__is_active=True
+    ).select_related("offer", "checkout")
+    for link in links.order_by("checkout_id", "offer_id", "pk"):
+        path = reverse("checkout_page:page", args=[link.checkout_id, link.slug])
+        pages.setdefault(
+            link.offer_id, (f"{link.checkout.name}: {link.offer.name}", site_url + path)
+        )
+    return list(pages.values())
 
 
 class Stop(Exception):
@@ -77,6 +94,7 @@ class Command(BaseCommand):
                 f"Registered {data.sandbox_objects:,} payments and refunds at the sandboxes."
             )
 
+        pages = checkout_pages(site_url, data.checkouts)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
             # --insecure serves static files (htmx from node_modules) without DEBUG. runserver
@@ -91,7 +109,7 @@ class Command(BaseCommand):
         }
         # The children have their own connections; this process only waits for them.
         connections.close_all()
-        self._supervise(commands, announce=lambda: self._announce(site_url, env))
+        self._supervise(commands, announce=lambda: self._announce(site_url, env, pages))
 
     def _restart_with_sandboxes(self) -> NoReturn:
         """Run this command again in a fresh process with SANDBOXES_ENABLED on.
@@ -114,7 +132,7 @@ class Command(BaseCommand):
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
-    def _announce(self, site_url: str, env: dict[str, str]) -> None:
+    def _announce(self, site_url: str, env: dict[str, str], pages: list[tuple[str, str]]) -> None:
         w = self.stdout.write
         w("")
         w(self.style.SUCCESS(f"Orderdesk demo: {site_url}/"))
@@ -124,6 +142,9 @@ class Command(BaseCommand):
         w(f"    {OPERATOR_LOGIN:<24} platform operator: only the Django admin, {site_url}/admin/")
         w("  Checkout ingest keys: " + ", ".join(f"{k} = {v}" for k, v in INGEST_KEYS.items()))
         w("  Provider sandboxes: " + ", ".join(env[s] for s in SANDBOXED))
+        w("  Checkout pages (buy as a customer, then watch the order in the orders table):")
+        for name, url in pages:
+            w(f"    {url}  {name}")
         mailer: dict[str, Any] = dict(settings.MAILERS["default"])
         mail_path = mailer.get("OPTIONS", {}).get("file_path")
         if mail_path:
