@@ -18,9 +18,12 @@ from orderdesk.lib.money import country_name
 from orderdesk.orders.models import Order
 from orderdesk.orders.services import BILLING_FIELDS, COUNTRIES
 
-# The providers the page offers, with the method it starts each with: Stripe's card element,
-# Paytrail's hosted page (the customer picks a bank there), Epassi's benefit payment.
-PROVIDER_METHODS = {"stripe": "card", "paytrail": "osuuspankki", "epassi": "epassi"}
+# The providers the page offers. Stripe and Epassi with one method each (Stripe's card element,
+# Epassi's benefit payment); Paytrail with a button per bank or wallet of the checkout's account,
+# as Paytrail's embedded payment buttons are shown, so the attempt records the method the
+# customer chose (Paytrail's hosted page lets them choose again, which the attempt would not
+# record).
+PROVIDER_METHODS = {"stripe": "card", "paytrail": "", "epassi": "epassi"}
 
 
 def _limit(name: str) -> int:
@@ -101,8 +104,9 @@ class DiscountForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    """The payment step: the provider and the total the customer saw (a stale page whose
-    total has changed since is refused by `start_payment`, never charged the old amount)."""
+    """The payment step: the provider and method (`stripe:card`) and the total the customer saw
+    (a stale page whose total has changed since is refused by `start_payment`, never charged the
+    old amount)."""
 
     provider = forms.ChoiceField(label=_("Payment method"), widget=forms.RadioSelect)
     total_minor = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**63 - 1)
@@ -114,3 +118,7 @@ class PaymentForm(forms.Form):
         field.choices = providers
         if providers:
             field.initial = providers[0][0]
+
+    def provider_and_method(self) -> tuple[str, str]:
+        provider, _, method = self.cleaned_data["provider"].partition(":")
+        return provider, method

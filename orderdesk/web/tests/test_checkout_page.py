@@ -186,7 +186,7 @@ def test_paying_before_billing_or_a_stale_total_is_refused(world: World) -> None
     client = Client()
     order = opened(client, world)
     # No provider account for Stripe here: the choice itself is refused by the form.
-    response = client.post(url(world, "pay"), {"provider": "stripe", "total_minor": 7900})
+    response = client.post(url(world, "pay"), {"provider": "stripe:card", "total_minor": 7900})
     assert response.status_code == 400
     assert not PaymentAttempt.objects.exists()
     order.refresh_from_db()
@@ -200,7 +200,7 @@ def test_paying_through_the_stripe_sandbox_ends_paid_then_completed(sandboxed: W
     order = opened(client, world)
     client.post(url(world, "add_on"), {"add_on": world.bump.pk, "chosen": "1"})
     client.post(url(world, "billing"), BILLING)
-    response = client.post(url(world, "pay"), {"provider": "stripe", "total_minor": 8800})
+    response = client.post(url(world, "pay"), {"provider": "stripe:card", "total_minor": 8800})
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
@@ -256,7 +256,7 @@ def test_a_declined_card_comes_back_to_try_again(sandboxed: World) -> None:
     client = Client()
     order = opened(client, world)
     client.post(url(world, "billing"), BILLING)
-    pay_url = client.post(url(world, "pay"), {"provider": "stripe", "total_minor": 7900})[
+    pay_url = client.post(url(world, "pay"), {"provider": "stripe:card", "total_minor": 7900})[
         "Location"
     ]
     response = client.post(pay_url.removeprefix(world_base(pay_url)), {"outcome": "decline"})
@@ -277,7 +277,7 @@ def test_a_stale_total_is_refused_and_nothing_is_charged(sandboxed: World) -> No
     order = opened(client, world)
     client.post(url(world, "billing"), BILLING)
     client.post(url(world, "add_on"), {"add_on": world.bump.pk, "chosen": "1"})
-    response = client.post(url(world, "pay"), {"provider": "stripe", "total_minor": 7900})
+    response = client.post(url(world, "pay"), {"provider": "stripe:card", "total_minor": 7900})
     assert response.status_code == 400
     assert "The total changed while you were on this page" in response.content.decode()
     order.refresh_from_db()
@@ -290,7 +290,7 @@ def test_the_sandbox_refuses_a_return_url_of_another_site(sandboxed: World) -> N
     client = Client()
     opened(client, world)
     client.post(url(world, "billing"), BILLING)
-    pay_url = client.post(url(world, "pay"), {"provider": "stripe", "total_minor": 7900})[
+    pay_url = client.post(url(world, "pay"), {"provider": "stripe:card", "total_minor": 7900})[
         "Location"
     ]
     path = pay_url.removeprefix(world_base(pay_url)).split("?")[0]
@@ -302,3 +302,37 @@ def world_base(absolute: str) -> str:
     """The live server's origin of an absolute URL, so the test client can follow it."""
     scheme, _, rest = absolute.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def test_paying_through_a_paytrail_bank_ends_paid_on_the_return_page(sandboxed: World) -> None:
+    world = sandboxed
+    client = Client()
+    order = opened(client, world)
+    client.post(url(world, "billing"), BILLING)
+    page = client.get(url(world)).content.decode()
+    assert 'value="paytrail:nordea"' in page
+    assert "Nordea (Paytrail)" in page
+    response = client.post(url(world, "pay"), {"provider": "paytrail:nordea", "total_minor": 7900})
+    assert response.status_code == 200
+    attempt = PaymentAttempt.objects.get(order=order)
+    assert (attempt.provider, attempt.method) == ("paytrail", "nordea")
+    continue_page = response.content.decode()
+    assert f"/sandbox/paytrail/pay/{attempt.provider_reference}/" in continue_page
+    assert 'name="provider" value="nordea"' in continue_page
+
+    # The customer posts the bank button to Paytrail, which sends them back signed.
+    response = client.post(
+        f"/sandbox/paytrail/pay/{attempt.provider_reference}/", {"provider": "nordea"}
+    )
+    back = response["Location"]
+    assert f"/payments/paytrail/{world.checkout.pk}/success/" in back
+    result = client.get(back.removeprefix(world_base(back)))
+    assert "Thank you, your payment was received" in result.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED  # no actions in this checkout
+    assert list(order.events.exclude(data__to=None).values_list("data__to", flat=True)) == [
+        "in_progress",
+        "processing",
+        "paid",
+        "completed",
+    ]

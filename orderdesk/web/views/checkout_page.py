@@ -29,6 +29,7 @@ from orderdesk.orders.services import EDITABLE, IngestError, IngestNotFound
 from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments import services as payments
+from orderdesk.payments.methods import method_label
 from orderdesk.payments.models import Provider, ProviderAccount
 from orderdesk.payments.providers.base import ProviderError
 from orderdesk.web.checkout_forms import (
@@ -161,17 +162,24 @@ def _page_model(checkout: Checkout, link: str, order: Order) -> PageModel:
 
 
 def _providers(checkout: Checkout) -> list[tuple[str, str]]:
-    enabled = set(
-        ProviderAccount.objects.filter(
+    """The payment choices (`provider:method`, label) of the checkout's enabled accounts."""
+    accounts = {
+        account.provider: account
+        for account in ProviderAccount.objects.filter(
             checkout=checkout, is_enabled=True, provider__in=PROVIDER_METHODS
-        ).values_list("provider", flat=True)
-    )
-    labels = {
-        "stripe": _("Card (Stripe)"),
-        "paytrail": _("Finnish online bank (Paytrail)"),
-        "epassi": _("Epassi benefit"),
+        )
     }
-    return [(p, labels[p]) for p in PROVIDER_METHODS if p in enabled]
+    choices = []
+    if "stripe" in accounts:
+        choices.append(("stripe:card", _("Card (Stripe)")))
+    if "paytrail" in accounts:
+        choices += [
+            (f"paytrail:{method}", _("%(method)s (Paytrail)") % {"method": method_label(method)})
+            for method in accounts["paytrail"].methods
+        ]
+    if "epassi" in accounts:
+        choices.append(("epassi:epassi", _("Epassi benefit")))
+    return choices
 
 
 def _render(
@@ -336,12 +344,12 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
     form = PaymentForm(request.POST, providers=_providers(checkout))
     if not form.is_valid():
         return _render(request, _page_model(checkout, link, order), payment=form, status=400)
-    provider = form.cleaned_data["provider"]
+    provider, method = form.provider_and_method()
     try:
         attempt = payments.start_payment(
             order,
             provider=provider,
-            method=PROVIDER_METHODS[provider],
+            method=method,
             amount_minor=form.cleaned_data["total_minor"],
             currency=order.currency,
         )
@@ -374,11 +382,13 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
         # Stripe.js's confirmPayment takes the page's return_url; the sandbox's card page does.
         return HttpResponseRedirect(f"{start.redirect_url}?{urlencode({'return_url': thanks})}")
     if start.form_action:
-        # A provider that wants a form posted (Epassi, a Paytrail bank): the customer sends it.
+        # A form the customer posts to the provider: Epassi's payment form, the Paytrail bank
+        # they chose (the page has no inline script to send it by itself).
+        label = dict(_providers(checkout)).get(f"{provider}:{method}", provider)
         return render(
             request,
             "web/checkout/continue.html",
-            {"start": start, "provider": dict(_providers(checkout)).get(provider, provider)},
+            {"page": _page_model(checkout, link, attempt.order), "start": start, "provider": label},
         )
     if start.redirect_url:
         return HttpResponseRedirect(start.redirect_url)
