@@ -40,7 +40,10 @@ def children_of(process: subprocess.Popen[str]) -> dict[str, str]:
     for pid in subprocess.run(
         ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
     ).stdout.split():
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            continue  # it ended after pgrep saw it (the killed worker, reaped)
         found["web server" if "runserver" in command else "task worker"] = pid
     return found
 
