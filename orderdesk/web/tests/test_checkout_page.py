@@ -78,6 +78,16 @@ def test_unknown_link_or_checkout_is_404_and_opens_nothing(world: World) -> None
     assert not Order.objects.exists()
 
 
+def test_an_offer_without_a_price_opens_nothing_and_says_so(world: World) -> None:
+    world.offer.currencies = ["NOK"]
+    world.offer.save(update_fields=["currencies"])
+    response = Client().get(url(world))
+    assert response.status_code == 409
+    assert "This offer cannot be bought right now" in response.content.decode()
+    assert "Main checkout" in response.content.decode()
+    assert not Order.objects.exists()
+
+
 def test_the_page_is_served_only_with_the_sandboxes(world: World, settings: object) -> None:
     settings.SANDBOXES_ENABLED = False  # type: ignore[attr-defined]
     assert Client().get(url(world)).status_code == 404

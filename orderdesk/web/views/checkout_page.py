@@ -233,8 +233,12 @@ def page(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
         except IngestNotFound as error:
             raise Http404(error.message) from None
         except (IngestError, PricingError):
+            # Not priceable as configured (no price in the offer's currency): nothing opened.
             return render(
-                request, "web/checkout/unavailable.html", {"checkout": checkout}, status=409
+                request,
+                "web/checkout/unavailable.html",
+                {"page": {"checkout": checkout}},
+                status=409,
             )
         _remember(request, order, link)
     return _render(request, _page_model(checkout, link, order))
