@@ -118,7 +118,12 @@
     if (document.querySelector("dialog:modal")) return;
     if (event.target.closest("input, select, textarea") && event.target.value) return;
     event.preventDefault();
-    panel().querySelector(".panel-close")?.click();
+    // Ask htmx for the closed panel directly: a synthetic click on the close link could reach
+    // the browser before htmx had bound the freshly swapped panel, and load the whole page.
+    const close = panel().querySelector(".panel-close");
+    const url = close?.getAttribute("hx-get");
+    if (!url) return;
+    htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" }).then(() => history.pushState({}, "", url));
   });
 
   const markSelected = () => {
