@@ -217,7 +217,7 @@ _ROW = """<tr id="order-row-{number}" class="order-row{selected}" data-number="{
   </td>
   <td class="customer">
     <a class="row-link" href="{url}" data-order="{number}"
-       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-indicator="#loading">{customer}<span class="visually-hidden">, {order_number}</span></a>{customer_link}
+       hx-get="{url}" hx-target="#panel" hx-swap="innerHTML" hx-push-url="true" hx-sync="#panel:replace" hx-indicator="#loading">{customer}<span class="visually-hidden">, {order_number}</span></a>{customer_link}
   </td>
   <td class="num">{total}{refunded}</td>
   <td class="products">{products}</td>
