@@ -16,49 +16,35 @@ from django.contrib.postgres import operations as postgres
 from django.db import migrations
 
 
-class AddIndexConcurrently(postgres.AddIndexConcurrently):
+class _PlainWithoutPostgres:
+    """Runs the PostgreSQL operation on PostgreSQL and `plain` (its blocking twin) elsewhere."""
+
+    plain: type[migrations.AddIndex] | type[migrations.RemoveIndex]
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
+        else:
+            self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)  # type: ignore[arg-type]
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
+        else:
+            self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)  # type: ignore[arg-type]
+
+
+class AddIndexConcurrently(_PlainWithoutPostgres, postgres.AddIndexConcurrently):
     """CREATE INDEX CONCURRENTLY on PostgreSQL, a plain CREATE INDEX elsewhere."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+    plain = migrations.AddIndex
 
 
-class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
+class RemoveIndexConcurrently(_PlainWithoutPostgres, postgres.RemoveIndexConcurrently):
     """DROP INDEX CONCURRENTLY on PostgreSQL, a plain DROP INDEX elsewhere."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.RemoveIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.RemoveIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+    plain = migrations.RemoveIndex

@@ -154,7 +154,7 @@ def open_order(
         )
         lines = [OrderLine(**values) for values in line_values]
     # What the caller shows next is known without reading it back.
-    order._prefetched_objects_cache = {"lines": lines, "payment_attempts": []}  # type: ignore[attr-defined]
+    _keep_prefetched(order, lines=lines, payment_attempts=[])
     return order
 
 
@@ -362,6 +362,20 @@ def _totals(quote: Quote) -> dict[str, int]:
     }
 
 
+def _keep_prefetched(order: Order, **related: list[Any]) -> None:
+    """Leave rows just written on `order` as if prefetched, so the caller reads them without a
+    query. Each is a QuerySet holding them, as Django's own prefetch leaves it: `order.lines
+    .all()` answers from memory, and `.filter()` / `.order_by()` still query as usual (a plain
+    list there broke them)."""
+    cache = getattr(order, "_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        queryset = getattr(order, name).get_queryset()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+
+
 def write_lines(
     order: Order, quote: Quote, *, stamp_lines: bool = False, replace: bool = True
 ) -> list[OrderLine]:
@@ -423,7 +437,7 @@ def _save_quote(
 
     The new lines stay on the order, for the snapshots and the answer that read them next."""
     lines = write_lines(order, quote)
-    order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    _keep_prefetched(order, lines=lines)
     for name, value in _totals(quote).items():
         setattr(order, name, value)
     order.discount_code = discount_code

@@ -130,9 +130,7 @@ class PageModel:
 
 
 def _page_model(checkout: Checkout, link: str, order: Order) -> PageModel:
-    # Read afresh: the order the checkout just opened or re-priced carries its new lines as a
-    # plain list in the prefetch cache (orders.services), which cannot be ordered or filtered.
-    lines = list(OrderLine.objects.filter(order=order).order_by("position"))
+    lines = list(order.lines.order_by("position"))
     chosen = {line.add_on_id for line in lines if line.add_on_id}
     choices: list[AddOnChoice] = []
     if order.offer is not None:
