@@ -52,8 +52,12 @@ def _one(alias: str, sql: str, params: list[Any] | None = None) -> Any:
 
 
 def wait_for_replay(timeout: float = 20.0) -> None:
-    """Until the replica has replayed everything the primary wrote so far."""
-    target = _one("default", "SELECT pg_current_wal_lsn()")
+    """Until the replica has replayed everything the primary wrote so far.
+
+    The insert position, not `pg_current_wal_lsn()` (the write position): `scripts/replica`
+    runs the primary with `synchronous_commit = off`, so a commit returns before its record is
+    written out, and the write position can still lie before it."""
+    target = _one("default", "SELECT pg_current_wal_insert_lsn()")
     deadline = time.monotonic() + timeout
     while not _one(REPLICA, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]):
         if time.monotonic() > deadline:
