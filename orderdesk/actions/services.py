@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -534,15 +534,26 @@ def _use_latest_config(order: Order, snapshots: Iterable[ActionSnapshot], *, act
 
 
 def rerun_failed(
-    order: Order, *, use_latest_config: bool = False, by: Actor | User
+    order: Order,
+    *,
+    use_latest_config: bool = False,
+    by: Actor | User,
+    only: Callable[[ActionSnapshot], bool] | None = None,
 ) -> list[ActionRun]:
-    """Re-run the order's failed actions, optionally with their current configuration first."""
+    """Re-run the order's failed actions, optionally with their current configuration first.
+
+    `only` narrows them (a failure group's re-run takes its own cause's actions, not every
+    failed action of the order); it is asked under the order's lock."""
     actor = Actor.of(by)
     with transaction.atomic():
         order = transitions.lock_order(order)
-        failed = list(
-            order.action_snapshots.select_for_update().filter(status=SnapshotStatus.FAILED)
-        )
+        failed = [
+            snapshot
+            for snapshot in order.action_snapshots.select_for_update().filter(
+                status=SnapshotStatus.FAILED
+            )
+            if only is None or only(snapshot)
+        ]
         if use_latest_config:
             _use_latest_config(order, failed, actor=actor)
         runs = [run for s in failed if (run := _queue_unless_done(s, by=actor))]

@@ -101,6 +101,10 @@ class BulkJobOut(Out):
     verb: str
     use_latest_config: bool
     description: str
+    cause: str = Field(
+        description="The failure group's key the job was made from (its re-run re-runs "
+        "that cause's failed actions only), or empty."
+    )
     status: str = Field(description="`queued`, `running` or `finished`.")
     total: int
     done: int
@@ -178,7 +182,7 @@ def create_bulk_job(
         _parsed, tz = _filters(token, body.filters)
         query = body.filters.model_dump(mode="json", exclude={"tz"}, exclude_none=True)
     try:
-        orders, description = orders_for(
+        selection = orders_for(
             Order.objects.for_token(token),
             checkout_ids=[token.checkout_id],
             scope=scope,
@@ -191,13 +195,14 @@ def create_bulk_job(
     except ScopeError as error:
         raise InvalidParameters(error.messages) from None
     job, new = jobs.create_bulk_job(
-        orders,
+        selection.orders,
         checkout=token.checkout,
         request=jobs.BulkRequest(
             verb=BulkVerb(body.verb),
             key=idempotency_key,
             use_latest_config=body.use_latest_config,
-            description=description,
+            description=selection.description,
+            cause=selection.cause,
             confirm_count=body.confirm_count,
         ),
         by=token,

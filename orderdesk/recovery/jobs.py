@@ -27,6 +27,7 @@ from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from orderdesk.actions.models import ActionSnapshot
 from orderdesk.actions.services import rerun_failed
 from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderQuerySet
@@ -34,6 +35,7 @@ from orderdesk.orders.transitions import TransitionNotAllowed
 from orderdesk.organizations.models import ApiToken, Checkout, User
 from orderdesk.organizations.roles import can_act, member_access
 from orderdesk.payments.refunds import RefundError
+from orderdesk.recovery.causes import action_cause
 from orderdesk.recovery.models import BulkJob, BulkJobItem, BulkVerb, ItemOutcome, JobStatus
 from orderdesk.workflows import completion
 
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 # Reasons an order is skipped, in English: kept on the item, translated by the page.
 NOTHING_TO_RERUN = gettext_noop("No failed actions to re-run")
+NOTHING_OF_CAUSE = gettext_noop("No failed actions of this cause to re-run")
 NOTHING_TO_COMPLETE = gettext_noop("Nothing to complete")
 ROLE_LOST = gettext_noop("The role of whoever started the job no longer allows this")
 
@@ -69,6 +72,8 @@ class BulkRequest:
     key: str
     use_latest_config: bool = False
     description: str = ""
+    # A failure group's key (`Selection.cause`): a re-run takes that cause's actions only.
+    cause: str = ""
     # The count the caller saw and confirmed; required over BULK_CONFIRM_OVER orders.
     confirm_count: int | None = None
 
@@ -118,6 +123,7 @@ def create_bulk_job(
                 verb=request.verb,
                 use_latest_config=request.use_latest_config,
                 description=request.description[:300],
+                cause=request.cause,
                 request_key=request.key,
                 created_by=user,
                 created_by_token=token,
@@ -140,6 +146,7 @@ def _replayed(
     same = (
         job.verb == request.verb
         and job.use_latest_config == request.use_latest_config
+        and job.cause == request.cause
         and job.created_by_id == (user.pk if user else None)
         and job.created_by_token_id == (token.pk if token else None)
     )
@@ -168,8 +175,17 @@ def _may_still_act(job: BulkJob) -> bool:
 
 
 def _rerun(order: Order, job: BulkJob, actor: Actor) -> tuple[ItemOutcome, str]:
-    runs = rerun_failed(order, use_latest_config=job.use_latest_config, by=actor)
-    return (ItemOutcome.DONE, "") if runs else (ItemOutcome.SKIPPED, NOTHING_TO_RERUN)
+    only = None
+    if job.cause.startswith("actions:"):
+        # A group's re-run: the order's other failures are other causes, with groups of
+        # their own (and maybe an outage still going on).
+        def only(snapshot: ActionSnapshot) -> bool:
+            return action_cause(snapshot.config_id, snapshot.last_error) == job.cause
+
+    runs = rerun_failed(order, use_latest_config=job.use_latest_config, by=actor, only=only)
+    if runs:
+        return ItemOutcome.DONE, ""
+    return ItemOutcome.SKIPPED, NOTHING_OF_CAUSE if only is not None else NOTHING_TO_RERUN
 
 
 def _complete(order: Order, job: BulkJob, actor: Actor) -> tuple[ItemOutcome, str]:

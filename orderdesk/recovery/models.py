@@ -40,6 +40,9 @@ class BulkJob(models.Model):
     use_latest_config = models.BooleanField(default=False)
     # What the job was made from, for people: "Grant Kajabi offer: Kajabi answered …".
     description = models.CharField(max_length=300, blank=True)
+    # The failure group the job was made from (`causes.action_cause`), if any: its re-run
+    # re-runs that cause's failed actions only, not every failed action of its orders.
+    cause = models.CharField(max_length=80, blank=True, default="")
     # The request's key (the form's, the API's Idempotency-Key): the same key makes one job.
     request_key = models.CharField(max_length=64)
     created_by = models.ForeignKey(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -51,6 +52,18 @@ def parse_numbers(text: str) -> list[int]:
     return [int(p) for p in parts]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The orders a job covers, and what people and the job need to know of how they were
+    chosen."""
+
+    orders: OrderQuerySet
+    # For people: "Grant Kajabi offer: Kajabi answered …" for a group, else empty.
+    description: str = ""
+    # A failure group's key: its re-run re-runs that cause's failed actions only.
+    cause: str = ""
+
+
 def orders_for(
     base: OrderQuerySet,
     *,
@@ -61,26 +74,25 @@ def orders_for(
     group: str,
     tz: dt.tzinfo,
     now: dt.datetime,
-) -> tuple[OrderQuerySet, str]:
-    """The orders of `base` (scoped to what the caller may see) a job covers, and a short
-    description of them for people. Raises `ScopeError` when the filters or group do not
-    read."""
+) -> Selection:
+    """The orders of `base` (scoped to what the caller may see) a job covers. Raises
+    `ScopeError` when the filters or group do not read."""
     if scope == "selected":
         if not numbers:
             raise ScopeError({"numbers": gettext("Select at least one order.")})
-        return base.filter(number__in=numbers), ""
+        return Selection(base.filter(number__in=numbers))
     if scope == "group":
         found = find_group(base, now, group)
         if found is None:
             raise ScopeError(
                 {"group": gettext("This group has no orders left in Requires attention.")}
             )
-        return base.filter(pk__in=found.order_ids), found.label
+        return Selection(base.filter(pk__in=found.order_ids), found.label, found.key)
     form = OrderFilterForm(query, tz=tz)
     errors = form.messages()
     if errors:
         raise ScopeError(errors)
-    return search_orders(base, form.filters, checkout_ids=checkout_ids), ""
+    return Selection(search_orders(base, form.filters, checkout_ids=checkout_ids))
 
 
 class BulkForm(QueryForm):

@@ -56,6 +56,7 @@ def test_a_job_over_a_group_runs_once_per_key(
     assert first.data["status"] == "queued"
     assert first.data["total"] == 3
     assert first.data["description"].startswith("Grant Kajabi offer")
+    assert first.data["cause"] == key
     again = api.post("/bulk-jobs", body, **{"Idempotency-Key": "api-key-0001"})
     assert again.status_code == 200
     assert again["Idempotent-Replayed"] == "true"

@@ -11,10 +11,13 @@ from django_tasks_db.models import DBTaskResult
 from pytest_django import Settings
 
 from orderdesk.actions.models import ActionSnapshot, SnapshotStatus
+from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel
 from orderdesk.orders.events import Actor, EventType
 from orderdesk.orders.models import Order, OrderEvent, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership
+from orderdesk.recovery.causes import action_groups
 from orderdesk.recovery.jobs import (
+    NOTHING_OF_CAUSE,
     NOTHING_TO_COMPLETE,
     NOTHING_TO_RERUN,
     ROLE_LOST,
@@ -30,6 +33,7 @@ from orderdesk.recovery.jobs import (
     sweep_bulk_jobs,
 )
 from orderdesk.recovery.models import BulkJob, BulkVerb, ItemOutcome, JobStatus
+from orderdesk.recovery.selection import orders_for
 from orderdesk.recovery.tests.builders import failing_order, kajabi_config
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
@@ -122,6 +126,122 @@ def test_the_same_request_twice_makes_one_job(world: World) -> None:
     assert run_bulk_job(first.pk) is None
     for order in Order.objects.filter(checkout=world.checkout):
         assert len(_reruns_by(order)) == 1
+
+
+def test_a_groups_rerun_reruns_that_causes_actions_only(world: World) -> None:
+    kajabi = kajabi_config(world)
+    webhook = ActionConfig.objects.create(
+        checkout=world.checkout,
+        level=ActionLevel.CHECKOUT,
+        kind=ActionKind.WEBHOOK,
+        name="Notify CRM",
+        settings={"url": "http://crm.invalid/hook"},
+    )
+    outage = [failing_order(world, kajabi, f"Kajabi timed out after {n}0 s") for n in (3, 4)]
+    # The first order's webhook failed too: another cause, with a group of its own.
+    ActionSnapshot.objects.create(
+        order=outage[0],
+        config=webhook,
+        config_version=webhook.version,
+        level=webhook.level,
+        kind=webhook.kind,
+        name=webhook.name,
+        settings=webhook.settings,
+        status=SnapshotStatus.FAILED,
+        attempts=1,
+        last_error="CRM answered 410: Gone",
+        last_run_at=timezone.now(),
+    )
+    group = next(
+        g
+        for g in action_groups(Order.objects.filter(checkout=world.checkout), timezone.now())
+        if g.config_id == kajabi.pk
+    )
+    selection = orders_for(
+        Order.objects.filter(checkout=world.checkout),
+        checkout_ids=[world.checkout.pk],
+        scope="group",
+        numbers=[],
+        query={},
+        group=group.key,
+        tz=dt.UTC,
+        now=timezone.now(),
+    )
+    assert selection.cause == group.key
+    request = BulkRequest(
+        verb=BulkVerb.RERUN_FAILED,
+        key="group-0001",
+        description=selection.description,
+        cause=selection.cause,
+    )
+    job, _new = create_bulk_job(
+        selection.orders, checkout=world.checkout, request=request, by=world.sam
+    )
+
+    finished = run_bulk_job(job.pk)
+
+    assert finished is not None
+    assert (finished.done, finished.skipped) == (2, 0)
+    statuses = dict(
+        ActionSnapshot.objects.filter(order=outage[0]).values_list("config_id", "status")
+    )
+    assert statuses == {kajabi.pk: SnapshotStatus.PENDING, webhook.pk: SnapshotStatus.FAILED}
+    assert ActionSnapshot.objects.get(order=outage[1]).status == SnapshotStatus.PENDING
+    # The same key for the whole order's failures is another request.
+    with pytest.raises(BulkRefused) as refused:
+        create_bulk_job(
+            selection.orders,
+            checkout=world.checkout,
+            request=BulkRequest(verb=BulkVerb.RERUN_FAILED, key="group-0001"),
+            by=world.sam,
+        )
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_a_groups_rerun_skips_an_order_whose_failure_of_that_cause_is_gone(
+    world: World,
+) -> None:
+    kajabi = kajabi_config(world)
+    order = failing_order(world, kajabi, "Kajabi answered 503: Service Unavailable")
+    other = kajabi_config(world, "Grant the bonus course")
+    failing_order(world, other, "Kajabi answered 503: Service Unavailable")
+    ActionSnapshot.objects.create(
+        order=order,
+        config=other,
+        config_version=other.version,
+        level=other.level,
+        kind=other.kind,
+        name=other.name,
+        settings=other.settings,
+        status=SnapshotStatus.FAILED,
+        attempts=1,
+        last_error="Kajabi answered 503: Service Unavailable",
+        last_run_at=timezone.now(),
+    )
+    key = f"actions:{kajabi.pk}:"
+    cause = next(
+        g.key
+        for g in action_groups(Order.objects.filter(checkout=world.checkout), timezone.now())
+        if g.key.startswith(key)
+    )
+    job, _new = create_bulk_job(
+        Order.objects.filter(pk=order.pk),
+        checkout=world.checkout,
+        request=BulkRequest(verb=BulkVerb.RERUN_FAILED, key="group-0002", cause=cause),
+        by=world.sam,
+    )
+    # Someone re-ran the order's Kajabi grant from its panel meanwhile.
+    ActionSnapshot.objects.filter(order=order, config=kajabi).update(
+        status=SnapshotStatus.SUCCEEDED
+    )
+
+    finished = run_bulk_job(job.pk)
+
+    assert finished is not None
+    assert (finished.done, finished.skipped) == (0, 1)
+    assert finished.items.get().reason == NOTHING_OF_CAUSE
+    # Its failure of the other configuration is left for that group.
+    assert ActionSnapshot.objects.get(order=order, config=other).status == SnapshotStatus.FAILED
 
 
 def test_large_sets_need_their_count_confirmed(world: World, settings: Settings) -> None:

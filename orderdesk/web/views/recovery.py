@@ -106,7 +106,7 @@ def bulk_create(request: StaffRequest) -> HttpResponse:
         return _refused(request, "; ".join(form.messages().values()))
     data = form.cleaned_data
     try:
-        orders, description = orders_for(
+        selection = orders_for(
             _orders(current),
             checkout_ids=[current.checkout.pk],
             scope=data["scope"],
@@ -122,9 +122,11 @@ def bulk_create(request: StaffRequest) -> HttpResponse:
         verb=BulkVerb(data["verb"]),
         key=data["key"],
         use_latest_config=data["use_latest_config"],
-        description=description,
+        description=selection.description,
+        cause=selection.cause,
         confirm_count=data["confirm_count"],
     )
+    orders = selection.orders
     if data["scope"] == "filter" and data["confirm_count"] is None:
         # Everything a filter matches is confirmed with its count, however small.
         # Counted up to one past the most a job takes, which the job then refuses.
