@@ -145,8 +145,9 @@ def admins_of(checkout: Checkout) -> list[User]:
 
 
 def group_url(alert: FailureAlert) -> str:
-    """The Requires attention tab showing the alert's group."""
-    query = urlencode({"tab": "attention", "group": alert.cause})
+    """The Requires attention tab showing the alert's group, in the alert's checkout (an
+    admin of several is switched to it)."""
+    query = urlencode({"checkout": alert.checkout_id, "tab": "attention", "group": alert.cause})
     return f"{settings.SITE_URL.rstrip('/')}{reverse('orders')}?{query}"
 
 

@@ -65,7 +65,10 @@ def test_one_email_per_outage_and_one_on_recovery(
         assert sorted(email.bcc) == sorted(
             ["checkout-admin@example.com", world.alice.email]
         )  # not Sam (customer service) nor Bob (viewer)
-        assert "https://orders.example.com/orders/?tab=attention&group=actions%3A" in email.body
+        assert (
+            f"https://orders.example.com/orders/?checkout={world.checkout.pk}"
+            "&tab=attention&group=actions%3A"
+        ) in email.body
 
         # The outage goes on: more failures, no more email.
         for n in range(10, 30):

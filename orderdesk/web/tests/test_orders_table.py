@@ -370,6 +370,27 @@ def test_it_runs_a_constant_number_of_queries(
         alice.get("/orders/count/?status=paid")
 
 
+def test_a_link_naming_its_checkout_switches_to_it(client: Client, world: factories.World) -> None:
+    second, _key = factories.checkout(world.org, "Second shop")
+    CheckoutMembership.objects.create(checkout=second, user=world.sam, role=CheckoutRole.VIEWER)
+    order = factories.order(world)
+    client.force_login(world.sam)
+    assert numbers_in(client.get("/orders/").content.decode()) == [order.number]
+
+    # An alert email's link to a failure group in the second shop.
+    response = client.get(f"/orders/?checkout={second.pk}&tab=attention&group=dispute")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/orders/?tab=attention&group=dispute"
+    assert numbers_in(client.get("/orders/").content.decode()) == []
+    assert client.get(f"/orders/?checkout={world.checkout.pk}")["Location"] == "/orders/"
+    assert numbers_in(client.get("/orders/").content.decode()) == [order.number]
+    # Another organization's checkout, or no checkout at all: not found, nothing switched.
+    for raw in (str(world.other_checkout.pk), "x", "\u00b2", "9" * 40):
+        assert client.get("/orders/", {"checkout": raw}).status_code == 404
+    assert numbers_in(client.get("/orders/").content.decode()) == [order.number]
+
+
 def test_it_switches_checkouts(client: Client, world: factories.World) -> None:
     second, _key = factories.checkout(world.org, "Second shop")
     CheckoutMembership.objects.create(checkout=second, user=world.sam, role=CheckoutRole.VIEWER)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -197,7 +197,23 @@ def _panel_context(request: StaffRequest, order: Order) -> dict[str, Any]:
 @login_required
 @require_GET
 def order_list(request: StaffRequest) -> HttpResponse:
+    if "checkout" in request.GET:
+        return _follow_link_to_checkout(request)
     return _orders_page(request, order=None)
+
+
+def _follow_link_to_checkout(request: StaffRequest) -> HttpResponse:
+    """A link that names its checkout (`?checkout=<id>`, as an alert email's link to a failure
+    group does): the member's table follows it there, as it follows a colleague's link to an
+    order, and the address drops the parameter. 404 for a checkout they have no role on."""
+    raw = request.GET["checkout"]
+    # isdigit() alone also accepts "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise Http404("No such checkout.")
+    switch_checkout(request, int(raw))
+    query = request.GET.copy()
+    del query["checkout"]
+    return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
 
 
 @login_required
