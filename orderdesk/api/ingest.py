@@ -106,6 +106,7 @@ def start_payment(
         method=body.method,
         amount_minor=body.amount_minor,
         currency=body.currency,
+        return_url=body.return_url,
     )
     # The intent row is committed; the provider call runs with no transaction open.
     start = payments.hand_payment_to_provider(attempt)

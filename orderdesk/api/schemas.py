@@ -97,6 +97,15 @@ class PaymentIn(In):
     method: str = Field(max_length=30, examples=["card"])
     amount_minor: int = Field(ge=0, le=2**62, description="Must equal the order's total.")
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"])
+    return_url: str = Field(
+        default="",
+        max_length=500,
+        description="The checkout's page for the customer coming back from the provider's "
+        "page (Paytrail, Epassi), given `redirect_status=succeeded` or `failed`; an absolute "
+        "http(s) URL. Without it they see Orderdesk's own result page. Stripe.js takes its "
+        "own return_url in the browser.",
+        examples=["https://shop.example.com/thank-you"],
+    )
 
 
 class Out(Schema):

@@ -65,6 +65,10 @@ class PaymentAttempt(models.Model):
     # disputes name, so staff can search for it. Blank for other providers.
     charge_reference = models.CharField(max_length=200, blank=True, db_default="", default="")
     failure_message = models.CharField(max_length=500, blank=True)
+    # Where the customer's browser goes after coming back from a provider's page through our
+    # return endpoints (Paytrail's redirect, Epassi's return): the checkout's own thank-you
+    # page, given when the payment started. Blank: our generic result page.
+    return_url = models.CharField(max_length=500, blank=True, db_default="", default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)

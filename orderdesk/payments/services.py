@@ -6,6 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -66,11 +67,13 @@ def start_payment(
     amount_minor: int,
     currency: str,
     actor: Actor | None = None,
+    return_url: str = "",
 ) -> PaymentAttempt:
     """Write the intent row of a payment and move the order to Processing.
 
     The caller hands the attempt to the provider after this commits; the amount must be the
-    order's total, so a stale checkout page can never underpay.
+    order's total, so a stale checkout page can never underpay. `return_url` (an absolute
+    http(s) address, checked here) is where the customer lands after the provider's page.
     """
     if provider not in Provider.values:
         raise IngestError(f"Unknown payment provider {provider!r}.", code="unknown_provider")
@@ -78,6 +81,11 @@ def start_payment(
     if not method or len(method) > PaymentAttempt._meta.get_field("method").max_length:  # type: ignore[operator]
         raise IngestError("Choose a payment method (up to 30 characters).", code="invalid_method")
     _check_available(order, provider=provider, method=method)
+    if return_url and not is_return_url(return_url):
+        raise IngestError(
+            "The return URL must be an absolute http or https address of up to 500 characters.",
+            code="invalid_return_url",
+        )
     actor = actor or Actor.customer()
     now = timezone.now()
     with transaction.atomic():
@@ -102,12 +110,22 @@ def start_payment(
             amount_minor=amount_minor,
             currency=order.currency,
             stamp=uuid.uuid4().hex,
+            return_url=return_url,
             created_at=now,
         )
         attempt.order = transitions.start_processing(
             order, actor=actor, data=_describe(attempt), locked=True
         )
     return attempt
+
+
+def is_return_url(url: str) -> bool:
+    """An absolute http(s) address without spaces or control characters, as a browser may be
+    sent to."""
+    if len(url) > 500 or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _check_available(order: Order, *, provider: str, method: str) -> None:

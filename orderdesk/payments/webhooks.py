@@ -7,8 +7,9 @@ an unknown order is recorded and answered 2xx so the provider stops retrying.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -129,7 +130,9 @@ def _result_page(
     checkout: Checkout | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """What the customer sees on returning from the provider's page."""
+    """What the customer sees on returning from the provider's page: the checkout's own page
+    when it gave one as the payment started (with `redirect_status` as Stripe.js's
+    return_url has it), else ours."""
     attempt = None
     if event is not None and event.stamp and checkout is not None:
         attempt = (
@@ -137,6 +140,10 @@ def _result_page(
             .select_related("order")
             .first()
         )
+    if attempt is not None and attempt.return_url:
+        url = attempt.return_url
+        query = urlencode({"redirect_status": "succeeded" if ok else "failed"})
+        return HttpResponseRedirect(f"{url}{'&' if '?' in url else '?'}{query}")
     return render(
         request,
         "payments/payment_result.html",

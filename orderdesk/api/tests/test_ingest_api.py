@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from orderdesk.catalog.models import AddOn, CheckoutLink, Offer, OfferItem
 from orderdesk.orders.models import Order, OrderStatus
-from orderdesk.payments.models import ProviderAccount
+from orderdesk.payments.models import PaymentAttempt, ProviderAccount
 from orderdesk.testing import factories
 from orderdesk.testing.assertions import database_state
 
@@ -441,6 +441,34 @@ def test_it_starts_a_payment(storefront: CheckoutPage) -> None:
     state = storefront.call("GET", f"/orders/{token}").data
     assert state["status"] == "processing"
     assert [a["stamp"] for a in state["payment_attempts"]] == [response.data["stamp"]]
+
+
+def test_a_payment_keeps_the_checkouts_return_page(storefront: CheckoutPage) -> None:
+    token = storefront.billed()
+    body = {"provider": "manual", "method": "invoice", "amount_minor": 7900, "currency": "EUR"}
+
+    for bad in ("/thanks", "javascript:alert(1)", "https://shop.example.com/a b", "x" * 501):
+        response = storefront.call("POST", f"/orders/{token}/payments", {**body, "return_url": bad})
+        assert response.status_code == 422, bad
+    refused(
+        storefront,
+        "POST",
+        f"/orders/{token}/payments",
+        {**body, "return_url": "javascript:alert(1)"},
+        422,
+        "invalid_return_url",
+        "The return URL must be an absolute http or https address",
+    )
+
+    started = storefront.call(
+        "POST",
+        f"/orders/{token}/payments",
+        {**body, "return_url": "https://shop.example.com/thank-you"},
+    )
+
+    assert started.status_code == 201
+    attempt = PaymentAttempt.objects.get(stamp=started.data["stamp"])
+    assert attempt.return_url == "https://shop.example.com/thank-you"
 
 
 def test_it_refuses_a_payment_of_another_amount(storefront: CheckoutPage) -> None:

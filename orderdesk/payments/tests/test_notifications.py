@@ -291,6 +291,41 @@ def test_it_applies_a_paytrail_callback_and_then_the_redirect_as_a_replay(
 
 
 @pytest.mark.usefixtures("accounts")
+def test_a_paytrail_return_goes_on_to_the_checkouts_own_page(client: Client, world: World) -> None:
+    order, attempt = processing(world, "paytrail")
+    attempt.return_url = "https://shop.example.com/thanks?lang=fi"
+    attempt.save(update_fields=["return_url"])
+
+    paid = client.get(
+        reverse("payments:paytrail-success", args=[world.checkout.pk]), paytrail_query(attempt)
+    )
+
+    assert paid.status_code == 302
+    assert paid["Location"] == "https://shop.example.com/thanks?lang=fi&redirect_status=succeeded"
+    assert snapshot(order)[0] == OrderStatus.COMPLETED
+    # A return that does not verify shows our page, never the shop's.
+    tampered = paytrail_query(attempt, status="fail")
+    tampered["checkout-amount"] = "1"
+    refused = client.get(reverse("payments:paytrail-cancel", args=[world.checkout.pk]), tampered)
+    assert refused.status_code == 400
+
+
+@pytest.mark.usefixtures("accounts")
+def test_a_cancelled_paytrail_payment_returns_as_failed(client: Client, world: World) -> None:
+    order, attempt = processing(world, "paytrail")
+    attempt.return_url = "https://shop.example.com/thanks"
+    attempt.save(update_fields=["return_url"])
+
+    cancelled = client.get(
+        reverse("payments:paytrail-cancel", args=[world.checkout.pk]),
+        paytrail_query(attempt, status="fail"),
+    )
+
+    assert cancelled["Location"] == "https://shop.example.com/thanks?redirect_status=failed"
+    assert snapshot(order)[0] == OrderStatus.IN_PROGRESS
+
+
+@pytest.mark.usefixtures("accounts")
 def test_it_rejects_a_tampered_paytrail_callback(client: Client, world: World) -> None:
     order, attempt = processing(world, "paytrail")
     query = paytrail_query(attempt)

@@ -314,7 +314,7 @@ def world_base(absolute: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def test_paying_through_a_paytrail_bank_ends_paid_on_the_return_page(sandboxed: World) -> None:
+def test_paying_through_a_paytrail_bank_ends_paid_on_the_checkouts_thanks_page(sandboxed: World) -> None:
     world = sandboxed
     client = Client()
     order = opened(client, world)
@@ -337,7 +337,12 @@ def test_paying_through_a_paytrail_bank_ends_paid_on_the_return_page(sandboxed: 
     back = response["Location"]
     assert f"/payments/paytrail/{world.checkout.pk}/success/" in back
     result = client.get(back.removeprefix(world_base(back)))
-    assert "Thank you, your payment was received" in result.content.decode()
+    # Applied there, then on to the checkout page's own thank-you page.
+    assert result.status_code == 302
+    thanks = result["Location"]
+    assert thanks.endswith(f"{url(world, 'thanks')}?redirect_status=succeeded"), thanks
+    page = client.get(thanks.removeprefix(world_base(thanks))).content.decode()
+    assert "Thank you for your order!" in page
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED  # no actions in this checkout
     assert list(order.events.exclude(data__to=None).values_list("data__to", flat=True)) == [

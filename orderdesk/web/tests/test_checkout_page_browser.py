@@ -129,9 +129,65 @@ def test_a_customer_pays_with_a_paytrail_bank_in_finnish(
     order = Order.objects.get(checkout=world.checkout)
     assert order.status == OrderStatus.PROCESSING
 
-    # The bank button is posted to Paytrail, which sends the customer back signed.
+    # The bank button is posted to Paytrail, which sends the customer back signed: through
+    # our redirect endpoint (which applies it) to the checkout's own thank-you page.
     page.get_by_role("button", name="Jatka").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Kiitos, maksusi on vastaanotettu")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kiitos tilauksestasi!")
+    assert page.url.startswith(
+        f"{live_server.url}/c/{world.checkout.pk}/{world.link.slug}/thanks/"
+    ), page.url
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
     assert order.payment_attempts.get().method == "nordea"
+
+
+def _to_epassi(page: Page, live_server: Any, world: World) -> Order:
+    page.goto(f"{live_server.url}/c/{world.checkout.pk}/{world.link.slug}/")
+    page.get_by_label("Email").fill("matti@example.com")
+    page.get_by_label("First name").fill("Matti")
+    page.get_by_label("Last name").fill("Virtanen")
+    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_label("Epassi benefit").check()
+    page.get_by_role("button", name="Pay now").click()
+    # Epassi takes a form posted by the customer's browser.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Continue to payment")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Epassi sandbox")).to_be_visible()
+    return Order.objects.get(checkout=world.checkout)
+
+
+def test_a_customer_pays_with_their_epassi_benefit(
+    sandboxed: World, live_server: Any, browser_page: Page
+) -> None:
+    world = sandboxed
+    page = browser_page
+    order = _to_epassi(page, live_server, world)
+    assert order.status == OrderStatus.PROCESSING
+
+    # Epassi posts the signed return through the browser; we apply it and show our page.
+    page.get_by_role("button", name="Pay with Epassi balance").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your order!")
+    assert "/thanks/" in page.url
+    expect(page.locator(".checkout-order-status")).to_contain_text("Completed")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    attempt = order.payment_attempts.get()
+    assert (attempt.provider, attempt.amount_minor) == ("epassi", 7900)
+
+
+def test_an_epassi_payment_rejected_for_the_balance_goes_back_to_the_checkout(
+    sandboxed: World, live_server: Any, browser_page: Page
+) -> None:
+    world = sandboxed
+    page = browser_page
+    order = _to_epassi(page, live_server, world)
+
+    page.get_by_role("button", name="Reject (insufficient balance)").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "The payment was not completed and no money was taken. You can try again."
+    )
+    assert page.url.endswith("?payment=failed#payment"), page.url
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_PROGRESS
+    assert order.payment_attempts.get().status == "failed"

@@ -349,6 +349,7 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, _page_model(checkout, link, order), payment=form, status=400)
     provider, method = form.provider_and_method()
+    thanks = request.build_absolute_uri(reverse("checkout_page:thanks", args=[checkout.pk, link]))
     try:
         attempt = payments.start_payment(
             order,
@@ -356,6 +357,8 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
             method=method,
             amount_minor=form.cleaned_data["total_minor"],
             currency=order.currency,
+            # Paytrail's and Epassi's returns come back through our endpoints, then here.
+            return_url=thanks,
         )
     except (IngestError, PricingError) as error:
         order.refresh_from_db()
@@ -381,7 +384,6 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
         return _render(
             request, _page_model(checkout, link, order), payment=form, error=message, status=502
         )
-    thanks = request.build_absolute_uri(reverse("checkout_page:thanks", args=[checkout.pk, link]))
     if provider == Provider.STRIPE and start.redirect_url:
         # Stripe.js's confirmPayment takes the page's return_url; the sandbox's card page does.
         return HttpResponseRedirect(f"{start.redirect_url}?{urlencode({'return_url': thanks})}")
