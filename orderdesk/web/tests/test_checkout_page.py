@@ -314,7 +314,9 @@ def world_base(absolute: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def test_paying_through_a_paytrail_bank_ends_paid_on_the_checkouts_thanks_page(sandboxed: World) -> None:
+def test_paying_through_a_paytrail_bank_ends_paid_on_the_checkouts_thanks_page(
+    sandboxed: World,
+) -> None:
     world = sandboxed
     client = Client()
     order = opened(client, world)
