@@ -14,6 +14,12 @@ CSV: every order's lines through `stream_orders_csv` (the code behind both Downl
 buttons), each export in a fresh child process so its peak RSS is its own: time to the first
 data row, rows per second, peak RSS. Then the same rows through django-import-export's
 `ModelResource.export()` for comparison. Nothing is written to the database.
+
+Orders table CSV (`--table-csv-only`): `GET /orders/export.csv?…` through Django's full request
+handler as the owner of the biggest checkout, with the table's filters (none, a status, a source,
+a tag, a date range, free text, the Requires attention tab), ordered as the table orders them
+(newest first). Each case runs in a fresh child process: time to the header and to the first
+data row, lines per second over the whole response, peak RSS; the median of `--csv-runs`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderdesk.settings")
@@ -169,7 +176,6 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
 
 
 def export_ours(limit: int | None) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
 
     from orderdesk.reports.exports import stream_orders_csv
 
@@ -317,6 +323,151 @@ def bench_csv(limit: int | None, ie_limit: int | None) -> None:
         )
 
 
+TABLE_CSV_TARGET_LINES_PER_S = 50_000
+TABLE_CSV_TARGET_FIRST_ROW_S = 0.3
+
+
+def table_csv_cases(checkout: Any) -> list[tuple[str, dict[str, str]]]:
+    """The orders table's filters, with values taken from the data."""
+    c = checkout.pk
+    common_source = one(
+        "SELECT source FROM orders_order WHERE checkout_id=%s AND source<>'' "
+        "GROUP BY source ORDER BY count(*) DESC LIMIT 1",
+        c,
+    )
+    rare_source = one(
+        "SELECT source FROM orders_order WHERE checkout_id=%s AND source<>'' "
+        "GROUP BY source ORDER BY count(*) ASC, source LIMIT 1",
+        c,
+    )
+    common_tag = one(
+        "SELECT tag FROM orders_ordertag WHERE checkout_id=%s GROUP BY tag "
+        "ORDER BY count(*) DESC LIMIT 1",
+        c,
+    )
+    rare_tag = one(
+        "SELECT tag FROM orders_ordertag WHERE checkout_id=%s GROUP BY tag "
+        "ORDER BY count(*) ASC, tag LIMIT 1",
+        c,
+    )
+    surname = one(
+        "SELECT last_name FROM orders_order WHERE checkout_id=%s AND last_name<>'' "
+        "GROUP BY last_name ORDER BY count(*) DESC, last_name LIMIT 1",
+        c,
+    )
+    newest = one("SELECT max(created_at) FROM orders_order WHERE checkout_id=%s", c)
+    tz = ZoneInfo(str(checkout.organization.time_zone))
+    last_day = newest.astimezone(tz).date()
+    return [
+        ("no filter", {}),
+        ("status refunded", {"status": OrderStatus.REFUNDED}),
+        ("status completed (common)", {"status": OrderStatus.COMPLETED}),
+        (f"source {common_source} (common)", {"source": common_source or ""}),
+        (f"source {rare_source} (rarest)", {"source": rare_source or ""}),
+        (f"tag {common_tag} (common)", {"tag": common_tag or ""}),
+        (f"tag {rare_tag} (rarest)", {"tag": rare_tag or ""}),
+        (
+            "created, last 30 days",
+            {
+                "date_from": (last_day - dt.timedelta(days=29)).isoformat(),
+                "date_to": last_day.isoformat(),
+            },
+        ),
+        (
+            "created, one month a year ago",
+            {
+                "date_from": (last_day - dt.timedelta(days=395)).isoformat(),
+                "date_to": (last_day - dt.timedelta(days=366)).isoformat(),
+            },
+        ),
+        (f"free text: surname {surname}", {"q": surname or ""}),
+        ("Requires attention tab", {"tab": "attention"}),
+    ]
+
+
+def table_csv_child(query: dict[str, str], runs: int) -> None:
+    warm_up()  # as orderdesk/wsgi.py prepares a web process
+    checkout = biggest_checkout()
+    results: list[dict[str, Any]] = []
+    with signed_in(owner_of(checkout), checkout) as client:
+        # The first request of a process imports and compiles what every later one reuses.
+        client.get("/orders/export.csv", {"number": "0"}).getvalue()
+        baseline = rss_mb()
+        for _ in range(runs):
+            start = time.perf_counter()
+            response = client.get("/orders/export.csv", query)
+            assert response.status_code == 200, response.status_code
+            header_s: float | None = None
+            first_row_s: float | None = None
+            lines = 0
+            size = 0
+            for piece in response.streaming_content:  # type: ignore[attr-defined]
+                lines += piece.count(b"\n")
+                size += len(piece)
+                if header_s is None:
+                    header_s = time.perf_counter() - start
+                if first_row_s is None and lines > 1:
+                    first_row_s = time.perf_counter() - start
+            total = time.perf_counter() - start
+            results.append(
+                {
+                    "lines": lines - 1,  # the header
+                    "mb": size / 1e6,
+                    "header_s": header_s,
+                    "first_row_s": first_row_s,
+                    "total_s": total,
+                    "lines_per_s": (lines - 1) / total,
+                }
+            )
+    median = sorted(results, key=lambda r: r["lines_per_s"])[len(results) // 2]
+    print(
+        json.dumps(
+            {
+                **median,
+                "first_row_s": statistics.median(r["first_row_s"] or r["total_s"] for r in results),
+                "runs": [round(r["lines_per_s"]) for r in results],
+                "baseline_rss_mb": baseline,
+                "peak_rss_mb": rss_mb(),
+            }
+        )
+    )
+
+
+def bench_table_csv(runs: int, only: str) -> None:
+    checkout = biggest_checkout()
+    in_checkout = one("SELECT count(*) FROM orders_order WHERE checkout_id=%s", checkout.pk)
+    print(
+        f"# orders table CSV: checkout {checkout.name!r} has {in_checkout:,} orders; "
+        f"{runs} runs per case, fresh process per case; load {os.getloadavg()}"
+    )
+    results = []
+    for name, query in table_csv_cases(checkout):
+        if only and only not in name:
+            continue
+        command = [sys.executable, __file__, "--table-csv-child", json.dumps(query)]
+        command += ["--csv-runs", str(runs)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        results.append((name, query, result))
+        print(name, query, result, f"load {os.getloadavg()[0]:.2f}", flush=True)
+    print()
+    print(
+        "| filter (newest first) | lines | MB | header s | first data row s | total s "
+        "| lines/s | peak RSS MB | target met |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, _, r in results:
+        met = (
+            r["lines_per_s"] >= TABLE_CSV_TARGET_LINES_PER_S
+            and r["first_row_s"] <= TABLE_CSV_TARGET_FIRST_ROW_S
+        )
+        print(
+            f"| {name} | {r['lines']:,} | {r['mb']:.1f} | {r['header_s']:.3f} "
+            f"| {r['first_row_s']:.3f} | {r['total_s']:.2f} | {r['lines_per_s']:,.0f} "
+            f"| {r['peak_rss_mb']:.0f} | {'yes' if met else 'no'} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -331,11 +482,22 @@ def main() -> None:
         default=100_000,
         help="django-import-export builds everything in memory: orders to give it (0 = all)",
     )
+    parser.add_argument(
+        "--table-csv-only", action="store_true", help="only the orders table's filtered CSV"
+    )
+    parser.add_argument("--csv-runs", type=int, default=3, help="runs per orders table CSV case")
     parser.add_argument("--csv-child", choices=("ours", "ie"), help=argparse.SUPPRESS)
+    parser.add_argument("--table-csv-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "run against PostgreSQL (DATABASE_URL)"
     if args.csv_child:
         child(args.csv_child, args.limit or None)
+        return
+    if args.table_csv_child:
+        table_csv_child(json.loads(args.table_csv_child), args.csv_runs)
+        return
+    if args.table_csv_only:
+        bench_table_csv(args.csv_runs, args.only)
         return
     if not args.csv_only:
         bench_tabs(args.runs, args.only, args.converted)

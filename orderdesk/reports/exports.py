@@ -279,11 +279,15 @@ def _rows(
             ]
 
 
+# Orders per chunk: one statement each on PostgreSQL (~0.1 s of its CPU for 5,000 orders).
+CHUNK_SIZE = 5000
+
+
 def stream_orders_csv(
     orders: QuerySet[Order],
     *,
     tz: ZoneInfo,
-    chunk_size: int = 5000,
+    chunk_size: int | None = None,
     language: str = "en",
     excel: bool = False,
 ) -> Iterator[str]:
@@ -296,6 +300,7 @@ def stream_orders_csv(
     elsewhere Python does (`_python_pieces`). Both give the same bytes for the same data.
     Headers and labels are English unless `language` names another of settings.LANGUAGES.
     """
+    chunk_size = chunk_size or CHUNK_SIZE
     # The file's language is the argument's, not the request's: the stream is written after
     # the view has returned. The orders may come from the read replica (lib/replica.py).
     with translation.override(language), replica_reads():
@@ -570,20 +575,67 @@ ORDER BY cells.position, order_line.position, order_line.id"""  # noqa: S608
     return statement, param.values
 
 
+# The first chunk is small, so its lines go out after a few tens of milliseconds whatever the
+# export's size; the rest come in chunks of `chunk_size`.
+FIRST_CHUNK = 1000
+PK_NAMES = ("pk", "-pk", "id", "-id")
+
+
+def _order_ids(orders: QuerySet[Order], connection: Any, chunk_size: int) -> Iterator[list[int]]:
+    """The ids of `orders`, in their order, in chunks: the first as soon as possible, the
+    whole list at the least total cost.
+
+    One cursor would need one plan for both, and PostgreSQL plans a cursor for its first
+    tenth (`cursor_tuple_fraction`): with a tag or free text that means walking every order
+    of the checkout newest first and testing each one (1.1 s for 20,000 ids of a rare tag on
+    a million orders), where reading the matches from their index and sorting them takes
+    0.15 s. So the first chunk is a LIMIT query, planned to start fast, and the rest is a
+    cursor over the same query after it, planned for its total cost. Both read one snapshot
+    (the export's transaction is REPEATABLE READ), and the order is made total with the
+    primary key, so the rest starts exactly where the first chunk ended.
+    """
+    ordering = list(orders.query.order_by) or (
+        list(orders.model._meta.ordering or ()) if orders.query.default_ordering else []
+    )
+    ids = orders.values_list("pk", flat=True)
+    if not ordering or ordering[-1] not in PK_NAMES:
+        ids = ids.order_by(*ordering, "pk")
+    first = min(FIRST_CHUNK, chunk_size)
+    head = list(ids[:first])
+    if head:
+        yield head
+    if len(head) < first:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('cursor_tuple_fraction', '1', true)")
+    yield from (list(chunk) for chunk in batched(ids[first:].iterator(chunk_size), chunk_size))
+
+
 def _sql_pieces(
     orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int, language: str
 ) -> Iterator[str]:
     connection = connections[orders.db]
     statement, params = _lines_statement(language)
+    # The first chunk and the rest are two statements (see `_order_ids`): they must see the
+    # same orders. Inside a caller's transaction its isolation level stands, and one cursor
+    # reads the ids.
+    own_transaction = not connection.in_atomic_block
     # Inside a transaction so the ids cursor streams (see `_python_pieces`).
     with transaction.atomic(using=orders.db):
         with connection.cursor() as cursor:
+            if own_transaction:
+                # Read-only, so it never fails to serialize; also one snapshot for every chunk.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             # Compiling each chunk's statement to machine code costs more than it saves.
             cursor.execute("SELECT set_config('jit', 'off', true)")
-        ids = orders.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
-        for chunk in batched(ids, chunk_size):
+        if own_transaction:
+            chunks = _order_ids(orders, connection, chunk_size)
+        else:
+            ids = orders.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
+            chunks = (list(chunk) for chunk in batched(ids, chunk_size))
+        for chunk in chunks:
             with connection.cursor() as cursor:
-                cursor.execute(statement, {**params, "ids": list(chunk), "tz": tz.key})
+                cursor.execute(statement, {**params, "ids": chunk, "tz": tz.key})
                 yield "".join([line + "\r\n" for (line,) in cursor.fetchall()])
 
 
