@@ -21,17 +21,25 @@ currency need no rate.
 `reports.rollups` fills from `LiveFacts` day by day, so both give the same numbers by
 construction. `facts_for()` combines them: the rollup for the finished days it holds, the
 live tables for the rest. Rows of the same key may come from both parts; readers add them up.
+
+`SalesDay`'s days are the organization's. A report in any other time zone reads `HourFacts`:
+the whole UTC hours from `SalesHour` (`RolledHours`, filled from `LiveFacts` by UTC hour),
+each folded into the local bucket it lies in, and live slices for the rest — the hours a bucket
+boundary cuts (a midnight at :30 or :45 past the hour) and the instants past the hourly
+rollup's watermark.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Count, DateField, F, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Trunc, TruncDate
 
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
@@ -42,7 +50,7 @@ from orderdesk.payments.models import (
     RefundLine,
     RefundStatus,
 )
-from orderdesk.reports.models import Grain, RollupState, SalesDay
+from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour
 from orderdesk.reports.periods import Period, midnight
 
 # The keys each grain groups by; a query's keys pick the grain that holds them all.
@@ -99,34 +107,52 @@ def order_grain(keys: Iterable[str]) -> Grain:
     raise ValueError(f"No rollup grain holds the keys {sorted(wanted)}.")
 
 
+def _bucket(field: str, per: str | None, tz: ZoneInfo) -> Any:
+    """The time bucket in `tz` of the instant in `field`: its local day, the first day of its
+    week or month, its hour ("hour", an instant: the rollup's own grain), or None."""
+    if per is None:
+        return Value(None, DateField())
+    if per == "day":
+        return TruncDate(field, tzinfo=tz)
+    if per == "hour":
+        return Trunc(field, "hour", tzinfo=tz)
+    # A date, also inside CASE (Trunc converts to a date only in Python, at the top).
+    return Cast(Trunc(field, per, tzinfo=tz), DateField())
+
+
+Slices = tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
 @dataclass(frozen=True)
 class LiveFacts:
-    """Grouped rows of the orders tables for the instants [start, end), days in `tz`."""
+    """Grouped rows of the orders tables for the instants [start, end), days in `tz`; with
+    `slices`, only for the instants of [start, end) inside one of those [from, to) ranges."""
 
     checkout_ids: frozenset[int]
     start: dt.datetime
     end: dt.datetime
     tz: ZoneInfo
+    slices: Slices | None = None
+
+    def _within(self, field: str) -> Q:
+        bounds = Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
+        if self.slices is None:
+            return bounds
+        ranges = [Q(**{f"{field}__gte": a, f"{field}__lt": b}) for a, b in self.slices]
+        return bounds & functools.reduce(operator.or_, ranges, Q(pk__in=[]))
 
     def _grouped(
         self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, per: Per, **sums: Any
     ) -> list[Row]:
-        def bucket(per: str | None) -> Any:
-            if per is None:
-                return Value(None, DateField())
-            if per == "day":
-                return TruncDate(day_field, tzinfo=self.tz)
-            # A date, also inside CASE (Trunc converts to a date only in Python, at the top).
-            return Cast(Trunc(day_field, per, tzinfo=self.tz), DateField())
-
-        day = _split(per).expression(bucket, "cur")
+        if self.slices == ():
+            return []
+        day = _split(per).expression(lambda p: _bucket(day_field, p, self.tz), "cur")
         return list(qs.annotate(day=day).values(*keys, "cur", "day").annotate(**sums).order_by())
 
     def paid_orders(self) -> QuerySet[Order]:
         return Order.objects.filter(
+            self._within("paid_at"),
             checkout_id__in=self.checkout_ids,
-            paid_at__gte=self.start,
-            paid_at__lt=self.end,
             status__in=OrderStatus.WAS_PAID,
         )
 
@@ -141,11 +167,7 @@ class LiveFacts:
         )
 
     def opened(self, *keys: str, per: Per = "day") -> list[Row]:
-        opened = Order.objects.filter(
-            checkout_id__in=self.checkout_ids,
-            created_at__gte=self.start,
-            created_at__lt=self.end,
-        )
+        opened = Order.objects.filter(self._within("created_at"), checkout_id__in=self.checkout_ids)
         return self._grouped(
             opened.annotate(cur=F("currency")), keys, "created_at", per, n=Count("pk")
         )
@@ -155,9 +177,8 @@ class LiveFacts:
         # use the (checkout, paid_at) index.
         order_columns = {"offer_id": F("order__offer_id"), "source": F("order__source")}
         lines = OrderLine.objects.filter(
+            self._within("order__paid_at"),
             order__checkout_id__in=self.checkout_ids,
-            order__paid_at__gte=self.start,
-            order__paid_at__lt=self.end,
             order__status__in=OrderStatus.WAS_PAID,
         ).annotate(
             cur=F("order__currency"), **{k: v for k, v in order_columns.items() if k in keys}
@@ -168,9 +189,8 @@ class LiveFacts:
 
     def payments(self, *, per: Per = "day") -> list[Row]:
         attempts = PaymentAttempt.objects.filter(
+            self._within("order__paid_at"),
             order__checkout_id__in=self.checkout_ids,
-            order__paid_at__gte=self.start,
-            order__paid_at__lt=self.end,
             order__status__in=OrderStatus.WAS_PAID,
             status__in=PaymentStatus.SETTLED,
         ).annotate(cur=F("currency"))
@@ -185,9 +205,8 @@ class LiveFacts:
 
     def refunds(self, *, per: Per = "day") -> list[Row]:
         refunds = Refund.objects.filter(
+            self._within("settled_at"),
             order__checkout_id__in=self.checkout_ids,
-            settled_at__gte=self.start,
-            settled_at__lt=self.end,
             status__in=RefundStatus.BOOKED,
         ).annotate(cur=F("currency"))
         return self._grouped(
@@ -196,9 +215,8 @@ class LiveFacts:
 
     def vat(self, *, per: Per = "day") -> list[Row]:
         lines = OrderLine.objects.filter(
+            self._within("order__paid_at"),
             order__checkout_id__in=self.checkout_ids,
-            order__paid_at__gte=self.start,
-            order__paid_at__lt=self.end,
             order__status__in=OrderStatus.WAS_PAID,
         ).annotate(cur=F("order__currency"))
         return self._grouped(
@@ -214,9 +232,8 @@ class LiveFacts:
     def refund_vat(self, *, per: Per = "day") -> list[Row]:
         # The same refunds as `refunds()`, line by line.
         lines = RefundLine.objects.filter(
+            self._within("refund__settled_at"),
             refund__order__checkout_id__in=self.checkout_ids,
-            refund__settled_at__gte=self.start,
-            refund__settled_at__lt=self.end,
             refund__status__in=RefundStatus.BOOKED,
         ).annotate(cur=F("refund__currency"), vat_rate=F("order_line__vat_rate"))
         return self._grouped(
@@ -230,44 +247,13 @@ class LiveFacts:
         )
 
 
-@dataclass(frozen=True)
-class RolledFacts:
-    """The same rows, summed from `SalesDay` for the days [first_day, end_day)."""
-
-    checkout_ids: frozenset[int]
-    first_day: dt.date
-    end_day: dt.date
+class _Rolled:
+    """The rows read from a rollup table: each method picks its grain and measure."""
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
-        def bucket(per: str | None) -> Any:
-            if per is None:
-                return Value(None, DateField())
-            if per == "day":
-                return F("day")
-            return Cast(Trunc("day", per, output_field=DateField()), DateField())
-
-        # `day` is a column here: any other bucket goes by another name and is renamed.
-        split = _split(per)
-        by_day = split == Split("day")
-        renamed = {} if by_day else {"bucket": split.expression(bucket, "currency")}
-        rows = list(
-            SalesDay.objects.filter(
-                checkout_id__in=self.checkout_ids,
-                grain=grain,
-                day__gte=self.first_day,
-                day__lt=self.end_day,
-                **{f"{measure}__gt": 0},
-            )
-            .values(*keys, *(("day",) if by_day else ()), cur=F("currency"), **renamed)
-            .annotate(**sums)
-            .order_by()
-        )
-        if not by_day:
-            for row in rows:
-                row["day"] = row.pop("bucket")
-        return rows
+        raise NotImplementedError
 
     def _sums(self, grain: Grain, keys: Iterable[str], per: Per) -> list[Row]:
         return self._rows(grain, keys, "orders", per, amount=Sum("amount_minor"), n=Sum("orders"))
@@ -306,10 +292,165 @@ class RolledFacts:
 
 
 @dataclass(frozen=True)
+class RolledFacts(_Rolled):
+    """The same rows, summed from `SalesDay` for the days [first_day, end_day)."""
+
+    checkout_ids: frozenset[int]
+    first_day: dt.date
+    end_day: dt.date
+
+    def _rows(
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+    ) -> list[Row]:
+        def bucket(per: str | None) -> Any:
+            if per is None:
+                return Value(None, DateField())
+            if per == "day":
+                return F("day")
+            return Cast(Trunc("day", per, output_field=DateField()), DateField())
+
+        # `day` is a column here: any other bucket goes by another name and is renamed.
+        split = _split(per)
+        by_day = split == Split("day")
+        renamed = {} if by_day else {"bucket": split.expression(bucket, "currency")}
+        rows = list(
+            SalesDay.objects.filter(
+                checkout_id__in=self.checkout_ids,
+                grain=grain,
+                day__gte=self.first_day,
+                day__lt=self.end_day,
+                **{f"{measure}__gt": 0},
+            )
+            .values(*keys, *(("day",) if by_day else ()), cur=F("currency"), **renamed)
+            .annotate(**sums)
+            .order_by()
+        )
+        if not by_day:
+            for row in rows:
+                row["day"] = row.pop("bucket")
+        return rows
+
+
+@dataclass(frozen=True)
+class RolledHours(_Rolled):
+    """The same rows, summed from `SalesHour` for the UTC hours [start, end) except `skip`,
+    each hour in the bucket of `tz` its first instant lies in (its only one, unless skipped)."""
+
+    checkout_ids: frozenset[int]
+    start: dt.datetime
+    end: dt.datetime
+    tz: ZoneInfo
+    skip: frozenset[dt.datetime] = frozenset()
+
+    def _rows(
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+    ) -> list[Row]:
+        hours = SalesHour.objects.filter(
+            checkout_id__in=self.checkout_ids,
+            grain=grain,
+            hour__gte=self.start,
+            hour__lt=self.end,
+            **{f"{measure}__gt": 0},
+        )
+        if self.skip:
+            hours = hours.exclude(hour__in=sorted(self.skip))
+        day = _split(per).expression(lambda p: _bucket("hour", p, self.tz), "currency")
+        return list(
+            hours.annotate(day=day)
+            .values(*keys, "day", cur=F("currency"))
+            .annotate(**sums)
+            .order_by()
+        )
+
+
+_HOUR = dt.timedelta(hours=1)
+
+
+def floor_hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: dt.datetime) -> dt.datetime:
+    floor = floor_hour(moment)
+    return floor if floor == moment else floor + _HOUR
+
+
+def bucket_starts(period: Period, pers: Iterable[str]) -> set[dt.datetime]:
+    """The instants inside the period where a bucket of one of `pers` ("day", "week",
+    "month") begins in the period's time zone: its local midnights, Mondays, first days."""
+    wanted = set(pers)
+    starts = set()
+    day = period.first_day + dt.timedelta(days=1)
+    while day <= period.last_day:
+        if (
+            "day" in wanted
+            or ("week" in wanted and day.weekday() == 0)
+            or ("month" in wanted and day.day == 1)
+        ):
+            starts.add(midnight(day, period.tz))
+        day += dt.timedelta(days=1)
+    return starts
+
+
+@dataclass(frozen=True)
+class HourFacts:
+    """A period in a time zone other than the rollup's days: whole UTC hours before `until`
+    from `SalesHour`, live slices for the rest.
+
+    Which hours a bucket boundary cuts depends on the buckets asked for, so the parts are
+    chosen per call: a table (no split in time) reads live only at the period's two edges; a
+    chart by day in Asia/Kathmandu (midnight at 18:15 UTC) also the hour around each midnight.
+    """
+
+    checkout_ids: frozenset[int]
+    period: Period
+    until: dt.datetime
+
+    def parts(self, per: Per) -> tuple[LiveFacts | RolledHours, ...]:
+        start, end, tz = self.period.start, self.period.end, self.period.tz
+        first, last = _ceil_hour(start), min(floor_hour(end), self.until)
+        if last <= first:
+            return (LiveFacts(self.checkout_ids, start, end, tz),)
+        split = _split(per)
+        pers = {p for p in (split.per, split.currency_per) if p is not None}
+        cut = {
+            floor_hour(b)
+            for b in bucket_starts(self.period, pers)
+            if floor_hour(b) != b and first <= floor_hour(b) < last
+        }
+        slices = [(start, first), *((hour, hour + _HOUR) for hour in sorted(cut)), (last, end)]
+        live = LiveFacts(
+            self.checkout_ids, start, end, tz, tuple((a, b) for a, b in slices if a < b)
+        )
+        return (RolledHours(self.checkout_ids, first, last, tz, frozenset(cut)), live)
+
+    def sales(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.sales(*keys, per=per)]
+
+    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.opened(*keys, per=per)]
+
+    def lines(self, *keys: str, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.lines(*keys, per=per)]
+
+    def payments(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.payments(per=per)]
+
+    def refunds(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.refunds(per=per)]
+
+    def vat(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.vat(per=per)]
+
+    def refund_vat(self, *, per: Per = "day") -> list[Row]:
+        return [row for part in self.parts(per) for row in part.refund_vat(per=per)]
+
+
+@dataclass(frozen=True)
 class Facts:
     """A period's rows from its parts: the rollup's days, then the live tables' rest."""
 
-    parts: tuple[LiveFacts | RolledFacts, ...]
+    parts: tuple[LiveFacts | RolledFacts | HourFacts, ...]
 
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return [row for part in self.parts for row in part.sales(*keys, per=per)]
@@ -348,10 +489,28 @@ def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:
     return min(until for _, until in states)
 
 
+def hours_until(checkout_ids: frozenset[int]) -> dt.datetime | None:
+    """The instant before which every checkout's hourly rollup is complete, or None."""
+    hours = list(
+        RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
+            "hours_until", flat=True
+        )
+    )
+    if not hours or len(hours) < len(checkout_ids) or None in hours:
+        return None
+    return min(h for h in hours if h is not None)
+
+
 def facts_for(checkout_ids: frozenset[int], period: Period) -> Facts:
     live = LiveFacts(checkout_ids, period.start, period.end, period.tz)
     until = rolled_until(checkout_ids, period.tz)
-    if until is None or until <= period.first_day:
+    if until is None:
+        # Another time zone than the daily rollup's: its UTC hours fold into any zone's days.
+        hours = hours_until(checkout_ids)
+        if hours is None or hours <= period.start:
+            return Facts((live,))
+        return Facts((HourFacts(checkout_ids, period, hours),))
+    if until <= period.first_day:
         return Facts((live,))
     split = min(until, period.last_day + dt.timedelta(days=1))
     rolled = RolledFacts(checkout_ids, period.first_day, split)

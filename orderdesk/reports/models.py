@@ -3,7 +3,8 @@
 A report over a year would otherwise group hundreds of thousands of orders on every request.
 `SalesDay` keeps, for each finished day in the organization's time zone, exactly the rows the
 report queries would have produced for that day (see reports/facts.py), so a report reads a
-few thousand small rows plus the live tables for the last, still-changing days.
+few thousand small rows plus the live tables for the last, still-changing days. `SalesHour`
+keeps the same rows per UTC hour, which fold into the days of any other time zone.
 """
 
 from __future__ import annotations
@@ -26,17 +27,15 @@ class Grain(models.TextChoices):
     REFUND_VAT = "refund_vat", "Lines of counted refunds by VAT rate"
 
 
-class SalesDay(models.Model):
-    """One group of one day: paid orders (on their payment day), opened checkouts (on their
-    creation day) or refunds (on their booking day), never mixing currencies.
+class Sums(models.Model):
+    """One group's sums: the key columns a grain groups by and what it adds up.
 
     `orders` counts what the grain counts: paid orders, order lines, settled payment attempts,
-    refunds or refund lines; `opened` counts checkouts opened that day (CHANNEL and VISITOR only).
+    refunds or refund lines; `opened` counts checkouts opened (CHANNEL and VISITOR only).
     Key columns are named as on Order so the same grouping code reads both.
     """
 
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
     grain = models.CharField(max_length=12, choices=Grain.choices)
     currency = models.CharField(max_length=3)
     source = models.CharField(max_length=50, blank=True)
@@ -61,12 +60,39 @@ class SalesDay(models.Model):
     vat_minor = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class SalesDay(Sums):
+    """One group of one day in the organization's time zone: paid orders (on their payment
+    day), opened checkouts (on their creation day) or refunds (on their booking day), never
+    mixing currencies."""
+
+    day = models.DateField()
+
+    class Meta:
         indexes = [
             models.Index(fields=["checkout", "grain", "day"], name="salesday_checkout_grain_day")
         ]
 
     def __str__(self) -> str:
         return f"{self.grain} {self.day} {self.currency}"
+
+
+class SalesHour(Sums):
+    """The same groups by UTC hour (`hour` is its first instant), for reports in any other
+    time zone: a whole hour lies inside one local day of every zone whose midnight falls on
+    the hour, and the few hours a midnight cuts (Asia/Kolkata, DST oddities) are read live."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["checkout", "grain", "hour"], name="saleshour_checkout_grain_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.hour:%Y-%m-%d %H}:00 UTC {self.currency}"
 
 
 class RollupState(models.Model):
@@ -78,6 +104,8 @@ class RollupState(models.Model):
     )
     time_zone = models.CharField(max_length=64)
     complete_until = models.DateField()
+    # Every UTC hour before this instant is in `SalesHour`; None until the first hours are.
+    hours_until = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

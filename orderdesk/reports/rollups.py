@@ -11,15 +11,21 @@ succeeded (issue 12) is booked by `payments`, below this layer, which marks it
 `rollup_stale`: `refresh_stale_refunds()` rebuilds its days before any report reads the
 rollup and in the periodic job.
 
+The hourly rollup (`SalesHour`, reports in other time zones) follows the same rules and the
+same paths: `roll_up()` adds the UTC hours up to the same settled instant (the end of the
+last settled day, to the hour), `refresh_days()` rebuilds the hours of the instants it is
+given, `rebuild()` throws both away. Hours are UTC, so an organization changing its time
+zone keeps them.
+
 `roll_up()` is idempotent and safe to run from several workers: the state row is locked, and
-days are added month by month, each month in its own transaction, so a crash loses at most
-one month's work and readers never see half a month.
+days (then hours) are added month by month, each month in its own transaction, so a crash
+loses at most one month's work and readers never see half a month.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,13 +36,14 @@ from django.utils import timezone
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Refund
-from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts
-from orderdesk.reports.models import Grain, RollupState, SalesDay
+from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts, floor_hour
+from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour, Sums
 from orderdesk.reports.periods import midnight
 
 SETTLED_AFTER = dt.timedelta(days=1)
 _CHUNK = dt.timedelta(days=31)
 _DAY = dt.timedelta(days=1)
+_HOUR = dt.timedelta(hours=1)
 
 
 def _tz(checkout: Checkout) -> ZoneInfo:
@@ -49,23 +56,17 @@ def settled_until(tz: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
     return today - SETTLED_AFTER
 
 
-def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date) -> int:
-    """Write the rows of the days [first_day, end_day), replacing any already there."""
-    SalesDay.objects.filter(checkout_id=checkout_id, day__gte=first_day, day__lt=end_day).delete()
-    live = LiveFacts(frozenset({checkout_id}), midnight(first_day, tz), midnight(end_day, tz), tz)
-    cells: dict[tuple[Any, ...], SalesDay] = {}
+def _cells(live: LiveFacts, per: str, make: Callable[..., Sums]) -> list[Sums]:
+    """The rollup rows of `live`'s instants, one per grain, bucket (`per`) and key."""
+    cells: dict[tuple[Any, ...], Sums] = {}
 
-    def cell(grain: Grain, row: Mapping[str, Any]) -> SalesDay:
+    def cell(grain: Grain, row: Mapping[str, Any]) -> Sums:
         keys = GRAIN_KEYS[grain]
         index = (grain, row["day"], row["cur"], *(row[k] for k in keys))
         found = cells.get(index)
         if found is None:
-            found = SalesDay(
-                checkout_id=checkout_id,
-                grain=grain,
-                day=row["day"],
-                currency=row["cur"],
-                **{k: row[k] for k in keys},
+            found = make(
+                grain=grain, bucket=row["day"], currency=row["cur"], **{k: row[k] for k in keys}
             )
             cells[index] = found
         return found
@@ -79,16 +80,41 @@ def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date)
 
     for grain in ORDER_GRAINS:
         keys = GRAIN_KEYS[grain]
-        add(grain, live.sales(*keys))
+        add(grain, live.sales(*keys, per=per))
         if grain != Grain.PLACE:
-            for row in live.opened(*keys):
+            for row in live.opened(*keys, per=per):
                 cell(grain, row).opened += row["n"]
-    add(Grain.LINE, live.lines(*GRAIN_KEYS[Grain.LINE]))
-    add(Grain.METHOD, live.payments())
-    add(Grain.REFUND, live.refunds())
-    add(Grain.VAT, live.vat())
-    add(Grain.REFUND_VAT, live.refund_vat())
-    SalesDay.objects.bulk_create(cells.values(), batch_size=2000)
+    add(Grain.LINE, live.lines(*GRAIN_KEYS[Grain.LINE], per=per))
+    add(Grain.METHOD, live.payments(per=per))
+    add(Grain.REFUND, live.refunds(per=per))
+    add(Grain.VAT, live.vat(per=per))
+    add(Grain.REFUND_VAT, live.refund_vat(per=per))
+    return list(cells.values())
+
+
+def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date) -> int:
+    """Write the rows of the days [first_day, end_day), replacing any already there."""
+    SalesDay.objects.filter(checkout_id=checkout_id, day__gte=first_day, day__lt=end_day).delete()
+    live = LiveFacts(frozenset({checkout_id}), midnight(first_day, tz), midnight(end_day, tz), tz)
+
+    def make(bucket: dt.date, **fields: Any) -> SalesDay:
+        return SalesDay(checkout_id=checkout_id, day=bucket, **fields)
+
+    cells = _cells(live, "day", make)
+    SalesDay.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
+    return len(cells)
+
+
+def _build_hours(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Write the rows of the UTC hours [start, end) (whole hours), replacing any there."""
+    SalesHour.objects.filter(checkout_id=checkout_id, hour__gte=start, hour__lt=end).delete()
+    live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"))
+
+    def make(bucket: dt.datetime, **fields: Any) -> SalesHour:
+        return SalesHour(checkout_id=checkout_id, hour=bucket, **fields)
+
+    cells = _cells(live, "hour", make)
+    SalesHour.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
     return len(cells)
 
 
@@ -98,8 +124,14 @@ def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
     return first["first"].astimezone(tz).date() if first["first"] else fallback
 
 
+def _first_hour(checkout_id: int, fallback: dt.datetime) -> dt.datetime:
+    first = Order.objects.filter(checkout_id=checkout_id).aggregate(first=Min("created_at"))
+    return floor_hour(first["first"]) if first["first"] else fallback
+
+
 def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
-    """Add the checkout's settled days that the rollup lacks; returns how many were added.
+    """Add the checkout's settled days that the rollup lacks, then the settled UTC hours the
+    hourly rollup lacks; returns how many days were added.
 
     A rollup built in another time zone (the organization changed its own) is rebuilt.
     """
@@ -125,11 +157,33 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
             added += (end - state.complete_until).days
             state.complete_until = end
             state.save()
-    if added > _CHUNK.days and connection.vendor == "postgresql":
+    hours = _roll_up_hours(checkout, floor_hour(midnight(target, tz)))
+    if connection.vendor == "postgresql":
         # Fresh statistics after a big load, or the planner takes the table for empty.
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {SalesDay._meta.db_table}")
+            if added > _CHUNK.days:
+                cursor.execute(f"ANALYZE {SalesDay._meta.db_table}")
+            if hours > _CHUNK / _HOUR:
+                cursor.execute(f"ANALYZE {SalesHour._meta.db_table}")
     return added
+
+
+def _roll_up_hours(checkout: Checkout, target: dt.datetime) -> int:
+    """Add the UTC hours before `target` that the hourly rollup lacks; returns how many."""
+    added = 0
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.select_for_update().get(checkout=checkout)
+            if state.hours_until is None:
+                state.hours_until = _first_hour(checkout.pk, target)
+            if state.hours_until >= target:
+                state.save()
+                return added
+            end = min(state.hours_until + _CHUNK, target)
+            _build_hours(checkout.pk, state.hours_until, end)
+            added += int((end - state.hours_until) / _HOUR)
+            state.hours_until = end
+            state.save()
 
 
 def roll_up_all(*, now: dt.datetime | None = None) -> int:
@@ -172,11 +226,13 @@ def rebuild(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
     with transaction.atomic():
         RollupState.objects.filter(checkout=checkout).delete()
         SalesDay.objects.filter(checkout_id=checkout.pk).delete()
+        SalesHour.objects.filter(checkout_id=checkout.pk).delete()
     return roll_up(checkout, now=now)
 
 
 def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
-    """Rebuild the rolled-up days holding these instants, after a change that reached back.
+    """Rebuild the rolled-up days and UTC hours holding these instants, after a change that
+    reached back.
 
     Call it inside the transaction that made the change, so the rollup and the orders commit
     together; days not rolled up yet are live already and need nothing.
@@ -185,7 +241,11 @@ def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
     if state is None:
         return
     tz = ZoneInfo(state.time_zone)
+    moments = list(moments)
     days = sorted({m.astimezone(tz).date() for m in moments})
     for day in days:
         if day < state.complete_until:
             _build(checkout_id, tz, day, day + _DAY)
+    for hour in sorted({floor_hour(m) for m in moments}):
+        if state.hours_until is not None and hour < state.hours_until:
+            _build_hours(checkout_id, hour, hour + _HOUR)

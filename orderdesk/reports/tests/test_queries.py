@@ -30,27 +30,42 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 UTC = ZoneInfo("UTC")
 
 
-@pytest.fixture(autouse=True, params=["live", "rolled", "half-rolled"])
+@pytest.fixture(autouse=True, params=["live", "rolled", "half-rolled", "hourly", "half-hourly"])
 def figures_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs three times: on the live tables, on a rollup holding the whole
-    period, and on a rollup holding its first half (the rest live). The figures must agree."""
+    """Every test here runs five times: on the live tables, on a daily rollup holding the
+    whole period and one holding its first half (the rest live), and the same with the
+    organization in another time zone, so that the report reads the hourly rollup. The
+    figures must agree."""
     if request.param == "live":
         return "live"
     real_facts_for = facts.facts_for
+    hourly = request.param.endswith("hourly")
 
     def rolled_facts_for(checkout_ids: frozenset[int], period: Period) -> facts.Facts:
         settled = period.last_day + dt.timedelta(days=1)
-        if request.param == "half-rolled":
+        if request.param.startswith("half"):
             settled = period.first_day + dt.timedelta(days=period.days // 2)
-        now = midnight(settled + rollups.SETTLED_AFTER, period.tz) + dt.timedelta(hours=1)
+        # The daily rollup's days are the organization's: make them the report's, or (hourly)
+        # those of a zone whose midnight comes after the report's (UTC-12), so that its
+        # settled days reach as far.
+        zone = period.tz
+        if hourly:
+            zone = ZoneInfo("Etc/GMT+12" if period.tz.key != "Etc/GMT+12" else "UTC")
+        now = midnight(settled + rollups.SETTLED_AFTER, zone) + dt.timedelta(hours=1)
         for checkout in Checkout.objects.filter(pk__in=checkout_ids).select_related("organization"):
-            # The rollup's days are the organization's: make them the report's.
-            checkout.organization.time_zone = period.tz.key
+            checkout.organization.time_zone = zone.key
             checkout.organization.save(update_fields=["time_zone"])
             rollups.rebuild(checkout, now=now)
         result = real_facts_for(checkout_ids, period)
         kinds = [type(part) for part in result.parts]
-        if request.param == "rolled":
+        if hourly:
+            assert kinds == [facts.HourFacts]
+            until = result.parts[0].until  # type: ignore[union-attr]
+            if request.param == "hourly":
+                assert until >= period.end
+            elif period.days > 1:
+                assert period.start < until < period.end
+        elif request.param == "rolled":
             assert kinds == [facts.RolledFacts]
         elif period.days > 1:
             assert kinds == [facts.RolledFacts, facts.LiveFacts]

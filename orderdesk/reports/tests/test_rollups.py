@@ -21,7 +21,7 @@ from orderdesk.orders.events import Actor
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.reports import rollups
-from orderdesk.reports.facts import LiveFacts, RolledFacts
+from orderdesk.reports.facts import HourFacts, LiveFacts, RolledFacts, RolledHours
 from orderdesk.reports.models import Grain, RollupState, SalesDay
 from orderdesk.reports.periods import Period
 from orderdesk.reports.queries import Scope, Valuation, headline_figures
@@ -94,14 +94,20 @@ def test_a_fully_rolled_up_period_never_reads_the_orders(world: factories.World)
     assert "payments_refund" not in tables
 
 
-def test_a_report_in_another_time_zone_reads_the_live_tables(world: factories.World) -> None:
+def test_a_report_in_another_time_zone_reads_the_hourly_rollup(world: factories.World) -> None:
     # 23:30 in Helsinki on the 19th is 21:30 UTC: the same order, another day in UTC.
     factories.order(world, created_at=at("2026-11-19T23:30:00+02:00"))
     rollups.roll_up(world.checkout, now=NOW)
     period = Period(dt.date(2026, 11, 19), dt.date(2026, 11, 19), ZoneInfo("UTC"))
     s = Scope(frozenset({world.checkout.pk}), period)
 
-    assert [type(p) for p in s.facts.parts] == [LiveFacts]
+    assert [type(p) for p in s.facts.parts] == [HourFacts]
+    hourly = s.facts.parts[0]
+    assert isinstance(hourly, HourFacts)
+    rolled, live = hourly.parts("day")
+    assert isinstance(rolled, RolledHours)
+    assert isinstance(live, LiveFacts)
+    assert live.slices == ()  # the UTC day is whole hours
     assert headline_figures(s, Valuation()).orders == 1
 
 

@@ -1,0 +1,223 @@
+"""The hourly rollup: reports in a time zone other than the organization's read whole UTC
+hours from `SalesHour` and the rest live, with the same figures as the live tables.
+
+Orders sit just before and after the report zone's midnights, in zones whose midnight is not
+on the hour (Asia/Kolkata +5:30, Asia/Kathmandu +5:45, Pacific/Chatham +12:45/+13:45) and
+around DST changes (America/New_York on 1 November, Australia/Lord_Howe's half-hour change on
+4 October, Chatham's on 27 September). test_queries.py also runs every report test on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from orderdesk.orders.models import Order, OrderStatus
+from orderdesk.payments.models import Refund, RefundStatus
+from orderdesk.reports import rollups
+from orderdesk.reports.facts import (
+    Facts,
+    HourFacts,
+    LiveFacts,
+    Per,
+    RolledHours,
+    Split,
+    facts_for,
+)
+from orderdesk.reports.models import RollupState, SalesHour
+from orderdesk.reports.periods import Period, midnight
+from orderdesk.testing import factories
+
+# Sunday 8 November 2026, noon UTC; the organization is in Helsinki.
+NOW = dt.datetime(2026, 11, 8, 12, 0, tzinfo=dt.UTC)
+FIRST, LAST = dt.date(2026, 9, 20), dt.date(2026, 11, 5)
+ZONES = (
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "UTC",
+)
+PERS: tuple[Per, ...] = (
+    "day",
+    "week",
+    "month",
+    None,
+    Split("day", "EUR", "month"),
+    Split("day", "EUR", None),
+)
+
+
+def _orders_around_midnights(world: factories.World, tz: ZoneInfo) -> None:
+    offsets = (-50, -20, -1, 0, 10, 40, 700)  # minutes from local midnight
+    day = FIRST - dt.timedelta(days=1)
+    n = 0
+    while day <= LAST + dt.timedelta(days=1):
+        for minutes in offsets:
+            n += 1
+            moment = midnight(day, tz) + dt.timedelta(minutes=minutes)
+            paid = n % 5 != 0
+            order = factories.order(
+                world,
+                created_at=moment - dt.timedelta(minutes=n % 3 * 20),
+                status=OrderStatus.PAID if paid else OrderStatus.STARTED,
+                currency=("EUR", "SEK", "USD")[n % 3],
+                add_ons=(world.bump,) if n % 2 else (),
+            )
+            if paid:
+                Order.objects.filter(pk=order.pk).update(paid_at=moment)
+            if paid and n % 7 == 0:
+                Refund.objects.create(
+                    order=order,
+                    status=RefundStatus.SUCCEEDED,
+                    amount_minor=order.total_minor // 2,
+                    currency=order.currency,
+                    idempotency_key=uuid.uuid4().hex,
+                    settled_at=moment + dt.timedelta(minutes=15),
+                )
+        day += dt.timedelta(days=1)
+
+
+def _summed(rows: list[Any]) -> Counter[tuple[Any, ...]]:
+    """Rows of one call added up per key: parts may give several rows of the same key."""
+    total: Counter[tuple[Any, ...]] = Counter()
+    for row in rows:
+        key = tuple(sorted((k, v) for k, v in row.items() if k not in ("n", "amount", "vat")))
+        for measure in ("n", "amount", "vat"):
+            if measure in row:
+                total[(*key, measure)] += row[measure] or 0
+    return +total
+
+
+def _every_figure(facts: Facts | LiveFacts, per: Per) -> dict[str, Counter[tuple[Any, ...]]]:
+    return {
+        "sales": _summed(facts.sales("source", "link_id", "offer_id", per=per)),
+        "sales by place": _summed(facts.sales("country", "region", per=per)),
+        "opened": _summed(facts.opened("device_type", "analytics_consent", per=per)),
+        "lines": _summed(
+            facts.lines("product_id", "kind", "add_on_id", "offer_id", "source", per=per)
+        ),
+        "payments": _summed(facts.payments(per=per)),
+        "refunds": _summed(facts.refunds(per=per)),
+        "vat": _summed(facts.vat(per=per)),
+        "refund vat": _summed(facts.refund_vat(per=per)),
+    }
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_hourly_figures_equal_live_figures_across_zone_edges(
+    world: factories.World, zone: str
+) -> None:
+    tz = ZoneInfo(zone)
+    _orders_around_midnights(world, tz)
+    rollups.roll_up(world.checkout, now=NOW)
+    period = Period(FIRST, LAST, tz)
+    ids = frozenset({world.checkout.pk})
+
+    facts = facts_for(ids, period)
+
+    assert [type(p) for p in facts.parts] == [HourFacts]
+    live = LiveFacts(ids, period.start, period.end, tz)
+    for per in PERS:
+        assert _every_figure(facts, per) == _every_figure(live, per), per
+    assert _every_figure(live, "day")["sales"], "the period has sales"
+
+
+def test_hours_cut_by_a_midnight_are_read_live(world: factories.World) -> None:
+    rollups.roll_up(world.checkout, now=NOW)
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    period = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 3), kathmandu)
+    facts = facts_for(frozenset({world.checkout.pk}), period)
+    hourly = facts.parts[0]
+    assert isinstance(hourly, HourFacts)
+
+    rolled, live = hourly.parts("day")
+
+    # Midnight in Kathmandu is 18:15 UTC: the hour 18:00-19:00 UTC belongs to two days.
+    assert isinstance(rolled, RolledHours)
+    assert isinstance(live, LiveFacts)
+    cut = {dt.datetime(2026, 10, d, 18, tzinfo=dt.UTC) for d in (1, 2)}
+    assert rolled.skip == cut
+    assert rolled.start == period.start + dt.timedelta(minutes=45)  # 19:00 UTC on the 30th
+    assert live.slices == (
+        (period.start, rolled.start),
+        *((hour, hour + dt.timedelta(hours=1)) for hour in sorted(cut)),
+        (rolled.end, period.end),
+    )
+    # A table needs no buckets: only the period's two edges are read live.
+    rolled, live = hourly.parts(None)
+    assert isinstance(rolled, RolledHours)
+    assert isinstance(live, LiveFacts)
+    assert rolled.skip == frozenset()
+    assert live.slices == ((period.start, rolled.start), (rolled.end, period.end))
+
+
+def test_the_hourly_rollup_follows_the_daily_one(world: factories.World) -> None:
+    factories.order(world, created_at=dt.datetime(2026, 11, 1, 7, 10, tzinfo=dt.UTC))
+    factories.order(world, created_at=dt.datetime(2026, 11, 6, 21, 59, tzinfo=dt.UTC))
+
+    rollups.roll_up(world.checkout, now=NOW)
+
+    state = RollupState.objects.get(checkout=world.checkout)
+    # Settled: the days before 7 November in Helsinki, i.e. until 22:00 UTC on the 6th.
+    assert state.complete_until == dt.date(2026, 11, 7)
+    assert state.hours_until == dt.datetime(2026, 11, 6, 22, tzinfo=dt.UTC)
+    assert sorted(set(SalesHour.objects.values_list("hour", flat=True))) == [
+        dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 6, 21, tzinfo=dt.UTC),
+    ]
+    assert rollups.roll_up(world.checkout, now=NOW) == 0
+    assert SalesHour.objects.count() == SalesHour.objects.values("hour", "grain").count()
+
+    # The organization moving to another zone rebuilds the days, not the UTC hours.
+    world.org.time_zone = "America/New_York"
+    world.org.save()
+    hours = set(SalesHour.objects.values_list("pk", flat=True))
+    rollups.roll_up(world.checkout, now=NOW)
+    assert set(SalesHour.objects.values_list("pk", flat=True)) == hours
+
+    rollups.rebuild(world.checkout, now=NOW)
+    assert set(SalesHour.objects.values_list("pk", flat=True)).isdisjoint(hours)
+    assert SalesHour.objects.count() == len(hours)
+
+
+def test_a_report_reads_live_until_the_hours_are_built(world: factories.World) -> None:
+    order = factories.order(world, created_at=dt.datetime(2026, 11, 1, 7, 10, tzinfo=dt.UTC))
+    rollups.roll_up(world.checkout, now=NOW)
+    RollupState.objects.update(hours_until=None)  # as after migration 0004
+    SalesHour.objects.all().delete()
+    period = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 1), ZoneInfo("Asia/Kolkata"))
+    facts = facts_for(frozenset({world.checkout.pk}), period)
+    assert [type(p) for p in facts.parts] == [LiveFacts]
+    assert facts.sales(per=None)[0]["amount"] == order.total_minor
+
+
+def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> None:
+    order = factories.order(
+        world,
+        created_at=dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC),
+        status=OrderStatus.REFUNDED,
+    )
+    refund = Refund.objects.create(
+        order=order,
+        status=RefundStatus.SUCCEEDED,
+        amount_minor=order.total_minor,
+        currency=order.currency,
+        idempotency_key=uuid.uuid4().hex,
+        settled_at=dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC),
+    )
+    rollups.roll_up(world.checkout, now=NOW)
+    period = Period(dt.date(2026, 11, 3), dt.date(2026, 11, 3), ZoneInfo("Asia/Kathmandu"))
+    ids = frozenset({world.checkout.pk})
+    assert facts_for(ids, period).refunds(per=None)[0]["amount"] == order.total_minor
+
+    Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.REVERSED, rollup_stale=True)
+    assert rollups.refresh_stale_refunds() == 1
+
+    assert facts_for(ids, period).refunds(per=None) == []
