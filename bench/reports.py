@@ -2,6 +2,8 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/od_bench uv run python bench/reports.py
     DATABASE_URL=... uv run python bench/reports.py --csv-only
+    DATABASE_URL=... uv run python bench/reports.py --tabs-only --converted \
+        --tz America/New_York --tz Asia/Kolkata --granularity day --granularity month
 
 Tabs: each tab of /reports/ for "last 30 days" and "this year" (per currency, and converted to
 EUR) through Django's full request handler as the owner of the biggest checkout; p50/p95 server
@@ -9,6 +11,11 @@ time, and in the same run the p95 of the bare aggregate SQL (revenue and orders 
 the same paid orders, one statement on the orders table) and of the same aggregate as the page
 now reads it (the daily rollup's settled days plus the live rest), each with the ratio. Build
 the rollup first (`manage.py roll_up_reports`; `generate_orders` does it).
+
+`--tz ZONE` (repeatable; `org` is the organization's zone, the default) runs every case in
+that time zone: another zone than the organization's reads the hourly rollup, and its rollup
+SQL column is left empty (the daily rollup's aggregate does not apply). `--granularity`
+(repeatable: day, week, month; default the automatic one) sets the charts' buckets.
 
 CSV: every order's lines through `stream_orders_csv` (the code behind both Download CSV
 buttons), each export in a fresh child process so its peak RSS is its own: time to the first
@@ -65,11 +72,17 @@ TABS = ("sales", "products", "international", "analytics", "vat")
 PERIODS = ("last_30_days", "this_year")
 
 
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_tabs(runs: int, only: str, converted: bool) -> None:
+def bench_tabs(
+    runs: int, only: str, converted: bool, zones: list[str], granularities: list[str]
+) -> None:
     warm_up()  # as orderdesk/wsgi.py prepares a web process
     checkout = biggest_checkout()
     checkout_id = checkout.pk
@@ -79,10 +92,13 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
         f"# {one('SELECT count(*) FROM orders_order'):,} orders; checkout {checkout.name!r} has "
         f"{in_checkout:,}; PostgreSQL {one('SHOW server_version')}; {runs} runs per case"
     )
-    tz = checkout.organization.time_zone
+    print(f"# {uptime()}")
+    org_tz = checkout.organization.time_zone
     rows = []
+    cases = [(z, p, g) for z in zones for p in PERIODS for g in granularities]
     with signed_in(owner, checkout) as client:
-        for period in PERIODS:
+        for zone, period, granularity in cases:
+            tz = org_tz if zone == "org" else zone
             params = ReportForm(
                 {"period": period, "tz": tz}, default_tz=tz, now=timezone.now()
             ).params
@@ -136,10 +152,17 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
 
             for currency in ("", "EUR") if converted else ("",):
                 for tab in TABS:
-                    name = f"{tab}, {period}" + (", converted to EUR" if currency else "")
+                    name = (
+                        f"{tab}, {period}"
+                        + (f", by {granularity}" if granularity else "")
+                        + (", converted to EUR" if currency else "")
+                        + ("" if tz == org_tz else f", {tz}")
+                    )
                     if only and only not in name:
                         continue
                     query = {"period": period, "tab": tab, "tz": tz, "currency": currency}
+                    if granularity:
+                        query["granularity"] = granularity
 
                     def request(query: dict[str, str] = query) -> None:
                         response = client.get("/reports/", query)
@@ -147,7 +170,7 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
 
                     view_ms = timed(request, runs)
                     sql_ms = timed(bare_sql, runs)
-                    rollup_ms = timed(rollup_sql, runs)
+                    rollup_ms = timed(rollup_sql, runs) if tz == org_tz else [float("nan")]
                     p50, p95, sql95, rollup95 = (
                         statistics.median(view_ms),
                         percentile(view_ms, 95),
@@ -156,13 +179,13 @@ def bench_tabs(runs: int, only: str, converted: bool) -> None:
                     )
                     rows.append((name, paid, p50, p95, sql95, rollup95))
                     print(
-                        f"{name:45} {paid:>8,} paid  p50 {p50:7.1f}  p95 {p95:7.1f}  "
+                        f"{name:70} {paid:>8,} paid  p50 {p50:7.1f}  p95 {p95:7.1f}  "
                         f"bare SQL p95 {sql95:6.1f}  x{p95 / sql95:5.1f}  "
                         f"rollup SQL p95 {rollup95:6.1f}  x{p95 / rollup95:5.1f}",
                         flush=True,
                     )
     print()
-    print(f"# rollup complete before {until} ({tz})")
+    print(f"# daily rollup complete before {until} ({org_tz}); {uptime()}")
     print(
         "| tab, period | paid orders in period | p50 ms | p95 ms "
         "| bare aggregate SQL on orders p95 ms | ratio | same aggregate on rollup + live days p95 ms | ratio |"
@@ -475,6 +498,10 @@ def main() -> None:
     parser.add_argument("--csv-only", action="store_true")
     parser.add_argument("--converted", action="store_true", help="also convert to EUR")
     parser.add_argument("--tabs-only", action="store_true")
+    parser.add_argument("--tz", action="append", help="time zone of the cases; org = default")
+    parser.add_argument(
+        "--granularity", action="append", choices=("day", "week", "month"), help="chart buckets"
+    )
     parser.add_argument("--limit", type=int, default=0, help="CSV: only the first N orders")
     parser.add_argument(
         "--ie-limit",
@@ -500,7 +527,9 @@ def main() -> None:
         bench_table_csv(args.csv_runs, args.only)
         return
     if not args.csv_only:
-        bench_tabs(args.runs, args.only, args.converted)
+        bench_tabs(
+            args.runs, args.only, args.converted, args.tz or ["org"], args.granularity or [""]
+        )
     if not args.tabs_only:
         bench_csv(args.limit or None, args.ie_limit or None)
 

@@ -4,7 +4,11 @@
 
 For the biggest checkout, every report tab for "last 30 days" and "this year", per currency and
 converted to EUR, is computed twice: as the page computes it (rollup for settled days, live
-tables for the rest) and from the live tables alone. Money is compared in minor units of its
+tables for the rest) and from the live tables alone. That in the organization's time zone (the
+daily rollup) and in other zones, which read the hourly rollup: America/New_York, Asia/Kolkata
+(+5:30), Asia/Kathmandu (+5:45) and Australia/Lord_Howe (a half-hour DST change), plus two
+weeks around a DST change (America/New_York on 1 November, Lord Howe on 4 October) by day.
+Charts go by day for the short periods and by month for "this year". Money is compared in minor units of its
 currency (converted sums may differ in the twentieth decimal from the order of additions,
 never in what is shown). Exits non-zero on any difference. Writes nothing.
 """
@@ -24,6 +28,7 @@ import django
 
 django.setup()
 
+import datetime as dt  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from django.utils import timezone  # noqa: E402
@@ -31,7 +36,7 @@ from django.utils import timezone  # noqa: E402
 from bench.common import biggest_checkout  # noqa: E402
 from orderdesk.lib.money import to_minor  # noqa: E402
 from orderdesk.reports import queries  # noqa: E402
-from orderdesk.reports.facts import Facts, LiveFacts, RolledFacts  # noqa: E402
+from orderdesk.reports.facts import Facts, HourFacts, LiveFacts, RolledFacts  # noqa: E402
 from orderdesk.reports.periods import Period, resolve_period  # noqa: E402
 from orderdesk.reports.rates import Converter  # noqa: E402
 
@@ -59,10 +64,10 @@ def shown(value: Any) -> Any:
     return value
 
 
-def figures(scope: queries.Scope, valuation: queries.Valuation) -> dict[str, Any]:
-    tracking = queries.sales_tracking(scope, valuation, "week")
+def figures(scope: queries.Scope, valuation: queries.Valuation, granularity: str) -> dict[str, Any]:
+    tracking = queries.sales_tracking(scope, valuation, granularity)
     products = queries.product_sales(scope, valuation)
-    analytics = queries.analytics(scope, valuation, "week")
+    analytics = queries.analytics(scope, valuation, granularity)
 
     def money(m: dict[str, Decimal]) -> dict[str, int]:
         return {c: to_minor(a, c) for c, a in m.items()}
@@ -108,30 +113,48 @@ def live_scope(checkout_ids: frozenset[int], period: Period) -> queries.Scope:
     return scope
 
 
+ZONES = ("America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe")
+# Two weeks around a DST change, by day.
+DST = {
+    "America/New_York": (dt.date(2026, 10, 25), dt.date(2026, 11, 7)),
+    "Australia/Lord_Howe": (dt.date(2026, 9, 28), dt.date(2026, 10, 11)),
+}
+
+
 def main() -> int:
     checkout = biggest_checkout()
     checkout_id = checkout.pk
-    tz = ZoneInfo(checkout.organization.time_zone)
-    today = timezone.now().astimezone(tz).date()
+    org_tz = checkout.organization.time_zone
     ids = frozenset({checkout_id})
     failures = 0
-    for preset in ("last_30_days", "this_year"):
-        period = resolve_period(preset, today=today, tz=tz)
-        for currency in ("", "EUR"):
-            paged = queries.Scope(ids, period)
-            assert any(isinstance(p, RolledFacts) for p in paged.facts.parts), (
-                "no rollup: run manage.py roll_up_reports first"
-            )
-            rolled = figures(paged, queries.Valuation(Converter(currency) if currency else None))
-            live = figures(
-                live_scope(ids, period),
-                queries.Valuation(Converter(currency) if currency else None),
-            )
-            for tab in rolled:
-                same = rolled[tab] == live[tab]
-                failures += not same
-                mode = f"converted to {currency}" if currency else "per currency"
-                print(f"{preset:13} {mode:20} {tab:14} {'same' if same else 'DIFFERENT'}")
+    for zone in (org_tz, *ZONES):
+        tz = ZoneInfo(zone)
+        today = timezone.now().astimezone(tz).date()
+        periods = [
+            ("last_30_days", resolve_period("last_30_days", today=today, tz=tz), "day"),
+            ("this_year", resolve_period("this_year", today=today, tz=tz), "month"),
+        ]
+        if zone in DST:
+            periods.append(("DST change", Period(*DST[zone], tz), "day"))
+        for name, period, granularity in periods:
+            for currency in ("", "EUR"):
+                paged = queries.Scope(ids, period)
+                wanted = RolledFacts if zone == org_tz else HourFacts
+                assert any(isinstance(p, wanted) for p in paged.facts.parts), (
+                    "no rollup: run manage.py roll_up_reports first"
+                )
+                valuation = queries.Valuation(Converter(currency) if currency else None)
+                rolled = figures(paged, valuation, granularity)
+                live = figures(live_scope(ids, period), valuation, granularity)
+                for tab in rolled:
+                    same = rolled[tab] == live[tab]
+                    failures += not same
+                    mode = f"converted to {currency}" if currency else "per currency"
+                    print(
+                        f"{zone:20} {name:13} by {granularity:5} {mode:20} {tab:14} "
+                        f"{'same' if same else 'DIFFERENT'}",
+                        flush=True,
+                    )
     return 1 if failures else 0
 
 
