@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from orderdesk.payments.models import (
     RefundStatus,
 )
 from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour
-from orderdesk.reports.periods import Period, midnight
+from orderdesk.reports.periods import Period, bucket_of, midnight
 
 # The keys each grain groups by; a query's keys pick the grain that holds them all.
 GRAIN_KEYS: dict[Grain, tuple[str, ...]] = {
@@ -332,24 +333,72 @@ class RolledFacts(_Rolled):
 
 
 @dataclass(frozen=True)
-class RolledHours(_Rolled):
-    """The same rows, summed from `SalesHour` for the UTC hours [start, end) except `skip`,
-    each hour in the bucket of `tz` its first instant lies in (its only one, unless skipped)."""
+class RolledDays(_Rolled):
+    """Rows summed from `SalesDay` for runs of the organization's days [first, end), each run
+    lying wholly inside one bucket of another time zone: `runs` holds (first, end, bucket)."""
 
     checkout_ids: frozenset[int]
-    start: dt.datetime
-    end: dt.datetime
+    runs: tuple[tuple[dt.date, dt.date, dt.date | None], ...]
+
+    def _rows(
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+    ) -> list[Row]:
+        within = functools.reduce(
+            operator.or_, (Q(day__gte=first, day__lt=end) for first, end, _ in self.runs)
+        )
+        bucket: Any = Value(None, DateField())
+        if per is not None:
+            bucket = Case(
+                *(
+                    When(day__gte=first, day__lt=end, then=Value(label))
+                    for first, end, label in self.runs
+                ),
+                output_field=DateField(),
+            )
+        rows = list(
+            SalesDay.objects.filter(
+                within,
+                checkout_id__in=self.checkout_ids,
+                grain=grain,
+                day__gte=self.runs[0][0],
+                day__lt=self.runs[-1][1],
+                **{f"{measure}__gt": 0},
+            )
+            .values(*keys, cur=F("currency"), bucket=bucket)
+            .annotate(**sums)
+            .order_by()
+        )
+        # `day` is a column here: the bucket goes by another name and is renamed.
+        for row in rows:
+            row["day"] = row.pop("bucket")
+        return rows
+
+
+@dataclass(frozen=True)
+class RolledHours(_Rolled):
+    """The same rows, summed from `SalesHour` for the UTC hours in `ranges` ([from, to), whole
+    hours) except `skip`, each hour in the bucket of `tz` its first instant lies in (its only
+    one, unless skipped)."""
+
+    checkout_ids: frozenset[int]
+    ranges: Slices
     tz: ZoneInfo
     skip: frozenset[dt.datetime] = frozenset()
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
+        if not self.ranges:
+            return []
+        within = functools.reduce(
+            operator.or_, (Q(hour__gte=a, hour__lt=b) for a, b in self.ranges)
+        )
         hours = SalesHour.objects.filter(
+            within,
             checkout_id__in=self.checkout_ids,
             grain=grain,
-            hour__gte=self.start,
-            hour__lt=self.end,
+            hour__gte=self.ranges[0][0],
+            hour__lt=self.ranges[-1][1],
             **{f"{measure}__gt": 0},
         )
         if self.skip:
@@ -393,36 +442,93 @@ def bucket_starts(period: Period, pers: Iterable[str]) -> set[dt.datetime]:
 
 
 @dataclass(frozen=True)
-class HourFacts:
-    """A period in a time zone other than the rollup's days: whole UTC hours before `until`
-    from `SalesHour`, live slices for the rest.
+class DayRollup:
+    """The daily rollup as it stands: complete for the days before `until` in `tz`."""
 
-    Which hours a bucket boundary cuts depends on the buckets asked for, so the parts are
-    chosen per call: a table (no split in time) reads live only at the period's two edges; a
-    chart by day in Asia/Kathmandu (midnight at 18:15 UTC) also the hour around each midnight.
+    tz: ZoneInfo
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class HourFacts:
+    """A period in a time zone other than the daily rollup's: the organization's days that
+    lie wholly inside one of its buckets from `SalesDay` (`days`), the other whole UTC hours
+    before `until` from `SalesHour`, live slices for the rest.
+
+    Which days and hours fit depends on the buckets asked for, so the parts are chosen per
+    call. A table (no split in time) over a year in America/New_York reads the Helsinki days
+    inside it and about a day of hours at each edge; a chart by month the days inside each
+    month; by day (or converting, which needs each day's rate) only hours, since no Helsinki
+    day lies inside a New York day. In Asia/Kathmandu (midnight at 18:15 UTC) a chart by day
+    also reads the hour around each midnight live.
     """
 
     checkout_ids: frozenset[int]
     period: Period
     until: dt.datetime
+    days: DayRollup | None = None
 
-    def parts(self, per: Per) -> tuple[LiveFacts | RolledHours, ...]:
+    def parts(self, per: Per) -> tuple[RolledDays | RolledHours | LiveFacts, ...]:
         start, end, tz = self.period.start, self.period.end, self.period.tz
         first, last = _ceil_hour(start), min(floor_hour(end), self.until)
         if last <= first:
             return (LiveFacts(self.checkout_ids, start, end, tz),)
         split = _split(per)
         pers = {p for p in (split.per, split.currency_per) if p is not None}
+        starts = bucket_starts(self.period, pers)
         cut = {
-            floor_hour(b)
-            for b in bucket_starts(self.period, pers)
-            if floor_hour(b) != b and first <= floor_hour(b) < last
+            floor_hour(b) for b in starts if floor_hour(b) != b and first <= floor_hour(b) < last
         }
+        runs = self._day_runs(per, starts, first, last)
+        hours = []
+        at = first
+        for a, b, _ in runs:
+            hours.append((at, a))
+            at = b
+        hours.append((at, last))
         slices = [(start, first), *((hour, hour + _HOUR) for hour in sorted(cut)), (last, end)]
-        live = LiveFacts(
-            self.checkout_ids, start, end, tz, tuple((a, b) for a, b in slices if a < b)
+        parts: list[RolledDays | RolledHours | LiveFacts] = []
+        if runs and self.days is not None:
+            org = self.days.tz
+            days = tuple(
+                (a.astimezone(org).date(), b.astimezone(org).date(), label) for a, b, label in runs
+            )
+            parts.append(RolledDays(self.checkout_ids, days))
+        parts.append(
+            RolledHours(
+                self.checkout_ids, tuple((a, b) for a, b in hours if a < b), tz, frozenset(cut)
+            )
         )
-        return (RolledHours(self.checkout_ids, first, last, tz, frozenset(cut)), live)
+        live = tuple((a, b) for a, b in slices if a < b)
+        parts.append(LiveFacts(self.checkout_ids, start, end, tz, live))
+        return tuple(parts)
+
+    def _day_runs(
+        self, per: Per, starts: set[dt.datetime], first: dt.datetime, last: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime, dt.date | None]]:
+        """The instants [from, to) of the organization's rolled-up days that lie wholly inside
+        one bucket of the period's zone (and inside [first, last)), with that bucket; only
+        where they begin and end on the hour, so the hours around them stay whole. None for
+        days, or when converting: no organization's day lies inside another zone's day."""
+        if self.days is None or isinstance(per, Split) or per == "day":
+            return []
+        org, tz = self.days.tz, self.period.tz
+        edges = sorted({self.period.start, *starts, self.period.end})
+        runs = []
+        for bucket_start, bucket_end in itertools.pairwise(edges):
+            lo, hi = max(bucket_start, first), min(bucket_end, last)
+            first_day = lo.astimezone(org).date()
+            if midnight(first_day, org) < lo:
+                first_day += dt.timedelta(days=1)
+            end_day = min(hi.astimezone(org).date(), self.days.until)
+            if end_day <= first_day:
+                continue
+            a, b = midnight(first_day, org), midnight(end_day, org)
+            if floor_hour(a) != a or floor_hour(b) != b:
+                continue
+            local = bucket_start.astimezone(tz).date()
+            runs.append((a, b, None if per is None else bucket_of(local, per)))
+        return runs
 
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return [row for part in self.parts(per) for row in part.sales(*keys, per=per)]
@@ -474,43 +580,53 @@ class Facts:
         return [row for part in self.parts for row in part.refund_vat(per=per)]
 
 
-def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:
-    """The day before which every checkout's rollup is complete in `tz`, or None."""
+def _states(checkout_ids: frozenset[int]) -> list[tuple[str, dt.date, dt.datetime | None]]:
+    """Every checkout's rollup state (zone, days complete before, hours complete before), or
+    nothing if one of them has none."""
     states = list(
         RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
-            "time_zone", "complete_until"
+            "time_zone", "complete_until", "hours_until"
         )
     )
-    if not states or len(states) < len(checkout_ids):
-        return None
-    if any(time_zone != tz.key for time_zone, _ in states):
-        # Days in another time zone have other boundaries: the rollup cannot answer.
-        return None
-    return min(until for _, until in states)
+    return states if states and len(states) == len(checkout_ids) else []
 
 
-def hours_until(checkout_ids: frozenset[int]) -> dt.datetime | None:
-    """The instant before which every checkout's hourly rollup is complete, or None."""
-    hours = list(
-        RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
-            "hours_until", flat=True
-        )
-    )
-    if not hours or len(hours) < len(checkout_ids) or None in hours:
+def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:
+    """The day before which every checkout's rollup is complete in `tz`, or None."""
+    states = _states(checkout_ids)
+    if not states or any(time_zone != tz.key for time_zone, _, _ in states):
+        # Days in another time zone have other boundaries: the daily rollup cannot answer.
         return None
-    return min(h for h in hours if h is not None)
+    return min(until for _, until, _ in states)
+
+
+def _hour_facts(
+    checkout_ids: frozenset[int],
+    period: Period,
+    states: list[tuple[str, dt.date, dt.datetime | None]],
+) -> HourFacts | None:
+    hours = [h for _, _, h in states]
+    if not hours or None in hours:
+        return None
+    until = min(h for h in hours if h is not None)
+    if until <= period.start:
+        return None
+    zones = {zone for zone, _, _ in states}
+    days = None
+    if len(zones) == 1:
+        days = DayRollup(ZoneInfo(zones.pop()), min(day for _, day, _ in states))
+    return HourFacts(checkout_ids, period, until, days)
 
 
 def facts_for(checkout_ids: frozenset[int], period: Period) -> Facts:
     live = LiveFacts(checkout_ids, period.start, period.end, period.tz)
-    until = rolled_until(checkout_ids, period.tz)
-    if until is None:
+    states = _states(checkout_ids)
+    if any(zone != period.tz.key for zone, _, _ in states):
         # Another time zone than the daily rollup's: its UTC hours fold into any zone's days.
-        hours = hours_until(checkout_ids)
-        if hours is None or hours <= period.start:
-            return Facts((live,))
-        return Facts((HourFacts(checkout_ids, period, hours),))
-    if until <= period.first_day:
+        hourly = _hour_facts(checkout_ids, period, states)
+        return Facts((hourly or live,))
+    until = min((day for _, day, _ in states), default=None)
+    if until is None or until <= period.first_day:
         return Facts((live,))
     split = min(until, period.last_day + dt.timedelta(days=1))
     rolled = RolledFacts(checkout_ids, period.first_day, split)

@@ -25,6 +25,7 @@ from orderdesk.reports.facts import (
     HourFacts,
     LiveFacts,
     Per,
+    RolledDays,
     RolledHours,
     Split,
     facts_for,
@@ -144,18 +145,27 @@ def test_hours_cut_by_a_midnight_are_read_live(world: factories.World) -> None:
     assert isinstance(live, LiveFacts)
     cut = {dt.datetime(2026, 10, d, 18, tzinfo=dt.UTC) for d in (1, 2)}
     assert rolled.skip == cut
-    assert rolled.start == period.start + dt.timedelta(minutes=45)  # 19:00 UTC on the 30th
+    first = period.start + dt.timedelta(minutes=45)  # 19:00 UTC on 30 September
+    last = period.end - dt.timedelta(minutes=15)
+    assert rolled.ranges == ((first, last),)
     assert live.slices == (
-        (period.start, rolled.start),
+        (period.start, first),
         *((hour, hour + dt.timedelta(hours=1)) for hour in sorted(cut)),
-        (rolled.end, period.end),
+        (last, period.end),
     )
-    # A table needs no buckets: only the period's two edges are read live.
-    rolled, live = hourly.parts(None)
+    # A table needs no buckets: only the period's two edges are read live, and the
+    # organization's days inside the period (Helsinki, midnight at 21:00 UTC) from SalesDay.
+    days, rolled, live = hourly.parts(None)
+    assert isinstance(days, RolledDays)
+    assert days.runs == ((dt.date(2026, 10, 1), dt.date(2026, 10, 3), None),)
     assert isinstance(rolled, RolledHours)
-    assert isinstance(live, LiveFacts)
     assert rolled.skip == frozenset()
-    assert live.slices == ((period.start, rolled.start), (rolled.end, period.end))
+    assert rolled.ranges == (
+        (first, dt.datetime(2026, 9, 30, 21, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 10, 2, 21, tzinfo=dt.UTC), last),
+    )
+    assert isinstance(live, LiveFacts)
+    assert live.slices == ((period.start, first), (last, period.end))
 
 
 def test_the_hourly_rollup_follows_the_daily_one(world: factories.World) -> None:
