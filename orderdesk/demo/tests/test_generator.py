@@ -181,7 +181,7 @@ def test_the_command_registers_payments_and_rebuilds_the_report_rollup() -> None
 
     from django.core.management import call_command
 
-    from orderdesk.reports.models import RollupState, SalesDay
+    from orderdesk.reports.models import RollupState, SalesDay, SalesHour
     from orderdesk.sandboxes.models import SandboxObject
 
     out = io.StringIO()
@@ -203,3 +203,4 @@ def test_the_command_registers_payments_and_rebuilds_the_report_rollup() -> None
     checkouts = Checkout.objects.filter(orders__isnull=False).distinct()
     assert RollupState.objects.filter(checkout__in=checkouts).count() == checkouts.count()
     assert SalesDay.objects.exists()
+    assert SalesHour.objects.exists()

@@ -22,7 +22,7 @@ from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.reports import rollups
 from orderdesk.reports.facts import HourFacts, LiveFacts, RolledFacts, RolledHours
-from orderdesk.reports.models import Grain, RollupState, SalesDay
+from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour
 from orderdesk.reports.periods import Period
 from orderdesk.reports.queries import Scope, Valuation, headline_figures
 from orderdesk.testing import factories
@@ -164,6 +164,9 @@ def test_the_command_rolls_up_and_rebuilds(world: factories.World) -> None:
     out = io.StringIO()
     call_command("roll_up_reports", stdout=out)
     assert f"{world.checkout.slug}: " in out.getvalue()
+    assert SalesHour.objects.filter(checkout=world.checkout).exists()
+    hours = SalesHour.objects.filter(checkout=world.checkout).count()
+    assert f"; {hours:,} hourly rows" in out.getvalue()
     first = list(SalesDay.objects.order_by("pk").values_list("pk", flat=True))
     assert first
 

@@ -1,4 +1,5 @@
-"""Bring the reports' daily rollup up to date (the worker also does this every few minutes)."""
+"""Bring the reports' rollups up to date, daily and hourly (the worker also does this every
+few minutes). Also the backfill of the hourly rollup after migration reports.0004."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orderdesk.organizations.models import Checkout
 from orderdesk.reports import rollups
+from orderdesk.reports.models import SalesHour
 
 
 class Command(BaseCommand):
     help = (
-        "Add every settled day the reports' rollup lacks, per checkout. With --rebuild, throw "
-        "the rollup away and build it again from the orders (after loading orders in bulk)."
+        "Add every settled day (and UTC hour) the reports' rollups lack, per checkout. With "
+        "--rebuild, throw the rollups away and build them again from the orders (after "
+        "loading orders in bulk)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -31,7 +34,8 @@ class Command(BaseCommand):
         for checkout in checkouts:
             started = time.monotonic()
             days = verb(checkout)
+            hours = SalesHour.objects.filter(checkout=checkout).count()
             self.stdout.write(
                 f"{checkout.organization.slug}/{checkout.slug}: {days} day(s) rolled up"
-                f" in {time.monotonic() - started:.1f} s"
+                f" in {time.monotonic() - started:.1f} s; {hours:,} hourly rows"
             )
