@@ -31,6 +31,7 @@ rollup's watermark.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -144,6 +145,15 @@ def _bucket(field: str, per: str | None, tz: ZoneInfo) -> Any:
 
 
 Slices = tuple[tuple[dt.datetime, dt.datetime], ...]
+# Only the rows of one currency (True) or of every other one (False).
+OneCurrency = tuple[str, bool] | None
+
+
+def _only(qs: QuerySet[Any], field: str, currency: OneCurrency) -> QuerySet[Any]:
+    if currency is None:
+        return qs
+    code, include = currency
+    return qs.filter(**{field: code}) if include else qs.exclude(**{field: code})
 
 
 @dataclass(frozen=True)
@@ -156,6 +166,7 @@ class LiveFacts:
     end: dt.datetime
     tz: ZoneInfo
     slices: Slices | None = None
+    currency: OneCurrency = None
 
     def _within(self, field: str) -> Q:
         bounds = Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
@@ -169,6 +180,7 @@ class LiveFacts:
     ) -> list[Row]:
         if self.slices == ():
             return []
+        qs = _only(qs, "cur", self.currency)
         day = _split(per).expression(lambda p: _bucket(day_field, p, self.tz), "cur")
         return list(qs.annotate(day=day).values(*keys, "cur", "day").annotate(**sums).order_by())
 
@@ -361,6 +373,7 @@ class RolledDays(_Rolled):
 
     checkout_ids: frozenset[int]
     runs: tuple[tuple[dt.date, dt.date, dt.date | None], ...]
+    currency: OneCurrency = None
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
@@ -378,7 +391,8 @@ class RolledDays(_Rolled):
                 output_field=DateField(),
             )
         rows = list(
-            SalesDay.objects.filter(
+            _only(SalesDay.objects.all(), "currency", self.currency)
+            .filter(
                 within,
                 checkout_id__in=self.checkout_ids,
                 grain=grain,
@@ -406,6 +420,7 @@ class RolledHours(_Rolled):
     ranges: Slices
     tz: ZoneInfo
     skip: frozenset[dt.datetime] = frozenset()
+    currency: OneCurrency = None
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
@@ -425,6 +440,7 @@ class RolledHours(_Rolled):
         )
         if self.skip:
             hours = hours.exclude(hour__in=sorted(self.skip))
+        hours = _only(hours, "currency", self.currency)
         split = _split(per)
         if connection.vendor != "postgresql":
             day = split.expression(lambda p: _bucket("hour", p, self.tz), "currency")
@@ -532,15 +548,17 @@ class HourFacts:
     Which days and hours fit depends on the buckets asked for, so the parts are chosen per
     call. A table (no split in time) over a year in America/New_York reads the Helsinki days
     inside it and about a day of hours at each edge; a chart by month the days inside each
-    month; by day (or converting, which needs each day's rate) only hours, since no Helsinki
-    day lies inside a New York day. In Asia/Kathmandu (midnight at 18:15 UTC) a chart by day
-    also reads the hour around each midnight live.
+    month; by day only hours, since no Helsinki day lies inside a New York day. Converting
+    needs the other currencies by day (each day has its rate), the display currency only by
+    the chart's buckets: the two sides are read apart. In Asia/Kathmandu (midnight at 18:15
+    UTC) a chart by day also reads the hour around each midnight live.
     """
 
     checkout_ids: frozenset[int]
     period: Period
     until: dt.datetime
     days: DayRollup | None = None
+    currency: OneCurrency = None
 
     def parts(self, per: Per) -> tuple[RolledDays | RolledHours | LiveFacts, ...]:
         start, end, tz = self.period.start, self.period.end, self.period.tz
@@ -567,23 +585,33 @@ class HourFacts:
             days = tuple(
                 (a.astimezone(org).date(), b.astimezone(org).date(), label) for a, b, label in runs
             )
-            parts.append(RolledDays(self.checkout_ids, days))
-        parts.append(
-            RolledHours(
-                self.checkout_ids, tuple((a, b) for a, b in hours if a < b), tz, frozenset(cut)
-            )
-        )
+            parts.append(RolledDays(self.checkout_ids, days, self.currency))
+        whole = tuple((a, b) for a, b in hours if a < b)
+        parts.append(RolledHours(self.checkout_ids, whole, tz, frozenset(cut), self.currency))
         live = tuple((a, b) for a, b in slices if a < b)
-        parts.append(LiveFacts(self.checkout_ids, start, end, tz, live))
+        parts.append(LiveFacts(self.checkout_ids, start, end, tz, live, self.currency))
         return tuple(parts)
+
+    def _each(self, call: Callable[[Any, Per], list[Row]], per: Per) -> list[Row]:
+        """`call(part, per)` on every part. A split by currency (converting: the display
+        currency by the chart's buckets, the others by day for their rates) reads each side
+        apart, so the display currency's rows can still come from the organization's days."""
+        split = _split(per)
+        if split.currency is None or split.currency_per == split.per:
+            return [row for part in self.parts(split.per) for row in call(part, split.per)]
+        rows = []
+        for include, side in ((True, split.currency_per), (False, split.per)):
+            facts = dataclasses.replace(self, currency=(split.currency, include))
+            rows += [row for part in facts.parts(side) for row in call(part, side)]
+        return rows
 
     def _day_runs(
         self, per: Per, starts: set[dt.datetime], first: dt.datetime, last: dt.datetime
     ) -> list[tuple[dt.datetime, dt.datetime, dt.date | None]]:
         """The instants [from, to) of the organization's rolled-up days that lie wholly inside
         one bucket of the period's zone (and inside [first, last)), with that bucket; only
-        where they begin and end on the hour, so the hours around them stay whole. None for
-        days, or when converting: no organization's day lies inside another zone's day."""
+        where they begin and end on the hour, so the hours around them stay whole. None by
+        day: no organization's day lies inside another zone's day."""
         if self.days is None or isinstance(per, Split) or per == "day":
             return []
         org, tz = self.days.tz, self.period.tz
@@ -605,25 +633,25 @@ class HourFacts:
         return runs
 
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.sales(*keys, per=per)]
+        return self._each(lambda part, p: part.sales(*keys, per=p), per)
 
     def opened(self, *keys: str, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.opened(*keys, per=per)]
+        return self._each(lambda part, p: part.opened(*keys, per=p), per)
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.lines(*keys, per=per)]
+        return self._each(lambda part, p: part.lines(*keys, per=p), per)
 
     def payments(self, *, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.payments(per=per)]
+        return self._each(lambda part, p: part.payments(per=p), per)
 
     def refunds(self, *, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.refunds(per=per)]
+        return self._each(lambda part, p: part.refunds(per=p), per)
 
     def vat(self, *, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.vat(per=per)]
+        return self._each(lambda part, p: part.vat(per=p), per)
 
     def refund_vat(self, *, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts(per) for row in part.refund_vat(per=per)]
+        return self._each(lambda part, p: part.refund_vat(per=p), per)
 
 
 @dataclass(frozen=True)
