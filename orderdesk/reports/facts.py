@@ -169,11 +169,12 @@ class LiveFacts:
     currency: OneCurrency = None
 
     def _within(self, field: str) -> Q:
-        bounds = Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
         if self.slices is None:
-            return bounds
+            return Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
+        # The slices lie inside [start, end): bounds around them only made PostgreSQL scan
+        # the whole range instead of each slice's (a third slower with 339 slices).
         ranges = [Q(**{f"{field}__gte": a, f"{field}__lt": b}) for a, b in self.slices]
-        return bounds & functools.reduce(operator.or_, ranges, Q(pk__in=[]))
+        return functools.reduce(operator.or_, ranges, Q(pk__in=[]))
 
     def _grouped(
         self, qs: QuerySet[Any], keys: Iterable[str], day_field: str, per: Per, **sums: Any
