@@ -187,7 +187,8 @@ def bench_tabs(
                         flush=True,
                     )
     print()
-    print(f"# daily rollup complete before {until} ({org_tz}); {uptime()}")
+    org_until = rolled_until(frozenset({checkout_id}), ZoneInfo(org_tz))
+    print(f"# daily rollup complete before {org_until} ({org_tz}); {uptime()}")
     print(
         "| tab, period | paid orders in period | p50 ms | p95 ms "
         "| bare aggregate SQL on orders p95 ms | ratio | same aggregate on rollup + live days p95 ms | ratio |"
@@ -201,7 +202,6 @@ def bench_tabs(
 
 
 def export_ours(limit: int | None) -> dict[str, Any]:
-
     from orderdesk.reports.exports import stream_orders_csv
 
     orders = Order.objects.order_by("pk")
