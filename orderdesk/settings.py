@@ -349,8 +349,11 @@ BULK_STALE_SECONDS = env_int("BULK_STALE_SECONDS", 60)
 ALERT_FAILURES = env_int("ALERT_FAILURES", 10)
 ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 10)
 # How often an open page asks what changed (the orders table, its panel, the attention
-# counter): each poll is a few indexed queries (workflows/live.py, bench/live_poll.py).
+# counter): mostly one index probe answered 204 (workflows/live.py, bench/live_poll.py).
 LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 10)
+# Every this many polls the counters are recounted even when no order changed: an order
+# starts requiring attention as time passes, with no write (6 × 10 s: within a minute).
+LIVE_COUNTER_EVERY = env_int("LIVE_COUNTER_EVERY", 6)
 
 LOGGING = {
     "version": 1,

@@ -236,6 +236,10 @@ class Order(models.Model):
 
     created_at = models.DateTimeField(db_index=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the live table polls for (workflows/live.py): kept by a database trigger on every
+    # insert and update (migration 0012), never by the code. On PostgreSQL the writing
+    # transaction's id, on SQLite a counter; NULL for an order not written since.
+    change_xid = models.BigIntegerField(null=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # Set once by Mark as Completed; decides the label "Mark as Completed and Re-run Actions".
@@ -274,6 +278,12 @@ class Order(models.Model):
                 fields=["checkout", "-created_at", "-id"],
                 name="order_attention_page",
                 condition=attention_index_q(),
+            ),
+            # The live table's "did anything change since": one probe per poll.
+            models.Index(
+                fields=["checkout", "change_xid"],
+                name="order_checkout_change",
+                condition=Q(change_xid__isnull=False),
             ),
         ]
 

@@ -52,6 +52,10 @@ class Navigation:
         return int(settings.LIVE_POLL_SECONDS)
 
     @property
+    def live_counter_every(self) -> int:
+        return int(settings.LIVE_COUNTER_EVERY)
+
+    @property
     def read_only(self) -> bool:
         """The member's role on the current checkout only views: the page says so once."""
         access = self.access

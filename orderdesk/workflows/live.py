@@ -1,27 +1,38 @@
 """What changed on the orders page since it was drawn (issue 15, point 4): the read model of
 one poll.
 
-The page polls (no connection held per watcher) with what it shows: the version of each of
-its rows, the newest row of its first page, and the version of the order open in its panel.
-The answer names the rows whose order changed, counts the orders newer than the first row
-that match the page's filters, and says whether the panel's order changed.
+The page polls (no connection held per watcher) with a cursor and what it shows: the version
+of each of its rows, the newest row of its first page, and the version of the order open in
+its panel. Most polls find nothing changed, and that answer costs one index probe
+(`changes_since`): has any order of the checkout a change marker at or past the cursor?
+Only then are the shown rows that changed read, the new orders counted and the counter
+recounted (`live_changes`).
 
-Versions are compared, not times: a row's version is its order's `updated_at`, which every
-write of the order moves (`orders.transitions`, the services), and the panel's adds the count
-and the largest id of the order's timeline events, which every action run, refund and note
-writes. Asking "changed since T" would miss a transaction that began before T and committed
-after it; "is this what you show" cannot. The rows are found by the unique index on
-(organization, number), the new orders by `order_checkout_created` from the first row on,
-and the events by `orderevent_order_created`: no new index, nothing added to order writes.
+The marker is `Order.change_xid`, kept by a database trigger on every insert and update
+(migration 0012): on PostgreSQL the id of the writing transaction, on SQLite a counter. The
+cursor (`ChangeCursor`) is the snapshot the probe ran in: every order marked below its
+`xmax` by a transaction not then running was visible to the probe and to every later read,
+so the next probe asks for markers at or past `xmax` or among those running. A transaction
+that was running is found however late it commits; a marker taken from a clock or a sequence
+at write time could commit after a poll had moved past it. SQLite writes one transaction at a
+time, so its counter commits in order and nothing is left running.
+
+A poll without a cursor (the page's first, and the first after the table was drawn again)
+compares every shown row's version, as any read of the table might have come from a lagging
+replica; versions are `updated_at` (row) and the count and newest id of the order's timeline
+events (panel: notes and action runs write events, not the order). The panel is compared at
+every poll, by one query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
 
 from orderdesk.orders.models import OrderEvent, OrderQuerySet
 from orderdesk.orders.queries import Cursor, OrderFilters
@@ -46,6 +57,126 @@ def panel_version(updated_at: dt.datetime, events: Collection[OrderEvent]) -> st
     return f"{row_version(updated_at)}.{len(events)}.{newest}"
 
 
+# A snapshot with more transactions running than this is sent as its xmin alone (more rows
+# look new at the next poll, none is missed): it keeps the page's URL short.
+MAX_RUNNING = 64
+_CURSOR = re.compile(r"(\d{1,19}):(\d{1,19}):((?:\d{1,19})(?:,\d{1,19})*)?")
+
+
+@dataclass(frozen=True)
+class ChangeCursor:
+    """What a probe saw: every change marked below `xmax` and not in `running` was visible to
+    it (PostgreSQL's snapshot: xmax, and the transactions still running then)."""
+
+    xmax: int
+    running: tuple[int, ...] = ()
+
+    def encode(self) -> str:
+        """The snapshot's own text form, `xmin:xmax:running,…`."""
+        xmin = min(self.running, default=self.xmax)
+        return f"{xmin}:{self.xmax}:{','.join(map(str, self.running))}"
+
+    @classmethod
+    def decode(cls, raw: str) -> ChangeCursor | None:
+        """A cursor as the page sends it back; anything else is no cursor."""
+        match = _CURSOR.fullmatch(raw)
+        if match is None:
+            return None
+        xmin, xmax = int(match[1]), int(match[2])
+        running = tuple(int(x) for x in match[3].split(",")) if match[3] else ()
+        if xmin > xmax or len(running) > MAX_RUNNING or any(not xmin <= x < xmax for x in running):
+            return None
+        return cls(xmax=xmax, running=running)
+
+    @classmethod
+    def of_snapshot(cls, text: str) -> ChangeCursor:
+        xmin, xmax, running = text.split(":")
+        xids = tuple(int(x) for x in running.split(",")) if running else ()
+        if len(xids) > MAX_RUNNING:
+            return cls(xmax=int(xmin))
+        return cls(xmax=int(xmax), running=xids)
+
+    def q(self) -> Q:
+        """The orders changed since: marked at or past `xmax`, or by a transaction then
+        running (it may have committed since)."""
+        q = Q(change_xid__gte=self.xmax)
+        return q | Q(change_xid__in=self.running) if self.running else q
+
+
+def _snapshot_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "pg_current_snapshot()::text"
+    # SQLite commits one writer at a time, in counter order: nothing is ever left running.
+    return (
+        "(SELECT (value + 1) || ':' || (value + 1) || ':' FROM orders_order_change_counter "
+        "WHERE id = 1)"
+    )
+
+
+def _probe_sql(checkouts: int, running: int) -> str:
+    ids = ", ".join(["%s"] * checkouts)
+    changed = "SELECT 1 FROM orders_order WHERE checkout_id IN ({}) AND change_xid {}"
+    # Each EXISTS is one descent of `order_checkout_change`.
+    tests = [f"EXISTS ({changed.format(ids, '>= %s')})"]
+    if running:
+        among = "IN ({})".format(", ".join(["%s"] * running))
+        tests.append(f"EXISTS ({changed.format(ids, among)})")
+    # One statement, so one snapshot: the cursor it gives is that of the snapshot that found
+    # nothing (or something) since the cursor it was given. Only placeholders are formatted
+    # in; the values go as parameters.
+    return "SELECT {}, {}".format(_snapshot_sql(), " OR ".join(tests))
+
+
+@dataclass(frozen=True)
+class Probe:
+    # The cursor to send next time: what this probe's snapshot saw.
+    cursor: ChangeCursor
+    # Whether an order of the checkouts changed since the cursor asked about (always, with
+    # none: the caller compares every row).
+    changed: bool
+
+
+def changes_since(checkout_ids: Collection[int], since: ChangeCursor | None) -> Probe:
+    """One index probe (`order_checkout_change`; two if transactions were running at the
+    last one): did any order of these checkouts change since `since`? Without a cursor it
+    only takes one, before the caller's reads, and says "changed"."""
+    with connection.cursor() as db:
+        if since is None:
+            db.execute(f"SELECT {_snapshot_sql()}")
+            row = db.fetchone()
+            return Probe(cursor=ChangeCursor.of_snapshot(row[0]), changed=True)
+        ids = list(checkout_ids)
+        params = [*ids, since.xmax]
+        if since.running:
+            params += [*ids, *since.running]
+        db.execute(_probe_sql(len(ids), len(since.running)), params)
+        row = db.fetchone()
+    return Probe(cursor=ChangeCursor.of_snapshot(row[0]), changed=bool(row[1]))
+
+
+def panel_changed(orders: OrderQuerySet, number: int, version: str) -> bool:
+    """Whether the open order's panel version (`panel_version`) is no longer the database's:
+    one query, the order by its unique number and its events' count and newest id."""
+    events = OrderEvent.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id")
+    found = (
+        orders.filter(number=number)
+        .annotate(
+            event_count=Subquery(
+                events.annotate(n=Count("id")).values("n"), output_field=IntegerField()
+            ),
+            newest_event=Subquery(
+                events.annotate(m=Max("id")).values("m"), output_field=IntegerField()
+            ),
+        )
+        .values_list("updated_at", "event_count", "newest_event")
+        .first()
+    )
+    if found is None:
+        return True
+    updated_at, count, newest = found
+    return f"{row_version(updated_at)}.{count or 0}.{newest or 0}" != version
+
+
 @dataclass(frozen=True)
 class LiveChanges:
     # Order numbers among the watched rows whose order changed (or is gone).
@@ -65,39 +196,27 @@ def live_changes(
     rows: Mapping[int, str],
     top: Cursor | None,
     panel: tuple[int, str] | None,
+    since: ChangeCursor | None = None,
 ) -> LiveChanges:
     """Compare what a page shows with the database: `rows` maps order numbers to the
     versions shown, `top` is the first page's newest row, `panel` the open order's number and
-    version. `orders` is what the caller may see (the table's scope)."""
-    watched = set(list(rows)[:MAX_WATCHED])
-    if panel is not None:
-        watched.add(panel[0])
-    current: dict[int, tuple[int, dt.datetime]] = {}
+    version. `orders` is what the caller may see (the table's scope). With `since` (a cursor
+    whose probe found changes) only the rows marked at or past it are read: the others have
+    not changed; without it every row is (one gone from the scope counts as changed)."""
+    watched = list(rows)[:MAX_WATCHED]
+    current: dict[int, dt.datetime] = {}
     if watched:
-        current = {
-            number: (pk, updated_at)
-            for number, pk, updated_at in orders.filter(number__in=watched).values_list(
-                "number", "pk", "updated_at"
-            )
-        }
+        found = orders.filter(number__in=watched)
+        if since is not None:
+            found = found.filter(since.q())
+        current = dict(found.values_list("number", "updated_at"))
     changed = sorted(
         number
-        for number, version in rows.items()
-        if number in watched
-        and (number not in current or row_version(current[number][1]) != version)
+        for number in watched
+        if (number in current and row_version(current[number]) != rows[number])
+        or (since is None and number not in current)
     )
-    panel_changed = False
-    if panel is not None:
-        number, version = panel
-        found = current.get(number)
-        if found is None:
-            panel_changed = True
-        else:
-            events = OrderEvent.objects.filter(order_id=found[0]).aggregate(
-                count=Count("id"), newest=Max("id")
-            )
-            now = f"{row_version(found[1])}.{events['count']}.{events['newest'] or 0}"
-            panel_changed = now != version
+    panel_moved = panel is not None and panel_changed(orders, *panel)
     new_orders, capped = None, False
     if top is not None:
         newer = search_orders(orders, filters, checkout_ids=checkout_ids).filter(
@@ -110,5 +229,5 @@ def live_changes(
         changed_rows=changed,
         new_orders=new_orders,
         new_orders_capped=capped,
-        panel_changed=panel_changed,
+        panel_changed=panel_moved,
     )

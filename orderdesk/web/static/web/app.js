@@ -62,10 +62,24 @@ document.addEventListener("keydown", (event) => {
     const seconds = Number(counter?.dataset.interval);
     if (!counter || !(seconds > 0) || !window.htmx) return;
     let polling = false;
+    let polls = 0;
+    // As orders.js: the cursor of the last answer (`Live-Cursor`), and every
+    // `data-counter-every`th poll the counter whatever the cursor says.
+    document.addEventListener("htmx:afterRequest", (event) => {
+      if (event.detail.elt !== counter || !event.detail.successful) return;
+      const cursor = event.detail.xhr?.getResponseHeader("Live-Cursor");
+      if (cursor) counter.dataset.cursor = cursor;
+    });
     setInterval(() => {
       if (polling || document.hidden || document.getElementById("live")) return;
       polling = true;
-      htmx.ajax("GET", counter.dataset.url, { source: "#live-counter", swap: "none" }).finally(() => {
+      const params = new URLSearchParams();
+      if (counter.dataset.cursor) params.set("cursor", counter.dataset.cursor);
+      const every = Number(counter.dataset.counterEvery);
+      if (every > 0 && ++polls % every === 0) params.set("counter", "1");
+      const query = params.toString();
+      const url = query ? `${counter.dataset.url}?${query}` : counter.dataset.url;
+      htmx.ajax("GET", url, { source: "#live-counter", swap: "none" }).finally(() => {
         polling = false;
       });
     }, seconds * 1000);

@@ -174,19 +174,27 @@
   });
 
   // Live updates (issue 15): every `data-interval` seconds while the page is visible, ask
-  // what changed with the table's filters, each row's version, the first page's newest row
-  // and the open panel's version. The answer swaps changed rows in place (out of band: the
+  // what changed since the cursor of the last answer, with the table's filters, each row's
+  // version, the first page's newest row and the open panel's version. Mostly the answer is
+  // an empty 204 (nothing changed); else it swaps changed rows in place (out of band: the
   // row under the pointer stays where it is), the new orders' bar and the counters; when the
   // open order changed it fires `orders:panel-changed` and the panel is read again, unless
   // someone is typing in it or a dialog is open over it, then as soon as they are done.
+  // Every answer's `Live-Cursor` header is kept on `#live`, which the table's redraw replaces:
+  // the first poll after a redraw goes without one and compares every row. Every
+  // `data-counter-every`th poll asks for the counters too (time alone can change them).
   let polling = false;
   let panelStale = false;
   let liveRefresh = false;
+  let polls = 0;
 
   const pollUrl = () => {
     const live = document.getElementById("live");
     if (!live) return null;
     const params = new URLSearchParams(location.search);
+    if (live.dataset.cursor) params.set("cursor", live.dataset.cursor);
+    const every = Number(live.dataset.counterEvery);
+    if (every > 0 && ++polls % every === 0) params.set("counter", "1");
     const rowVersions = [...document.querySelectorAll("tr.order-row[data-version]")].map(
       (tr) => `${tr.dataset.number}:${tr.dataset.version}`,
     );
@@ -206,6 +214,15 @@
       markSelected();
     });
   };
+
+  // The answer's cursor, after its swaps, on the `#live` that asked: if the table was drawn
+  // again meanwhile, that one is gone and the new one keeps having none.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const source = event.detail.elt;
+    if (source?.id !== "live" || !source.isConnected || !event.detail.successful) return;
+    const cursor = event.detail.xhr?.getResponseHeader("Live-Cursor");
+    if (cursor) source.dataset.cursor = cursor;
+  });
 
   const panelBusy = () =>
     Boolean(document.querySelector("dialog[open]")) ||
