@@ -206,8 +206,9 @@
   };
 
   const poll = () => {
+    if (polling || document.hidden) return;
     const url = pollUrl();
-    if (!url || polling || document.hidden) return;
+    if (!url) return;
     polling = true;
     htmx.ajax("GET", url, { source: "#live", swap: "none" }).finally(() => {
       polling = false;
