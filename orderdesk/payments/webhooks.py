@@ -7,13 +7,13 @@ an unknown order is recorded and answered 2xx so the provider stops retrying.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from orderdesk.lib.urls import query_url
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import PaymentAttempt
 from orderdesk.payments.providers.base import InvalidNotification, ProviderError, ProviderEvent
@@ -141,9 +141,8 @@ def _result_page(
             .first()
         )
     if attempt is not None and attempt.return_url:
-        url = attempt.return_url
-        query = urlencode({"redirect_status": "succeeded" if ok else "failed"})
-        return HttpResponseRedirect(f"{url}{'&' if '?' in url else '?'}{query}")
+        outcome = "succeeded" if ok else "failed"
+        return HttpResponseRedirect(query_url(attempt.return_url, {"redirect_status": outcome}))
     return render(
         request,
         "payments/payment_result.html",

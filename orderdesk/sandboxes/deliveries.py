@@ -12,7 +12,6 @@ import hmac
 import logging
 import threading
 import time
-from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
@@ -104,7 +103,3 @@ def send(delivery: SandboxDelivery) -> httpx.Response | None:
         delivery.delivered_at = timezone.now()
     delivery.save(update_fields=["last_status", "last_error", "delivered_at"])
     return response
-
-
-def query_url(url: str, params: dict[str, str]) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"

@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 
+from orderdesk.lib.urls import query_url
 from orderdesk.payments.providers.epassi import mac
-from orderdesk.sandboxes import deliveries, store
+from orderdesk.sandboxes import store
 from orderdesk.sandboxes.store import sandbox_view
 
 P = "epassi"
@@ -51,7 +52,7 @@ def form(request: HttpRequest) -> HttpResponse:
     if error:
         if fields["REJECT"]:
             return HttpResponseRedirect(
-                deliveries.query_url(fields["REJECT"], {"stamp": fields["STAMP"], "error": error})
+                query_url(fields["REJECT"], {"stamp": fields["STAMP"], "error": error})
             )
         return HttpResponse(error, status=400)
     with transaction.atomic():
@@ -93,11 +94,9 @@ def pay(request: HttpRequest, stamp: str) -> HttpResponse:
         )
     if payment["status"] == "rejected" and payment["REJECT"]:
         return HttpResponseRedirect(
-            deliveries.query_url(payment["REJECT"], {"stamp": stamp, "error": "INSUFFICIENT_FUNDS"})
+            query_url(payment["REJECT"], {"stamp": stamp, "error": "INSUFFICIENT_FUNDS"})
         )
-    return HttpResponseRedirect(
-        deliveries.query_url(payment["CANCEL"] or payment["RETURN"], {"stamp": stamp})
-    )
+    return HttpResponseRedirect(query_url(payment["CANCEL"] or payment["RETURN"], {"stamp": stamp}))
 
 
 @sandbox_view

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.urls import reverse
 
+from orderdesk.lib.urls import query_url
 from orderdesk.payments.models import ProviderAccount
 from orderdesk.payments.providers.paytrail import calculate_signature
 from orderdesk.sandboxes import deliveries, openapi, store
@@ -360,10 +361,10 @@ def pay(request: HttpRequest, transaction_id: str) -> HttpResponse:
             deliveries.queue(
                 P,
                 method="GET",
-                url=deliveries.query_url(callback, query),
+                url=query_url(callback, query),
                 description=f"payment {found['status']} {transaction_id}",
             )
-    return HttpResponseRedirect(deliveries.query_url(found["redirectUrls"][outcome], query))
+    return HttpResponseRedirect(query_url(found["redirectUrls"][outcome], query))
 
 
 @sandbox_view
@@ -491,7 +492,7 @@ def _refund_callback(refund_id: str) -> None:
     deliveries.queue(
         P,
         method="GET",
-        url=deliveries.query_url(url, query),
+        url=query_url(url, query),
         description=f"refund {found['status']} {refund_id}",
     )
 

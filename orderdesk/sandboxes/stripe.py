@@ -35,6 +35,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from orderdesk.lib.urls import query_url
 from orderdesk.payments.models import ProviderAccount
 from orderdesk.sandboxes import deliveries, store
 from orderdesk.sandboxes.store import sandbox_view
@@ -621,9 +622,7 @@ def pay(request: HttpRequest, intent_id: str) -> HttpResponse:
         if return_url:
             status = "succeeded" if intent["status"] == "succeeded" else "failed"
             return HttpResponseRedirect(
-                deliveries.query_url(
-                    return_url, {"payment_intent": intent_id, "redirect_status": status}
-                )
+                query_url(return_url, {"payment_intent": intent_id, "redirect_status": status})
             )
     return render(request, "sandboxes/stripe_pay.html", {"intent": intent})
 

@@ -44,7 +44,20 @@ def failing_order(
         if status == SnapshotStatus.FAILED
         else ActionHealth.PENDING,
     )
-    ActionSnapshot.objects.create(
+    snapshot_of(order, config, error, status=status, at=failed_at or when)
+    return order
+
+
+def snapshot_of(
+    order: Order,
+    config: ActionConfig,
+    error: str,
+    *,
+    status: SnapshotStatus = SnapshotStatus.FAILED,
+    at: dt.datetime | None = None,
+) -> ActionSnapshot:
+    """The order's snapshot of `config`, run once and left `status` with `error`."""
+    return ActionSnapshot.objects.create(
         order=order,
         config=config,
         config_version=config.version,
@@ -55,6 +68,5 @@ def failing_order(
         status=status,
         attempts=1,
         last_error=error,
-        last_run_at=failed_at or when,
+        last_run_at=at or timezone.now(),
     )
-    return order

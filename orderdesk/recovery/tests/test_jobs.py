@@ -34,7 +34,7 @@ from orderdesk.recovery.jobs import (
 )
 from orderdesk.recovery.models import BulkJob, BulkVerb, ItemOutcome, JobStatus
 from orderdesk.recovery.selection import orders_for
-from orderdesk.recovery.tests.builders import failing_order, kajabi_config
+from orderdesk.recovery.tests.builders import failing_order, kajabi_config, snapshot_of
 from orderdesk.testing import factories
 from orderdesk.testing.factories import World
 
@@ -139,19 +139,7 @@ def test_a_groups_rerun_reruns_that_causes_actions_only(world: World) -> None:
     )
     outage = [failing_order(world, kajabi, f"Kajabi timed out after {n}0 s") for n in (3, 4)]
     # The first order's webhook failed too: another cause, with a group of its own.
-    ActionSnapshot.objects.create(
-        order=outage[0],
-        config=webhook,
-        config_version=webhook.version,
-        level=webhook.level,
-        kind=webhook.kind,
-        name=webhook.name,
-        settings=webhook.settings,
-        status=SnapshotStatus.FAILED,
-        attempts=1,
-        last_error="CRM answered 410: Gone",
-        last_run_at=timezone.now(),
-    )
+    snapshot_of(outage[0], webhook, "CRM answered 410: Gone")
     group = next(
         g
         for g in action_groups(Order.objects.filter(checkout=world.checkout), timezone.now())
@@ -205,19 +193,7 @@ def test_a_groups_rerun_skips_an_order_whose_failure_of_that_cause_is_gone(
     order = failing_order(world, kajabi, "Kajabi answered 503: Service Unavailable")
     other = kajabi_config(world, "Grant the bonus course")
     failing_order(world, other, "Kajabi answered 503: Service Unavailable")
-    ActionSnapshot.objects.create(
-        order=order,
-        config=other,
-        config_version=other.version,
-        level=other.level,
-        kind=other.kind,
-        name=other.name,
-        settings=other.settings,
-        status=SnapshotStatus.FAILED,
-        attempts=1,
-        last_error="Kajabi answered 503: Service Unavailable",
-        last_run_at=timezone.now(),
-    )
+    snapshot_of(order, other, "Kajabi answered 503: Service Unavailable")
     key = f"actions:{kajabi.pk}:"
     cause = next(
         g.key

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from orderdesk.catalog.models import AddOn, AddOnKind
+from orderdesk.lib.urls import query_url
 from orderdesk.orders import services
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.orders.pricing import PricingError, VatRow, quote_offer, vat_breakdown
@@ -386,7 +386,7 @@ def pay(request: HttpRequest, checkout_id: int, link: str) -> HttpResponse:
         )
     if provider == Provider.STRIPE and start.redirect_url:
         # Stripe.js's confirmPayment takes the page's return_url; the sandbox's card page does.
-        return HttpResponseRedirect(f"{start.redirect_url}?{urlencode({'return_url': thanks})}")
+        return HttpResponseRedirect(query_url(start.redirect_url, {"return_url": thanks}))
     if start.form_action:
         # A form the customer posts to the provider: Epassi's payment form, the Paytrail bank
         # they chose (the page has no inline script to send it by itself).
