@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from orderdesk.orders.models import Order
@@ -43,8 +45,15 @@ def test_a_member_who_chose_finnish_gets_the_orders_page_in_finnish(
     ]
     anna = page.locator(f"#order-row-{shop['anna'].number}")
     assert EURO.match(anna.locator("td.num").inner_text().strip())
-    # Created today: the time with a period, Finland's way ("14.05").
-    assert re.fullmatch(r"\d{1,2}\.\d{2}", anna.locator("td.created time").inner_text())
+    # Finland's way: the time with a period ("14.05") when created today in the member's
+    # zone, else the day and month ("5.12."). Anna is three hours old, so between midnight and
+    # three in that zone she was created yesterday.
+    zone = ZoneInfo(world.alice.time_zone or world.org.time_zone)
+    today = (
+        shop["anna"].created_at.astimezone(zone).date() == timezone.now().astimezone(zone).date()
+    )
+    shown = r"\d{1,2}\.\d{2}" if today else r"\d{1,2}\.\d{1,2}\.(\d{4})?"
+    assert re.fullmatch(shown, anna.locator("td.created time").inner_text())
     expect(anna.locator(".badge.status-paid")).to_have_text("Maksettu")
 
     anna.locator("a.row-link").click()
