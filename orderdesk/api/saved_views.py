@@ -33,7 +33,7 @@ from orderdesk.orders.saved_views import (
     query_filters,
     set_default_view,
     update_view,
-    visible_views,
+    visible_view_list,
 )
 
 router = Router(auth=StaffToken(), tags=["saved views"])
@@ -119,7 +119,7 @@ def _out(scope: ViewsScope, view: SavedView) -> SavedViewOut:
 def list_views(request: StaffRequest) -> list[SavedViewOut]:
     """The checkout's shared views and this token's own, by name."""
     scope = _scope(request)
-    return [_out(scope, view) for view in visible_views(scope)]
+    return [_out(scope, view) for view in visible_view_list(scope)]
 
 
 @router.post("/saved-views", response={201: SavedViewOut, **WRITE_ERRORS})

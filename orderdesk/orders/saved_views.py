@@ -106,6 +106,36 @@ def visible_views(scope: ViewsScope) -> QuerySet[SavedView]:
     )
 
 
+def visible_view_list(scope: ViewsScope) -> list[SavedView]:
+    """`visible_views(scope)` as a list, from one statement written out here: the orders page
+    lists the views on every request, and compiling the ORM's `Exists` cost more than the
+    query itself (about 0.6 of the page's 13 ms of CPU). `test_saved_views` holds the two to
+    the same rows."""
+    if scope.user is not None:
+        owner_column, default_column, owner_id = "owner_id", "user_id", scope.user.pk
+    else:
+        assert scope.token is not None
+        owner_column, default_column, owner_id = "owner_token_id", "token_id", scope.token.pk
+    checkout_id = scope.checkout.pk
+    views = list(
+        SavedView.objects.raw(
+            f"""
+            SELECT v.*, EXISTS (
+                SELECT 1 FROM {DefaultView._meta.db_table} d
+                WHERE d.view_id = v.id AND d.checkout_id = %s AND d.{default_column} = %s
+            ) AS is_default
+            FROM {SavedView._meta.db_table} v
+            WHERE v.checkout_id = %s AND (v.{owner_column} = %s OR v.shared)
+            ORDER BY v.name, v.id
+            """,  # noqa: S608 (table and column names from the code, values as parameters)
+            [checkout_id, owner_id, checkout_id, owner_id],
+        )
+    )
+    for view in views:
+        view.is_default = bool(view.is_default)  # type: ignore[attr-defined]  # SQLite: 0 or 1
+    return views
+
+
 def get_view(scope: ViewsScope, view_id: int) -> SavedView:
     """A view the scope may see; `SavedView.DoesNotExist` for any other (a 404)."""
     return visible_views(scope).get(pk=view_id)

@@ -26,7 +26,7 @@ from orderdesk.catalog.models import CheckoutLink
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import PAGE_SIZE, Cursor
-from orderdesk.orders.saved_views import default_view, filter_query, visible_views
+from orderdesk.orders.saved_views import default_view, filter_query, visible_view_list
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
@@ -130,7 +130,7 @@ def _views_context(request: StaffRequest) -> dict[str, Any]:
     scope = views_scope(request)
     if scope is None:
         return {"views": [], "default_view": None}
-    views = list(visible_views(scope))
+    views = visible_view_list(scope)
     for view in views:
         view.url = view_url(view)  # type: ignore[attr-defined]
     try:
