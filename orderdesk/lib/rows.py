@@ -1,4 +1,5 @@
-"""Rows written without model instances, for the checkout's hot path (issue 16).
+"""Rows written, and read, without the ORM's compiler: for the checkout's hot path (issue 16)
+and the queries every request runs.
 
 `Model.save()` and `bulk_create()` build an instance per row and compile the INSERT through
 the ORM each time: for the few small rows an open writes (its line, tags and event) that cost
@@ -15,6 +16,7 @@ from typing import Any, cast
 
 from django.db import connections, models, router
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import query as sql_query
 
 
 def insert_rows(
@@ -54,3 +56,45 @@ def insert_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if returning else []
+
+
+def select_list(model: type[models.Model], alias: str) -> str:
+    """`model`'s concrete columns as `alias.column, …`: the start of a SELECT whose rows
+    `read_instances` turns back into instances."""
+    quote = connections[router.db_for_read(model)].ops.quote_name
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
+
+
+def read_instances(
+    sql: str, params: Sequence[Any], model_classes: Sequence[type[models.Model]]
+) -> list[tuple[Any, ...]]:
+    """Run `sql`, whose SELECT lists each of `model_classes`' `select_list` in that order and
+    may end with more columns, on the database the first model is read from. Each row comes
+    back as one instance per model followed by the extra values, every model field's value
+    converted as the ORM converts it (SQLite's booleans and aware datetimes among them).
+
+    For a query on every request whose ORM form costs more to build and compile than to run;
+    the converters are those `RawQuerySet` applies."""
+    using = router.db_for_read(model_classes[0])
+    connection = connections[using]
+    fields = [f for model in model_classes for f in model._meta.concrete_fields]
+    compiler = connection.ops.compiler("SQLCompiler")(
+        sql_query.Query(model_classes[0]), connection, using
+    )
+    converters = compiler.get_converters([f.get_col(f.model._meta.db_table) for f in fields])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if converters:
+        rows = list(compiler.apply_converters(rows, converters))
+    result = []
+    for row in rows:
+        values: list[Any] = []
+        start = 0
+        for model in model_classes:
+            names = [f.attname for f in model._meta.concrete_fields]
+            values.append(model.from_db(using, names, row[start : start + len(names)]))
+            start += len(names)
+        values.extend(row[start:])
+        result.append(tuple(values))
+    return result

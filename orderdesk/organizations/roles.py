@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from orderdesk.lib.rows import read_instances, select_list
 from orderdesk.organizations.models import (
     ApiToken,
     Checkout,
     CheckoutMembership,
     CheckoutRole,
+    Membership,
     Organization,
     OrgRole,
     User,
@@ -125,28 +127,42 @@ class MemberAccess:
 
 
 def checkout_accesses(user: User) -> tuple[CheckoutAccess, ...]:
-    """Every checkout the user has a role on, in a stable order (organization, name)."""
-    roles: dict[int, CheckoutAccess] = {}
-    org_admin_checkouts = Checkout.objects.filter(
-        organization__memberships__user=user,
-        organization__memberships__role__in=[OrgRole.OWNER, OrgRole.ADMIN],
-    ).select_related("organization")
-    for checkout in org_admin_checkouts:
-        roles[checkout.pk] = CheckoutAccess(checkout=checkout, role=CheckoutRole.ADMIN)
-    memberships = CheckoutMembership.objects.filter(user=user).select_related(
-        "checkout__organization"
-    )
-    for membership in memberships:
+    """Every checkout the user has a role on, in a stable order (organization, name).
+
+    One statement for both ways to a role, the organization's owners and admins and the
+    checkout's members: the middleware asks on every request, and the two ORM queries with
+    `select_related` it replaced cost about 1 ms of CPU to build and compile, most of a live
+    poll's."""
+    memberships = Membership._meta.db_table
+    sql = f"""
+        SELECT {select_list(Checkout, "c")}, {select_list(Organization, "o")},
+               EXISTS (
+                   SELECT 1 FROM {memberships} om
+                   WHERE om.organization_id = c.organization_id AND om.user_id = %s
+                     AND om.role IN (%s, %s)
+               ),
+               cm.role
+        FROM {Checkout._meta.db_table} c
+        JOIN {Organization._meta.db_table} o ON o.id = c.organization_id
+        LEFT JOIN {CheckoutMembership._meta.db_table} cm
+            ON cm.checkout_id = c.id AND cm.user_id = %s
+        WHERE cm.id IS NOT NULL OR c.organization_id IN (
+            SELECT om.organization_id FROM {memberships} om
+            WHERE om.user_id = %s AND om.role IN (%s, %s)
+        )
+    """  # noqa: S608 (table and column names from the models, values as parameters)
+    admin_roles = [OrgRole.OWNER.value, OrgRole.ADMIN.value]
+    accesses = []
+    for checkout, organization, org_admin, checkout_role in read_instances(
+        sql, [user.pk, *admin_roles, user.pk, user.pk, *admin_roles], [Checkout, Organization]
+    ):
+        # As select_related would: the organization cached on its checkout.
+        checkout.organization = organization
         # An org owner's own checkout membership never lowers their role.
-        roles.setdefault(
-            membership.checkout_id,
-            CheckoutAccess(checkout=membership.checkout, role=membership.role),
-        )
+        role = CheckoutRole.ADMIN if org_admin else checkout_role
+        accesses.append(CheckoutAccess(checkout=checkout, role=role))
     return tuple(
-        sorted(
-            roles.values(),
-            key=lambda a: (a.organization.name, a.checkout.name, a.checkout.pk),
-        )
+        sorted(accesses, key=lambda a: (a.organization.name, a.checkout.name, a.checkout.pk))
     )
 
 

@@ -351,22 +351,22 @@ def test_it_runs_a_constant_number_of_queries(
 ) -> None:
     factories.order(world, add_ons=(world.bump,))
     alice.get("/orders/")  # warm the session
-    # session, user, 2 × checkout access, links for filter hints, saved views, attention
-    # count, page, lines, payment attempts (the second factor's gate reads the user row). One
-    # page of results is counted on the page itself.
-    with django_assert_num_queries(10):
+    # session, user, checkout access, links for filter hints, saved views, attention count,
+    # page, lines, payment attempts (the second factor's gate reads the user row). One page of
+    # results is counted on the page itself.
+    with django_assert_num_queries(9):
         alice.get("/orders/")
     for _ in range(60):
         factories.order(world, add_ons=(world.bump, world.upsell))
     # Free text of plain words first reads the edge of the newest orders' window
     # (workflows.table); fewer orders than the window: the page as before.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         alice.get("/orders/?tag=ads&q=example")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         alice.get("/orders/?status=paid", headers=HTMX_BODY)
-    # The count of more than one page: session, user, 2 × access, count (the second factor's
-    # gate reads the user row).
-    with django_assert_num_queries(5):
+    # The count of more than one page: session, user, access, count (the second factor's gate
+    # reads the user row).
+    with django_assert_num_queries(4):
         alice.get("/orders/count/?status=paid")
 
 
