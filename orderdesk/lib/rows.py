@@ -65,30 +65,44 @@ def select_list(model: type[models.Model], alias: str) -> str:
     return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
 
 
-def read_instances(
-    sql: str, params: Sequence[Any], model_classes: Sequence[type[models.Model]]
-) -> list[tuple[Any, ...]]:
-    """Run `sql`, whose SELECT lists each of `model_classes`' `select_list` in that order and
-    may end with more columns, on the database the first model is read from. Each row comes
-    back as one instance per model followed by the extra values, every model field's value
-    converted as the ORM converts it (SQLite's booleans and aware datetimes among them).
+def fields_of(model: type[models.Model], *names: str) -> list[models.Field[Any, Any]]:
+    return [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in names]
 
-    For a query on every request whose ORM form costs more to build and compile than to run;
-    the converters are those `RawQuerySet` applies."""
-    using = router.db_for_read(model_classes[0])
+
+def read_values(
+    sql: str, params: Sequence[Any], fields: Sequence[models.Field[Any, Any]]
+) -> list[list[Any]]:
+    """Run `sql`, whose SELECT lists the columns of `fields` (`fields_of`) in that order and
+    may end with more columns, on the database the first field's model is read from (a
+    replica where `lib.replica` sends it), each field's value converted as the ORM converts
+    it (SQLite's booleans and aware datetimes among them): the converters `RawQuerySet`
+    applies.
+
+    For a query on every request whose ORM form costs more to build and compile than to run."""
+    using = router.db_for_read(fields[0].model)
     connection = connections[using]
-    fields = [f for model in model_classes for f in model._meta.concrete_fields]
     compiler = connection.ops.compiler("SQLCompiler")(
-        sql_query.Query(model_classes[0]), connection, using
+        sql_query.Query(fields[0].model), connection, using
     )
     converters = compiler.get_converters([f.get_col(f.model._meta.db_table) for f in fields])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if converters:
-        rows = list(compiler.apply_converters(rows, converters))
+        return list(compiler.apply_converters(rows, converters))
+    return [list(row) for row in rows]
+
+
+def read_instances(
+    sql: str, params: Sequence[Any], model_classes: Sequence[type[models.Model]]
+) -> list[tuple[Any, ...]]:
+    """`read_values` of a SELECT that lists each of `model_classes`' `select_list` in that
+    order, then perhaps more columns: each row as one instance per model followed by the
+    extra values."""
+    using = router.db_for_read(model_classes[0])
+    fields = [f for model in model_classes for f in model._meta.concrete_fields]
     result = []
-    for row in rows:
+    for row in read_values(sql, params, fields):
         values: list[Any] = []
         start = 0
         for model in model_classes:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orderdesk.lib.replica import reads_replica
+from orderdesk.lib.rows import fields_of, read_values
 from orderdesk.orders.models import (
     AttentionReason,
     Order,
@@ -225,6 +226,12 @@ def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
     return (settled or ordered)[-1]
 
 
+_LINE_FIELDS = fields_of(OrderLine, "order", "kind", "name", "position")
+_ATTEMPT_FIELDS = fields_of(
+    PaymentAttempt, "order", "id", "provider", "method", "status", "created_at"
+)
+
+
 def table_rows(orders: list[Order]) -> list[TableRow]:
     """The rows of these orders, with their lines and payment attempts: two queries.
 
@@ -237,17 +244,21 @@ def table_rows(orders: list[Order]) -> list[TableRow]:
     order_ids = [order.pk for order in orders]
     lines: dict[int, list[RowLine]] = {pk: [] for pk in order_ids}
     attempts: dict[int, list[RowAttempt]] = {pk: [] for pk in order_ids}
-    # No ORDER BY: each order's few lines and attempts are sorted here.
-    for order_id, kind, name, position in (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .order_by()
-        .values_list("order_id", "kind", "name", "position")
+    marks = ", ".join(["%s"] * len(order_ids))
+    # Written out (lib.rows.read_values): as two ORM queries they cost more to build and
+    # compile (~0.9 ms of CPU) than to run. No ORDER BY: each order's few rows are sorted here.
+    for order_id, kind, name, position in read_values(
+        f"SELECT order_id, kind, name, position FROM {OrderLine._meta.db_table}"  # noqa: S608
+        f" WHERE order_id IN ({marks})",
+        order_ids,
+        _LINE_FIELDS,
     ):
         lines[order_id].append(RowLine(kind, name, position))
-    for order_id, pk, provider, method, status, created_at in (
-        PaymentAttempt.objects.filter(order_id__in=order_ids)
-        .order_by()
-        .values_list("order_id", "id", "provider", "method", "status", "created_at")
+    for order_id, pk, provider, method, status, created_at in read_values(
+        f"SELECT order_id, id, provider, method, status, created_at"  # noqa: S608
+        f" FROM {PaymentAttempt._meta.db_table} WHERE order_id IN ({marks})",
+        order_ids,
+        _ATTEMPT_FIELDS,
     ):
         attempts[order_id].append(RowAttempt(pk, provider, method, status, created_at))
     return [
