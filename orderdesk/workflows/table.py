@@ -175,8 +175,9 @@ def table_count(
     return count_capped(search_orders(orders, filters, checkout_ids=checkout_ids))
 
 
-# How many of the newest orders a free-text search reads before it asks the trigram index.
-SEARCH_WINDOW = 20_000
+# How many of the newest orders a free-text search reads before it asks the trigram index:
+# a short look first, then, if that found some matches but not a page of them, a longer one.
+SEARCH_WINDOWS = (5_000, 20_000)
 
 
 def _page_in_window(
@@ -187,14 +188,15 @@ def _page_in_window(
     after: Cursor | None,
     size: int,
 ) -> OrderPage | None:
-    """The page of a free-text search found among the newest SEARCH_WINDOW orders (after the
-    cursor), or None when they hold less than a page.
+    """The page of a free-text search found among the newest orders (after the cursor), or
+    None when the windows hold less than a page.
 
     Words shared by thousands of orders (a common full name) made PostgreSQL fetch every
     match through the trigram index and sort them, 40-90 ms; walking the newest orders and
     testing the stored `search_text` finds the first page of such a search in a few
-    milliseconds. The window (found from the index alone) bounds the walk for rare words,
-    whose search then goes to the trigram index as before.
+    milliseconds. The window (its edge found from the index alone) bounds the walk. A word
+    the first window does not hold at all is rare, and the trigram index finds it at once:
+    walking the longer window first cost a search with no match 8 ms of its ~10.
     """
     # Only the checkouts (already the caller's): an index-only scan of order_checkout_created.
     newest = Order.objects.filter(checkout_id__in=list(checkout_ids))
@@ -203,17 +205,19 @@ def _page_in_window(
             Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id),
             created_at__lte=after.created_at,
         )
-    edge = list(
-        newest.order_by("-created_at", "-id").values_list("created_at", flat=True)[
-            SEARCH_WINDOW - 1 : SEARCH_WINDOW
-        ]
-    )
-    if not edge:
-        return None
-    window = search_orders(orders, filters, checkout_ids=checkout_ids, text_index=False)
-    page = page_orders(window.filter(created_at__gte=edge[0]), after=after, size=size)
-    # Only a full page (one more row than shown) proves no older match belongs on it.
-    return page if page.older is not None else None
+    newest = newest.order_by("-created_at", "-id")
+    matching = search_orders(orders, filters, checkout_ids=checkout_ids, text_index=False)
+    for window in SEARCH_WINDOWS:
+        edge = list(newest.values_list("created_at", flat=True)[window - 1 : window])
+        if not edge:
+            return None
+        page = page_orders(matching.filter(created_at__gte=edge[0]), after=after, size=size)
+        # Only a full page (one more row than shown) proves no older match belongs on it.
+        if page.older is not None:
+            return page
+        if not page.orders:
+            return None
+    return None
 
 
 def relevant_attempt(attempts: Sequence[RowAttempt]) -> RowAttempt | None:
