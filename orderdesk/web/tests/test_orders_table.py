@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from orderdesk.catalog.models import CheckoutLink, Offer
 from orderdesk.orders.models import ActionHealth, Order, OrderLine, OrderStatus
 from orderdesk.organizations.models import CheckoutMembership, CheckoutRole
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
@@ -406,3 +407,31 @@ def test_it_switches_checkouts(client: Client, world: factories.World) -> None:
     assert client.post("/checkout/", {"checkout": "x"}).status_code == 400
     # A superscript digit passed isdigit() and failed int(): it was a 500.
     assert client.post("/checkout/", {"checkout": "\u00b2"}).status_code == 400
+
+
+def test_the_source_and_tag_boxes_suggest_the_checkouts_links(
+    alice: Client, world: factories.World
+) -> None:
+    CheckoutLink.objects.create(
+        checkout=world.checkout,
+        offer=world.offer,
+        name="Newsletter",
+        slug="news",
+        source="Email",
+        tags=["ads", "launch"],
+    )
+    CheckoutLink.objects.create(
+        checkout=world.other_checkout,
+        offer=Offer.objects.create(checkout=world.other_checkout, name="Other", currencies=["EUR"]),
+        name="Elsewhere",
+        slug="else",
+        source="Secret",
+        tags=["hidden"],
+    )
+    page = alice.get("/orders/").content.decode()
+    sources = re.search(r'<datalist id="source-options">(.*?)</datalist>', page, re.S)
+    tags = re.search(r'<datalist id="tag-options">(.*?)</datalist>', page, re.S)
+    assert sources
+    assert tags
+    assert re.findall(r'value="([^"]*)"', sources.group(1)) == ["Email", "Meta"]
+    assert re.findall(r'value="([^"]*)"', tags.group(1)) == ["ads", "black-friday", "launch"]

