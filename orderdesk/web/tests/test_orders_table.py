@@ -435,3 +435,12 @@ def test_the_source_and_tag_boxes_suggest_the_checkouts_links(
     assert tags
     assert re.findall(r'value="([^"]*)"', sources.group(1)) == ["Email", "Meta"]
     assert re.findall(r'value="([^"]*)"', tags.group(1)) == ["ads", "black-friday", "launch"]
+
+
+def test_the_status_and_reason_boxes_keep_what_the_query_chose(alice: Client) -> None:
+    page = alice.get("/orders/?status=paid&reason=dispute").content.decode()
+    # (The language menu's "Browser's language", value "", is selected too.)
+    chosen = re.findall(r'<option value="([^"]+)" selected>', page)
+    assert chosen == ["paid", "dispute"]
+    assert '<option value="refunded">Refunded</option>' in page
+    assert '<option value="actions">Actions not finished</option>' in page

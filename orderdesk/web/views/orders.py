@@ -31,7 +31,7 @@ from orderdesk.orders.saved_views import default_view, filter_query, visible_vie
 from orderdesk.organizations.roles import CheckoutAccess
 from orderdesk.web.http import StaffRequest
 from orderdesk.web.middleware import switch_checkout
-from orderdesk.web.presenters import OrderRow, RowPresenter
+from orderdesk.web.presenters import OrderRow, RowPresenter, datalist_html, options_html
 from orderdesk.web.views.saved_views import view_url, views_scope
 from orderdesk.workflows.live import panel_version
 from orderdesk.workflows.lookup import get_order_for_member
@@ -109,8 +109,9 @@ def _table_context(request: StaffRequest, current: CheckoutAccess | None) -> dic
 _LINK_FIELDS = fields_of(CheckoutLink, "source", "tags")
 
 
-def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
-    """Suggestions for the source and tag boxes, from the checkout's links (a small table)."""
+def _filter_options(current: CheckoutAccess | None, query: QueryDict) -> dict[str, Any]:
+    """The status and reason choices, and suggestions for the source and tag boxes from the
+    checkout's links (a small table)."""
     sources: set[str] = set()
     tags: set[str] = set()
     if current is not None:
@@ -124,10 +125,10 @@ def _filter_options(current: CheckoutAccess | None) -> dict[str, Any]:
                 sources.add(source)
             tags.update(t for t in link_tags or [] if isinstance(t, str))
     return {
-        "statuses": OrderStatus.choices,
-        "attention_reasons": AttentionReason.choices,
-        "source_options": sorted(sources),
-        "tag_options": sorted(tags),
+        "status_options": options_html(OrderStatus.choices, query.get("status")),
+        "reason_options": options_html(AttentionReason.choices, query.get("reason")),
+        "source_options": datalist_html(sorted(sources)),
+        "tag_options": datalist_html(sorted(tags)),
     }
 
 
@@ -279,7 +280,7 @@ def _orders_page(request: StaffRequest, *, order: Order | None) -> HttpResponse:
         return _with_vary(render(request, f"{TEMPLATE}#body", context, status=status))
     if order is not None:
         context.update(_panel_context(request, order))
-    context.update(_filter_options(current))
+    context.update(_filter_options(current, request.GET))
     return _with_vary(render(request, TEMPLATE, context, status=status))
 
 
