@@ -6,7 +6,8 @@ For the biggest checkout, every report tab for "last 30 days" and "this year", p
 converted to EUR, is computed twice: as the page computes it (rollup for settled days, live
 tables for the rest) and from the live tables alone. That in the organization's time zone (the
 daily rollup) and in other zones, which read the hourly rollup: America/New_York, Asia/Kolkata
-(+5:30), Asia/Kathmandu (+5:45) and Australia/Lord_Howe (a half-hour DST change), plus two
+(+5:30), Asia/Kathmandu (+5:45) and Australia/Lord_Howe (a half-hour DST change), where a
+midnight cuts a UTC hour and the hour's parts (`SalesHourPart`) split it, plus two
 weeks around a DST change (America/New_York on 1 November, Lord Howe on 4 October) by day.
 Charts go by day for the short periods and by month for "this year". Money is compared in minor units of its
 currency (converted sums may differ in the twentieth decimal from the order of additions,
@@ -143,6 +144,10 @@ def main() -> int:
                 assert any(isinstance(p, wanted) for p in paged.facts.parts), (
                     "no rollup: run manage.py roll_up_reports first"
                 )
+                # The hours a midnight cuts at :15 or :30 come from their parts, not live.
+                assert all(
+                    p.parts_until is not None for p in paged.facts.parts if isinstance(p, HourFacts)
+                ), "no parts of the hours: run manage.py roll_up_reports first"
                 valuation = queries.Valuation(Converter(currency) if currency else None)
                 rolled = figures(paged, valuation, granularity)
                 live = figures(live_scope(ids, period), valuation, granularity)

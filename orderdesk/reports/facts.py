@@ -65,7 +65,14 @@ from orderdesk.payments.models import (
     RefundLine,
     RefundStatus,
 )
-from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour
+from orderdesk.reports.models import (
+    PART_MINUTES,
+    Grain,
+    RollupState,
+    SalesDay,
+    SalesHour,
+    SalesHourPart,
+)
 from orderdesk.reports.periods import Period, bucket_of, midnight
 
 # The keys each grain groups by; a query's keys pick the grain that holds them all.
@@ -414,20 +421,29 @@ class RolledDays(_Rolled):
 @dataclass(frozen=True)
 class RolledHours(_Rolled):
     """The same rows, summed from `SalesHour` for the UTC hours in `ranges` ([from, to), whole
-    hours) except `skip`, each hour in the bucket of `tz` its first instant lies in (its only
-    one, unless skipped)."""
+    hours) except `skip`, each hour in the bucket of `tz` its last instant lies in.
+
+    `parts` are the hours a bucket boundary cuts (with the minutes past the hour where it
+    falls), read from `SalesHourPart`: the part before the cut moves from the hour's bucket
+    (the one after the cut) to the bucket before. Where that leaves a group with nothing
+    (all its orders of the hour came before the cut), its row is dropped, as live."""
 
     checkout_ids: frozenset[int]
     ranges: Slices
     tz: ZoneInfo
     skip: frozenset[dt.datetime] = frozenset()
     currency: OneCurrency = None
+    parts: tuple[tuple[dt.datetime, int], ...] = ()
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
         if not self.ranges:
             return []
+        # HourFacts reads the two sides of a split apart, each with one `per`.
+        assert not isinstance(per, Split), per
+        keys = tuple(keys)
+        start, end = self.ranges[0][0], self.ranges[-1][1]
         within = functools.reduce(
             operator.or_, (Q(hour__gte=a, hour__lt=b) for a, b in self.ranges)
         )
@@ -435,53 +451,91 @@ class RolledHours(_Rolled):
             within,
             checkout_id__in=self.checkout_ids,
             grain=grain,
-            hour__gte=self.ranges[0][0],
-            hour__lt=self.ranges[-1][1],
+            hour__gte=start,
+            hour__lt=end,
             **{f"{measure}__gt": 0},
         )
         if self.skip:
             hours = hours.exclude(hour__in=sorted(self.skip))
         hours = _only(hours, "currency", self.currency)
-        split = _split(per)
-        if connection.vendor != "postgresql":
-            day = split.expression(lambda p: _bucket("hour", p, self.tz), "currency")
+        if per is None:
             return list(
-                hours.annotate(day=day)
+                hours.annotate(day=Value(None, DateField()))
                 .values(*keys, "day", cur=F("currency"))
                 .annotate(**sums)
                 .order_by()
             )
+        instants, days = _bucket_edges(self.tz, start, end, per)
+        # An hour belongs to the bucket its last instant lies in: the one after a cut.
+        rows = _numbered(hours, [floor_hour(i) for i in instants], keys, sums)
+        if self.parts:
+            cuts = functools.reduce(
+                operator.or_,
+                (
+                    Q(minutes=minutes, hour__in=[h for h, m in self.parts if m == minutes])
+                    for minutes in sorted({m for _, m in self.parts})
+                ),
+            )
+            before = SalesHourPart.objects.filter(
+                cuts,
+                checkout_id__in=self.checkout_ids,
+                grain=grain,
+                hour__gte=start,
+                hour__lt=end,
+                **{f"{measure}__gt": 0},
+            )
+            before = _only(before, "currency", self.currency)
+            rows = _moved_back(rows, _numbered(before, instants, keys, sums), keys)
+        for row in rows:
+            row["day"] = days[row.pop("bucket") - 1]
+        return list(rows)
+
+
+def _numbered(
+    qs: QuerySet[Any], instants: list[dt.datetime], keys: tuple[str, ...], sums: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Rows of `qs` grouped by keys, currency and the number of the bucket their `hour` lies
+    in: 1 for [instants[0], instants[1]), 2 for the next, and so on."""
+    if connection.vendor == "postgresql":
         # Converting a zone's local time row by row (AT TIME ZONE) was most of the query's
         # time: PostgreSQL finds each hour's bucket by binary search among the buckets' first
-        # instants instead (width_bucket), and the number becomes the bucket's day here.
-        start, end = self.ranges[0][0], self.ranges[-1][1]
-        edges = {
-            p: _bucket_edges(self.tz, start, end, p)
-            for p in (split.per, split.currency_per)
-            if p is not None
-        }
-
-        def bucket(p: str | None) -> Any:
-            if p is None:
-                return Value(None, IntegerField())
-            return Func(
-                F("hour"),
-                Value(edges[p][0]),
-                function="width_bucket",
-                output_field=IntegerField(),
-            )
-
-        number = split.expression(bucket, "currency", IntegerField())
-        rows = list(
-            hours.annotate(bucket=number)
-            .values(*keys, "bucket", cur=F("currency"))
-            .annotate(**sums)
-            .order_by()
+        # instants instead.
+        number: Any = Func(
+            F("hour"), Value(instants), function="width_bucket", output_field=IntegerField()
         )
-        for row in rows:
-            n, p = row.pop("bucket"), split.per_of(row["cur"])
-            row["day"] = None if p is None else edges[p][1][n - 1]
-        return rows
+    else:
+        number = Case(
+            *(When(hour__lt=instant, then=Value(n)) for n, instant in enumerate(instants[1:], 1)),
+            default=Value(len(instants)),
+            output_field=IntegerField(),
+        )
+    return list(
+        qs.annotate(bucket=number)
+        .values(*keys, "bucket", cur=F("currency"))
+        .annotate(**sums)
+        .order_by()
+    )
+
+
+def _moved_back(
+    rows: list[dict[str, Any]], parts: list[dict[str, Any]], keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """`rows` with each of `parts` (numbered by the bucket before its cut) moved from the
+    bucket after the cut to the one before; rows left with nothing are dropped."""
+    measures = [m for m in ("n", "amount", "vat") if m in (parts[0] if parts else {})]
+    index = {(*(row[k] for k in keys), row["cur"], row["bucket"]): row for row in rows}
+    for part in parts:
+        key = (*(part[k] for k in keys), part["cur"])
+        after = index[(*key, part["bucket"] + 1)]
+        for m in measures:
+            after[m] = (after[m] or 0) - (part[m] or 0)
+        before = index.get((*key, part["bucket"]))
+        if before is None:
+            index[(*key, part["bucket"])] = dict(part)
+        else:
+            for m in measures:
+                before[m] = (before[m] or 0) + (part[m] or 0)
+    return [row for row in index.values() if row["n"]]
 
 
 def _bucket_edges(
@@ -560,6 +614,8 @@ class HourFacts:
     until: dt.datetime
     days: DayRollup | None = None
     currency: OneCurrency = None
+    # Every hour before this has its parts in `SalesHourPart`; None: none has.
+    parts_until: dt.datetime | None = None
 
     def parts(self, per: Per) -> tuple[RolledDays | RolledHours | LiveFacts, ...]:
         start, end, tz = self.period.start, self.period.end, self.period.tz
@@ -569,9 +625,19 @@ class HourFacts:
         split = _split(per)
         pers = {p for p in (split.per, split.currency_per) if p is not None}
         starts = bucket_starts(self.period, pers)
-        cut = {
-            floor_hour(b) for b in starts if floor_hour(b) != b and first <= floor_hour(b) < last
+        cuts = {
+            floor_hour(b): b for b in starts if floor_hour(b) != b and first <= floor_hour(b) < last
         }
+        # A cut hour's part before the cut is rolled up if the cut falls at :15 or :30.
+        split_hours = tuple(
+            (hour, b.minute)
+            for hour, b in sorted(cuts.items())
+            if b == hour + dt.timedelta(minutes=b.minute)
+            and b.minute in PART_MINUTES
+            and self.parts_until is not None
+            and hour < self.parts_until
+        )
+        cut = set(cuts) - {hour for hour, _ in split_hours}
         runs = self._day_runs(per, starts, first, last)
         hours = []
         at = first
@@ -588,7 +654,9 @@ class HourFacts:
             )
             parts.append(RolledDays(self.checkout_ids, days, self.currency))
         whole = tuple((a, b) for a, b in hours if a < b)
-        parts.append(RolledHours(self.checkout_ids, whole, tz, frozenset(cut), self.currency))
+        parts.append(
+            RolledHours(self.checkout_ids, whole, tz, frozenset(cut), self.currency, split_hours)
+        )
         live = tuple((a, b) for a, b in slices if a < b)
         parts.append(LiveFacts(self.checkout_ids, start, end, tz, live, self.currency))
         return tuple(parts)
@@ -683,52 +751,63 @@ class Facts:
         return [row for part in self.parts for row in part.refund_vat(per=per)]
 
 
-def _states(checkout_ids: frozenset[int]) -> list[tuple[str, dt.date, dt.datetime | None]]:
-    """Every checkout's rollup state (zone, days complete before, hours complete before), or
-    nothing if one of them has none."""
-    states = list(
-        RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
-            "time_zone", "complete_until", "hours_until"
+@dataclass(frozen=True)
+class _State:
+    """A checkout's rollup state: its days' zone, days complete before `days_until`, UTC
+    hours before `hours_until` and their parts before `parts_until` (None: not built)."""
+
+    time_zone: str
+    days_until: dt.date
+    hours_until: dt.datetime | None
+    parts_until: dt.datetime | None
+
+
+def _states(checkout_ids: frozenset[int]) -> list[_State]:
+    """Every checkout's rollup state, or nothing if one of them has none."""
+    states = [
+        _State(*row)
+        for row in RollupState.objects.filter(checkout_id__in=checkout_ids).values_list(
+            "time_zone", "complete_until", "hours_until", "parts_until"
         )
-    )
+    ]
     return states if states and len(states) == len(checkout_ids) else []
 
 
 def rolled_until(checkout_ids: frozenset[int], tz: ZoneInfo) -> dt.date | None:
     """The day before which every checkout's rollup is complete in `tz`, or None."""
     states = _states(checkout_ids)
-    if not states or any(time_zone != tz.key for time_zone, _, _ in states):
+    if not states or any(state.time_zone != tz.key for state in states):
         # Days in another time zone have other boundaries: the daily rollup cannot answer.
         return None
-    return min(until for _, until, _ in states)
+    return min(state.days_until for state in states)
 
 
 def _hour_facts(
-    checkout_ids: frozenset[int],
-    period: Period,
-    states: list[tuple[str, dt.date, dt.datetime | None]],
+    checkout_ids: frozenset[int], period: Period, states: list[_State]
 ) -> HourFacts | None:
-    hours = [h for _, _, h in states]
+    hours = [state.hours_until for state in states]
     if not hours or None in hours:
         return None
     until = min(h for h in hours if h is not None)
     if until <= period.start:
         return None
-    zones = {zone for zone, _, _ in states}
+    zones = {state.time_zone for state in states}
     days = None
     if len(zones) == 1:
-        days = DayRollup(ZoneInfo(zones.pop()), min(day for _, day, _ in states))
-    return HourFacts(checkout_ids, period, until, days)
+        days = DayRollup(ZoneInfo(zones.pop()), min(state.days_until for state in states))
+    parts = [state.parts_until for state in states]
+    parts_until = None if None in parts else min(p for p in parts if p is not None)
+    return HourFacts(checkout_ids, period, until, days, parts_until=parts_until)
 
 
 def facts_for(checkout_ids: frozenset[int], period: Period) -> Facts:
     live = LiveFacts(checkout_ids, period.start, period.end, period.tz)
     states = _states(checkout_ids)
-    if any(zone != period.tz.key for zone, _, _ in states):
+    if any(state.time_zone != period.tz.key for state in states):
         # Another time zone than the daily rollup's: its UTC hours fold into any zone's days.
         hourly = _hour_facts(checkout_ids, period, states)
         return Facts((hourly or live,))
-    until = min((day for _, day, _ in states), default=None)
+    until = min((state.days_until for state in states), default=None)
     if until is None or until <= period.first_day:
         return Facts((live,))
     split = min(until, period.last_day + dt.timedelta(days=1))

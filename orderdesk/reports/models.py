@@ -4,7 +4,9 @@ A report over a year would otherwise group hundreds of thousands of orders on ev
 `SalesDay` keeps, for each finished day in the organization's time zone, exactly the rows the
 report queries would have produced for that day (see reports/facts.py), so a report reads a
 few thousand small rows plus the live tables for the last, still-changing days. `SalesHour`
-keeps the same rows per UTC hour, which fold into the days of any other time zone.
+keeps the same rows per UTC hour, which fold into the days of any other time zone, and
+`SalesHourPart` those of each hour's first quarter and half hour, for the zones whose
+midnight cuts an hour.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class SalesDay(Sums):
 class SalesHour(Sums):
     """The same groups by UTC hour (`hour` is its first instant), for reports in any other
     time zone: a whole hour lies inside one local day of every zone whose midnight falls on
-    the hour, and the few hours a midnight cuts (Asia/Kolkata, DST oddities) are read live."""
+    the hour; where a midnight cuts an hour, `SalesHourPart` splits it."""
 
     hour = models.DateTimeField()
 
@@ -93,6 +95,30 @@ class SalesHour(Sums):
 
     def __str__(self) -> str:
         return f"{self.grain} {self.hour:%Y-%m-%d %H}:00 UTC {self.currency}"
+
+
+# Where a local midnight can fall inside a UTC hour, in minutes past it: every IANA zone's
+# midnights from 2020 to 2030 fall on the hour or at :15 (Asia/Kathmandu +5:45,
+# Pacific/Chatham, Australia/Eucla) or :30 (Asia/Kolkata +5:30, Australia/Lord_Howe +10:30,
+# America/St_Johns); reports/tests/test_hourly_rollup.py checks it against the zone data.
+PART_MINUTES = (15, 30)
+
+
+class SalesHourPart(Sums):
+    """The same groups for the first `minutes` (one of `PART_MINUTES`) of a UTC hour: where
+    a local midnight cuts the hour, the part before it is this row and the part after it the
+    hour's `SalesHour` row minus this one, so a report in any zone reads no orders for it."""
+
+    hour = models.DateTimeField()
+    minutes = models.PositiveSmallIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["checkout", "grain", "hour"], name="salespart_checkout_grain_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.hour:%Y-%m-%d %H}:00+{self.minutes} min UTC {self.currency}"
 
 
 class RollupState(models.Model):
@@ -106,6 +132,8 @@ class RollupState(models.Model):
     complete_until = models.DateField()
     # Every UTC hour before this instant is in `SalesHour`; None until the first hours are.
     hours_until = models.DateTimeField(null=True)
+    # Every UTC hour before this instant has its parts in `SalesHourPart`; None until built.
+    parts_until = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -15,7 +15,8 @@ The hourly rollup (`SalesHour`, reports in other time zones) follows the same ru
 same paths: `roll_up()` adds the UTC hours up to the same settled instant (the end of the
 last settled day, to the hour), `refresh_days()` rebuilds the hours of the instants it is
 given, `rebuild()` throws both away. Hours are UTC, so an organization changing its time
-zone keeps them.
+zone keeps them. The hours' first quarter and half (`SalesHourPart`) go the same way, with
+their own watermark, since they came after the hours.
 
 `roll_up()` is idempotent and safe to run from several workers: the state row is locked, and
 days (then hours) are added month by month, each month in its own transaction, so a crash
@@ -37,7 +38,15 @@ from orderdesk.orders.models import Order
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Refund
 from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts, floor_hour
-from orderdesk.reports.models import Grain, RollupState, SalesDay, SalesHour, Sums
+from orderdesk.reports.models import (
+    PART_MINUTES,
+    Grain,
+    RollupState,
+    SalesDay,
+    SalesHour,
+    SalesHourPart,
+    Sums,
+)
 from orderdesk.reports.periods import midnight
 
 SETTLED_AFTER = dt.timedelta(days=1)
@@ -118,6 +127,29 @@ def _build_hours(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
     return len(cells)
 
 
+def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Write the parts of the UTC hours [start, end) (whole hours), replacing any there."""
+    SalesHourPart.objects.filter(checkout_id=checkout_id, hour__gte=start, hour__lt=end).delete()
+    hours = []
+    hour = start
+    while hour < end:
+        hours.append(hour)
+        hour += _HOUR
+    written = 0
+    for minutes in PART_MINUTES:
+        length = dt.timedelta(minutes=minutes)
+        slices = tuple((h, h + length) for h in hours)
+        live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"), slices)
+
+        def make(bucket: dt.datetime, minutes: int = minutes, **fields: Any) -> SalesHourPart:
+            return SalesHourPart(checkout_id=checkout_id, hour=bucket, minutes=minutes, **fields)
+
+        cells = _cells(live, "hour", make)
+        SalesHourPart.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
+        written += len(cells)
+    return written
+
+
 def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
     # Payments, refunds and lines all come after their order was opened.
     first = Order.objects.filter(checkout_id=checkout_id).aggregate(first=Min("created_at"))
@@ -158,6 +190,7 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
             state.complete_until = end
             state.save()
     hours = _roll_up_hours(checkout, floor_hour(midnight(target, tz)))
+    parts = _roll_up_parts(checkout, floor_hour(midnight(target, tz)))
     if connection.vendor == "postgresql":
         # Fresh statistics after a big load, or the planner takes the table for empty.
         with connection.cursor() as cursor:
@@ -165,6 +198,8 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
                 cursor.execute(f"ANALYZE {SalesDay._meta.db_table}")
             if hours > _CHUNK / _HOUR:
                 cursor.execute(f"ANALYZE {SalesHour._meta.db_table}")
+            if parts > _CHUNK / _HOUR:
+                cursor.execute(f"ANALYZE {SalesHourPart._meta.db_table}")
     return added
 
 
@@ -183,6 +218,25 @@ def _roll_up_hours(checkout: Checkout, target: dt.datetime) -> int:
             _build_hours(checkout.pk, state.hours_until, end)
             added += int((end - state.hours_until) / _HOUR)
             state.hours_until = end
+            state.save()
+
+
+def _roll_up_parts(checkout: Checkout, target: dt.datetime) -> int:
+    """Add the parts of the UTC hours before `target` that the rollup lacks; returns how
+    many hours."""
+    added = 0
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.select_for_update().get(checkout=checkout)
+            if state.parts_until is None:
+                state.parts_until = _first_hour(checkout.pk, target)
+            if state.parts_until >= target:
+                state.save()
+                return added
+            end = min(state.parts_until + _CHUNK, target)
+            _build_parts(checkout.pk, state.parts_until, end)
+            added += int((end - state.parts_until) / _HOUR)
+            state.parts_until = end
             state.save()
 
 
@@ -227,12 +281,13 @@ def rebuild(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
         RollupState.objects.filter(checkout=checkout).delete()
         SalesDay.objects.filter(checkout_id=checkout.pk).delete()
         SalesHour.objects.filter(checkout_id=checkout.pk).delete()
+        SalesHourPart.objects.filter(checkout_id=checkout.pk).delete()
     return roll_up(checkout, now=now)
 
 
 def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
-    """Rebuild the rolled-up days and UTC hours holding these instants, after a change that
-    reached back.
+    """Rebuild the rolled-up days and UTC hours (and their parts) holding these instants,
+    after a change that reached back.
 
     Call it inside the transaction that made the change, so the rollup and the orders commit
     together; days not rolled up yet are live already and need nothing.
@@ -249,3 +304,5 @@ def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
     for hour in sorted({floor_hour(m) for m in moments}):
         if state.hours_until is not None and hour < state.hours_until:
             _build_hours(checkout_id, hour, hour + _HOUR)
+        if state.parts_until is not None and hour < state.parts_until:
+            _build_parts(checkout_id, hour, hour + _HOUR)

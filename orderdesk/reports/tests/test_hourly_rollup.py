@@ -30,7 +30,8 @@ from orderdesk.reports.facts import (
     Split,
     facts_for,
 )
-from orderdesk.reports.models import RollupState, SalesHour
+from orderdesk.reports.models import PART_MINUTES, RollupState, SalesHour, SalesHourPart
+from orderdesk.reports.params import time_zones
 from orderdesk.reports.periods import Period, midnight
 from orderdesk.testing import factories
 
@@ -130,8 +131,47 @@ def test_hourly_figures_equal_live_figures_across_zone_edges(
     assert _every_figure(live, "day")["sales"], "the period has sales"
 
 
-def test_hours_cut_by_a_midnight_are_read_live(world: factories.World) -> None:
+@pytest.mark.parametrize(("zone", "minutes"), [("Asia/Kolkata", 30), ("Asia/Kathmandu", 15)])
+def test_a_day_cut_at_half_or_quarter_past_reads_no_orders(
+    world: factories.World, zone: str, minutes: int
+) -> None:
+    tz = ZoneInfo(zone)
+    _orders_around_midnights(world, tz)
     rollups.roll_up(world.checkout, now=NOW)
+    period = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 3), tz)
+    ids = frozenset({world.checkout.pk})
+    facts = facts_for(ids, period)
+    hourly = facts.parts[0]
+    assert isinstance(hourly, HourFacts)
+
+    rolled, live = hourly.parts("day")
+
+    # Midnight in Kolkata is 18:30 UTC, in Kathmandu 18:15: the hour 18:00-19:00 UTC belongs
+    # to two days, split by its first half or quarter hour from SalesHourPart.
+    assert isinstance(rolled, RolledHours)
+    assert isinstance(live, LiveFacts)
+    cut = tuple((dt.datetime(2026, 10, d, 18, tzinfo=dt.UTC), minutes) for d in (1, 2))
+    assert rolled.parts == cut
+    assert rolled.skip == frozenset()
+    first = period.start + dt.timedelta(minutes=60 - minutes)  # 19:00 UTC on 30 September
+    last = period.end - dt.timedelta(minutes=minutes)
+    assert rolled.ranges == ((first, last),)
+    # Only the period's own first and last part hour are read live.
+    assert live.slices == ((period.start, first), (last, period.end))
+    whole = LiveFacts(ids, period.start, period.end, tz)
+    for per in PERS:
+        assert _every_figure(facts, per) == _every_figure(whole, per), per
+    by_day = _every_figure(whole, "day")["sales"]
+    days = {value for key in by_day for name, value in key[:-1] if name == "day"}
+    assert days == {dt.date(2026, 10, d) for d in (1, 2, 3)}
+
+
+def test_hours_cut_by_a_midnight_are_read_live_until_their_parts_are_built(
+    world: factories.World,
+) -> None:
+    rollups.roll_up(world.checkout, now=NOW)
+    RollupState.objects.update(parts_until=None)  # as after migration 0005
+    SalesHourPart.objects.all().delete()
     kathmandu = ZoneInfo("Asia/Kathmandu")
     period = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 3), kathmandu)
     facts = facts_for(frozenset({world.checkout.pk}), period)
@@ -140,11 +180,11 @@ def test_hours_cut_by_a_midnight_are_read_live(world: factories.World) -> None:
 
     rolled, live = hourly.parts("day")
 
-    # Midnight in Kathmandu is 18:15 UTC: the hour 18:00-19:00 UTC belongs to two days.
     assert isinstance(rolled, RolledHours)
     assert isinstance(live, LiveFacts)
     cut = {dt.datetime(2026, 10, d, 18, tzinfo=dt.UTC) for d in (1, 2)}
     assert rolled.skip == cut
+    assert rolled.parts == ()
     first = period.start + dt.timedelta(minutes=45)  # 19:00 UTC on 30 September
     last = period.end - dt.timedelta(minutes=15)
     assert rolled.ranges == ((first, last),)
@@ -167,6 +207,26 @@ def test_hours_cut_by_a_midnight_are_read_live(world: factories.World) -> None:
     assert isinstance(live, LiveFacts)
     assert live.slices == ((period.start, first), (last, period.end))
 
+    # The next run of the rollup builds the parts, and the cut hours stop being read live.
+    rollups.roll_up(world.checkout, now=NOW)
+    state = RollupState.objects.get(checkout=world.checkout)
+    assert state.parts_until == state.hours_until
+    rolled, live = facts_for(frozenset({world.checkout.pk}), period).parts[0].parts("day")  # type: ignore[union-attr]
+    assert isinstance(rolled, RolledHours)
+    assert rolled.skip == frozenset()
+    assert [hour for hour, _ in rolled.parts] == sorted(cut)
+
+
+def test_every_zones_midnight_falls_on_the_hour_or_on_a_stored_part() -> None:
+    minutes = set()
+    for zone in time_zones():
+        tz = ZoneInfo(zone)
+        day = dt.date(2024, 1, 1)
+        while day < dt.date(2029, 1, 1):
+            minutes.add(midnight(day, tz).minute)
+            day += dt.timedelta(days=7)
+    assert minutes == {0, *PART_MINUTES}
+
 
 def test_the_hourly_rollup_follows_the_daily_one(world: factories.World) -> None:
     factories.order(world, created_at=dt.datetime(2026, 11, 1, 7, 10, tzinfo=dt.UTC))
@@ -178,9 +238,15 @@ def test_the_hourly_rollup_follows_the_daily_one(world: factories.World) -> None
     # Settled: the days before 7 November in Helsinki, i.e. until 22:00 UTC on the 6th.
     assert state.complete_until == dt.date(2026, 11, 7)
     assert state.hours_until == dt.datetime(2026, 11, 6, 22, tzinfo=dt.UTC)
+    assert state.parts_until == state.hours_until
     assert sorted(set(SalesHour.objects.values_list("hour", flat=True))) == [
         dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC),
         dt.datetime(2026, 11, 6, 21, tzinfo=dt.UTC),
+    ]
+    # Opened at 07:10 and at 21:59: in the first half hour of 07:00 UTC only.
+    assert sorted(set(SalesHourPart.objects.values_list("hour", "minutes"))) == [
+        (dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC), 15),
+        (dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC), 30),
     ]
     assert rollups.roll_up(world.checkout, now=NOW) == 0
     assert SalesHour.objects.count() == SalesHour.objects.values("hour", "grain").count()
@@ -192,9 +258,12 @@ def test_the_hourly_rollup_follows_the_daily_one(world: factories.World) -> None
     rollups.roll_up(world.checkout, now=NOW)
     assert set(SalesHour.objects.values_list("pk", flat=True)) == hours
 
+    parts = set(SalesHourPart.objects.values_list("pk", flat=True))
     rollups.rebuild(world.checkout, now=NOW)
     assert set(SalesHour.objects.values_list("pk", flat=True)).isdisjoint(hours)
     assert SalesHour.objects.count() == len(hours)
+    assert set(SalesHourPart.objects.values_list("pk", flat=True)).isdisjoint(parts)
+    assert SalesHourPart.objects.count() == len(parts)
 
 
 def test_a_report_reads_live_until_the_hours_are_built(world: factories.World) -> None:
@@ -220,14 +289,20 @@ def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> N
         amount_minor=order.total_minor,
         currency=order.currency,
         idempotency_key=uuid.uuid4().hex,
-        settled_at=dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC),
+        settled_at=dt.datetime(2026, 11, 3, 8, 20, tzinfo=dt.UTC),
     )
     rollups.roll_up(world.checkout, now=NOW)
     period = Period(dt.date(2026, 11, 3), dt.date(2026, 11, 3), ZoneInfo("Asia/Kathmandu"))
     ids = frozenset({world.checkout.pk})
     assert facts_for(ids, period).refunds(per=None)[0]["amount"] == order.total_minor
 
+    # Booked at 08:20 UTC: inside the first half hour of 08:00, not its first quarter.
+    booked = SalesHourPart.objects.filter(
+        grain="refund", hour=dt.datetime(2026, 11, 3, 8, tzinfo=dt.UTC)
+    )
+    assert list(booked.values_list("minutes", "orders")) == [(30, 1)]
     Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.REVERSED, rollup_stale=True)
     assert rollups.refresh_stale_refunds() == 1
 
     assert facts_for(ids, period).refunds(per=None) == []
+    assert not booked.exists()

@@ -1,5 +1,6 @@
 """Bring the reports' rollups up to date, daily and hourly (the worker also does this every
-few minutes). Also the backfill of the hourly rollup after migration reports.0004."""
+few minutes). Also the backfill of the hourly rollup after migration reports.0004 and of
+the hours' parts after reports.0005."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orderdesk.organizations.models import Checkout
 from orderdesk.reports import rollups
-from orderdesk.reports.models import SalesHour
+from orderdesk.reports.models import SalesHour, SalesHourPart
 
 
 class Command(BaseCommand):
@@ -35,7 +36,9 @@ class Command(BaseCommand):
             started = time.monotonic()
             days = verb(checkout)
             hours = SalesHour.objects.filter(checkout=checkout).count()
+            parts = SalesHourPart.objects.filter(checkout=checkout).count()
             self.stdout.write(
                 f"{checkout.organization.slug}/{checkout.slug}: {days} day(s) rolled up"
-                f" in {time.monotonic() - started:.1f} s; {hours:,} hourly rows"
+                f" in {time.monotonic() - started:.1f} s; {hours:,} hourly rows,"
+                f" {parts:,} rows of their parts"
             )
