@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -157,8 +157,14 @@ def line_chart(
         return TOP + plot_h * (1 - float(value) / top)
 
     parts = _frame(ticks, _x_labels(buckets, granularity, x_of), fmt)
+    # A year by day is a few thousand dots: each bucket's label and x, and each distinct
+    # value's text, are formatted and escaped once per chart, not once per dot.
+    xs = [f"{x_of(i):.1f}" for i in range(len(buckets))]
+    labels = [conditional_escape(bucket_label(day, granularity)) for day in buckets]
+    texts: dict[Number, str] = {}
     for s in series:
-        points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values))
+        ys = [f"{y_of(v):.1f}" for v in s.values]
+        points = " ".join(f"{x},{y}" for x, y in zip(xs, ys, strict=True))
         parts.append(
             format_html(
                 '<polyline class="line" fill="none" stroke="{}" stroke-width="2" points="{}"/>',
@@ -166,17 +172,14 @@ def line_chart(
                 points,
             )
         )
+        colour, label = conditional_escape(s.colour), conditional_escape(s.label)
         for i, value in enumerate(s.values):
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = conditional_escape(fmt(value))
             parts.append(
-                format_html(
-                    '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{} · {}: {}</title></circle>',
-                    f"{x_of(i):.1f}",
-                    f"{y_of(value):.1f}",
-                    s.colour,
-                    s.label,
-                    bucket_label(buckets[i], granularity),
-                    fmt(value),
-                )
+                f'<circle cx="{xs[i]}" cy="{ys[i]}" r="3" fill="{colour}">'
+                f"<title>{label} · {labels[i]}: {text}</title></circle>"
             )
     summary = "; ".join(
         _("%(series)s: %(total)s in total")
@@ -208,31 +211,35 @@ def stacked_bar_chart(
         return LEFT + slot * (i + 0.5)
 
     parts = _frame(ticks, _x_labels(buckets, granularity, x_of), fmt)
+    # As in line_chart: what repeats is formatted and escaped once per chart.
+    colours = [conditional_escape(s.colour) for s in series]
+    names = [conditional_escape(s.label) for s in series]
+    texts: dict[Number, str] = {}
+    shares: dict[tuple[Number, Number], str] = {}
+    width = f"{bar_w:.1f}"
     for i, day in enumerate(buckets):
         y = float(HEIGHT - BOTTOM)
-        for s in series:
+        x = f"{x_of(i) - bar_w / 2:.1f}"
+        label = conditional_escape(bucket_label(day, granularity))
+        for s, colour, name in zip(series, colours, names, strict=True):
             value = s.values[i]
             if not value:
                 continue
             h = plot_h * float(value) / top
             y -= h
-            share = (
-                f" ({formats.percent(Decimal(value) / totals[i], places=0)})" if totals[i] else ""
-            )
-            parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{} · {}: {}{}</title></rect>",
-                    f"{x_of(i) - bar_w / 2:.1f}",
-                    f"{y:.1f}",
-                    f"{bar_w:.1f}",
-                    f"{h:.1f}",
-                    s.colour,
-                    s.label,
-                    bucket_label(day, granularity),
-                    fmt(value),
-                    share,
+            share = shares.get((value, totals[i]))
+            if share is None:
+                share = shares[(value, totals[i])] = conditional_escape(
+                    f" ({formats.percent(Decimal(value) / totals[i], places=0)})"
+                    if totals[i]
+                    else ""
                 )
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = conditional_escape(fmt(value))
+            parts.append(
+                f'<rect x="{x}" y="{y:.1f}" width="{width}" height="{h:.1f}" fill="{colour}">'
+                f"<title>{name} · {label}: {text}{share}</title></rect>"
             )
     summary = "; ".join(f"{s.label}: {fmt(sum(s.values, Decimal(0)))}" for s in series)
     return Chart(title, _svg(parts, title, summary), [(s.label, s.colour) for s in series], summary)
