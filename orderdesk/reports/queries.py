@@ -609,13 +609,15 @@ CONSENT_LABELS = {
 
 
 def _count_series(
-    scope: Scope, granularity: str, column: str, labels: Callable[[Any], str], order: Sequence[str]
+    scope: Scope,
+    granularity: str,
+    opened: Iterable[Row],
+    column: str,
+    labels: Callable[[Any], str],
+    order: Sequence[str],
 ) -> CountSeries:
     """Opened checkouts per bucket and value of `column` (consent answer, device)."""
-    counts = _count_by(
-        scope.facts.opened(column, per=granularity),
-        lambda r: (bucket_of(r["day"], granularity), labels(r[column])),
-    )
+    counts = _count_by(opened, lambda r: (bucket_of(r["day"], granularity), labels(r[column])))
     seen = {c for _, c in counts}
     return CountSeries(
         buckets(scope.period, granularity),
@@ -627,9 +629,12 @@ def _count_series(
 def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics:
     # Plain strings in the active language (the staff API answers in English).
     device_labels = {value: str(label) for value, label in DeviceType.choices}
+    # Both charts from one grouped read: a year by day in another time zone reads its hours once.
+    opened = scope.facts.opened("analytics_consent", "device_type", per=granularity)
     consent = _count_series(
         scope,
         granularity,
+        opened,
         "analytics_consent",
         CONSENT_LABELS.__getitem__,
         list(CONSENT_LABELS.values()),
@@ -637,6 +642,7 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
     devices = _count_series(
         scope,
         granularity,
+        opened,
         "device_type",
         lambda d: device_labels.get(d, d),
         list(device_labels.values()),
