@@ -150,8 +150,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # 30-70 ms where the walk alone takes 3 ms (EXPLAIN ANALYZE in docs/benchmarks.md). The
     # reports read the daily rollup, so they lose nothing. Set at connection start through
     # libpq's `options`, after any given in DATABASE_URL.
+    # DB_WORK_MEM (MB, default 16): a year by day of a report in another time zone groups
+    # ~60,000 hourly rows into ~5,000; at PostgreSQL's default 4 MB the planner sorted them on
+    # disk instead of hashing them (121 -> 64 ms for one such query, docs/benchmarks.md).
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _parallel = f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
+    _parallel = (
+        f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
+        f" -c work_mem={env_int('DB_WORK_MEM', 16)}MB"
+    )
     _options["options"] = f"{_options.get('options', '')} {_parallel}".strip()
 # An optional PostgreSQL streaming replica: report tabs, the orders table and its count and the
 # CSV exports read it (orderdesk/lib/replica.py); writes, transactions and a member's reads
@@ -169,10 +175,11 @@ if DATABASE_REPLICA_URL:
     # conftest.py then points this alias at on the replica's server.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
-        # The same session settings as the primary's connections (no parallel query).
+        # The same session settings as the primary's connections (no parallel query, work_mem).
         _options = DATABASES["replica"].setdefault("OPTIONS", {})
         _replica_parallel = (
             f"-c max_parallel_workers_per_gather={env_int('DB_PARALLEL_WORKERS', 0)}"
+            f" -c work_mem={env_int('DB_WORK_MEM', 16)}MB"
         )
         _options["options"] = f"{_options.get('options', '')} {_replica_parallel}".strip()
     DATABASE_ROUTERS = ["orderdesk.lib.replica.ReplicaRouter"]
