@@ -24,9 +24,10 @@ live tables for the rest. Rows of the same key may come from both parts; readers
 
 `SalesDay`'s days are the organization's. A report in any other time zone reads `HourFacts`:
 the whole UTC hours from `SalesHour` (`RolledHours`, filled from `LiveFacts` by UTC hour),
-each folded into the local bucket it lies in, and live slices for the rest — the hours a bucket
-boundary cuts (a midnight at :30 or :45 past the hour) and the instants past the hourly
-rollup's watermark.
+each folded into the local bucket it lies in; where a bucket boundary cuts an hour (a midnight
+at :15 or :30 UTC), the hour's part before the cut from `SalesHourPart`; and live slices for
+the rest — the period's partial first and last hour, a cut no part covers, and the instants
+past the hourly rollup's watermark.
 """
 
 from __future__ import annotations
@@ -598,7 +599,8 @@ class DayRollup:
 class HourFacts:
     """A period in a time zone other than the daily rollup's: the organization's days that
     lie wholly inside one of its buckets from `SalesDay` (`days`), the other whole UTC hours
-    before `until` from `SalesHour`, live slices for the rest.
+    before `until` from `SalesHour` (the parts of the hours a bucket boundary cuts from
+    `SalesHourPart`, before `parts_until`), live slices for the rest.
 
     Which days and hours fit depends on the buckets asked for, so the parts are chosen per
     call. A table (no split in time) over a year in America/New_York reads the Helsinki days
@@ -606,7 +608,7 @@ class HourFacts:
     month; by day only hours, since no Helsinki day lies inside a New York day. Converting
     needs the other currencies by day (each day has its rate), the display currency only by
     the chart's buckets: the two sides are read apart. In Asia/Kathmandu (midnight at 18:15
-    UTC) a chart by day also reads the hour around each midnight live.
+    UTC) a chart by day also reads the first quarter of the hour around each midnight.
     """
 
     checkout_ids: frozenset[int]
