@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.validators import validate_email
 from django.db import connections
 from django.db.models import Q, QuerySet, Value
@@ -305,7 +305,11 @@ def count_capped(qs: QuerySet[Order], cap: int = COUNT_CAP) -> tuple[int, bool]:
     # The COUNT is written around the LIMITed select: the ORM's aggregation over a sliced
     # queryset compiles the query twice over, 0.15 ms more CPU on every page with a counter.
     limited = qs.order_by().values_list("pk")[: cap + 1]
-    sql, params = limited.query.get_compiler(using=limited.db).as_sql()
+    try:
+        sql, params = limited.query.get_compiler(using=limited.db).as_sql()
+    except EmptyResultSet:
+        # A condition that matches nothing whatever the rows (`pk__in=[]`, `none()`).
+        return 0, False
     with connections[limited.db].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)  # noqa: S608
         (count,) = cursor.fetchone()

@@ -150,3 +150,6 @@ def test_it_caps_the_count(world: factories.World) -> None:
     assert count_capped(qs, cap=5) == (4, False)
     assert count_capped(qs, cap=4) == (4, False)
     assert count_capped(qs, cap=3) == (3, True)
+    # A condition that matches nothing whatever the rows (an unknown discount code's ids).
+    assert count_capped(qs.filter(pk__in=[])) == (0, False)
+    assert count_capped(qs.none()) == (0, False)
