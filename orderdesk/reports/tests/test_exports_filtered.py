@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -176,3 +178,86 @@ def test_an_order_with_ties_and_no_id_in_its_ordering_still_exports_each_order_o
     )
     expected = sorted(given, key=lambda o: (o.created_at, o.pk))
     _assert_exported(text, expected)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the helper connection is PostgreSQL's"
+)
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    "query",
+    [{"status": "refunded"}, {"tag": "VIP"}, {"q": "korhonen"}, {"tab": "attention"}],
+    ids=["status", "tag", "free text", "attention"],
+)
+def test_a_filtered_export_split_between_two_connections_has_the_same_bytes(
+    client: Client, world: factories.World, monkeypatch: pytest.MonkeyPatch, query: dict[str, str]
+) -> None:
+    _orders(world)
+    client.force_login(world.alice)
+
+    def export() -> bytes:
+        response = client.get("/orders/export.csv", query)
+        assert response.status_code == 200
+        return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+
+    whole = export()  # one chunk, on one connection
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(exports, "SPLIT_MIN", 2)  # every chunk's second half by the helper
+    by_helper: list[str] = []
+    run = exports._Helper._run
+
+    def counted(helper: exports._Helper, statement: str, params: dict[str, object]) -> str:
+        by_helper.append(text := run(helper, statement, params))
+        return text
+
+    monkeypatch.setattr(exports._Helper, "_run", counted)
+    assert export() == whole
+    assert len(by_helper) >= 2
+    assert all(by_helper)
+    assert whole.count(b"\r\n") > 3
+
+
+@postgresql_only
+def test_orders_changed_during_an_export_stay_as_they_were_on_both_connections(
+    world: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _orders(world)
+    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
+    pieces = stream_orders_csv(
+        Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6
+    )
+    try:
+        text = next(pieces) + next(pieces)  # the header, then the first chunk's first half
+        # Another connection renames every order and commits while the export is under way.
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            renamed = other.execute(
+                f"UPDATE {Order._meta.db_table} SET last_name = 'Renamed'"
+            ).rowcount
+        assert renamed == len(given)
+        text += "".join(pieces)
+    finally:
+        pieces.close()  # else the export's transactions stay open and block the flush
+    assert "Renamed" not in text
+    _assert_exported(text, _newest_first(given))
+
+
+@postgresql_only
+def test_an_export_whose_helper_cannot_connect_writes_every_chunk_itself(
+    world: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _orders(world)
+    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
+
+    def refused(**params: object) -> psycopg.Connection[object]:
+        raise psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(psycopg, "connect", refused)
+    text = "".join(
+        stream_orders_csv(Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6)
+    )
+    _assert_exported(text, _newest_first(given))
