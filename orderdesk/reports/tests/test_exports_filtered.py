@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -227,20 +228,22 @@ def test_orders_changed_during_an_export_stay_as_they_were_on_both_connections(
     given = _orders(world)
     monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
     monkeypatch.setattr(exports, "SPLIT_MIN", 2)
-    pieces = stream_orders_csv(
-        Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6
+    connect = psycopg.connect
+    renamed: list[int] = []
+
+    def rename_then_connect(**params: Any) -> psycopg.Connection[Any]:
+        # Another session renames every order and commits after the export's transaction
+        # took its snapshot and before the helper connection starts its own transaction.
+        with connect(**params) as other:
+            table = Order._meta.db_table
+            renamed.append(other.execute(f"UPDATE {table} SET last_name = 'Renamed'").rowcount)
+        return connect(**params)
+
+    monkeypatch.setattr(psycopg, "connect", rename_then_connect)
+    text = "".join(
+        stream_orders_csv(Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6)
     )
-    try:
-        text = next(pieces) + next(pieces)  # the header, then the first chunk's first half
-        # Another connection renames every order and commits while the export is under way.
-        with psycopg.connect(**connection.get_connection_params()) as other:
-            renamed = other.execute(
-                f"UPDATE {Order._meta.db_table} SET last_name = 'Renamed'"
-            ).rowcount
-        assert renamed == len(given)
-        text += "".join(pieces)
-    finally:
-        pieces.close()  # else the export's transactions stay open and block the flush
+    assert renamed == [len(given)]
     assert "Renamed" not in text
     _assert_exported(text, _newest_first(given))
 
@@ -261,3 +264,28 @@ def test_an_export_whose_helper_cannot_connect_writes_every_chunk_itself(
         stream_orders_csv(Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6)
     )
     _assert_exported(text, _newest_first(given))
+
+
+@postgresql_only
+def test_an_export_closed_midway_closes_its_helper_connection(
+    world: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _orders(world)
+    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            (count,) = cursor.fetchone()
+        return int(count)
+
+    before = backends()
+    pieces = stream_orders_csv(
+        Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6
+    )
+    next(pieces), next(pieces), next(pieces)  # the header and both halves of the first chunk
+    pieces.close()  # as Django closes the response of a client gone mid-download
+    assert backends() == before
