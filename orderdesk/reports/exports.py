@@ -638,18 +638,23 @@ class _Helper:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-export")
         # Connecting (a backend start, 3-8 ms) overlaps the reading of the first ids.
         self.ready = self.executor.submit(
-            self._connect, connection.get_connection_params(), snapshot
+            self._connect, connection.get_connection_params(), snapshot, connection.timezone_name
         )
 
     @staticmethod
-    def _connect(params: dict[str, Any], snapshot: str) -> psycopg.Connection[Any]:
+    def _connect(params: dict[str, Any], snapshot: str, time_zone: str) -> psycopg.Connection[Any]:
         helper = psycopg.connect(**params)
         try:
             helper.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             helper.read_only = True
             # The first statement of its transaction, as SET TRANSACTION SNAPSHOT must be.
             helper.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-            helper.execute("SELECT set_config('jit', 'off', true)")
+            # The export's session settings (Django sets the time zone on its connections;
+            # the statement names its zones, so this only keeps the two sessions alike).
+            helper.execute(
+                "SELECT set_config('jit', 'off', true), set_config('TimeZone', %s, true)",
+                (time_zone,),
+            )
         except BaseException:
             helper.close()
             raise
