@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orderdesk.orders.models import Order
+from orderdesk.orders.models import Order, OrderQuerySet
 from orderdesk.orders.queries import count_capped
 from orderdesk.organizations.roles import MemberAccess
 from orderdesk.web.presenters import count_label
@@ -29,15 +29,23 @@ class Navigation:
     def access(self) -> MemberAccess | None:
         return self.request.access
 
+    def attention_orders(self) -> OrderQuerySet | None:
+        """What the Requires attention counter counts (None without a current checkout)."""
+        if self.access is None or self.access.current is None:
+            return None
+        return Order.objects.filter(checkout=self.access.current.checkout).requiring_attention(
+            timezone.now()
+        )
+
     @cached_property
     def _attention(self) -> tuple[int, bool]:
-        if self.access is None or self.access.current is None:
-            return 0, False
-        return count_capped(
-            Order.objects.filter(checkout=self.access.current.checkout).requiring_attention(
-                timezone.now()
-            )
-        )
+        orders = self.attention_orders()
+        return (0, False) if orders is None else count_capped(orders)
+
+    def counted_attention(self, counted: tuple[int, bool]) -> None:
+        """The counter as a view counted it (`count_capped` of `attention_orders`) in a
+        statement of its own: the page shows that instead of counting again."""
+        self.__dict__["_attention"] = counted
 
     @cached_property
     def attention_count(self) -> int:

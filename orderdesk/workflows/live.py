@@ -33,10 +33,12 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
+from django.utils import timezone
 
-from orderdesk.orders.models import OrderEvent, OrderQuerySet
-from orderdesk.orders.queries import Cursor, OrderFilters
+from orderdesk.orders.models import Order, OrderEvent, OrderQuerySet
+from orderdesk.orders.queries import COUNT_CAP, Cursor, OrderFilters, counts_capped
 from orderdesk.workflows.search import search_orders
+from orderdesk.workflows.table import ROW_FIELDS, TableRow, table_rows
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # The bar says "99+ new orders" past this: counting further costs and tells nobody more.
@@ -179,13 +181,46 @@ def panel_changed(orders: OrderQuerySet, number: int, version: str) -> bool:
 
 @dataclass(frozen=True)
 class LiveChanges:
-    # Order numbers among the watched rows whose order changed (or is gone).
-    changed_rows: list[int]
+    # The watched rows whose order changed, read as the table reads its rows (`table_rows`).
+    changed_rows: list[TableRow]
     # Orders newer than the first row that match the filters (None: not asked), capped.
     new_orders: int | None
     new_orders_capped: bool
     # Whether the panel's order changed.
     panel_changed: bool
+    # `count_capped` of `also_count` (None: not asked).
+    also_counted: tuple[int, bool] | None = None
+
+    @property
+    def changed_numbers(self) -> list[int]:
+        return [row.order.number for row in self.changed_rows]
+
+
+def _changed_orders(
+    orders: OrderQuerySet, rows: Mapping[int, str], since: ChangeCursor | None
+) -> list[Order]:
+    """The watched orders whose version is not the one shown, as the table reads a row.
+
+    With a cursor only the rows marked since it can have changed: usually none or one, so
+    they are read in full at once (one query). Without one every watched row is compared,
+    and most have not changed: their versions first, then the few that did in full."""
+    watched = list(rows)[:MAX_WATCHED]
+    if not watched:
+        return []
+    now = timezone.now()
+    in_full = orders.with_attention_reasons(now).only(*ROW_FIELDS).order_by("number")
+    if since is not None:
+        return [
+            order
+            for order in in_full.filter(since.q(), number__in=watched)
+            if row_version(order.updated_at) != rows[order.number]
+        ]
+    current = dict(orders.filter(number__in=watched).values_list("number", "updated_at"))
+    changed = [
+        number for number, updated_at in current.items() if row_version(updated_at) != rows[number]
+    ]
+    # A row gone from the scope is changed too, but has nothing to draw.
+    return list(in_full.filter(number__in=changed)) if changed else []
 
 
 def live_changes(
@@ -197,37 +232,32 @@ def live_changes(
     top: Cursor | None,
     panel: tuple[int, str] | None,
     since: ChangeCursor | None = None,
+    also_count: OrderQuerySet | None = None,
 ) -> LiveChanges:
     """Compare what a page shows with the database: `rows` maps order numbers to the
     versions shown, `top` is the first page's newest row, `panel` the open order's number and
     version. `orders` is what the caller may see (the table's scope). With `since` (a cursor
     whose probe found changes) only the rows marked at or past it are read: the others have
-    not changed; without it every row is (one gone from the scope counts as changed)."""
-    watched = list(rows)[:MAX_WATCHED]
-    current: dict[int, dt.datetime] = {}
-    if watched:
-        found = orders.filter(number__in=watched)
-        if since is not None:
-            found = found.filter(since.q())
-        current = dict(found.values_list("number", "updated_at"))
-    changed = sorted(
-        number
-        for number in watched
-        if (number in current and row_version(current[number]) != rows[number])
-        or (since is None and number not in current)
-    )
+    not changed; without it every row is. The changed rows come back as the table draws them
+    (their lines and payment: two more queries, only when a row changed). `also_count` (the
+    page's attention counter) is counted, up to COUNT_CAP, in the new orders' statement."""
+    changed = table_rows(_changed_orders(orders, rows, since))
     panel_moved = panel is not None and panel_changed(orders, *panel)
-    new_orders, capped = None, False
+    counted: list[tuple[OrderQuerySet, int]] = []
     if top is not None:
         newer = search_orders(orders, filters, checkout_ids=checkout_ids).filter(
             Q(created_at__gt=top.created_at) | Q(created_at=top.created_at, id__gt=top.id),
             created_at__gte=top.created_at,
         )
-        count = newer.order_by()[: NEW_ORDERS_CAP + 1].count()
-        new_orders, capped = min(count, NEW_ORDERS_CAP), count > NEW_ORDERS_CAP
+        counted.append((newer, NEW_ORDERS_CAP))
+    if also_count is not None:
+        counted.append((also_count, COUNT_CAP))
+    counts = counts_capped(*counted)
+    new_orders, capped = counts.pop(0) if top is not None else (None, False)
     return LiveChanges(
         changed_rows=changed,
         new_orders=new_orders,
         new_orders_capped=capped,
         panel_changed=panel_moved,
+        also_counted=counts[0] if also_count is not None else None,
     )

@@ -4,6 +4,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orderdesk.catalog.models import DiscountCode
@@ -12,6 +14,7 @@ from orderdesk.orders.models import ActionHealth, Order, OrderStatus, OrderTag
 from orderdesk.orders.queries import (
     Cursor,
     count_capped,
+    counts_capped,
     filter_orders,
     page_orders,
 )
@@ -153,3 +156,15 @@ def test_it_caps_the_count(world: factories.World) -> None:
     # A condition that matches nothing whatever the rows (an unknown discount code's ids).
     assert count_capped(qs.filter(pk__in=[])) == (0, False)
     assert count_capped(qs.none()) == (0, False)
+
+
+def test_it_caps_several_counts_in_one_statement(world: factories.World) -> None:
+    for email in ("a@example.com", "b@example.com", "c@example.com", "d@example.com"):
+        factories.order(world, email=email)
+    every = Order.objects.filter(checkout=world.checkout)
+    some = every.filter(customer_email__in=["a@example.com", "b@example.com"])
+    with CaptureQueriesContext(connection) as queries:
+        counts = counts_capped((every, 3), (some, 5), (every.none(), 1), (every, 4))
+    assert counts == [(3, True), (2, False), (0, False), (4, False)]
+    assert len(queries.captured_queries) == 1
+    assert counts_capped() == []

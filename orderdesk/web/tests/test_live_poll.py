@@ -207,3 +207,28 @@ def test_the_counter_poll_of_other_pages_answers_204_until_something_changes(
 def test_anonymous_polls_go_to_login(client: Client, db: None) -> None:
     assert client.get("/orders/live/", {"cursor": "1"}).status_code == 302
     assert client.get("/live/attention/", {"cursor": "1"}).status_code == 302
+
+
+def test_a_poll_that_redraws_a_row_reads_it_once_and_counts_in_one_statement(
+    alice: Client, world: factories.World
+) -> None:
+    """The rows marked since the cursor are read in full at once (not their versions first
+    and then again), and the new orders and the counter are counted in one statement."""
+    cara = factories.order(world, email="cara@example.com")
+    bert = factories.order(world, email="bert@example.com")
+    params = shown(bert, cara)
+    cursor = first_poll(alice, params)
+    Order.objects.filter(pk=cara.pk).update(first_name="Carita", updated_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        response = alice.get("/orders/live/", {**params, "cursor": cursor})
+    assert response.status_code == 200
+    assert rows_in(response.content.decode()) == [cara.number]
+    statements = [q["sql"] for q in queries.captured_queries]
+    orders = [sql for sql in statements if re.search(r'FROM "?orders_order"? ', sql)]
+    # The probe, the changed rows, the two counts (one statement).
+    assert len(orders) == 3, orders
+    assert "change_xid" in orders[0]
+    assert orders[2].count("COUNT(*)") == 2
+    assert len([sql for sql in statements if 'FROM "orders_orderline"' in sql]) == 1
+    assert len([sql for sql in statements if 'FROM "payments_paymentattempt"' in sql]) == 1
+    assert 'id="tab-attention-count"' in response.content.decode()

@@ -33,7 +33,6 @@ from orderdesk.workflows.live import (
     live_changes,
     panel_changed,
 )
-from orderdesk.workflows.table import table_rows
 
 # The poll's own parameters; the rest are the table's.
 LIVE_PARAMETERS = ("rows", "top", "panel", "cursor", "counter")
@@ -100,13 +99,10 @@ def order_live(request: StaffRequest) -> HttpResponse:
         top=top,
         panel=panel,
         since=since,
+        also_count=request.navigation.attention_orders(),
     )
-    rows = []
-    if changes.changed_rows:
-        orders = list(
-            base.filter(number__in=changes.changed_rows).with_attention_reasons(timezone.now())
-        )
-        rows = present_rows(table_rows(orders), table_query.urlencode())
+    if changes.also_counted is not None:
+        request.navigation.counted_attention(changes.also_counted)
     encoded = table_query.urlencode()
     context = {
         **_counters(request),
@@ -114,7 +110,7 @@ def order_live(request: StaffRequest) -> HttpResponse:
         "new_orders": changes.new_orders,
         "new_orders_capped": changes.new_orders_capped,
         "table_url": reverse("orders") + (f"?{encoded}" if encoded else ""),
-        "rows": rows,
+        "rows": present_rows(changes.changed_rows, encoded),
         "oob_row": True,
     }
     response = render(request, f"{TEMPLATE}#live", context)

@@ -127,7 +127,7 @@ def test_a_transaction_committing_after_a_later_one_is_not_missed() -> None:
             panel=None,
             since=cursor,
         )
-        assert first.changed_rows == [early.number]  # L's write is not visible yet
+        assert first.changed_numbers == [early.number]  # L's write is not visible yet
         other.commit()
     finally:
         other.close()
@@ -143,5 +143,5 @@ def test_a_transaction_committing_after_a_later_one_is_not_missed() -> None:
         panel=None,
         since=seen.cursor,
     )
-    assert late.number in second.changed_rows
+    assert late.number in second.changed_numbers
     assert changes_since(checkout, after.cursor).changed is False
