@@ -224,11 +224,15 @@ def test_a_poll_that_redraws_a_row_reads_it_once_and_counts_in_one_statement(
     assert response.status_code == 200
     assert rows_in(response.content.decode()) == [cara.number]
     statements = [q["sql"] for q in queries.captured_queries]
-    orders = [sql for sql in statements if re.search(r'FROM "?orders_order"? ', sql)]
+
+    def reading(table: str) -> list[str]:
+        return [sql for sql in statements if re.search(rf'FROM "?{table}"?\s', sql)]
+
+    orders = reading("orders_order")
     # The probe, the changed rows, the two counts (one statement).
     assert len(orders) == 3, orders
     assert "change_xid" in orders[0]
     assert orders[2].count("COUNT(*)") == 2
-    assert len([sql for sql in statements if 'FROM "orders_orderline"' in sql]) == 1
-    assert len([sql for sql in statements if 'FROM "payments_paymentattempt"' in sql]) == 1
+    assert len(reading("orders_orderline")) == 1
+    assert len(reading("payments_paymentattempt")) == 1
     assert 'id="tab-attention-count"' in response.content.decode()
