@@ -239,6 +239,9 @@ def watch(
     every = int(settings.LIVE_COUNTER_EVERY)
     unchanged, change = cases[:-1], cases[-1]
     wall: list[float] = []
+    # Each poll's own CPU and SQL time: what its wall time is made of.
+    poll_cpu: list[float] = []
+    poll_sql: list[float] = []
     late = 0
     with sql_clock() as clock:
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -248,10 +251,12 @@ def watch(
                 time.sleep(wait)
             else:
                 late += 1
-            begin = time.perf_counter()
+            begin, begin_cpu, begin_sql = time.perf_counter(), time.process_time(), clock.seconds
             case = change if (n * changed) % 1 + changed >= 1 else unchanged[watcher % 4]
             poll(client, case, {"counter": "1"} if (k + watcher) % every == every - 1 else None)
             wall.append((time.perf_counter() - begin) * 1000)
+            poll_cpu.append((time.process_time() - begin_cpu) * 1000)
+            poll_sql.append((clock.seconds - begin_sql) * 1000)
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - start_cpu
     print()
@@ -265,6 +270,11 @@ def watch(
         f"# per second: SQL {clock.seconds * 1000 / elapsed:.0f} ms "
         f"({clock.queries / elapsed:.0f} queries), Python CPU {cpu * 1000 / elapsed:.0f} ms "
         f"(= {cpu / elapsed:.1%} of one core)"
+    )
+    print(
+        f"# per poll: Python CPU p50 {statistics.median(poll_cpu):.1f} ms, p95 "
+        f"{percentile(poll_cpu, 95):.1f} ms; SQL p50 {statistics.median(poll_sql):.1f} ms, p95 "
+        f"{percentile(poll_sql, 95):.1f} ms (the rest of the wall time: waiting for a core)"
     )
 
 
