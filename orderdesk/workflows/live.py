@@ -211,13 +211,13 @@ def _changed_orders(
     marked = orders.filter(number__in=watched)
     if since is not None:
         marked = marked.filter(since.q())
+    # A row gone from the scope has changed too, but has nothing to draw: it is left out.
     changed = [
         number
         for number, updated_at in marked.values_list("number", "updated_at")
         if row_version(updated_at) != rows[number]
     ]
     if not changed:
-        # A row gone from the scope is changed too, but has nothing to draw.
         return []
     in_full = orders.with_attention_reasons(timezone.now()).only(*ROW_FIELDS)
     return list(in_full.filter(number__in=changed).order_by("number"))
