@@ -101,14 +101,17 @@ def read_instances(
     extra values."""
     using = router.db_for_read(model_classes[0])
     fields = [f for model in model_classes for f in model._meta.concrete_fields]
-    result = []
-    for row in read_values(sql, params, fields):
-        values: list[Any] = []
-        start = 0
-        for model in model_classes:
-            names = [f.attname for f in model._meta.concrete_fields]
-            values.append(model.from_db(using, names, row[start : start + len(names)]))
-            start += len(names)
-        values.extend(row[start:])
-        result.append(tuple(values))
-    return result
+    # Each model's attribute names and where its columns sit in the row, worked out once.
+    spans = []
+    start = 0
+    for model in model_classes:
+        names = [f.attname for f in model._meta.concrete_fields]
+        spans.append((model, names, start, start + len(names)))
+        start += len(names)
+    return [
+        (
+            *(model.from_db(using, names, row[first:last]) for model, names, first, last in spans),
+            *row[start:],
+        )
+        for row in read_values(sql, params, fields)
+    ]
