@@ -118,8 +118,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orderdesk.web.navigation.context",
             ],
-            # {% translate %} and {% blocktranslate %} in every template without a {% load %}.
-            "builtins": ["django.templatetags.i18n"],
+            # {% translate %} and {% blocktranslate %} in every template without a {% load %};
+            # i18n_literals, listed after, renders the plain {% translate "…" %} faster.
+            "builtins": [
+                "django.templatetags.i18n",
+                "orderdesk.web.templatetags.i18n_literals",
+            ],
         },
     },
 ]

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from orderdesk.orders.models import Order, OrderEvent, OrderQuerySet
 from orderdesk.orders.queries import COUNT_CAP, Cursor, OrderFilters, counts_capped
@@ -219,7 +218,7 @@ def _changed_orders(
     ]
     if not changed:
         return []
-    in_full = orders.with_attention_reasons(timezone.now()).only(*ROW_FIELDS)
+    in_full = orders.only(*ROW_FIELDS)
     return list(in_full.filter(number__in=changed).order_by("number"))
 
 

@@ -7,7 +7,6 @@ organization, a checkout without a role), so a number never reveals that an orde
 from __future__ import annotations
 
 from django.http import Http404
-from django.utils import timezone
 
 from orderdesk.orders.models import Order, OrderQuerySet
 from orderdesk.organizations.models import ApiToken
@@ -18,13 +17,7 @@ _RELATED = ("checkout", "organization", "offer", "link", "discount_code")
 
 
 def _one(orders: OrderQuerySet, number: int) -> Order:
-    # With the reasons it requires attention (a few boolean columns): the panel shows them.
-    order = (
-        orders.select_related(*_RELATED)
-        .with_attention_reasons(timezone.now())
-        .filter(number=number)
-        .first()
-    )
+    order = orders.select_related(*_RELATED).filter(number=number).first()
     if order is None:
         raise Http404("No such order.")
     return order

@@ -18,7 +18,7 @@ from orderdesk.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
-    attention_reasons_of,
+    attention_reasons_at,
 )
 from orderdesk.orders.pricing import VatRow, vat_breakdown
 from orderdesk.payments.models import Dispute, PaymentAttempt, Refund
@@ -81,18 +81,8 @@ class OrderDetails:
 
     @cached_property
     def attention_reasons(self) -> list[AttentionReason]:
-        """Why the order is on the Requires attention tab now (none: it is not), through the
-        tab's own definition: read from the order when `workflows.lookup` annotated it, else
-        one query, run only when read."""
-        if hasattr(self.order, f"attention_{AttentionReason.ACTIONS.value}"):
-            return attention_reasons_of(self.order)
-        annotated = (
-            Order.objects.filter(pk=self.order.pk)
-            .with_attention_reasons(timezone.now())
-            .only("pk")
-            .first()
-        )
-        return attention_reasons_of(annotated) if annotated is not None else []
+        """Why the order is on the Requires attention tab now (none: it is not)."""
+        return attention_reasons_at(self.order, timezone.now())
 
     @cached_property
     def requires_attention(self) -> bool:

@@ -22,7 +22,7 @@ from orderdesk.orders.models import (
     Order,
     OrderLine,
     OrderQuerySet,
-    attention_reasons_of,
+    attention_reasons_at,
 )
 from orderdesk.orders.queries import (
     PAGE_SIZE,
@@ -58,18 +58,14 @@ BY_TIME = attrgetter("created_at", "id")
 
 @dataclass(frozen=True)
 class TableRow:
-    """One order of the table: its products in position order and the payment attempt that
-    describes its payment (None before the first)."""
+    """One order of the table: its products in position order, the payment attempt that
+    describes its payment (None before the first), and why it requires attention now (none
+    when it does not)."""
 
     order: Order
     products: list[RowLine]
     payment: RowAttempt | None
-
-    @property
-    def attention_reasons(self) -> list[AttentionReason]:
-        """Why the order requires attention now (none when it does not), from the page
-        query's `with_attention_reasons` annotation."""
-        return attention_reasons_of(self.order)
+    attention_reasons: list[AttentionReason]
 
 
 @dataclass(frozen=True)
@@ -145,9 +141,9 @@ def table_page(
 ) -> TablePage:
     """One page of `orders` (already scoped to what the caller may see) matching `filters`,
     newest first: one query for the page and two for its rows, whatever its size. Each row
-    knows the reasons it requires attention (a few boolean columns of the page query)."""
+    knows the reasons it requires attention (from the columns it loads)."""
     cursors = cursors or PageCursors()
-    orders = orders.with_attention_reasons(timezone.now()).only(*ROW_FIELDS)
+    orders = orders.only(*ROW_FIELDS)
     page = None
     if cursors.before is None and only_text_words(filters.q):
         page = _page_in_window(orders, filters, checkout_ids, after=cursors.after, size=size)
@@ -236,8 +232,9 @@ _ATTEMPT_FIELDS = fields_of(
 )
 
 
-def table_rows(orders: list[Order]) -> list[TableRow]:
-    """The rows of these orders, with their lines and payment attempts: two queries.
+def table_rows(orders: list[Order], now: dt.datetime | None = None) -> list[TableRow]:
+    """The rows of these orders, with their lines and payment attempts (two queries), and
+    the reasons each requires attention at `now` (default: now).
 
     Plain tuples instead of prefetched model instances: a page of rows is cheaper to build,
     and prefetch caches leave reference cycles (order → cache → line → order) for the garbage
@@ -265,11 +262,13 @@ def table_rows(orders: list[Order]) -> list[TableRow]:
         _ATTEMPT_FIELDS,
     ):
         attempts[order_id].append(RowAttempt(pk, provider, method, status, created_at))
+    now = now or timezone.now()
     return [
         TableRow(
             order=order,
             products=sorted(lines[order.pk], key=BY_POSITION),
             payment=relevant_attempt(attempts[order.pk]),
+            attention_reasons=attention_reasons_at(order, now),
         )
         for order in orders
     ]

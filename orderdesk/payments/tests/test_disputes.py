@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orderdesk.orders.events import EventType
-from orderdesk.orders.models import AttentionReason, Order, OrderStatus, attention_reasons_of
+from orderdesk.orders.models import AttentionReason, Order, OrderStatus, attention_reasons_at
 from orderdesk.payments.models import Dispute, DisputeStatus, PaymentAttempt
 from orderdesk.payments.providers.stripe import parse_event
 from orderdesk.payments.services import receive_notification
@@ -42,9 +42,7 @@ def decide(dispute_id: str, status: str) -> None:
 
 
 def reasons(order: Order) -> list[AttentionReason]:
-    return attention_reasons_of(
-        Order.objects.with_attention_reasons(timezone.now()).get(pk=order.pk)
-    )
+    return attention_reasons_at(Order.objects.get(pk=order.pk), timezone.now())
 
 
 def timeline(order: Order, *types: str) -> list[str]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from orderdesk.actions.models import ActionRun, ActionSnapshot, RunOperation, SnapshotStatus
 from orderdesk.catalog.models import ActionKind, ActionLevel
 from orderdesk.orders.events import Actor, EventType
-from orderdesk.orders.models import AttentionReason, Order, OrderStatus, attention_reasons_of
+from orderdesk.orders.models import AttentionReason, Order, OrderStatus, attention_reasons_at
 from orderdesk.payments.models import PaymentStatus, Refund, RefundStatus
 from orderdesk.payments.providers.base import RefundResult
 from orderdesk.payments.refunds import (
@@ -95,8 +95,7 @@ def books(order: Order) -> tuple[str, int, list[int], str, int]:
 
 
 def reasons(order: Order) -> list[AttentionReason]:
-    annotated = Order.objects.with_attention_reasons(timezone.now()).get(pk=order.pk)
-    return attention_reasons_of(annotated)
+    return attention_reasons_at(Order.objects.get(pk=order.pk), timezone.now())
 
 
 def test_a_reversed_refund_undoes_its_books_once(

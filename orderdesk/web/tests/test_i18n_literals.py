@@ -1,0 +1,86 @@
+"""The fast `{% translate "literal" %}` gives what Django's tag gives, for every literal the
+project's templates hold, in every language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.template import Context, Engine, engines
+from django.template.base import Node
+from django.templatetags.i18n import TranslateNode
+from django.utils import translation
+
+from orderdesk.warmup import project_templates
+from orderdesk.web.templatetags.i18n_literals import LiteralTranslateNode
+
+# Django's own tags only: what the templates rendered before the fast node.
+DJANGO_ONLY = Engine(builtins=["django.templatetags.i18n"])
+
+
+def _nodes(nodelist: list[Node]) -> Iterator[Node]:
+    for node in nodelist:
+        yield node
+        for attr in node.child_nodelists:
+            yield from _nodes(getattr(node, attr, None) or [])
+
+
+def _literal_nodes() -> list[LiteralTranslateNode]:
+    found: list[LiteralTranslateNode] = []
+    for name in project_templates():
+        template = engines["django"].get_template(name).template  # type: ignore[attr-defined]
+        found.extend(n for n in _nodes(template.nodelist) if isinstance(n, LiteralTranslateNode))
+    return found
+
+
+def test_the_project_templates_use_the_fast_node_for_plain_literals() -> None:
+    nodes = _literal_nodes()
+    # Hundreds of plain {% translate "…" %} tags; a change that stopped matching them (a new
+    # Django node, a settings change) would leave this list empty.
+    assert len(nodes) > 300
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_every_literal_renders_as_djangos_tag_renders_it(language: str) -> None:
+    nodes = _literal_nodes()
+    with translation.override(language):
+        for node in nodes:
+            source = '{% translate "' + node.msgid.replace("%%", "%") + '" %}'
+            expected = DJANGO_ONLY.from_string(source).render(Context())
+            assert node.render(Context()) == expected, node.msgid
+    if language != "en":
+        # The languages have catalogues: some literal changed, or the test compares nothing.
+        with translation.override(language):
+            assert any(node.render(Context()) != node.msgid for node in nodes)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{% translate "50% off" %}',
+        "{% translate \"a < b & 'c'\" %}",
+        "{% translate 'Orders' %}",
+        '{% translate "Orders" noop %}',
+        '{% translate "Orders" as label %}[{{ label }}]',
+        '{% translate "May" context "month name" %}',
+        '{% translate "orders"|upper %}',
+        "{% translate value %}",
+        "{% trans 'Orders' %}",
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "fi", "sv"])
+def test_each_form_renders_as_with_djangos_tags(source: str, language: str) -> None:
+    fast = engines["django"].from_string(source)
+    with translation.override(language):
+        expected = DJANGO_ONLY.from_string(source).render(Context({"value": "Orders <b>"}))
+        assert fast.render({"value": "Orders <b>"}) == expected
+
+
+def test_only_the_plain_form_takes_the_fast_node() -> None:
+    template = engines["django"].from_string(
+        '{% translate "Orders" %}{% translate "Orders" noop %}{% translate value %}'
+        '{% translate "Orders" context "menu" %}{% translate "x" as y %}'
+    )
+    kinds = [type(n) for n in template.template.nodelist]  # type: ignore[attr-defined]
+    assert kinds == [LiteralTranslateNode] + [TranslateNode] * 4
