@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from orderdesk.catalog.models import ActionConfig, ActionKind, ActionLevel, Product
+from orderdesk.lib.models import LabelledChoices
 from orderdesk.orders.models import Order
 
 
@@ -21,7 +22,7 @@ class SnapshotStatus(models.TextChoices):
     REVOKED = "revoked", _("Access removed")
 
 
-class ActionSnapshot(models.Model):
+class ActionSnapshot(LabelledChoices):
     """An action configured for an order, frozen when the order was opened."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="action_snapshots")
@@ -88,7 +89,7 @@ class RunStatus(models.TextChoices):
     ACTIVE = nonmember(("queued", "running"))
 
 
-class ActionRun(models.Model):
+class ActionRun(LabelledChoices):
     """One execution of a snapshot; also the outbox row a worker claims."""
 
     snapshot = models.ForeignKey(ActionSnapshot, on_delete=models.CASCADE, related_name="runs")

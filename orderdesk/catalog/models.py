@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from orderdesk.lib.models import LabelledChoices
 from orderdesk.organizations.models import Checkout
 
 
@@ -88,7 +89,7 @@ class AddOnEffect(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrades a product")
 
 
-class AddOn(models.Model):
+class AddOn(LabelledChoices):
     """An extra product on an offer: ticked on the page (bump) or a step before payment."""
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="add_ons")
@@ -179,7 +180,7 @@ class ActionKind(models.TextChoices):
     CUSTOM_EMAIL = "custom_email", _("Custom email")
 
 
-class ActionConfig(models.Model):
+class ActionConfig(LabelledChoices):
     """A post-purchase action as configured now; orders keep snapshots of it."""
 
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="action_configs")

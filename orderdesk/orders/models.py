@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from orderdesk.catalog.models import CheckoutLink, DiscountCode, Offer, Product
+from orderdesk.lib.models import LabelledChoices
 from orderdesk.orders.folding import Fold, SearchText
 from orderdesk.organizations.models import ApiToken, Checkout, Organization
 
@@ -174,7 +175,7 @@ def new_checkout_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Order(models.Model):
+class Order(LabelledChoices):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
     checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
     # Sequential per organization (orders/numbers.py); staff pages and the staff API use
@@ -344,7 +345,7 @@ class LineKind(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrade")
 
 
-class OrderLine(models.Model):
+class OrderLine(LabelledChoices):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=12, choices=LineKind.choices, default=LineKind.MAIN)
     product = models.ForeignKey(
@@ -396,7 +397,7 @@ class ActorType(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
-class OrderEvent(models.Model):
+class OrderEvent(LabelledChoices):
     """One entry of an order's timeline: what happened and who did it."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

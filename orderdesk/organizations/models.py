@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from orderdesk.lib.models import LabelledChoices
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -160,7 +162,7 @@ class CheckoutMembership(models.Model):
         return f"{self.user} {self.role} on {self.checkout}"
 
 
-class ApiToken(models.Model):
+class ApiToken(LabelledChoices):
     """A token for the merchant's developers, with a checkout role like a user's."""
 
     checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="api_tokens")

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from orderdesk.lib.models import LabelledChoices
 from orderdesk.orders.models import Order, OrderLine
 from orderdesk.organizations.models import ApiToken, Checkout
 
@@ -44,7 +45,7 @@ class PaymentAttemptQuerySet(models.QuerySet["PaymentAttempt"]):
         return self.filter(status__in=PaymentStatus.SETTLED)
 
 
-class PaymentAttempt(models.Model):
+class PaymentAttempt(LabelledChoices):
     """One try to pay an order; an order may have several."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_attempts")
@@ -133,7 +134,7 @@ class RefundSettlement(models.TextChoices):
     ELSEWHERE = "elsewhere", _("Returned outside Orderdesk")
 
 
-class Refund(models.Model):
+class Refund(LabelledChoices):
     """Money returned for some of an order's lines, or the intent to return it."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
@@ -278,7 +279,7 @@ class DisputeStatus(models.TextChoices):
     )
 
 
-class Dispute(models.Model):
+class Dispute(LabelledChoices):
     """A cardholder's dispute (chargeback or inquiry) of an order's payment, as the provider
     reports it; one row per provider dispute, updated by each of its events."""
 

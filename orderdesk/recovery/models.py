@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from orderdesk.lib.models import LabelledChoices
 from orderdesk.orders.models import Order
 from orderdesk.organizations.models import ApiToken, Checkout
 
@@ -26,7 +27,7 @@ class JobStatus(models.TextChoices):
     UNFINISHED = nonmember(("queued", "running"))
 
 
-class BulkJob(models.Model):
+class BulkJob(LabelledChoices):
     """One verb over a fixed set of orders of one checkout, run in the background.
 
     The set is written as items when the job is made, so the job does what its confirmation
