@@ -1,28 +1,59 @@
-"""`{% translate "literal" %}` rendered by one `gettext` call.
+"""`{% translate "literal" %}` rendered from a table of each literal's translations.
 
-Django's `{% translate %}` builds a lazy string for its literal on every render, casts it, and
-passes the result through `render_value_in_context` (localize, time zone, escaping) only to
-find a safe string: about 6 µs a tag. The orders page renders 83 of them, the page with an
-order's panel open 140 (issue 11's benchmark counts every 0.1 ms). For the
-plain form, a string literal with no filter, context, `noop` or `as`, this node gives the same
-text for ~2 µs; every other form keeps Django's node.
+Django's `{% translate %}` builds a lazy string for its literal on every render, casts it
+(`gettext`, which finds the active language through an `asgiref.local.Local`), and passes
+the result through `render_value_in_context` (localize, time zone, escaping) only to find a
+safe string: ~55 function calls, about 6 µs, a tag. The orders page renders 83 of them, the
+page with an order's panel open 140 (issue 11's benchmark counts every 0.1 ms). For the
+plain form, a string literal with no filter, context, `noop` or `as`, this node gives the
+same text from a table keyed by language and literal, the language read once per template
+rendered (kept in its render context); every other form keeps Django's node.
 
-Settings list this library after `django.templatetags.i18n` in the template builtins, so
-its `translate` and `trans` tags are the ones a template without `{% load i18n %}` gets
-(a template that loads `i18n` itself gets Django's, which gives the same text).
-`makemessages` reads the tags' text, not the library, so extraction is unchanged.
+`{% language %}` switches the language inside a template, so this library's version of it
+records the switch in the render context too. The table is emptied when a setting that
+changes translations changes (tests), as Django's own caches are.
+
+Settings list this library after `django.templatetags.i18n` in the template builtins, so its
+tags are the ones a template without `{% load i18n %}` gets (a template that loads `i18n`
+itself gets Django's, which give the same text). `makemessages` reads the tags' text, not
+the library, so extraction is unchanged.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
-from django.template.base import Node, Parser, Token, Variable
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.template.base import Node, NodeList, Parser, Token, Variable
 from django.template.context import Context
-from django.templatetags.i18n import TranslateNode, do_translate
+from django.templatetags.i18n import LanguageNode, TranslateNode, do_translate
+from django.templatetags.i18n import language as do_language
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
 
 register = template.Library()
+
+# (language, msgid) -> the text the tag renders.
+_texts: dict[tuple[str | None, str], SafeString] = {}
+# The render context's key for the language of the template being rendered.
+_LANGUAGE = "orderdesk.i18n_literals.language"
+_TRANSLATION_SETTINGS = {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "USE_I18N", "INSTALLED_APPS"}
+
+
+@receiver(setting_changed)
+def _forget_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in _TRANSLATION_SETTINGS:
+        _texts.clear()
+
+
+def _language(context: Context) -> str | None:
+    render_context = context.render_context
+    language = render_context.get(_LANGUAGE)
+    if language is None:
+        language = render_context[_LANGUAGE] = translation.get_language()
+    return language
 
 
 class LiteralTranslateNode(Node):
@@ -33,13 +64,34 @@ class LiteralTranslateNode(Node):
 
     def __init__(self, msgid: str) -> None:
         # Variable.resolve doubles percent signs before gettext (the catalogues hold them
-        # doubled) and TranslateNode.render restores them after.
-        # Safe as Django's Variable marks a template's literal: the author's own markup.
+        # doubled) and TranslateNode.render restores them after. Safe as Django's Variable
+        # marks a template's literal: the author's own markup.
         self.msgid = mark_safe(msgid.replace("%", "%%"))  # noqa: S308
 
     def render(self, context: Context) -> SafeString:
-        # gettext keeps a safe msgid's translation safe; replace() returns a plain str.
-        return mark_safe(gettext(self.msgid).replace("%%", "%"))  # noqa: S308
+        key = (_language(context), self.msgid)
+        text = _texts.get(key)
+        if text is None:
+            # gettext keeps a safe msgid's translation safe; replace() returns a plain str.
+            translated = translation.gettext(self.msgid).replace("%%", "%")
+            text = _texts[key] = mark_safe(translated)  # noqa: S308
+        return text
+
+
+class SwitchedLanguageNode(LanguageNode):
+    """`{% language %}` that tells the literals inside it the language it switched to."""
+
+    def render(self, context: Context) -> str:
+        render_context = context.render_context
+        outside = render_context.get(_LANGUAGE)
+        with translation.override(self.language.resolve(context)):
+            # Set in place: a pushed layer would hide the render context's other state
+            # (the blocks of an extended template) from the tags inside.
+            render_context[_LANGUAGE] = translation.get_language()
+            try:
+                return self.nodelist.render(context)
+            finally:
+                render_context[_LANGUAGE] = outside
 
 
 def _literal(node: TranslateNode) -> str | None:
@@ -60,3 +112,10 @@ def translate(parser: Parser, token: Token) -> Node:
     node = do_translate(parser, token)
     literal = _literal(node)
     return node if literal is None else LiteralTranslateNode(literal)
+
+
+@register.tag("language")
+def language(parser: Parser, token: Token) -> Node:
+    node = do_language(parser, token)
+    nodelist: NodeList = node.nodelist
+    return SwitchedLanguageNode(nodelist, node.language)

@@ -4,6 +4,7 @@ project's templates hold, in every language."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.templatetags.i18n import TranslateNode
 from django.utils import translation
 
 from orderdesk.warmup import project_templates
+from orderdesk.web.templatetags import i18n_literals
 from orderdesk.web.templatetags.i18n_literals import LiteralTranslateNode
 
 # Django's own tags only: what the templates rendered before the fast node.
@@ -67,6 +69,9 @@ def test_every_literal_renders_as_djangos_tag_renders_it(language: str) -> None:
         '{% translate "orders"|upper %}',
         "{% translate value %}",
         "{% trans 'Orders' %}",
+        '{% translate "Orders" %}{% language "fi" %}{% translate "Orders" %}'
+        '{% language "sv" %}{% translate "Orders" %}{% endlanguage %}'
+        '{% translate "Orders" %}{% endlanguage %}{% translate "Orders" %}',
     ],
 )
 @pytest.mark.parametrize("language", ["en", "fi", "sv"])
@@ -84,3 +89,23 @@ def test_only_the_plain_form_takes_the_fast_node() -> None:
     )
     kinds = [type(n) for n in template.template.nodelist]  # type: ignore[attr-defined]
     assert kinds == [LiteralTranslateNode] + [TranslateNode] * 4
+
+
+def test_a_language_switch_inside_an_extended_template_keeps_its_blocks() -> None:
+    engine = engines["django"].engine  # type: ignore[attr-defined]
+    base = engine.from_string("[{% block x %}{% endblock %}]")
+    child = engine.from_string(
+        '{% extends base %}{% block x %}{% translate "Orders" %}'
+        '{% language "fi" %}{% translate "Orders" %}{% endlanguage %}{% endblock %}'
+    )
+    with translation.override("en"):
+        assert child.render(Context({"base": base})) == "[OrdersTilaukset]"
+
+
+def test_a_changed_catalogue_setting_empties_the_table(settings: Any) -> None:
+    source = engines["django"].from_string('{% translate "Orders" %}')
+    with translation.override("fi"):
+        assert source.render({}) == "Tilaukset"
+    assert i18n_literals._texts
+    settings.LOCALE_PATHS = [*settings.LOCALE_PATHS]
+    assert not i18n_literals._texts
