@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db import models
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from orderdesk.actions.models import ActionRun, ActionSnapshot, SnapshotStatus
 from orderdesk.actions.services import can_send_receipt
+from orderdesk.lib.rows import read_instances, select_list
 from orderdesk.orders.models import (
     AttentionReason,
     Order,
@@ -98,6 +100,19 @@ class OrderDetails:
         ]
 
 
+def _of_order[M: models.Model](model: type[M], order: Order, order_by: str) -> list[M]:
+    """`model`'s rows of the order in `order_by`'s order (columns of its own table).
+
+    Written out (lib.rows): each such ORM query of the panel cost ~0.4 ms of Python to build
+    and compile, more than the database takes to answer it."""
+    table = model._meta.db_table
+    sql = (
+        f"SELECT {select_list(model, 't')} FROM {table} t"  # noqa: S608 - names from the model
+        f" WHERE t.order_id = %s ORDER BY {order_by}"
+    )
+    return [row[0] for row in read_instances(sql, [order.pk], [model])]
+
+
 def load_order_details(order: Order) -> OrderDetails:
     """The panel's data: lines, VAT per rate, refunds, attempts, actions with runs, timeline.
 
@@ -118,7 +133,7 @@ def load_order_details(order: Order) -> OrderDetails:
         .select_related("created_by", "created_by_token", "payment_attempt")
         .prefetch_related("lines__order_line")
     )
-    attempts = list(PaymentAttempt.objects.filter(order=order).order_by("created_at", "pk"))
+    attempts = _of_order(PaymentAttempt, order, "t.created_at, t.id")
     snapshots = list(
         ActionSnapshot.objects.filter(order=order)
         .select_related("product")
@@ -126,8 +141,8 @@ def load_order_details(order: Order) -> OrderDetails:
             Prefetch("runs", queryset=ActionRun.objects.order_by("-created_at", "-pk"))
         )
     )
-    events = list(order.events.order_by("created_at", "pk"))
-    disputes = list(Dispute.objects.filter(order=order).order_by("opened_at", "pk"))
+    events = _of_order(OrderEvent, order, "t.created_at, t.id")
+    disputes = _of_order(Dispute, order, "t.opened_at, t.id")
     return OrderDetails(
         order=order,
         general=general,
