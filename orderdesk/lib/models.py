@@ -21,14 +21,13 @@ class LabelledChoices(models.Model):
         abstract = True
 
     def _get_FIELD_display(self, field: models.Field[Any, Any]) -> Any:
-        labels = field.__dict__.get("_labels_by_value")
-        if labels is None:
-            # The values are plain strings or numbers; the labels stay lazy, cast below in
-            # the active language.
-            labels = field.__dict__["_labels_by_value"] = dict(field.flatchoices)
         value = getattr(self, field.attname)
         try:
+            labels = field.__dict__.get("_labels_by_value")
+            if labels is None:
+                # The labels stay lazy, cast below in the active language.
+                labels = field.__dict__["_labels_by_value"] = dict(field.flatchoices)
             label = labels.get(value, value)
-        except TypeError:  # an unhashable value (a list): Django's way handles it
+        except TypeError:  # an unhashable value or choice (a list): Django's way handles it
             return super()._get_FIELD_display(field)  # type: ignore[misc]
         return force_str(label, strings_only=True)

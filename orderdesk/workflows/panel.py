@@ -110,7 +110,11 @@ def _of_order[M: models.Model](model: type[M], order: Order, order_by: str) -> l
         f"SELECT {select_list(model, 't')} FROM {table} t"  # noqa: S608 - names from the model
         f" WHERE t.order_id = %s ORDER BY {order_by}"
     )
-    return [row[0] for row in read_instances(sql, [order.pk], [model])]
+    rows = [row[0] for row in read_instances(sql, [order.pk], [model])]
+    for row in rows:
+        # As the ORM's related query would: `row.order` is this order, not a query.
+        row._state.fields_cache["order"] = order
+    return rows
 
 
 def load_order_details(order: Order) -> OrderDetails:

@@ -219,6 +219,8 @@ def _window_edge(
     of order_checkout_created. Written out (lib.rows): a search that finds nothing reads it
     before it asks the trigram index, and the ORM's form cost ~0.4 ms to build and compile."""
     ids = list(checkout_ids)
+    if not ids:
+        return None
     marks = ", ".join(["%s"] * len(ids))
     params: list[object] = [*ids]
     older = ""

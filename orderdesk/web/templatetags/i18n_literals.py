@@ -21,6 +21,7 @@ the library, so extraction is unchanged.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django import template
@@ -31,6 +32,7 @@ from django.template.context import Context
 from django.templatetags.i18n import LanguageNode, TranslateNode, do_translate
 from django.templatetags.i18n import language as do_language
 from django.utils import translation
+from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -45,6 +47,14 @@ _TRANSLATION_SETTINGS = {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "USE_I18N
 @receiver(setting_changed)
 def _forget_texts(*, setting: str, **kwargs: Any) -> None:
     if setting in _TRANSLATION_SETTINGS:
+        _texts.clear()
+
+
+@receiver(file_changed)
+def _forget_texts_of_changed_catalogue(*, file_path: Path, **kwargs: Any) -> None:
+    # runserver reloads a changed .mo without restarting (Django's own receiver); returns
+    # None so that receiver still runs.
+    if file_path.suffix == ".mo":
         _texts.clear()
 
 

@@ -4,6 +4,7 @@ project's templates hold, in every language."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.template import Context, Engine, engines
 from django.template.base import Node
 from django.templatetags.i18n import TranslateNode
 from django.utils import translation
+from django.utils.autoreload import file_changed
 
 from orderdesk.warmup import project_templates
 from orderdesk.web.templatetags import i18n_literals
@@ -108,4 +110,13 @@ def test_a_changed_catalogue_setting_empties_the_table(settings: Any) -> None:
         assert source.render({}) == "Tilaukset"
     assert i18n_literals._texts
     settings.LOCALE_PATHS = [*settings.LOCALE_PATHS]
+    assert not i18n_literals._texts
+
+
+def test_a_changed_catalogue_file_empties_the_table() -> None:
+    engines["django"].from_string('{% translate "Orders" %}').render({})
+    assert i18n_literals._texts
+    file_changed.send(sender=None, file_path=Path("locale/fi/LC_MESSAGES/django.py"))
+    assert i18n_literals._texts
+    file_changed.send(sender=None, file_path=Path("locale/fi/LC_MESSAGES/django.mo"))
     assert not i18n_literals._texts

@@ -77,10 +77,14 @@ def test_requires_attention_is_read_from_the_order_without_a_query(
     # disputes
     with django_assert_num_queries(7):
         details = load_order_details(late)
-    # The reasons come from the order's own fields: reading them costs nothing.
+    # The reasons come from the order's own fields: reading them costs nothing, nor does
+    # the order of what was read with it.
     with django_assert_num_queries(0):
         assert details.requires_attention is True
         assert details.attention_reasons == [AttentionReason.ACTIONS]
+        assert details.payments
+        assert all(attempt.order is late for attempt in details.payments)
+        assert all(event.order is late for event in details.timeline)
     assert load_order_details(fine).requires_attention is False
     # However the order was loaded.
     plain = load_order_details(Order.objects.get(pk=late.pk))

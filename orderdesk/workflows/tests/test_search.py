@@ -190,3 +190,7 @@ def test_the_table_page_is_the_same_through_the_window_or_the_index(
     pages = [[row.order.number for row in page.rows] for page in (first, second, third)]
     assert pages == [ainos[:2], ainos[2:4], ainos[4:]]
     assert third.older is None
+
+
+def test_no_checkout_has_no_window() -> None:
+    assert table._window_edge([], None, 5) is None
