@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -273,19 +274,39 @@ def test_an_export_closed_midway_closes_its_helper_connection(
     _orders(world)
     monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
     monkeypatch.setattr(exports, "SPLIT_MIN", 2)
+    connect = psycopg.connect
+    helpers: list[psycopg.Connection[Any]] = []
 
-    def backends() -> int:
+    def kept(**params: Any) -> psycopg.Connection[Any]:
+        helpers.append(helper := connect(**params))
+        return helper
+
+    monkeypatch.setattr(psycopg, "connect", kept)
+
+    def running(pid: int) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            )
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
             (count,) = cursor.fetchone()
-        return int(count)
+        return bool(count)
 
-    before = backends()
     pieces = stream_orders_csv(
         Order.objects.order_by("-created_at", "-pk"), tz=HELSINKI, chunk_size=6
     )
-    next(pieces), next(pieces), next(pieces)  # the header and both halves of the first chunk
-    pieces.close()  # as Django closes the response of a client gone mid-download
-    assert backends() == before
+    try:
+        next(pieces), next(pieces), next(pieces)  # the header and both halves of the first chunk
+        [helper] = helpers
+        pid = helper.info.backend_pid
+        assert running(pid)
+        pieces.close()  # as Django closes the response of a client gone mid-download
+        assert helper.closed
+        # Its backend is the helper's by pid, not by a count of the database's backends: closing
+        # a connection returns before its backend has exited, so another test's helper may still
+        # be listed for a moment (a count taken at once failed now and then under load).
+        deadline = time.monotonic() + 10
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not running(pid)
+    finally:
+        # A helper left open would hold its snapshot's locks and block the test's teardown.
+        for helper in helpers:
+            helper.close()
