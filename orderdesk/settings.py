@@ -119,10 +119,12 @@ TEMPLATES = [
                 "orderdesk.web.navigation.context",
             ],
             # {% translate %} and {% blocktranslate %} in every template without a {% load %};
-            # i18n_literals, listed after, renders the plain {% translate "…" %} faster.
+            # i18n_literals, listed after, renders the plain {% translate "…" %} faster, and
+            # constant_urls a {% url 'name' %} without arguments.
             "builtins": [
                 "django.templatetags.i18n",
                 "orderdesk.web.templatetags.i18n_literals",
+                "orderdesk.web.templatetags.constant_urls",
             ],
         },
     },
