@@ -27,6 +27,8 @@ from django.template.defaulttags import url as do_url
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
 
+from orderdesk.web.templatetags.render_once import once_per_render
+
 register = template.Library()
 
 # (URLconf, script prefix, view name) -> its URL.
@@ -41,11 +43,7 @@ def _forget_urls(*, setting: str, **kwargs: Any) -> None:
 
 
 def _scope(context: Context) -> tuple[Any, str]:
-    render_context = context.render_context
-    scope = render_context.get(_SCOPE)
-    if scope is None:
-        scope = render_context[_SCOPE] = (get_urlconf(), get_script_prefix())
-    return scope
+    return once_per_render(context, _SCOPE, lambda: (get_urlconf(), get_script_prefix()))
 
 
 class ConstantURLNode(Node):

@@ -35,6 +35,8 @@ from django.utils import translation
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
+from orderdesk.web.templatetags.render_once import once_per_render
+
 register = template.Library()
 
 # (language, msgid) -> the text the tag renders.
@@ -59,11 +61,7 @@ def _forget_texts_of_changed_catalogue(*, file_path: Path, **kwargs: Any) -> Non
 
 
 def _language(context: Context) -> str | None:
-    render_context = context.render_context
-    language = render_context.get(_LANGUAGE)
-    if language is None:
-        language = render_context[_LANGUAGE] = translation.get_language()
-    return language
+    return once_per_render(context, _LANGUAGE, translation.get_language)
 
 
 class LiteralTranslateNode(Node):
@@ -93,7 +91,7 @@ class SwitchedLanguageNode(LanguageNode):
 
     def render(self, context: Context) -> str:
         render_context = context.render_context
-        outside = render_context.get(_LANGUAGE)
+        outside = _language(context)
         with translation.override(self.language.resolve(context)):
             # Set in place: a pushed layer would hide the render context's other state
             # (the blocks of an extended template) from the tags inside.

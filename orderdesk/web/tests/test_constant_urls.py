@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.template import Context, Engine, engines
-from django.template.base import Node
 from django.urls import set_script_prefix
 
-from orderdesk.warmup import project_templates
+from orderdesk.testing.templates import project_nodes
 from orderdesk.web.templatetags import constant_urls
 from orderdesk.web.templatetags.constant_urls import ConstantURLNode
 
 DJANGO_ONLY = Engine()
 
 
-def _nodes(nodelist: list[Node]) -> Iterator[Node]:
-    for node in nodelist:
-        yield node
-        for attr in node.child_nodelists:
-            yield from _nodes(getattr(node, attr, None) or [])
-
-
-def _constant_nodes() -> list[ConstantURLNode]:
-    found: list[ConstantURLNode] = []
-    for name in project_templates():
-        template = engines["django"].get_template(name).template  # type: ignore[attr-defined]
-        found.extend(n for n in _nodes(template.nodelist) if isinstance(n, ConstantURLNode))
-    return found
-
-
 @pytest.mark.parametrize("prefix", ["/", "/desk/"])
 def test_every_constant_url_of_the_templates_is_djangos(prefix: str) -> None:
-    nodes = _constant_nodes()
+    nodes = project_nodes(ConstantURLNode)
     assert len(nodes) > 30
     set_script_prefix(prefix)
     try:

@@ -3,19 +3,17 @@ project's templates hold, in every language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.template import Context, Engine, engines
-from django.template.base import Node
 from django.templatetags.i18n import TranslateNode
 from django.utils import translation
 from django.utils.autoreload import file_changed
 
-from orderdesk.warmup import project_templates
+from orderdesk.testing.templates import project_nodes
 from orderdesk.web.templatetags import i18n_literals
 from orderdesk.web.templatetags.i18n_literals import LiteralTranslateNode
 
@@ -23,23 +21,8 @@ from orderdesk.web.templatetags.i18n_literals import LiteralTranslateNode
 DJANGO_ONLY = Engine(builtins=["django.templatetags.i18n"])
 
 
-def _nodes(nodelist: list[Node]) -> Iterator[Node]:
-    for node in nodelist:
-        yield node
-        for attr in node.child_nodelists:
-            yield from _nodes(getattr(node, attr, None) or [])
-
-
-def _literal_nodes() -> list[LiteralTranslateNode]:
-    found: list[LiteralTranslateNode] = []
-    for name in project_templates():
-        template = engines["django"].get_template(name).template  # type: ignore[attr-defined]
-        found.extend(n for n in _nodes(template.nodelist) if isinstance(n, LiteralTranslateNode))
-    return found
-
-
 def test_the_project_templates_use_the_fast_node_for_plain_literals() -> None:
-    nodes = _literal_nodes()
+    nodes = project_nodes(LiteralTranslateNode)
     # Hundreds of plain {% translate "…" %} tags; a change that stopped matching them (a new
     # Django node, a settings change) would leave this list empty.
     assert len(nodes) > 300
@@ -47,7 +30,7 @@ def test_the_project_templates_use_the_fast_node_for_plain_literals() -> None:
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
 def test_every_literal_renders_as_djangos_tag_renders_it(language: str) -> None:
-    nodes = _literal_nodes()
+    nodes = project_nodes(LiteralTranslateNode)
     with translation.override(language):
         for node in nodes:
             source = '{% translate "' + node.msgid.replace("%%", "%") + '" %}'
