@@ -212,40 +212,48 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
 
 def _roll_up_hours(checkout: Checkout, target: dt.datetime) -> int:
     """Add the UTC hours before `target` that the hourly rollup lacks; returns how many."""
-    added = 0
-    while True:
-        with transaction.atomic():
-            state = RollupState.objects.select_for_update().get(checkout=checkout)
-            if state.hours_until is None:
-                state.hours_until = _first_hour(checkout.pk, target)
-            if state.hours_until >= target:
-                state.save()
-                return added
-            end = min(state.hours_until + _CHUNK, target)
-            _build_hours(checkout.pk, state.hours_until, end)
-            added += int((end - state.hours_until) / _HOUR)
-            state.hours_until = end
-            state.save()
+    return _advance(checkout, target, "hours_until", _build_hours)
 
 
 def _roll_up_parts(checkout: Checkout, target: dt.datetime) -> int:
     """Add the parts of the UTC hours before `target` that the rollup lacks; returns how
-    many hours."""
+    many hours. Parts come from the hours: never past what the hours have rolled up."""
+    return _advance(
+        checkout,
+        target,
+        "parts_until",
+        _build_parts,
+        cap=lambda state: state.hours_until,
+    )
+
+
+def _advance(
+    checkout: Checkout,
+    target: dt.datetime,
+    until: str,
+    build: Callable[[int, dt.datetime, dt.datetime], object],
+    cap: Callable[[RollupState], dt.datetime | None] | None = None,
+) -> int:
+    """Move the checkout's `RollupState.<until>` up to `target` and `cap(state)` (nothing
+    while the cap is None), a chunk of hours at a time, each built by `build` in its own transaction under the state's row
+    lock, so two workers never build the same hours; returns how many hours were added."""
     added = 0
     while True:
         with transaction.atomic():
             state = RollupState.objects.select_for_update().get(checkout=checkout)
-            if state.parts_until is None:
-                state.parts_until = _first_hour(checkout.pk, target)
-            # Parts come from the hours: never past what the hours have rolled up.
-            limit = min(target, state.hours_until or state.parts_until)
-            if state.parts_until >= limit:
+            start = getattr(state, until)
+            if start is None:
+                start = _first_hour(checkout.pk, target)
+                setattr(state, until, start)
+            bound = cap(state) if cap is not None else target
+            limit = start if bound is None else min(target, bound)
+            if start >= limit:
                 state.save()
                 return added
-            end = min(state.parts_until + _CHUNK, limit)
-            _build_parts(checkout.pk, state.parts_until, end)
-            added += int((end - state.parts_until) / _HOUR)
-            state.parts_until = end
+            end = min(start + _CHUNK, limit)
+            build(checkout.pk, start, end)
+            added += int((end - start) / _HOUR)
+            setattr(state, until, end)
             state.save()
 
 
