@@ -436,6 +436,27 @@ class RolledHours(_Rolled):
     currency: OneCurrency = None
     parts: tuple[tuple[dt.datetime, int], ...] = ()
 
+    def _of_hours(
+        self,
+        model: type[SalesHour | SalesHourPart],
+        condition: Q,
+        grain: Grain,
+        measure: str,
+        start: dt.datetime,
+        end: dt.datetime,
+    ) -> QuerySet[Any]:
+        """The checkouts' rows of `model` in [start, end) matching `condition`, with some of
+        `measure`, in the currency asked for."""
+        rows = model.objects.filter(
+            condition,
+            checkout_id__in=self.checkout_ids,
+            grain=grain,
+            hour__gte=start,
+            hour__lt=end,
+            **{f"{measure}__gt": 0},
+        )
+        return _only(rows, "currency", self.currency)
+
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
     ) -> list[Row]:
@@ -448,17 +469,9 @@ class RolledHours(_Rolled):
         within = functools.reduce(
             operator.or_, (Q(hour__gte=a, hour__lt=b) for a, b in self.ranges)
         )
-        hours = SalesHour.objects.filter(
-            within,
-            checkout_id__in=self.checkout_ids,
-            grain=grain,
-            hour__gte=start,
-            hour__lt=end,
-            **{f"{measure}__gt": 0},
-        )
+        hours = self._of_hours(SalesHour, within, grain, measure, start, end)
         if self.skip:
             hours = hours.exclude(hour__in=sorted(self.skip))
-        hours = _only(hours, "currency", self.currency)
         if per is None:
             return list(
                 hours.annotate(day=Value(None, DateField()))
@@ -477,15 +490,7 @@ class RolledHours(_Rolled):
                     for minutes in sorted({m for _, m in self.parts})
                 ),
             )
-            before = SalesHourPart.objects.filter(
-                cuts,
-                checkout_id__in=self.checkout_ids,
-                grain=grain,
-                hour__gte=start,
-                hour__lt=end,
-                **{f"{measure}__gt": 0},
-            )
-            before = _only(before, "currency", self.currency)
+            before = self._of_hours(SalesHourPart, cuts, grain, measure, start, end)
             rows = _moved_back(rows, _numbered(before, instants, keys, sums), keys)
         for row in rows:
             row["day"] = days[row.pop("bucket") - 1]
