@@ -28,6 +28,19 @@ LEFT, RIGHT, TOP, BOTTOM = 72, 16, 12, 36
 Number = Decimal | int
 
 
+class _Texts(dict[Number, str]):
+    """Each distinct value's text, formatted and escaped on first use: a chart of a year by
+    day repeats a few hundred values over a few thousand dots."""
+
+    def __init__(self, fmt: Callable[[Number], str]) -> None:
+        super().__init__()
+        self.fmt = fmt
+
+    def __missing__(self, value: Number) -> str:
+        text = self[value] = conditional_escape(self.fmt(value))
+        return text
+
+
 @dataclass(frozen=True)
 class Series:
     label: str
@@ -161,7 +174,7 @@ def line_chart(
     # value's text, are formatted and escaped once per chart, not once per dot.
     xs = [f"{x_of(i):.1f}" for i in range(len(buckets))]
     labels = [conditional_escape(bucket_label(day, granularity)) for day in buckets]
-    texts: dict[Number, str] = {}
+    texts = _Texts(fmt)
     for s in series:
         ys = [f"{y_of(v):.1f}" for v in s.values]
         points = " ".join(f"{x},{y}" for x, y in zip(xs, ys, strict=True))
@@ -174,9 +187,7 @@ def line_chart(
         )
         colour, label = conditional_escape(s.colour), conditional_escape(s.label)
         for i, value in enumerate(s.values):
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = conditional_escape(fmt(value))
+            text = texts[value]
             parts.append(
                 f'<circle cx="{xs[i]}" cy="{ys[i]}" r="3" fill="{colour}">'
                 f"<title>{label} · {labels[i]}: {text}</title></circle>"
@@ -214,7 +225,7 @@ def stacked_bar_chart(
     # As in line_chart: what repeats is formatted and escaped once per chart.
     colours = [conditional_escape(s.colour) for s in series]
     names = [conditional_escape(s.label) for s in series]
-    texts: dict[Number, str] = {}
+    texts = _Texts(fmt)
     shares: dict[tuple[Number, Number], str] = {}
     width = f"{bar_w:.1f}"
     for i, day in enumerate(buckets):
@@ -234,9 +245,7 @@ def stacked_bar_chart(
                     if totals[i]
                     else ""
                 )
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = conditional_escape(fmt(value))
+            text = texts[value]
             parts.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{width}" height="{h:.1f}" fill="{colour}">'
                 f"<title>{name} · {label}: {text}{share}</title></rect>"
