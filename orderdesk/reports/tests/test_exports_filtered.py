@@ -108,6 +108,14 @@ def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
 
 
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first chunk of two orders, and every later chunk's second half written by the helper
+    connection (the PostgreSQL tests below)."""
+    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
+
+
 @pytest.mark.usefixtures("tiny_chunks")
 @pytest.mark.parametrize(
     ("query", "keep"),
@@ -223,12 +231,11 @@ def test_a_filtered_export_split_between_two_connections_has_the_same_bytes(
 
 
 @postgresql_only
+@pytest.mark.usefixtures("small_chunks")
 def test_orders_changed_during_an_export_stay_as_they_were_on_both_connections(
     world: factories.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     given = _orders(world)
-    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
     connect = psycopg.connect
     renamed: list[int] = []
 
@@ -250,12 +257,11 @@ def test_orders_changed_during_an_export_stay_as_they_were_on_both_connections(
 
 
 @postgresql_only
+@pytest.mark.usefixtures("small_chunks")
 def test_an_export_whose_helper_cannot_connect_writes_every_chunk_itself(
     world: factories.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     given = _orders(world)
-    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
 
     def refused(**params: object) -> psycopg.Connection[object]:
         raise psycopg.OperationalError("too many clients already")
@@ -268,12 +274,11 @@ def test_an_export_whose_helper_cannot_connect_writes_every_chunk_itself(
 
 
 @postgresql_only
+@pytest.mark.usefixtures("small_chunks")
 def test_an_export_closed_midway_closes_its_helper_connection(
     world: factories.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _orders(world)
-    monkeypatch.setattr(exports, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(exports, "SPLIT_MIN", 2)
     connect = psycopg.connect
     helpers: list[psycopg.Connection[Any]] = []
 
