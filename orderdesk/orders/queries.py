@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.validators import validate_email
@@ -176,6 +176,33 @@ def filter_orders(
         for word in search_words(filters.q):
             qs = qs.filter(_word(word, references, text_index=text_index))
     return qs
+
+
+def tag_index_ids(
+    filters: OrderFilters, checkout_ids: Collection[int]
+) -> QuerySet[OrderTag, int] | None:
+    """The ids of the checkouts' orders that `filters` keep, newest first by (created_at, id),
+    read from the tag index alone; None unless the filters are a tag and nothing else.
+
+    For a whole list of ids (an export), the semi join of `filter_orders` reads the tag's rows
+    and every order of the checkout (~0.3 s for the 20,287 orders of a tag on 3 % of a million;
+    walking newest first costs as much per order found). Each tag row carries its order's
+    checkout and created_at (written with the order by `services.open_order`; an order's tags
+    never change), and `ordertag_folded_order` holds them in the table's order, so the same ids
+    are one index-only range scan (~3 ms). Same orders as `filter_orders(
+    Order.objects.filter(checkout_id__in=checkout_ids), filters, checkout_ids=checkout_ids)`
+    ordered by ("-created_at", "-pk"): `orders/tests/test_queries.py` holds the two alike.
+    """
+    if not filters.tag or replace(filters, tag="") != OrderFilters():
+        return None
+    return (
+        OrderTag.objects.filter(checkout_id__in=list(checkout_ids), folded=Fold(Value(filters.tag)))
+        .order_by("-created_at", "-order_id")
+        .values_list("order_id", flat=True)
+        # Two tags of an order that fold alike ("Event", "event") are two rows with the same
+        # created_at: next to each other in this order, so DISTINCT costs a comparison.
+        .distinct()
+    )
 
 
 def search_words(q: str) -> list[str]:

@@ -293,11 +293,14 @@ def stream_orders_csv(
     chunk_size: int | None = None,
     language: str = "en",
     excel: bool = False,
+    ids: QuerySet[Any, int] | None = None,
 ) -> Generator[str, None, None]:
     """Yield the CSV text: the header first, then one piece per chunk of orders.
 
     `excel` starts the file with a UTF-8 byte order mark, by which Excel knows the encoding
     ("Järvinen", not "JÃ¤rvinen"); programs get the file without it, unchanged.
+    `ids`, if given, are the ids of `orders` in their order, each once, read a cheaper way
+    (`orders.queries.tag_index_ids`); on PostgreSQL they are read instead of `orders`' ids.
 
     On PostgreSQL the database writes the lines (see `_sql_pieces`);
     elsewhere Python does (`_python_pieces`). Both give the same bytes for the same data.
@@ -314,7 +317,9 @@ def stream_orders_csv(
         writer.writerow([gettext(name) for name in HEADER])
         yield buffer.getvalue()
         if connections[orders.db].vendor == "postgresql":
-            yield from _sql_pieces(orders, tz=tz, chunk_size=chunk_size, language=language)
+            if ids is None:
+                ids = _ids_in_order(orders)
+            yield from _sql_pieces(ids, tz=tz, chunk_size=chunk_size, language=language)
         else:
             yield from _python_pieces(orders, tz=tz, chunk_size=chunk_size)
 
@@ -586,9 +591,20 @@ FIRST_CHUNK = 1000
 PK_NAMES = ("pk", "-pk", "id", "-id")
 
 
-def _order_ids(orders: QuerySet[Order], connection: Any, chunk_size: int) -> Iterator[list[int]]:
-    """The ids of `orders`, in their order, in chunks: the first as soon as possible, the
-    whole list at the least total cost.
+def _ids_in_order(orders: QuerySet[Order]) -> QuerySet[Any, int]:
+    """The ids of `orders` in their order, made total with the primary key."""
+    ordering = list(orders.query.order_by) or (
+        list(orders.model._meta.ordering or ()) if orders.query.default_ordering else []
+    )
+    ids = orders.values_list("pk", flat=True)
+    if not ordering or ordering[-1] not in PK_NAMES:
+        ids = ids.order_by(*ordering, "pk")
+    return ids
+
+
+def _order_ids(ids: QuerySet[Any, int], connection: Any, chunk_size: int) -> Iterator[list[int]]:
+    """`ids` (totally ordered) in chunks: the first as soon as possible, the whole list at
+    the least total cost.
 
     One cursor would need one plan for both, and PostgreSQL plans a cursor for its first
     tenth (`cursor_tuple_fraction`): with a tag or free text that means walking every order
@@ -599,12 +615,6 @@ def _order_ids(orders: QuerySet[Order], connection: Any, chunk_size: int) -> Ite
     (the export's transaction is REPEATABLE READ), and the order is made total with the
     primary key, so the rest starts exactly where the first chunk ended.
     """
-    ordering = list(orders.query.order_by) or (
-        list(orders.model._meta.ordering or ()) if orders.query.default_ordering else []
-    )
-    ids = orders.values_list("pk", flat=True)
-    if not ordering or ordering[-1] not in PK_NAMES:
-        ids = ids.order_by(*ordering, "pk")
     first = min(FIRST_CHUNK, chunk_size)
     head = list(ids[:first])
     if head:
@@ -683,16 +693,16 @@ class _Helper:
 
 
 def _sql_pieces(
-    orders: QuerySet[Order], *, tz: ZoneInfo, chunk_size: int, language: str
+    ids: QuerySet[Any, int], *, tz: ZoneInfo, chunk_size: int, language: str
 ) -> Iterator[str]:
-    connection = connections[orders.db]
+    connection = connections[ids.db]
     statement, params = _lines_statement(language)
     # The first chunk and the rest are two statements (see `_order_ids`): they must see the
     # same orders. Inside a caller's transaction its isolation level stands, and one cursor
     # reads the ids.
     own_transaction = not connection.in_atomic_block
     # Inside a transaction so the ids cursor streams (see `_python_pieces`).
-    with transaction.atomic(using=orders.db):
+    with transaction.atomic(using=ids.db):
         with connection.cursor() as cursor:
             if own_transaction:
                 # Read-only, so it never fails to serialize; also one snapshot for every chunk.
@@ -704,14 +714,15 @@ def _sql_pieces(
             # Only a snapshot of our own is shared: a caller's transaction (tests) may hold
             # writes that another connection cannot see.
             helper = _Helper(connection)
-            chunks = _order_ids(orders, connection, chunk_size)
+            chunks = _order_ids(ids, connection, chunk_size)
         else:
-            ids = orders.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
-            chunks = (list(chunk) for chunk in batched(ids, chunk_size))
+            chunks = (
+                list(chunk) for chunk in batched(ids.iterator(chunk_size=chunk_size), chunk_size)
+            )
 
-        def run(ids: list[int]) -> str:
+        def run(chunk: list[int]) -> str:
             with connection.cursor() as cursor:
-                cursor.execute(statement, {**params, "ids": ids, "tz": tz.key})
+                cursor.execute(statement, {**params, "ids": chunk, "tz": tz.key})
                 row = cursor.fetchone()
             return (row[0] if row else None) or ""
 
@@ -744,10 +755,12 @@ def orders_csv_response(
     filename: str,
     language: str = "en",
     excel: bool = False,
+    ids: QuerySet[Any, int] | None = None,
 ) -> StreamingHttpResponse:
+    """`stream_orders_csv` as a download; `ids` as there."""
     response = StreamingHttpResponse(
         # Read where the view would (a request pinned to the primary stays pinned).
-        in_this_context(stream_orders_csv(orders, tz=tz, language=language, excel=excel)),
+        in_this_context(stream_orders_csv(orders, tz=tz, language=language, excel=excel, ids=ids)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

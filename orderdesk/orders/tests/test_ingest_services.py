@@ -57,6 +57,10 @@ def test_it_opens_a_started_order_with_the_links_source_tags_and_device(
         "black-friday",
         "ads",
     }
+    # What `queries.tag_index_ids` reads in place of the order's own checkout and time.
+    assert set(OrderTag.objects.filter(order=order).values_list("checkout_id", "created_at")) == {
+        (order.checkout_id, order.created_at)
+    }
     assert order.device_type == DeviceType.MOBILE
     assert order.user_agent == IPHONE
     assert order.link == world.link

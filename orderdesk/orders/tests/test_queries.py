@@ -13,10 +13,12 @@ from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import ActionHealth, Order, OrderStatus, OrderTag
 from orderdesk.orders.queries import (
     Cursor,
+    OrderFilters,
     count_capped,
     counts_capped,
     filter_orders,
     page_orders,
+    tag_index_ids,
 )
 from orderdesk.testing import factories
 
@@ -62,6 +64,57 @@ def test_it_filters_by_status_source_tag_and_code(world: factories.World) -> Non
     assert matching(world, tag="black-friday") == [paid.number, refunded.number]
     assert matching(world, discount_code="spring") == [paid.number]
     assert matching(world, discount_code="UNUSED") == []
+
+
+def _tag(order: Order, tag: str) -> None:
+    OrderTag.objects.create(
+        order=order, checkout=order.checkout, tag=tag, created_at=order.created_at
+    )
+
+
+def test_a_tag_alone_reads_the_same_ids_in_the_same_order_from_the_tag_index(
+    world: factories.World,
+) -> None:
+    now = timezone.now()
+    # Two by two at the same moment, so the id breaks the ties; one order holds two tags
+    # that fold alike; another checkout's order has the tag too.
+    orders = [factories.order(world, created_at=now - dt.timedelta(hours=i // 2)) for i in range(8)]
+    for o in (orders[1], orders[3], orders[4], orders[5]):
+        _tag(o, "Évent")
+    _tag(orders[4], "event")
+    other = factories.checkout(world.org)[0]
+    outside = factories.order(world, created_at=now)
+    Order.objects.filter(pk=outside.pk).update(checkout=other)
+    OrderTag.objects.filter(order=outside).update(checkout=other)
+    _tag(Order.objects.get(pk=outside.pk), "event")
+    checkout_ids = [world.checkout.pk]
+    filters = OrderFilters(tag="EVENT")
+
+    ids = tag_index_ids(filters, checkout_ids)
+
+    assert ids is not None
+    expected = filter_orders(
+        Order.objects.filter(checkout_id__in=checkout_ids), filters, checkout_ids=checkout_ids
+    ).order_by("-created_at", "-pk")
+    assert list(ids) == list(expected.values_list("pk", flat=True))
+    assert list(ids) == [o.pk for o in (orders[1], orders[3], orders[5], orders[4])]
+    # Read in two parts, as an export reads them, each order still comes once.
+    assert list(ids[:1]) + list(ids[1:]) == list(ids)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        OrderFilters(),
+        OrderFilters(status=OrderStatus.PAID),
+        OrderFilters(tag="event", status=OrderStatus.PAID),
+        OrderFilters(tag="event", q="Korhonen"),
+        OrderFilters(tag="event", requires_attention=True),
+    ],
+    ids=["none", "status", "tag and status", "tag and text", "tag on the attention tab"],
+)
+def test_only_a_tag_alone_is_read_from_the_tag_index(filters: OrderFilters) -> None:
+    assert tag_index_ids(filters, [1]) is None
 
 
 def test_it_filters_by_date_range_in_the_given_time_zone(world: factories.World) -> None:
