@@ -148,20 +148,27 @@ class Converter:
     _pairs: dict[tuple[str, dt.date], tuple[Decimal, Decimal]] = field(
         default_factory=dict, repr=False
     )
+    # What each (amount, currency, day) came to: a report values the same day's sum for a row's
+    # figures, again for its chart's bucket, and the period's totals hold it once more.
+    _converted: dict[tuple[int, str, dt.date], Decimal] = field(default_factory=dict, repr=False)
 
     def to_display(self, amount_minor: int, currency: str, day: dt.date) -> Decimal:
         """The amount in display-currency major units, unrounded."""
-        major = to_major(amount_minor, currency)
         if currency == self.display_currency:
-            return major
-        pair = self._pairs.get((currency, day))
-        if pair is None:
-            pair = (
-                self._rate(currency, day).per_euro,
-                self._rate(self.display_currency, day).per_euro,
-            )
-            self._pairs[(currency, day)] = pair
-        return major / pair[0] * pair[1]
+            return to_major(amount_minor, currency)
+        key = (amount_minor, currency, day)
+        converted = self._converted.get(key)
+        if converted is None:
+            pair = self._pairs.get((currency, day))
+            if pair is None:
+                pair = (
+                    self._rate(currency, day).per_euro,
+                    self._rate(self.display_currency, day).per_euro,
+                )
+                self._pairs[(currency, day)] = pair
+            converted = to_major(amount_minor, currency) / pair[0] * pair[1]
+            self._converted[key] = converted
+        return converted
 
     def round(self, amount: Decimal) -> int:
         return to_minor(amount, self.display_currency)

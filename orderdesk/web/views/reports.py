@@ -386,8 +386,17 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
     value, fmt, what = _chart_value(valuation)
     top = breakdown.rows[:CHART_SERIES]
     rest = breakdown.rows[CHART_SERIES:]
+    # A year by day is hundreds of buckets, most of them empty for most rows: an empty
+    # bucket's value is worked out once, not valued from a new empty Sales per row and bucket.
+    empty = value(queries.Sales())
     series = [
-        Series(_(row.label), [value(row.series.get(b, queries.Sales())) for b in breakdown.buckets])
+        Series(
+            _(row.label),
+            [
+                value(sales) if (sales := row.series.get(b)) is not None else empty
+                for b in breakdown.buckets
+            ],
+        )
         for row in top
     ]
     if rest:
@@ -395,8 +404,9 @@ def _breakdown_chart(breakdown: Breakdown, params: ReportParams, valuation: Valu
         for b in breakdown.buckets:
             merged = queries.Sales()
             for row in rest:
-                merged.merge(row.series.get(b, queries.Sales()))
-            others.append(value(merged))
+                if (sales := row.series.get(b)) is not None:
+                    merged.merge(sales)
+            others.append(value(merged) if merged.cells else empty)
         others_label = ngettext("%(count)s other", "%(count)s others", len(rest)) % {
             "count": formats.integer(len(rest))
         }
