@@ -10,12 +10,15 @@ around DST changes (America/New_York on 1 November, Australia/Lord_Howe's half-h
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orderdesk.orders.models import Order, OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
@@ -28,9 +31,10 @@ from orderdesk.reports.facts import (
     RolledDays,
     RolledHours,
     Split,
+    _hour_currencies,
     facts_for,
 )
-from orderdesk.reports.models import PART_MINUTES, RollupState, SalesHour, SalesHourPart
+from orderdesk.reports.models import PART_MINUTES, Grain, RollupState, SalesHour, SalesHourPart
 from orderdesk.reports.params import time_zones
 from orderdesk.reports.periods import Period, midnight
 from orderdesk.testing import factories
@@ -306,3 +310,26 @@ def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> N
 
     assert facts_for(ids, period).refunds(per=None) == []
     assert not booked.exists()
+
+
+def test_a_converted_read_asks_for_the_other_currencies_by_name(world: factories.World) -> None:
+    """Converting reads every currency but the display currency by day: by name, each a range
+    of the (checkout, grain, currency, hour) index, not every row with the display currency's
+    thrown away, and with the same figures as live."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    _orders_around_midnights(world, kolkata)
+    rollups.roll_up(world.checkout, now=NOW)
+    ids = frozenset({world.checkout.pk})
+    period = Period(FIRST, LAST, kolkata)
+    split = Split("day", "SEK", "month")
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = facts_for(ids, period).sales("source", "link_id", "offer_id", per=split)
+
+    assert _hour_currencies(ids, Grain.CHANNEL) == ["EUR", "SEK", "USD"]
+    reads = [q["sql"] for q in queries.captured_queries if "reports_saleshour" in q["sql"]]
+    others = [sql for sql in reads if re.search(r"\"currency\" IN \('EUR', 'USD'\)", sql)]
+    assert others, reads
+    assert not [sql for sql in reads if re.search(r"NOT \(\"\w+\".\"currency\" =", sql)], reads
+    live = LiveFacts(ids, period.start, period.end, kolkata)
+    assert _summed(rows) == _summed(live.sales("source", "link_id", "offer_id", per=split))
