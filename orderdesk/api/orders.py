@@ -63,7 +63,7 @@ from orderdesk.workflows import completion
 from orderdesk.workflows.email_change import EmailChangeForm, SameEmail, change_customer_email
 from orderdesk.workflows.lookup import get_order_for_token
 from orderdesk.workflows.panel import load_order_details
-from orderdesk.workflows.search import search_orders
+from orderdesk.workflows.search import orders_to_export
 from orderdesk.workflows.table import PageCursors, table_page
 
 router = Router(auth=StaffToken(), tags=["orders"])
@@ -124,11 +124,11 @@ def export_orders(request: StaffRequest, filters: Query[OrderQuery]) -> HttpResp
     """The orders matching the filters as CSV, one row per order line (SPEC F8's export)."""
     token = request.auth
     parsed, tz = _filters(token, filters)
-    orders = search_orders(
+    orders, ids = orders_to_export(
         Order.objects.for_token(token), parsed, checkout_ids=[token.checkout_id]
-    ).order_by("-created_at", "-pk")
+    )
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
-    return orders_csv_response(orders, tz=tz, filename=filename)
+    return orders_csv_response(orders, tz=tz, filename=filename, ids=ids)
 
 
 @router.get("/orders/{number}", response={200: OrderDetailOut, **READ_ERRORS})

@@ -9,11 +9,12 @@ the CSV exports and the staff API all filter through it.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from orderdesk.orders.models import OrderQuerySet
-from orderdesk.orders.queries import OrderFilters, filter_orders
+from orderdesk.orders.queries import OrderFilters, filter_orders, tag_index_ids
 from orderdesk.payments.models import PaymentAttempt, Provider
 
 # A reference names one payment; a few orders at most share one (none, by the constraint).
@@ -48,3 +49,14 @@ def search_orders(
         references=orders_with_reference,
         text_index=text_index,
     )
+
+
+def orders_to_export(
+    orders: OrderQuerySet, filters: OrderFilters, *, checkout_ids: Collection[int]
+) -> tuple[OrderQuerySet, QuerySet[Any, int] | None]:
+    """What the orders table's CSV export (web and API) streams: `orders` (already scoped to
+    what the caller may see) matching `filters`, newest first as the table lists them, and
+    their ids read a cheaper way where one exists (a tag alone: `tag_index_ids`), else None.
+    Both go to `reports.exports.orders_csv_response`."""
+    matching = search_orders(orders, filters, checkout_ids=checkout_ids)
+    return matching.order_by("-created_at", "-pk"), tag_index_ids(filters, checkout_ids)

@@ -21,7 +21,7 @@ from orderdesk.actions.models import (
     SnapshotStatus,
 )
 from orderdesk.orders.events import EventType
-from orderdesk.orders.models import ActionHealth, ActorType, Order, OrderStatus
+from orderdesk.orders.models import ActionHealth, ActorType, Order, OrderStatus, OrderTag
 from orderdesk.organizations.models import ApiToken, Checkout, CheckoutRole
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.testing import factories
@@ -695,6 +695,34 @@ def test_the_csv_export_streams_the_filtered_orders(world: factories.World, staf
     assert [(r["Order number"], r["Product"]) for r in rows] == [
         (str(wanted.number), "Photography Masterclass"),
         (str(wanted.number), "Workbook PDF"),
+    ]
+
+
+def test_the_csv_export_by_tag_lists_each_tagged_order_once_newest_first(
+    world: factories.World, staff: Staff
+) -> None:
+    now = timezone.now()
+    older, newer = (
+        factories.order(world, created_at=now - dt.timedelta(days=days)) for days in (2, 1)
+    )
+    factories.order(world, created_at=now - dt.timedelta(hours=1))  # untagged
+    for o in (older, newer):
+        Order.objects.filter(pk=o.pk).update(tags=["VIP"])
+        OrderTag.objects.create(
+            order=o, checkout=world.checkout, tag="VIP", created_at=o.created_at
+        )
+    # Two tags that fold alike: on PostgreSQL the ids come from the tag rows (tag_index_ids).
+    OrderTag.objects.create(
+        order=newer, checkout=world.checkout, tag="vip", created_at=newer.created_at
+    )
+
+    response = staff.get("/orders/export.csv", tag="Vip")
+
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["Order number"] for r in rows if r["Product"] == "Photography Masterclass"] == [
+        str(newer.number),
+        str(older.number),
     ]
 
 

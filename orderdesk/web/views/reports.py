@@ -32,7 +32,6 @@ from orderdesk.lib import formats
 from orderdesk.lib.money import to_minor
 from orderdesk.orders.forms import OrderFilterForm
 from orderdesk.orders.models import Order
-from orderdesk.orders.queries import tag_index_ids
 from orderdesk.reports import queries
 from orderdesk.reports.exports import orders_csv_response, vat_csv_response
 from orderdesk.reports.forms import ReportForm
@@ -48,7 +47,7 @@ from orderdesk.reports.rates import Converter
 from orderdesk.reports.tabs import tab_report, vat_report
 from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
 from orderdesk.web.http import StaffRequest
-from orderdesk.workflows.search import search_orders
+from orderdesk.workflows.search import orders_to_export
 
 TEMPLATE = "web/reports/page.html"
 CHART_SERIES = 5
@@ -205,9 +204,9 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
             content_type="text/plain; charset=utf-8",
         )
     checkout_ids = [access.current.checkout.pk]
-    orders = search_orders(
+    orders, ids = orders_to_export(
         Order.objects.filter(checkout_id__in=checkout_ids), form.filters, checkout_ids=checkout_ids
-    ).order_by("-created_at", "-pk")
+    )
     filename = f"orders-{timezone.now().astimezone(tz).strftime('%Y-%m-%d-%H%M')}.csv"
     return orders_csv_response(
         orders,
@@ -215,8 +214,7 @@ def orders_export(request: StaffRequest) -> HttpResponseBase:
         filename=filename,
         language=_file_language(request),
         excel=_for_excel(request),
-        # A tag alone: its ids from the tag index, without reading every order of the checkout.
-        ids=tag_index_ids(form.filters, checkout_ids),
+        ids=ids,
     )
 
 
