@@ -159,16 +159,21 @@ class Converter:
         key = (amount_minor, currency, day)
         converted = self._converted.get(key)
         if converted is None:
-            pair = self._pairs.get((currency, day))
-            if pair is None:
-                pair = (
-                    self._rate(currency, day).per_euro,
-                    self._rate(self.display_currency, day).per_euro,
-                )
-                self._pairs[(currency, day)] = pair
-            converted = to_major(amount_minor, currency) / pair[0] * pair[1]
+            per_euro, display_per_euro = self._pair(currency, day)
+            converted = to_major(amount_minor, currency) / per_euro * display_per_euro
             self._converted[key] = converted
         return converted
+
+    def _pair(self, currency: str, day: dt.date) -> tuple[Decimal, Decimal]:
+        """Units of `currency` and of the display currency per euro on `day`."""
+        pair = self._pairs.get((currency, day))
+        if pair is None:
+            pair = (
+                self._rate(currency, day).per_euro,
+                self._rate(self.display_currency, day).per_euro,
+            )
+            self._pairs[(currency, day)] = pair
+        return pair
 
     def round(self, amount: Decimal) -> int:
         return to_minor(amount, self.display_currency)
