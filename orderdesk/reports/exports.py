@@ -727,22 +727,28 @@ def _sql_pieces(
             return (row[0] if row else None) or ""
 
         try:
-            for chunk in chunks:
+            chunk = next(chunks, None)
+            while chunk is not None:
                 if helper is not None and helper.unavailable():
                     helper.close()
                     helper = None
                 if helper is None or len(chunk) < SPLIT_MIN:
                     yield run(chunk)
+                    chunk = next(chunks, None)
                     continue
                 # The helper writes the second half while this connection writes the first.
                 half = len(chunk) // 2
                 second = helper.submit(statement, {**params, "ids": chunk[half:], "tz": tz.key})
                 yield run(chunk[:half])
+                # This connection reads the next chunk's ids (~2 µs an id in Python, 10 ms a
+                # full chunk) while the helper is still writing, rather than after it.
+                following = next(chunks, None)
                 if helper.unavailable():
                     yield run(chunk[half:])
-                    continue
-                with connection.wrap_database_errors:
-                    yield second.result()
+                else:
+                    with connection.wrap_database_errors:
+                        yield second.result()
+                chunk = following
         finally:
             if helper is not None:
                 helper.close()
