@@ -32,7 +32,9 @@ from orderdesk.orders.queries import (
     count_capped,
     only_text_words,
     page_orders,
+    search_words,
 )
+from orderdesk.orders.text_statistics import text_share
 from orderdesk.payments.models import PaymentAttempt, PaymentStatus
 from orderdesk.workflows.search import search_orders
 
@@ -190,12 +192,15 @@ def _page_in_window(
     Words shared by thousands of orders (a common full name) made PostgreSQL fetch every
     match through the trigram index and sort them, 40-90 ms; walking the newest orders and
     testing the stored `search_text` finds the first page of such a search in a few
-    milliseconds. The window (its edge found from the index alone) bounds the walk. A word
-    the first window does not hold at all is rare, and the trigram index finds it at once:
-    walking the longer window first cost a search with no match 8 ms of its ~10.
+    milliseconds. The window (its edge found from the index alone) bounds the walk. A rare
+    word the trigram index finds at once, and walking a window for it is time lost: the
+    column's statistics (`orders.text_statistics`) say which windows are worth walking.
     """
+    windows = _windows_worth_walking(filters.q, size)
+    if not windows:
+        return None
     matching = search_orders(orders, filters, checkout_ids=checkout_ids, text_index=False)
-    for window in SEARCH_WINDOWS:
+    for window in windows:
         edge = _window_edge(checkout_ids, after, window)
         if edge is None:
             return None
@@ -206,6 +211,20 @@ def _page_in_window(
         if not page.orders:
             return None
     return None
+
+
+def _windows_worth_walking(q: str, size: int) -> tuple[int, ...]:
+    """The windows a search for `q` walks, shortest first: none when its words are expected
+    in fewer than a page of the longest window (the trigram index then finds them at once),
+    else from the shortest one expected to hold two pages. Without statistics, every window
+    (a word the first window does not hold at all ends the walk there)."""
+    share = text_share(search_words(q), using=router.db_for_read(Order))
+    if share is None:
+        return SEARCH_WINDOWS
+    if share * SEARCH_WINDOWS[-1] <= size:
+        return ()
+    # Two pages, so that a page is all but certain where one is expected.
+    return tuple(w for w in SEARCH_WINDOWS if share * w >= 2 * size) or SEARCH_WINDOWS[-1:]
 
 
 _CREATED_AT = fields_of(Order, "created_at")

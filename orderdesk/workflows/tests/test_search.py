@@ -7,6 +7,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orderdesk.orders.forms import OrderFilterForm
@@ -156,6 +158,8 @@ def test_the_table_page_is_the_same_through_the_window_or_the_index(
     world: factories.World, monkeypatch: pytest.MonkeyPatch, windows: tuple[int, ...]
 ) -> None:
     monkeypatch.setattr(table, "SEARCH_WINDOWS", windows)
+    # Every window walked, whatever statistics the test database happens to hold.
+    monkeypatch.setattr(table, "text_share", lambda words, using: None)
     start = timezone.now() - dt.timedelta(days=1)
     names = ["Aino", "Matti", "Aino", "Aino", "Ella", "Aino", "Aino", "Ella"]
     made = [
@@ -194,3 +198,38 @@ def test_the_table_page_is_the_same_through_the_window_or_the_index(
 
 def test_no_checkout_has_no_window() -> None:
     assert table._window_edge([], None, 5) is None
+
+
+@pytest.mark.parametrize(
+    ("share", "windows"),
+    [
+        (None, (5_000, 20_000)),  # no statistics: every window, shortest first
+        (0.0, ()),  # a word no sampled order holds: the trigram index at once
+        (0.002, ()),  # 40 expected in the longest window: less than a page
+        (0.005, (20_000,)),  # 25 expected in the shortest, 100 in the longest
+        (0.05, (5_000, 20_000)),  # two pages expected in the shortest
+    ],
+)
+def test_the_statistics_choose_the_windows_worth_walking(
+    monkeypatch: pytest.MonkeyPatch, share: float | None, windows: tuple[int, ...]
+) -> None:
+    monkeypatch.setattr(table, "text_share", lambda words, using: share)
+    assert table._windows_worth_walking("aino jarvinen", 50) == windows
+
+
+def test_a_rare_search_asks_the_index_without_walking_a_window(
+    world: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = factories.order(world, first_name="Aino", last_name="Järvinen")
+    factories.order(world, first_name="Matti", last_name="Järvinen")
+    monkeypatch.setattr(table, "text_share", lambda words, using: 0.0)
+    filters = OrderFilterForm({"q": "aino jarvinen"}, tz=ZoneInfo("UTC")).filters
+    with CaptureQueriesContext(connection) as captured:
+        page = table.table_page(
+            Order.objects.filter(checkout=world.checkout),
+            filters,
+            checkout_ids=[world.checkout.pk],
+        )
+    assert [row.order.number for row in page.rows] == [made.number]
+    # The window's edge is an OFFSET over the newest orders; the index needs none.
+    assert not any("OFFSET" in query["sql"] for query in captured.captured_queries)
