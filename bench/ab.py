@@ -1,7 +1,7 @@
 """Two checkouts of Orderdesk compared request by request (not a test; see docs/benchmarks.md).
 
     uv run python bench/ab.py --a /path/to/before:postgres://…/od_bench \\
-        --b .:postgres://…/od_bench_lead --runs 20
+        --b .:postgres://…/od_bench_lead --runs 20 [--suite reports]
 
 `bench/orders_table.py` measures one checkout; two of its runs, one after the other, compare two
 commits only as well as the machine keeps its speed between them, and on a shared 2-core machine
@@ -10,6 +10,9 @@ sides run at once, each in its own process with its own virtualenv, database and
 `bench/orders_table.py` (so each side measures its own cases, on its own code), and the parent
 has them take turns: one request of a case on one side, then the same on the other, the side
 that goes first alternating. Whatever the machine does, it does to both sides alike.
+
+`--suite reports` compares the report tabs instead: `bench/reports.py`'s tabs and periods, in
+the organization's zone, per currency and converted to EUR, the same URLs on both sides.
 
 Each side times its requests itself, as `bench/orders_table.py` does: server time through
 Django's whole request handler, as a signed-in owner of the biggest checkout, after two warm-up
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def child() -> None:
+def child(suite: str) -> None:
     """One side: discover the cases in this checkout's own benchmark, then time requests of
     them as the parent asks, one line in, one line out."""
     # The answers go to the parent on the real stdout; anything the code prints goes to stderr.
@@ -48,7 +51,7 @@ def child() -> None:
     # which its orders_table imports.
     table.warm_up()  # type: ignore[attr-defined]
     checkout = biggest_checkout()
-    cases = table.discover(checkout)
+    cases = table.discover(checkout) if suite == "table" else _report_cases(checkout)
     with signed_in(owner_of(checkout), checkout) as client:
 
         def request(case: Any) -> None:
@@ -76,6 +79,24 @@ def child() -> None:
             answer({"wall": wall, "cpu": cpu})
 
 
+def _report_cases(checkout: Any) -> list[Any]:
+    import bench.orders_table as table
+    import bench.reports as reports
+
+    tz = str(checkout.organization.time_zone)
+    return [
+        table.Case(
+            name=f"{tab}, {period}" + (", converted to EUR" if currency else ""),
+            params={"period": period, "tab": tab, "tz": tz, "currency": currency},
+            admin=None,
+            path="/reports/",
+        )
+        for period in reports.PERIODS
+        for currency in ("", "EUR")
+        for tab in reports.TABS
+    ]
+
+
 @dataclass
 class Side:
     label: str
@@ -83,7 +104,7 @@ class Side:
     cases: list[str]
 
     @classmethod
-    def start(cls, label: str, spec: str) -> Side:
+    def start(cls, label: str, spec: str, suite: str) -> Side:
         directory, _, database_url = spec.partition(":")
         if not database_url:
             raise SystemExit(f"--{label.lower()} needs DIRECTORY:DATABASE_URL, got {spec!r}")
@@ -95,7 +116,7 @@ class Side:
             "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
         }
         process = subprocess.Popen(
-            [str(python), str(Path(__file__).resolve()), "--child"],
+            [str(python), str(Path(__file__).resolve()), "--child", suite],
             cwd=root,
             env=env,
             stdin=subprocess.PIPE,
@@ -140,11 +161,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="requests per case and side")
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument("--within", type=float, default=10.0, help="tolerance in percent")
+    parser.add_argument("--suite", choices=("table", "reports"), default="table")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    a, b = Side.start("A", args.a), Side.start("B", args.b)
+    a, b = Side.start("A", args.a, args.suite), Side.start("B", args.b, args.suite)
     try:
         names = [name for name in a.cases if name in b.cases and args.only in name]
         print(f"# {len(names)} cases on both sides, {args.runs} runs each, interleaved")
@@ -194,7 +216,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--child"]:
-        child()
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2])
     else:
         main()

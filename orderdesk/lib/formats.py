@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from django.utils import timezone, translation
 
 from orderdesk.lib.money import format_money
@@ -61,13 +61,28 @@ def decimal(value: Decimal | float, lang: str | None = None) -> str:
 def percent(fraction: Decimal, lang: str | None = None, *, places: int = 1) -> str:
     """`Decimal("0.123")` -> "12.3 %" in English, "12,3 %" in Finnish and Swedish."""
     pattern = "#,##0" + ("." + "0" * places if places else "") + " %"
-    return str(format_percent(fraction, format=pattern, locale=number_locale(lang)))
+    return _percent(fraction, pattern, number_locale(lang))
 
 
 def signed_percent(fraction: Decimal, lang: str | None = None) -> str:
     """A change against an earlier figure: "+12.3 %", "-4,0 %"."""
-    pattern = "+#,##0.0 %;-#,##0.0 %"
-    return str(format_percent(fraction, format=pattern, locale=number_locale(lang)))
+    return _percent(fraction, "+#,##0.0 %;-#,##0.0 %", number_locale(lang))
+
+
+def _percent(fraction: Decimal, pattern: str, locale: str) -> str:
+    # babel's format_percent, with the pattern parsed and the locale looked up once: a
+    # report's tables format a share per row, and parsing was most of each one's ~30 µs.
+    return str(_number_pattern(pattern).apply(fraction, _locale(locale)))
+
+
+@cache
+def _number_pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+@cache
+def _locale(identifier: str) -> Locale:
+    return Locale.parse(identifier)
 
 
 def _local(moment: dt.datetime) -> dt.datetime:
