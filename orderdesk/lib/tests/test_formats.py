@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.numbers import format_percent
 from django.utils import timezone, translation
 
 from orderdesk.lib import formats
@@ -32,6 +33,40 @@ def test_numbers_follow_the_active_language(
         assert formats.money(14900, "EUR") == money
         assert formats.integer(12345) == integer
         assert formats.percent(Decimal("0.123")) == percent
+
+
+@pytest.mark.parametrize("language", ["en", "fi", "sv"])
+@pytest.mark.parametrize("places", [0, 1, 2])
+@pytest.mark.parametrize(
+    "fraction",
+    # Halves at each precision (babel rounds them to even), just under and over them, none,
+    # all, more than all, negatives and negative zero (not kept), infinity.
+    [
+        "0.123",
+        "0.00125",
+        "0.00135",
+        "0.0012499",
+        "0.0012501",
+        "0.5",
+        "0.0005",
+        "0.9995",
+        "0",
+        "1",
+        "12.3456",
+        "-0.05",
+        "-0",
+        "-0.00001",
+        "Infinity",
+    ],
+)
+def test_a_percentage_is_what_babel_prints(language: str, places: int, fraction: str) -> None:
+    # formats.percent keeps texts by the rounded percentage; they must be babel's own.
+    pattern = "#,##0" + ("." + "0" * places if places else "") + " %"
+    expected = str(
+        format_percent(Decimal(fraction), format=pattern, locale=formats.number_locale(language))
+    )
+    assert formats.percent(Decimal(fraction), language, places=places) == expected
+    assert formats.percent(Decimal(fraction), language, places=places) == expected  # kept
 
 
 @pytest.mark.parametrize(
