@@ -130,6 +130,21 @@ class Valuation:
                 )
         return dict(money)
 
+    def in_display_currency(self, sales: Sales) -> Decimal:
+        """`total(sales)` in the display currency, for a chart's point: the same additions
+        in the same order, without a dict per call (a year by day plots thousands)."""
+        converter = self.converter
+        assert converter is not None, "only a converted report has one currency"
+        display = converter.display_currency
+        amount = Decimal(0)
+        for (currency, day), (minor, _) in sales.cells.items():
+            if currency == display:
+                amount += to_major(minor, currency)
+            else:
+                assert day is not None, "converting needs sums per day (Valuation.per)"
+                amount += converter.to_display(minor, currency, day)
+        return amount
+
     def counts(self, counts: Mapping[str, int]) -> Counter[str]:
         """Per-currency counts, or everything under the display currency when converting."""
         if self.converter is None:

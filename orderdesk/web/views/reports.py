@@ -371,12 +371,14 @@ def _chart_value(
     if converter is None:
         return (lambda sales: sales.orders), (lambda n: formats.integer(int(n))), _("Paid orders")
     currency = converter.display_currency
+    # A year by day formats thousands of distinct values: the language is looked up once.
+    language = formats.language()
 
     def revenue(sales: queries.Sales) -> Number:
-        return valuation.total(sales).get(currency, Decimal(0))
+        return valuation.in_display_currency(sales)
 
     def fmt(n: Number) -> str:
-        return formats.money(to_minor(Decimal(n), currency), currency)
+        return formats.money(to_minor(Decimal(n), currency), currency, language)
 
     return revenue, fmt, _("Revenue in %(currency)s") % {"currency": currency}
 
