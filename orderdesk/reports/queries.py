@@ -548,8 +548,17 @@ class CountryRow:
     regions: list[tuple[str, Figures]]
 
 
-def international(scope: Scope, valuation: Valuation) -> list[CountryRow]:
-    facts = scope.facts.sales("country", "region", per=valuation.per())
+def place_sales(scope: Scope, valuation: Valuation) -> list[Row]:
+    """The period's paid orders by country and region: the international tab's rows."""
+    return scope.facts.sales("country", "region", per=valuation.per())
+
+
+def international(
+    scope: Scope, valuation: Valuation, facts: list[Row] | None = None
+) -> list[CountryRow]:
+    """Countries and their regions; pass `facts` (`place_sales`) when they were read already."""
+    if facts is None:
+        facts = place_sales(scope, valuation)
     by_country = _fold_sales(facts, lambda r: r["country"])
     by_region = _fold_sales(facts, lambda r: (r["country"], r["region"]))
     rows = []
@@ -604,6 +613,9 @@ class Analytics:
     devices: CountSeries
     device_rows: list[DeviceRow]
     methods: list[MethodRow]
+    # The period's paid orders and opened checkouts, from the rows the charts and the device
+    # table read: the headline needs no reads of its own.
+    totals: PeriodTotals
 
     @property
     def consent_rate(self) -> Decimal | None:
@@ -662,9 +674,10 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         lambda d: device_labels.get(d, d),
         list(device_labels.values()),
     )
-    paid_by_device = _count_by(
-        scope.facts.sales("device_type", per=None), lambda r: r["device_type"]
-    )
+    # Split in time as the headline needs them (by day when converting), so that they are
+    # the headline's figures too; the device table only counts them.
+    paid = scope.facts.sales("device_type", per=valuation.per())
+    paid_by_device = _count_by(paid, lambda r: r["device_type"])
     device_rows = [
         DeviceRow(
             device=label,
@@ -682,7 +695,7 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
         for (provider, method), sales in method_sales.items()
     ]
     methods.sort(key=lambda m: (-m.figures.orders, m.provider, m.method))
-    return Analytics(consent, devices, device_rows, methods)
+    return Analytics(consent, devices, device_rows, methods, PeriodTotals.of(paid, opened))
 
 
 # --- VAT per rate ------------------------------------------------------------------------
