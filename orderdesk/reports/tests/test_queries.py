@@ -204,6 +204,9 @@ def test_it_charts_converted_sales_per_bucket_with_each_days_rate(world: factori
         dt.date(2026, 3, 16): {"EUR": Decimal("109.00") / Decimal("1.1478") + Decimal("158.00")},
     }
     assert row.figures.revenue == {"EUR": sum(w["EUR"] for w in weeks.values())}
+    # What a chart plots: the same sum, worked out without a dict.
+    for day, sales in row.series.items():
+        assert valuation.in_display_currency(sales) == weeks[day]["EUR"]
 
 
 def test_it_converts_between_two_non_euro_currencies_through_the_euro(

@@ -89,6 +89,13 @@ def test_it_converts_and_says_which_rates_it_used(alice: Client, world: factorie
     html = alice.get("/reports/", {"period": "last_7_days", "currency": "EUR"}).content.decode()
     assert "Exchange rates used" in html
     assert re.search(r"<strong>SEK</strong>: 1 day", html)
+    # "Every rate used", one row per currency and day (built by the view, not the template).
+    assert re.search(
+        r"<tr><td>SEK</td><td>\d{4}-\d\d-\d\d</td><td>\d{4}-\d\d-\d\d"
+        r'(?: <span class="muted">\(last earlier rate\)</span>)?</td>'
+        r'<td class="num">\d+\.\d+</td></tr>',
+        html,
+    )
 
 
 def test_it_lets_a_viewer_read_reports(client: Client, world: factories.World) -> None:
