@@ -62,14 +62,21 @@ def percent(fraction: Decimal, lang: str | None = None, *, places: int = 1) -> s
     """`Decimal("0.123")` -> "12.3 %" in English, "12,3 %" in Finnish and Swedish."""
     pattern = "#,##0" + ("." + "0" * places if places else "") + " %"
     locale = number_locale(lang)
-    if fraction.is_finite() and not fraction.is_signed():
-        # What babel prints depends only on the percentage rounded to the pattern's places
-        # (it rounds the same way, by the decimal context): at most 1,001 texts per pattern
-        # and language between 0 and 100 %, kept as `format_money` keeps prices.
-        return _rounded_percent(
-            fraction.scaleb(2).quantize(Decimal(1).scaleb(-places)), pattern, locale
-        )
+    rounded = rounded_percentage(fraction, places)
+    if rounded is not None:
+        # At most 1,001 texts per pattern and language between 0 and 100 %, kept as
+        # `format_money` keeps prices.
+        return _rounded_percent(rounded, pattern, locale)
     return _percent(fraction, pattern, locale)
+
+
+def rounded_percentage(fraction: Decimal, places: int = 1) -> Decimal | None:
+    """The percentage `percent` shows for `fraction`, rounded as babel rounds it (by the
+    decimal context), so every fraction with the same one has the same text; None for a
+    negative or infinite fraction, whose text depends on more than that."""
+    if not fraction.is_finite() or fraction.is_signed():
+        return None
+    return fraction.scaleb(2).quantize(Decimal(1).scaleb(-places))
 
 
 def signed_percent(fraction: Decimal, lang: str | None = None) -> str:

@@ -48,16 +48,6 @@ def _escaped(text: str) -> str:
     return text if isinstance(text, SafeData) else html.escape(text)
 
 
-def _whole_percent(fraction: Decimal) -> Decimal:
-    """The fraction as `formats.percent(places=0)` shows it: babel scales it by 100 and
-    quantizes it to a whole number in the current decimal context, so every fraction that
-    rounds to the same percent has the same text."""
-    return fraction.scaleb(2).quantize(_WHOLE)
-
-
-_WHOLE = Decimal(1)
-
-
 @dataclass(frozen=True)
 class Series:
     label: str
@@ -260,10 +250,12 @@ def stacked_bar_chart(
             share = ""
             if totals[i]:
                 fraction = Decimal(value) / totals[i]
-                key = _whole_percent(fraction)
-                share = shares.get(key, "")
+                key = formats.rounded_percentage(fraction, places=0)
+                share = shares.get(key, "") if key is not None else ""
                 if not share:
-                    share = shares[key] = _escaped(f" ({formats.percent(fraction, places=0)})")
+                    share = _escaped(f" ({formats.percent(fraction, places=0)})")
+                    if key is not None:
+                        shares[key] = share
             text = texts[value]
             parts.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{width}" height="{h:.1f}" fill="{colour}">'
