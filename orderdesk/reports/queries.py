@@ -119,20 +119,18 @@ class Valuation:
         return self.converter.display_currency if self.converter else None
 
     def total(self, sales: Sales) -> Money:
+        if self.converter is not None:
+            if not sales.cells:
+                return {}
+            return {self.converter.display_currency: self.in_display_currency(sales)}
         money: Money = defaultdict(Decimal)
-        for (currency, day), (amount, _) in sales.cells.items():
-            if self.converter is None or currency == self.converter.display_currency:
-                money[currency] += to_major(amount, currency)
-            else:
-                assert day is not None, "converting needs sums per day (Valuation.per)"
-                money[self.converter.display_currency] += self.converter.to_display(
-                    amount, currency, day
-                )
+        for (currency, _), (amount, _) in sales.cells.items():
+            money[currency] += to_major(amount, currency)
         return dict(money)
 
     def in_display_currency(self, sales: Sales) -> Decimal:
-        """`total(sales)` in the display currency, for a chart's point: the same additions
-        in the same order, without a dict per call (a year by day plots thousands)."""
+        """A converted `total(sales)` as one amount, without the dict (a chart's point: a
+        year by day plots thousands)."""
         converter = self.converter
         assert converter is not None, "only a converted report has one currency"
         display = converter.display_currency

@@ -198,15 +198,16 @@ def test_it_charts_converted_sales_per_bucket_with_each_days_rate(world: factori
     valuation = Valuation(Converter("EUR"))
     tracking = sales_tracking(scope(world, "2026-03-13", "2026-03-18"), valuation, "week")
     (row,) = tracking.sources.rows
-    weeks = {day: valuation.total(sales) for day, sales in row.series.items()}
-    assert weeks == {
-        dt.date(2026, 3, 9): {"EUR": Decimal("109.00") / Decimal("1.1476") + Decimal("79.00")},
-        dt.date(2026, 3, 16): {"EUR": Decimal("109.00") / Decimal("1.1478") + Decimal("158.00")},
+    expected = {
+        dt.date(2026, 3, 9): Decimal("109.00") / Decimal("1.1476") + Decimal("79.00"),
+        dt.date(2026, 3, 16): Decimal("109.00") / Decimal("1.1478") + Decimal("158.00"),
     }
-    assert row.figures.revenue == {"EUR": sum(w["EUR"] for w in weeks.values())}
-    # What a chart plots: the same sum, worked out without a dict.
-    for day, sales in row.series.items():
-        assert valuation.in_display_currency(sales) == weeks[day]["EUR"]
+    weeks = {day: valuation.total(sales) for day, sales in row.series.items()}
+    assert weeks == {day: {"EUR": amount} for day, amount in expected.items()}
+    assert row.figures.revenue == {"EUR": sum(expected.values())}
+    # What a chart plots: the same sum, without a dict.
+    points = {day: valuation.in_display_currency(sales) for day, sales in row.series.items()}
+    assert points == expected
 
 
 def test_it_converts_between_two_non_euro_currencies_through_the_euro(
