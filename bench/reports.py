@@ -13,8 +13,11 @@ now reads it (the daily rollup's settled days plus the live rest), each with the
 the rollup first (`manage.py roll_up_reports`; `generate_orders` does it).
 
 `--tz ZONE` (repeatable; `org` is the organization's zone, the default) runs every case in
-that time zone: another zone than the organization's reads the hourly rollup; its two SQL
-columns are left empty (measured in the organization's zone, they hardly depend on it). `--granularity`
+that time zone; its two SQL columns are left empty (measured in the organization's zone, they
+hardly depend on it). Another zone than the organization's reads its own days (`ZoneDay`),
+as a zone a member reports in: the benchmark first builds them as the worker's rollup would
+(and prints how long that took; this writes to the database). `--zone-days hourly` instead
+reads what a zone reads before its days are built: the hourly rollup. `--granularity`
 (repeatable: day, week, month; default the automatic one) sets the charts' buckets.
 
 CSV: every order's lines through `stream_orders_csv` (the code behind both Download CSV
@@ -63,8 +66,10 @@ from bench.common import (  # noqa: E402
     timed,
 )
 from orderdesk.orders.models import Order, OrderStatus  # noqa: E402
+from orderdesk.reports import facts, rollups  # noqa: E402
 from orderdesk.reports.facts import rolled_until  # noqa: E402
 from orderdesk.reports.forms import ReportForm  # noqa: E402
+from orderdesk.reports.models import ZoneDay, ZoneRollup  # noqa: E402
 from orderdesk.reports.periods import midnight  # noqa: E402
 from orderdesk.warmup import warm_up  # noqa: E402
 
@@ -80,11 +85,39 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def prepare_zones(checkout: Any, zones: list[str], zone_days: str) -> None:
+    """Build the days of every zone but the organization's, as the worker's rollup does for
+    a zone a member reports in; or (`hourly`) have reports read the hourly rollup instead."""
+    if zone_days == "hourly":
+        facts._zone_facts = lambda *args: None
+        print("# other zones read the hourly rollup (--zone-days hourly)")
+        return
+    for zone in zones:
+        if zone in ("org", checkout.organization.time_zone):
+            continue
+        ZoneRollup.objects.update_or_create(
+            checkout=checkout, time_zone=zone, defaults={"asked_at": timezone.now()}
+        )
+        started = time.monotonic()
+        rollups.roll_up(checkout)
+        rows = ZoneDay.objects.filter(checkout=checkout, time_zone=zone).count()
+        print(
+            f"# {zone}: its days rolled up ({rows:,} rows) in {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+
+
 def bench_tabs(
-    runs: int, only: str, converted: bool, zones: list[str], granularities: list[str]
+    runs: int,
+    only: str,
+    converted: bool,
+    zones: list[str],
+    granularities: list[str],
+    zone_days: str = "build",
 ) -> None:
     warm_up()  # as orderdesk/wsgi.py prepares a web process
     checkout = biggest_checkout()
+    prepare_zones(checkout, zones, zone_days)
     checkout_id = checkout.pk
     in_checkout = one("SELECT count(*) FROM orders_order WHERE checkout_id=%s", checkout_id)
     owner = owner_of(checkout)
@@ -502,6 +535,12 @@ def main() -> None:
     parser.add_argument("--tabs-only", action="store_true")
     parser.add_argument("--tz", action="append", help="time zone of the cases; org = default")
     parser.add_argument(
+        "--zone-days",
+        choices=("build", "hourly"),
+        default="build",
+        help="other zones: build their days first (default), or read the hourly rollup",
+    )
+    parser.add_argument(
         "--granularity", action="append", choices=("day", "week", "month"), help="chart buckets"
     )
     parser.add_argument("--limit", type=int, default=0, help="CSV: only the first N orders")
@@ -530,7 +569,12 @@ def main() -> None:
         return
     if not args.csv_only:
         bench_tabs(
-            args.runs, args.only, args.converted, args.tz or ["org"], args.granularity or [""]
+            args.runs,
+            args.only,
+            args.converted,
+            args.tz or ["org"],
+            args.granularity or [""],
+            args.zone_days,
         )
     if not args.tabs_only:
         bench_csv(args.limit or None, args.ie_limit or None)

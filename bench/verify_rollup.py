@@ -9,9 +9,12 @@ daily rollup) and in other zones, which read the hourly rollup: America/New_York
 (+5:30), Asia/Kathmandu (+5:45) and Australia/Lord_Howe (a half-hour DST change), where a
 midnight cuts a UTC hour and the hour's parts (`SalesHourPart`) split it, plus two
 weeks around a DST change (America/New_York on 1 November, Lord Howe on 4 October) by day.
+Where those zones' own days are rolled up (`ZoneDay`: a member's zone; `bench/reports.py
+--tz ZONE` builds them), every figure is compared again as read from them.
 Charts go by day for the short periods and by month for "this year". Money is compared in minor units of its
 currency (converted sums may differ in the twentieth decimal from the order of additions,
-never in what is shown). Exits non-zero on any difference. Writes nothing.
+never in what is shown). Exits non-zero on any difference. Writes nothing (but a zone's
+`ZoneRollup.asked_at`, as any report in it would).
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from django.utils import timezone  # noqa: E402
 
 from bench.common import biggest_checkout  # noqa: E402
 from orderdesk.lib.money import to_minor  # noqa: E402
-from orderdesk.reports import queries  # noqa: E402
+from orderdesk.reports import facts, queries  # noqa: E402
 from orderdesk.reports.facts import Facts, HourFacts, LiveFacts, RolledFacts  # noqa: E402
+from orderdesk.reports.models import ZoneRollup  # noqa: E402
 from orderdesk.reports.periods import Period, resolve_period  # noqa: E402
 from orderdesk.reports.rates import Converter  # noqa: E402
 
@@ -137,29 +141,63 @@ def main() -> int:
         ]
         if zone in DST:
             periods.append(("DST change", Period(*DST[zone], tz), "day"))
-        for name, period, granularity in periods:
-            for currency in ("", "EUR"):
-                paged = queries.Scope(ids, period)
-                wanted = RolledFacts if zone == org_tz else HourFacts
-                assert any(isinstance(p, wanted) for p in paged.facts.parts), (
-                    "no rollup: run manage.py roll_up_reports first"
-                )
-                # The hours a midnight cuts at :15 or :30 come from their parts, not live.
-                assert all(
-                    p.parts_until is not None for p in paged.facts.parts if isinstance(p, HourFacts)
-                ), "no parts of the hours: run manage.py roll_up_reports first"
-                valuation = queries.Valuation(Converter(currency) if currency else None)
-                rolled = figures(paged, valuation, granularity)
-                live = figures(live_scope(ids, period), valuation, granularity)
-                for tab in rolled:
-                    same = rolled[tab] == live[tab]
-                    failures += not same
-                    mode = f"converted to {currency}" if currency else "per currency"
-                    print(
-                        f"{zone:20} {name:13} by {granularity:5} {mode:20} {tab:14} "
-                        f"{'same' if same else 'DIFFERENT'}",
-                        flush=True,
-                    )
+        sources = ["daily rollup"] if zone == org_tz else ["hours"]
+        built = ZoneRollup.objects.filter(
+            checkout_id=checkout_id, time_zone=zone, complete_until__isnull=False
+        )
+        if zone != org_tz and built.exists():
+            sources.append("zone days")
+        for source in sources:
+            for name, period, granularity in periods:
+                for currency in ("", "EUR"):
+                    failures += compare(ids, zone, source, name, period, granularity, currency)
+    return 1 if failures else 0
+
+
+def compare(
+    ids: frozenset[int],
+    zone: str,
+    source: str,
+    name: str,
+    period: Period,
+    granularity: str,
+    currency: str,
+) -> int:
+    """Every tab's figures as the page reads them from `source` against the live tables';
+    returns how many tabs differ."""
+    paged = queries.Scope(ids, period)
+    wanted = {"daily rollup": RolledFacts, "hours": HourFacts, "zone days": RolledFacts}[source]
+    real_zone_facts = facts._zone_facts
+    if source == "hours":
+        facts._zone_facts = lambda *args: None
+    try:
+        parts = paged.facts.parts
+    finally:
+        facts._zone_facts = real_zone_facts
+    assert any(isinstance(p, wanted) for p in parts), (
+        "no rollup: run manage.py roll_up_reports first"
+    )
+    if source == "zone days":
+        assert any(getattr(p, "zone", None) == zone for p in parts), "no zone days read"
+    # The hours a midnight cuts at :15 or :30 come from their parts, not live.
+    assert all(p.parts_until is not None for p in parts if isinstance(p, HourFacts)), (
+        "no parts of the hours: run manage.py roll_up_reports first"
+    )
+    valuation = queries.Valuation(Converter(currency) if currency else None)
+    rolled = figures(paged, valuation, granularity)
+    live = figures(live_scope(ids, period), valuation, granularity)
+    failures = 0
+    for tab in rolled:
+        same = rolled[tab] == live[tab]
+        failures += not same
+        mode = f"converted to {currency}" if currency else "per currency"
+        print(
+            f"{zone:20} {source:12} {name:13} by {granularity:5} {mode:20} {tab:14} "
+            f"{'same' if same else 'DIFFERENT'}",
+            flush=True,
+        )
+    return failures
+
     return 1 if failures else 0
 
 

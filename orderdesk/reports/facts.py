@@ -57,6 +57,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Trunc, TruncDate
+from django.utils import timezone
 
 from orderdesk.orders.models import Order, OrderLine, OrderStatus
 from orderdesk.payments.models import (
@@ -73,6 +74,8 @@ from orderdesk.reports.models import (
     SalesDay,
     SalesHour,
     SalesHourPart,
+    ZoneDay,
+    ZoneRollup,
 )
 from orderdesk.reports.periods import Period, bucket_of, midnight
 
@@ -337,11 +340,13 @@ class _Rolled:
 
 @dataclass(frozen=True)
 class RolledFacts(_Rolled):
-    """The same rows, summed from `SalesDay` for the days [first_day, end_day)."""
+    """The same rows, summed from `SalesDay` for the days [first_day, end_day), or with
+    `zone` from `ZoneDay`, the days of that time zone."""
 
     checkout_ids: frozenset[int]
     first_day: dt.date
     end_day: dt.date
+    zone: str | None = None
 
     def _rows(
         self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
@@ -357,8 +362,11 @@ class RolledFacts(_Rolled):
         split = _split(per)
         by_day = split == Split("day")
         renamed = {} if by_day else {"bucket": split.expression(bucket, "currency")}
+        table: QuerySet[Any] = SalesDay.objects.all()
+        if self.zone is not None:
+            table = ZoneDay.objects.filter(time_zone=self.zone)
         rows = list(
-            SalesDay.objects.filter(
+            table.filter(
                 checkout_id__in=self.checkout_ids,
                 grain=grain,
                 day__gte=self.first_day,
@@ -853,11 +861,70 @@ def _hour_facts(
     return HourFacts(checkout_ids, period, until, days, parts_until=parts_until)
 
 
+# A zone a report asks for, which no member has, is kept this long after it was last asked.
+ZONE_KEPT = dt.timedelta(days=35)
+# At most this many zones per checkout that no member has: past it, such a report reads the
+# hourly rollup, as before its zone is built, and nothing more is stored.
+ASKED_ZONES = 8
+
+
+def ask_for_zone(
+    checkout_ids: frozenset[int], tz: ZoneInfo, asked: dict[int, dt.datetime | None]
+) -> None:
+    """A report in `tz`, whose zone rollups were found `asked` (checkout → when last asked;
+    None: a member's zone), has the rollup build or keep that zone's days: a checkout without
+    them is asked once; one asked more than a day ago is asked again, so the zone stays kept
+    while reports read it. Nothing is written while neither holds: reports read, they do not
+    write, on every request."""
+    now = timezone.now()
+    for checkout_id in checkout_ids:
+        if checkout_id not in asked:
+            zones = ZoneRollup.objects.filter(checkout_id=checkout_id)
+            if zones.filter(asked_at__isnull=False).count() < ASKED_ZONES:
+                ZoneRollup.objects.get_or_create(
+                    checkout_id=checkout_id, time_zone=tz.key, defaults={"asked_at": now}
+                )
+            continue
+        last = asked[checkout_id]
+        if last is not None and last < now - dt.timedelta(days=1):
+            ZoneRollup.objects.filter(checkout_id=checkout_id, time_zone=tz.key).update(
+                asked_at=now
+            )
+
+
+def _zone_facts(checkout_ids: frozenset[int], period: Period, states: list[_State]) -> Facts | None:
+    """The period from the days of its own zone (`ZoneDay`) where every checkout has them,
+    the rest as any other zone reads it; None while they do not reach into the period."""
+    found = list(
+        ZoneRollup.objects.filter(
+            checkout_id__in=checkout_ids, time_zone=period.tz.key
+        ).values_list("checkout_id", "complete_until", "asked_at")
+    )
+    ask_for_zone(checkout_ids, period.tz, {c: asked for c, _, asked in found})
+    untils = [until for _, until, _ in found]
+    if len(found) < len(checkout_ids) or None in untils:
+        return None
+    until = min(u for u in untils if u is not None)
+    if until <= period.first_day:
+        return None
+    split = min(until, period.last_day + dt.timedelta(days=1))
+    rolled = RolledFacts(checkout_ids, period.first_day, split, zone=period.tz.key)
+    if split > period.last_day:
+        return Facts((rolled,))
+    rest = Period(split, period.last_day, period.tz)
+    live = LiveFacts(checkout_ids, rest.start, rest.end, rest.tz)
+    return Facts((rolled, _hour_facts(checkout_ids, rest, states) or live))
+
+
 def facts_for(checkout_ids: frozenset[int], period: Period) -> Facts:
     live = LiveFacts(checkout_ids, period.start, period.end, period.tz)
     states = _states(checkout_ids)
     if any(state.time_zone != period.tz.key for state in states):
-        # Another time zone than the daily rollup's: its UTC hours fold into any zone's days.
+        # Another time zone than the daily rollup's: its own days where the rollup keeps
+        # them (a zone members report in), else the UTC hours, which fold into any zone's.
+        zoned = _zone_facts(checkout_ids, period, states)
+        if zoned is not None:
+            return zoned
         hourly = _hour_facts(checkout_ids, period, states)
         return Facts((hourly or live,))
     until = min((state.days_until for state in states), default=None)

@@ -130,6 +130,45 @@ class SalesHourPart(Sums):
         return f"{self.grain} {self.hour:%Y-%m-%d %H}:00+{self.minutes} min UTC {self.currency}"
 
 
+class ZoneDay(Sums):
+    """The same groups by day in another time zone than the organization's: one a member
+    reports in (their own time zone) or that a report asked for lately (`ZoneRollup`).
+    Built from the hourly rollup, so a year in that zone reads a few thousand rows, as in
+    the organization's own zone, instead of every hour of the year."""
+
+    time_zone = models.CharField(max_length=64)
+    day = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["checkout", "time_zone", "grain", "day"], name="zoneday_zone_grain_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.day} {self.time_zone} {self.currency}"
+
+
+class ZoneRollup(models.Model):
+    """How far a checkout's days in `time_zone` reach in `ZoneDay`: every day before
+    `complete_until` (None: none yet). `asked_at` is when a report last found the zone
+    missing and asked for it; a zone no member has expires a while after that."""
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="+")
+    time_zone = models.CharField(max_length=64)
+    complete_until = models.DateField(null=True)
+    asked_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checkout", "time_zone"], name="zonerollup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checkout_id} in {self.time_zone}: before {self.complete_until}"
+
+
 class RollupState(models.Model):
     """How far a checkout's rollup reaches: every day before `complete_until` is in `SalesDay`,
     with days as seen in `time_zone` (the organization's when it was built)."""

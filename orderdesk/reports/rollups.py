@@ -31,13 +31,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from orderdesk.orders.models import Order
-from orderdesk.organizations.models import Checkout
+from orderdesk.organizations.models import Checkout, User
 from orderdesk.payments.models import Refund
-from orderdesk.reports.facts import GRAIN_KEYS, ORDER_GRAINS, LiveFacts, floor_hour
+from orderdesk.reports.facts import (
+    GRAIN_KEYS,
+    ORDER_GRAINS,
+    ZONE_KEPT,
+    HourFacts,
+    LiveFacts,
+    floor_hour,
+)
 from orderdesk.reports.models import (
     PART_MINUTES,
     Grain,
@@ -46,8 +53,10 @@ from orderdesk.reports.models import (
     SalesHour,
     SalesHourPart,
     Sums,
+    ZoneDay,
+    ZoneRollup,
 )
-from orderdesk.reports.periods import midnight
+from orderdesk.reports.periods import Period, midnight
 
 SETTLED_AFTER = dt.timedelta(days=1)
 _CHUNK = dt.timedelta(days=31)
@@ -65,7 +74,7 @@ def settled_until(tz: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
     return today - SETTLED_AFTER
 
 
-def _cells(live: LiveFacts, per: str, make: Callable[..., Sums]) -> list[Sums]:
+def _cells(live: LiveFacts | HourFacts, per: str, make: Callable[..., Sums]) -> list[Sums]:
     """The rollup rows of `live`'s instants, one per grain, bucket (`per`) and key."""
     cells: dict[tuple[Any, ...], Sums] = {}
 
@@ -157,6 +166,29 @@ def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
     return written
 
 
+def _build_zone_days(
+    checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date, state: RollupState
+) -> int:
+    """Write the rows of the days [first_day, end_day) in `tz`, replacing any already there:
+    from the hourly rollup and its parts (as a report in that zone reads it), live where
+    they do not reach."""
+    ZoneDay.objects.filter(
+        checkout_id=checkout_id, time_zone=tz.key, day__gte=first_day, day__lt=end_day
+    ).delete()
+    ids = frozenset({checkout_id})
+    period = Period(first_day, end_day - _DAY, tz)
+    facts: LiveFacts | HourFacts = LiveFacts(ids, period.start, period.end, tz)
+    if state.hours_until is not None and state.hours_until > period.start:
+        facts = HourFacts(ids, period, state.hours_until, parts_until=state.parts_until)
+
+    def make(bucket: dt.date, **fields: Any) -> ZoneDay:
+        return ZoneDay(checkout_id=checkout_id, time_zone=tz.key, day=bucket, **fields)
+
+    cells = _cells(facts, "day", make)
+    ZoneDay.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
+    return len(cells)
+
+
 def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
     # Payments, refunds and lines all come after their order was opened.
     first = Order.objects.filter(checkout_id=checkout_id).aggregate(first=Min("created_at"))
@@ -198,6 +230,7 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
             state.save()
     hours = _roll_up_hours(checkout, floor_hour(midnight(target, tz)))
     parts = _roll_up_parts(checkout, floor_hour(midnight(target, tz)))
+    zone_days = _roll_up_zones(checkout, now)
     if connection.vendor == "postgresql":
         # Fresh statistics after a big load, or the planner takes the table for empty.
         with connection.cursor() as cursor:
@@ -207,6 +240,8 @@ def roll_up(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
                 cursor.execute(f"ANALYZE {SalesHour._meta.db_table}")
             if parts > _CHUNK / _HOUR:
                 cursor.execute(f"ANALYZE {SalesHourPart._meta.db_table}")
+            if zone_days > _CHUNK.days:
+                cursor.execute(f"ANALYZE {ZoneDay._meta.db_table}")
     return added
 
 
@@ -257,6 +292,71 @@ def _advance(
             state.save()
 
 
+def member_zones(checkout: Checkout) -> set[str]:
+    """The time zones the checkout's members report in, other than the organization's."""
+    zones = set(
+        User.objects.filter(
+            Q(memberships__organization_id=checkout.organization_id)
+            | Q(checkout_memberships__checkout=checkout),
+            is_active=True,
+        )
+        .exclude(time_zone="")
+        .values_list("time_zone", flat=True)
+        .distinct()
+    )
+    return zones - {checkout.organization.time_zone}
+
+
+def _roll_up_zones(checkout: Checkout, now: dt.datetime | None) -> int:
+    """Bring the days of every zone the checkout's members report in, or a report asked for
+    lately, up to the hourly rollup; forget the asked zones no one asked for since
+    `ZONE_KEPT`. Returns how many days were added."""
+    now = now or timezone.now()
+    members = member_zones(checkout)
+    for zone in members:
+        ZoneRollup.objects.get_or_create(checkout=checkout, time_zone=zone)
+    kept = ZoneRollup.objects.filter(checkout=checkout)
+    expired = kept.exclude(time_zone__in=members).filter(
+        Q(asked_at__isnull=True) | Q(asked_at__lt=now - ZONE_KEPT)
+    )
+    for zone in expired.values_list("time_zone", flat=True):
+        with transaction.atomic():
+            ZoneDay.objects.filter(checkout=checkout, time_zone=zone).delete()
+            ZoneRollup.objects.filter(checkout=checkout, time_zone=zone).delete()
+    added = 0
+    for zone in kept.values_list("time_zone", flat=True).order_by("time_zone"):
+        added += _roll_up_zone(checkout, ZoneInfo(zone), now)
+    return added
+
+
+def _roll_up_zone(checkout: Checkout, tz: ZoneInfo, now: dt.datetime) -> int:
+    """Add the days in `tz` that the zone's rollup lacks, up to the settled days whose hours
+    (and their parts) are rolled up, a month per transaction; returns how many."""
+    added = 0
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.get(checkout=checkout)
+            zone = ZoneRollup.objects.select_for_update().get(checkout=checkout, time_zone=tz.key)
+            covered = min(
+                (h for h in (state.hours_until, state.parts_until) if h is not None), default=None
+            )
+            if covered is None:
+                return added
+            target = min(settled_until(tz, now), covered.astimezone(tz).date())
+            start = zone.complete_until or _first_day(checkout.pk, tz, target)
+            if start >= target:
+                if zone.complete_until is None:
+                    # Nothing happened before `start`: its days are complete, and empty.
+                    zone.complete_until = start
+                    zone.save(update_fields=["complete_until"])
+                return added
+            end = min(start + _CHUNK, target)
+            _build_zone_days(checkout.pk, tz, start, end, state)
+            added += (end - start).days
+            zone.complete_until = end
+            zone.save(update_fields=["complete_until"])
+
+
 def roll_up_all(*, now: dt.datetime | None = None) -> int:
     """Bring every checkout's rollup up to date (the worker runs this periodically)."""
     refresh_stale_refunds()
@@ -299,6 +399,8 @@ def rebuild(checkout: Checkout, *, now: dt.datetime | None = None) -> int:
         SalesDay.objects.filter(checkout_id=checkout.pk).delete()
         SalesHour.objects.filter(checkout_id=checkout.pk).delete()
         SalesHourPart.objects.filter(checkout_id=checkout.pk).delete()
+        ZoneDay.objects.filter(checkout_id=checkout.pk).delete()
+        ZoneRollup.objects.filter(checkout_id=checkout.pk).update(complete_until=None)
     return roll_up(checkout, now=now)
 
 
@@ -323,3 +425,9 @@ def refresh_days(checkout_id: int, moments: Iterable[dt.datetime]) -> None:
             _build_hours(checkout_id, hour, hour + _HOUR)
         if state.parts_until is not None and hour < state.parts_until:
             _build_parts(checkout_id, hour, hour + _HOUR)
+    # The zones' days come from the hours: rebuilt after them.
+    for zone in ZoneRollup.objects.filter(checkout_id=checkout_id, complete_until__isnull=False):
+        zone_tz = ZoneInfo(zone.time_zone)
+        for day in sorted({m.astimezone(zone_tz).date() for m in moments}):
+            if zone.complete_until is not None and day < zone.complete_until:
+                _build_zone_days(checkout_id, zone_tz, day, day + _DAY, state)

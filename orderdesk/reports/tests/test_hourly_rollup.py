@@ -60,6 +60,13 @@ PERS: tuple[Per, ...] = (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_zone_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the hourly rollup itself: a report here does not ask for its
+    zone's days, which the next rollup would build and read instead (test_zone_days.py)."""
+    monkeypatch.setattr("orderdesk.reports.facts.ask_for_zone", lambda *args: None)
+
+
 def _orders_around_midnights(world: factories.World, tz: ZoneInfo) -> None:
     offsets = (-50, -20, -1, 0, 10, 40, 700)  # minutes from local midnight
     day = FIRST - dt.timedelta(days=1)

@@ -12,6 +12,7 @@ from orderdesk.orders.models import DeviceType, Order, OrderStatus
 from orderdesk.organizations.models import Checkout
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.reports import facts, rollups
+from orderdesk.reports.models import ZoneRollup
 from orderdesk.reports.periods import Granularity, Period, midnight
 from orderdesk.reports.queries import (
     Scope,
@@ -30,16 +31,21 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 UTC = ZoneInfo("UTC")
 
 
-@pytest.fixture(autouse=True, params=["live", "rolled", "half-rolled", "hourly", "half-hourly"])
+@pytest.fixture(
+    autouse=True,
+    params=["live", "rolled", "half-rolled", "hourly", "half-hourly", "zone-days"],
+)
 def figures_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs five times: on the live tables, on a daily rollup holding the
-    whole period and one holding its first half (the rest live), and the same with the
-    organization in another time zone, so that the report reads the hourly rollup. The
-    figures must agree."""
+    """Every test here runs six times: on the live tables, on a daily rollup holding the
+    whole period and one holding its first half (the rest live), the same with the
+    organization in another time zone, so that the report reads the hourly rollup, and with
+    the days of the report's own zone rolled up as a member's zone is. The figures must
+    agree."""
     if request.param == "live":
         return "live"
     real_facts_for = facts.facts_for
     hourly = request.param.endswith("hourly")
+    zoned = request.param == "zone-days"
 
     def rolled_facts_for(checkout_ids: frozenset[int], period: Period) -> facts.Facts:
         settled = period.last_day + dt.timedelta(days=1)
@@ -49,16 +55,25 @@ def figures_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         # those of a zone whose midnight comes after the report's (UTC-12), so that its
         # settled days reach as far.
         zone = period.tz
-        if hourly:
+        if hourly or zoned:
             zone = ZoneInfo("Etc/GMT+12" if period.tz.key != "Etc/GMT+12" else "UTC")
         now = midnight(settled + rollups.SETTLED_AFTER, zone) + dt.timedelta(hours=1)
+        # Only the zone-days variant keeps the report's zone: a report in another zone asks
+        # for its days, and the next rollup would build them.
+        ZoneRollup.objects.all().delete()
         for checkout in Checkout.objects.filter(pk__in=checkout_ids).select_related("organization"):
             checkout.organization.time_zone = zone.key
             checkout.organization.save(update_fields=["time_zone"])
+            if zoned:
+                # As a report in that zone asks for it (a member's zone needs no asking).
+                ZoneRollup.objects.create(checkout=checkout, time_zone=period.tz.key, asked_at=now)
             rollups.rebuild(checkout, now=now)
         result = real_facts_for(checkout_ids, period)
         kinds = [type(part) for part in result.parts]
-        if hourly:
+        if zoned:
+            assert kinds == [facts.RolledFacts]
+            assert result.parts[0].zone == period.tz.key  # type: ignore[union-attr]
+        elif hourly:
             assert kinds == [facts.HourFacts]
             until = result.parts[0].until  # type: ignore[union-attr]
             if request.param == "hourly":
