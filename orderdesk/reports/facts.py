@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -881,9 +881,17 @@ def ask_for_zone(
         if checkout_id not in asked:
             zones = ZoneRollup.objects.filter(checkout_id=checkout_id)
             if zones.filter(asked_at__isnull=False).count() < ASKED_ZONES:
-                ZoneRollup.objects.get_or_create(
+                _, created = ZoneRollup.objects.get_or_create(
                     checkout_id=checkout_id, time_zone=tz.key, defaults={"asked_at": now}
                 )
+                if created:
+                    # Built by a worker now rather than at the next periodic rollup. Imported
+                    # here: the rollups are built from these facts.
+                    from orderdesk.reports.rollups import roll_up_zones_task
+
+                    transaction.on_commit(
+                        functools.partial(roll_up_zones_task.enqueue, checkout_id)
+                    )
             continue
         last = asked[checkout_id]
         if last is not None and last < now - dt.timedelta(days=1):

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Min, Q
+from django.tasks import task
 from django.utils import timezone
 
 from orderdesk.orders.models import Order
@@ -327,6 +328,15 @@ def _roll_up_zones(checkout: Checkout, now: dt.datetime | None) -> int:
     for zone in kept.values_list("time_zone", flat=True).order_by("time_zone"):
         added += _roll_up_zone(checkout, ZoneInfo(zone), now)
     return added
+
+
+@task()
+def roll_up_zones_task(checkout_id: int) -> None:
+    """Build the days of a zone a report has just asked for (and any other the checkout
+    lacks), without waiting for the periodic rollup. Nothing before the hours are built."""
+    checkout = Checkout.objects.select_related("organization").filter(pk=checkout_id).first()
+    if checkout is not None and RollupState.objects.filter(checkout=checkout).exists():
+        _roll_up_zones(checkout, None)
 
 
 def _roll_up_zone(checkout: Checkout, tz: ZoneInfo, now: dt.datetime) -> int:

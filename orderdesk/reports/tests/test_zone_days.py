@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,6 +101,34 @@ def test_a_zone_no_member_has_is_asked_for_by_its_first_report(world: factories.
     assert [type(p) for p in second.parts] == [RolledFacts]
     for per in PERS:
         assert _every_figure(second, per) == _every_figure(first, per), per
+
+
+def test_a_worker_builds_an_asked_zones_days_at_once(
+    world: factories.World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    kolkata = ZoneInfo("Asia/Kolkata")
+    _orders_around_midnights(world, kolkata)
+    rollups.roll_up(world.checkout, now=NOW)
+    ids = frozenset({world.checkout.pk})
+    period = Period(FIRST, LAST, kolkata)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = facts_for(ids, period)
+    assert [type(p) for p in first.parts] == [HourFacts]
+    assert not ZoneDay.objects.exists(), "nothing is built inside the report's request"
+    for callback in callbacks:
+        callback()
+
+    assert ZoneRollup.objects.get().complete_until is not None
+    second = facts_for(ids, period)
+    assert [type(p) for p in second.parts] == [RolledFacts]
+    for per in PERS:
+        assert _every_figure(second, per) == _every_figure(first, per), per
+    # Asked again, the zone enqueues nothing more.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        facts_for(ids, period)
+    assert callbacks == []
 
 
 def test_a_report_writes_nothing_while_its_zone_was_asked_for_lately(
