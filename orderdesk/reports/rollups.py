@@ -345,12 +345,18 @@ def _roll_up_zone(checkout: Checkout, tz: ZoneInfo, now: dt.datetime) -> int:
     added = 0
     while True:
         with transaction.atomic():
-            state = RollupState.objects.get(checkout=checkout)
-            zone = ZoneRollup.objects.select_for_update().get(checkout=checkout, time_zone=tz.key)
+            # The state's lock first, as `refresh_days` takes it: a day rebuilt there is
+            # never built here at the same time from the hours it is rewriting.
+            state = RollupState.objects.select_for_update().get(checkout=checkout)
+            zone = (
+                ZoneRollup.objects.select_for_update()
+                .filter(checkout=checkout, time_zone=tz.key)
+                .first()
+            )
             covered = min(
                 (h for h in (state.hours_until, state.parts_until) if h is not None), default=None
             )
-            if covered is None:
+            if zone is None or covered is None:  # forgotten meanwhile, or no hours yet
                 return added
             target = min(settled_until(tz, now), covered.astimezone(tz).date())
             start = zone.complete_until or _first_day(checkout.pk, tz, target)
