@@ -427,12 +427,13 @@ class ProductRow:
 
     @property
     def add_on_share(self) -> dict[str, Decimal]:
-        """Per currency: the share of the revenue that came from bumps, pre-upsells, upgrades."""
+        """Per currency, in the order of the currency codes as amounts are shown: the share of
+        the revenue that came from bumps, pre-upsells, upgrades."""
         return {
             currency: (self.add_on_revenue.get(currency, Decimal(0)) / total).quantize(
                 Decimal("0.0001"), ROUND_HALF_UP
             )
-            for currency, total in self.figures.revenue.items()
+            for currency, total in sorted(self.figures.revenue.items())
             if total
         }
 

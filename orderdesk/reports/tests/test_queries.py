@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,8 @@ from orderdesk.reports import facts, rollups
 from orderdesk.reports.models import ZoneRollup
 from orderdesk.reports.periods import Granularity, Period, midnight
 from orderdesk.reports.queries import (
+    Figures,
+    ProductRow,
     Scope,
     Valuation,
     analytics,
@@ -375,3 +378,23 @@ def test_it_gives_the_same_headline_from_the_sales_breakdown(world: factories.Wo
     s = scope(world, "2026-03-02", "2026-03-02")
     totals = sales_tracking(s, Valuation(), Granularity.DAY).totals
     assert headline_figures(s, Valuation(), totals) == headline_figures(s, Valuation())
+
+
+def test_a_products_add_on_share_lists_currencies_as_amounts_are_shown() -> None:
+    """In the order of the currency codes, whatever order the rows came in from the database
+    (the rollup's and the hours' rows come in different orders)."""
+    revenue = {"USD": Decimal("10"), "EUR": Decimal("40"), "SEK": Decimal("200")}
+    row = ProductRow(
+        product_id=1,
+        name="Workbook PDF",
+        figures=Figures(revenue, 3, Counter(), 0, Counter()),
+        add_on_revenue={"SEK": Decimal("50"), "EUR": Decimal("10")},
+        top_offer="",
+        top_source="",
+    )
+
+    assert list(row.add_on_share.items()) == [
+        ("EUR", Decimal("0.2500")),
+        ("SEK", Decimal("0.2500")),
+        ("USD", Decimal("0.0000")),
+    ]
