@@ -78,12 +78,16 @@ class Sales:
     """
 
     def __init__(self) -> None:
-        self.cells: dict[tuple[str, dt.date | None], list[int]] = defaultdict(lambda: [0, 0])
+        self.cells: dict[tuple[str, dt.date | None], list[int]] = {}
 
     def add(self, currency: str, day: dt.date | None, amount_minor: int, orders: int) -> None:
-        cell = self.cells[(currency, day)]
-        cell[0] += amount_minor
-        cell[1] += orders
+        # A year by day adds tens of thousands of rows: no defaultdict factory call per cell.
+        cell = self.cells.get((currency, day))
+        if cell is None:
+            self.cells[(currency, day)] = [amount_minor, orders]
+        else:
+            cell[0] += amount_minor
+            cell[1] += orders
 
     def merge(self, other: Sales) -> None:
         for (currency, day), (amount, orders) in other.cells.items():
@@ -133,15 +137,7 @@ class Valuation:
         year by day plots thousands)."""
         converter = self.converter
         assert converter is not None, "only a converted report has one currency"
-        display = converter.display_currency
-        amount = Decimal(0)
-        for (currency, day), (minor, _) in sales.cells.items():
-            if currency == display:
-                amount += to_major(minor, currency)
-            else:
-                assert day is not None, "converting needs sums per day (Valuation.per)"
-                amount += converter.to_display(minor, currency, day)
-        return amount
+        return converter.sum_to_display(sales.cells.items())
 
     def counts(self, counts: Mapping[str, int]) -> Counter[str]:
         """Per-currency counts, or everything under the display currency when converting."""
@@ -223,7 +219,15 @@ def figures(
 def _fold_sales[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> dict[K, Sales]:
     result: dict[K, Sales] = defaultdict(Sales)
     for row in rows:
-        result[key(row)].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
+        # Sales.add, inlined: this runs once per row and breakdown.
+        cells = result[key(row)].cells
+        at = (row["cur"], row["day"])
+        cell = cells.get(at)
+        if cell is None:
+            cells[at] = [row["amount"] or 0, row["n"]]
+        else:
+            cell[0] += row["amount"] or 0
+            cell[1] += row["n"]
     return result
 
 
@@ -643,7 +647,14 @@ def _count_series(
     order: Sequence[str],
 ) -> CountSeries:
     """Opened checkouts per bucket and value of `column` (consent answer, device)."""
-    counts = _count_by(opened, lambda r: (bucket_of(r["day"], granularity), labels(r[column])))
+    # Added up per (day, value) first: a year by day is thousands of rows (one per currency,
+    # and the other column's values) but a few distinct keys to bucket and label.
+    per_day: Counter[tuple[Any, Any]] = Counter()
+    for row in opened:
+        per_day[(row["day"], row[column])] += row["n"]
+    counts: Counter[tuple[Any, str]] = Counter()
+    for (day, value), n in per_day.items():
+        counts[(bucket_of(day, granularity), labels(value))] += n
     seen = {c for _, c in counts}
     return CountSeries(
         buckets(scope.period, granularity),

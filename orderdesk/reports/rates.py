@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -163,6 +164,25 @@ class Converter:
             converted = to_major(amount_minor, currency) / per_euro * display_per_euro
             self._converted[key] = converted
         return converted
+
+    def sum_to_display(
+        self, cells: Iterable[tuple[tuple[str, dt.date | None], Sequence[int]]]
+    ) -> Decimal:
+        """The sum of `to_display` over ((currency, day), (amount_minor, …)) cells, in their
+        order: a chart's point (a year by day plots thousands of them). A day may be None only
+        for amounts already in the display currency."""
+        display = self.display_currency
+        converted = self._converted
+        amount = Decimal(0)
+        for (currency, day), cell in cells:
+            minor = cell[0]
+            if currency == display:
+                amount += to_major(minor, currency)
+                continue
+            assert day is not None, "converting needs sums per day (Valuation.per)"
+            value = converted.get((minor, currency, day))
+            amount += self.to_display(minor, currency, day) if value is None else value
+        return amount
 
     def _pair(self, currency: str, day: dt.date) -> tuple[Decimal, Decimal]:
         """Units of `currency` and of the display currency per euro on `day`."""
