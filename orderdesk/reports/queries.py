@@ -333,11 +333,18 @@ class Breakdown:
 
 
 def _series(sales: Sales, granularity: str) -> dict[dt.date, Sales]:
-    series: dict[dt.date, Sales] = defaultdict(Sales)
-    for (currency, day), (amount, orders) in sales.cells.items():
+    series: dict[dt.date, Sales] = {}
+    by_day = granularity == "day"
+    for at, (amount, orders) in sales.cells.items():
+        day = at[1]
         assert day is not None, "a time series needs sums per day"
-        series[bucket_of(day, granularity)].add(currency, day, amount, orders)
-    return dict(series)
+        bucket = day if by_day else bucket_of(day, granularity)
+        into = series.get(bucket)
+        if into is None:
+            into = series[bucket] = Sales()
+        # Each (currency, day) is one cell of `sales`, so it is new in its bucket too.
+        into.cells[at] = [amount, orders]
+    return series
 
 
 def _rank(rows: list[BreakdownRow]) -> list[BreakdownRow]:
