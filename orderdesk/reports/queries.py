@@ -219,15 +219,7 @@ def figures(
 def _fold_sales[K: Hashable](rows: Iterable[Any], key: Callable[[Any], K]) -> dict[K, Sales]:
     result: dict[K, Sales] = defaultdict(Sales)
     for row in rows:
-        # Sales.add, inlined: this runs once per row and breakdown.
-        cells = result[key(row)].cells
-        at = (row["cur"], row["day"])
-        cell = cells.get(at)
-        if cell is None:
-            cells[at] = [row["amount"] or 0, row["n"]]
-        else:
-            cell[0] += row["amount"] or 0
-            cell[1] += row["n"]
+        result[key(row)].add(row["cur"], row["day"], row["amount"] or 0, row["n"])
     return result
 
 
@@ -333,18 +325,11 @@ class Breakdown:
 
 
 def _series(sales: Sales, granularity: str) -> dict[dt.date, Sales]:
-    series: dict[dt.date, Sales] = {}
-    by_day = granularity == "day"
-    for at, (amount, orders) in sales.cells.items():
-        day = at[1]
+    series: dict[dt.date, Sales] = defaultdict(Sales)
+    for (currency, day), (amount, orders) in sales.cells.items():
         assert day is not None, "a time series needs sums per day"
-        bucket = day if by_day else bucket_of(day, granularity)
-        into = series.get(bucket)
-        if into is None:
-            into = series[bucket] = Sales()
-        # Each (currency, day) is one cell of `sales`, so it is new in its bucket too.
-        into.cells[at] = [amount, orders]
-    return series
+        series[bucket_of(day, granularity)].add(currency, day, amount, orders)
+    return dict(series)
 
 
 def _rank(rows: list[BreakdownRow]) -> list[BreakdownRow]:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from orderdesk.lib.money import minor_exponent, to_major, to_minor
+from orderdesk.lib.money import to_major, to_minor
 
 ECB_HISTORY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 # Walking back further than this finds no rate: the currency is not (or no longer) quoted.
@@ -171,18 +171,13 @@ class Converter:
         """The sum of `to_display` over ((currency, day), (amount_minor, …)) cells, in their
         order: a chart's point (a year by day plots thousands of them). A day may be None only
         for amounts already in the display currency."""
-        display = self.display_currency
-        places = -minor_exponent(display)
-        converted = self._converted
         amount = Decimal(0)
         for (currency, day), cell in cells:
-            minor = cell[0]
-            if currency == display:
-                amount += Decimal(minor).scaleb(places)  # to_major, inlined
-                continue
-            assert day is not None, "converting needs sums per day (Valuation.per)"
-            value = converted.get((minor, currency, day))
-            amount += self.to_display(minor, currency, day) if value is None else value
+            if currency == self.display_currency:
+                amount += to_major(cell[0], currency)
+            else:
+                assert day is not None, "converting needs sums per day (Valuation.per)"
+                amount += self.to_display(cell[0], currency, day)
         return amount
 
     def _pair(self, currency: str, day: dt.date) -> tuple[Decimal, Decimal]:
