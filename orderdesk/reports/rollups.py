@@ -111,30 +111,32 @@ def _cells(live: LiveFacts | HourFacts, per: str, make: Callable[..., Sums]) -> 
     return list(cells.values())
 
 
+def _write(
+    model: type[Sums], bucket_field: str, facts: LiveFacts | HourFacts, per: str, **fixed: Any
+) -> int:
+    """Write the rows of `facts` split by `per` ("day" or "hour") as `model` rows, each with
+    its bucket in `bucket_field` and the `fixed` fields; returns how many."""
+
+    def make(bucket: Any, **fields: Any) -> Sums:
+        return model(**fixed, **{bucket_field: bucket}, **fields)
+
+    cells = _cells(facts, per, make)
+    model._default_manager.bulk_create(cells, batch_size=2000)
+    return len(cells)
+
+
 def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date) -> int:
     """Write the rows of the days [first_day, end_day), replacing any already there."""
     SalesDay.objects.filter(checkout_id=checkout_id, day__gte=first_day, day__lt=end_day).delete()
     live = LiveFacts(frozenset({checkout_id}), midnight(first_day, tz), midnight(end_day, tz), tz)
-
-    def make(bucket: dt.date, **fields: Any) -> SalesDay:
-        return SalesDay(checkout_id=checkout_id, day=bucket, **fields)
-
-    cells = _cells(live, "day", make)
-    SalesDay.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
-    return len(cells)
+    return _write(SalesDay, "day", live, "day", checkout_id=checkout_id)
 
 
 def _build_hours(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
     """Write the rows of the UTC hours [start, end) (whole hours), replacing any there."""
     SalesHour.objects.filter(checkout_id=checkout_id, hour__gte=start, hour__lt=end).delete()
     live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"))
-
-    def make(bucket: dt.datetime, **fields: Any) -> SalesHour:
-        return SalesHour(checkout_id=checkout_id, hour=bucket, **fields)
-
-    cells = _cells(live, "hour", make)
-    SalesHour.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
-    return len(cells)
+    return _write(SalesHour, "hour", live, "hour", checkout_id=checkout_id)
 
 
 def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
@@ -157,13 +159,9 @@ def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
         length = dt.timedelta(minutes=minutes)
         slices = tuple((h, h + length) for h in hours)
         live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"), slices)
-
-        def make(bucket: dt.datetime, minutes: int = minutes, **fields: Any) -> SalesHourPart:
-            return SalesHourPart(checkout_id=checkout_id, hour=bucket, minutes=minutes, **fields)
-
-        cells = _cells(live, "hour", make)
-        SalesHourPart.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
-        written += len(cells)
+        written += _write(
+            SalesHourPart, "hour", live, "hour", checkout_id=checkout_id, minutes=minutes
+        )
     return written
 
 
@@ -181,13 +179,7 @@ def _build_zone_days(
     facts: LiveFacts | HourFacts = LiveFacts(ids, period.start, period.end, tz)
     if state.hours_until is not None and state.hours_until > period.start:
         facts = HourFacts(ids, period, state.hours_until, parts_until=state.parts_until)
-
-    def make(bucket: dt.date, **fields: Any) -> ZoneDay:
-        return ZoneDay(checkout_id=checkout_id, time_zone=tz.key, day=bucket, **fields)
-
-    cells = _cells(facts, "day", make)
-    ZoneDay.objects.bulk_create(cells, batch_size=2000)  # type: ignore[arg-type]
-    return len(cells)
+    return _write(ZoneDay, "day", facts, "day", checkout_id=checkout_id, time_zone=tz.key)
 
 
 def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
