@@ -288,7 +288,8 @@ def test_a_report_reads_live_until_the_hours_are_built(world: factories.World) -
     assert facts.sales(per=None)[0]["amount"] == order.total_minor
 
 
-def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> None:
+def refunded_order(world: factories.World, settled_at: dt.datetime) -> tuple[Order, Refund]:
+    """An order of 2 November refunded in full, the refund booked at `settled_at`."""
     order = factories.order(
         world,
         created_at=dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC),
@@ -300,8 +301,13 @@ def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> N
         amount_minor=order.total_minor,
         currency=order.currency,
         idempotency_key=uuid.uuid4().hex,
-        settled_at=dt.datetime(2026, 11, 3, 8, 20, tzinfo=dt.UTC),
+        settled_at=settled_at,
     )
+    return order, refund
+
+
+def test_a_refund_reversed_later_refreshes_its_hour(world: factories.World) -> None:
+    order, refund = refunded_order(world, dt.datetime(2026, 11, 3, 8, 20, tzinfo=dt.UTC))
     rollups.roll_up(world.checkout, now=NOW)
     period = Period(dt.date(2026, 11, 3), dt.date(2026, 11, 3), ZoneInfo("Asia/Kathmandu"))
     ids = frozenset({world.checkout.pk})

@@ -6,7 +6,6 @@ when no report asks for it any more."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orderdesk.orders.models import OrderStatus
 from orderdesk.payments.models import Refund, RefundStatus
 from orderdesk.reports import facts, rollups
 from orderdesk.reports.facts import (
@@ -35,6 +33,7 @@ from orderdesk.reports.tests.test_hourly_rollup import (
     PERS,
     _every_figure,
     _orders_around_midnights,
+    refunded_order,
 )
 from orderdesk.testing import factories
 
@@ -187,19 +186,8 @@ def test_a_checkout_keeps_only_so_many_asked_zones(world: factories.World) -> No
 
 def test_a_refund_reversed_later_rebuilds_the_zones_day(world: factories.World) -> None:
     _member_in(world, "Asia/Kathmandu")
-    order = factories.order(
-        world,
-        created_at=dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC),
-        status=OrderStatus.REFUNDED,
-    )
-    refund = Refund.objects.create(
-        order=order,
-        status=RefundStatus.SUCCEEDED,
-        amount_minor=order.total_minor,
-        currency=order.currency,
-        idempotency_key=uuid.uuid4().hex,
-        settled_at=dt.datetime(2026, 11, 3, 18, 20, tzinfo=dt.UTC),  # 4 November, 00:05
-    )
+    # Booked on 4 November at 00:05 in Kathmandu.
+    order, refund = refunded_order(world, dt.datetime(2026, 11, 3, 18, 20, tzinfo=dt.UTC))
     rollups.roll_up(world.checkout, now=NOW)
     kathmandu = ZoneInfo("Asia/Kathmandu")
     period = Period(dt.date(2026, 11, 4), dt.date(2026, 11, 4), kathmandu)
