@@ -46,7 +46,15 @@ from orderdesk.reports.periods import Granularity, Preset
 from orderdesk.reports.queries import Breakdown, Figures, Money, Scope, Valuation
 from orderdesk.reports.rates import Converter, Rate
 from orderdesk.reports.tabs import tab_report, vat_report
-from orderdesk.web.charts import OTHER_COLOUR, Chart, Number, Series, line_chart, stacked_bar_chart
+from orderdesk.web.charts import (
+    OTHER_COLOUR,
+    Chart,
+    Number,
+    Series,
+    bucket_label,
+    line_chart,
+    stacked_bar_chart,
+)
 from orderdesk.web.http import StaffRequest
 from orderdesk.workflows.search import orders_to_export
 
@@ -487,6 +495,32 @@ def _rate_rows(rates: list[Rate]) -> list[SafeString]:
     ]
 
 
+def _consent_rows(result: queries.Analytics, granularity: str) -> list[SafeString]:
+    """The "Consent per day" table's rows. A year by day is 335 rows, and the template
+    engine's variables and filters over five cells a row cost more than the rest of the page
+    (as with `_rate_rows`): the same HTML is built here (the bucket as the `bucket` filter
+    writes it, counts localized as a template variable is, the rate as `percent` writes it)."""
+    counts = result.consent.counts
+    rows = []
+    for b in result.consent.buckets:
+        cells = "".join(
+            f'<td class="num">{conditional_escape(value)}</td>'
+            for value in (
+                localize(counts.get((b, "Accepted"), 0)),
+                localize(counts.get((b, "Rejected"), 0)),
+                localize(counts.get((b, "Not answered"), 0)),
+                percent_text(result.consent_rate_in(b)),
+            )
+        )
+        rows.append(
+            mark_safe(  # noqa: S308 - the bucket and every cell are escaped
+                f'<tr><th scope="row">{conditional_escape(bucket_label(b, granularity))}</th>'
+                f"{cells}</tr>"
+            )
+        )
+    return rows
+
+
 def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[str, Any]:
     report = tab_report(checkout_ids, params)
     valuation, headline = report.valuation, report.headline
@@ -517,16 +551,7 @@ def _report_context(checkout_ids: frozenset[int], params: ReportParams) -> dict[
             params,
             {"Accepted": "#009E73", "Rejected": "#D55E00", "Not answered": "#BBBBBB"},
         )
-        context["consent_rows"] = [
-            (
-                b,
-                result.consent.counts.get((b, "Accepted"), 0),
-                result.consent.counts.get((b, "Rejected"), 0),
-                result.consent.counts.get((b, "Not answered"), 0),
-                result.consent_rate_in(b),
-            )
-            for b in result.consent.buckets
-        ]
+        context["consent_rows"] = _consent_rows(result, params.granularity)
         context["device_chart"] = _count_chart(
             _("Opened checkouts by device, %(per_bucket)s")
             % {"per_bucket": per_bucket(params.granularity)},
