@@ -3,7 +3,10 @@
 Every report figure is a sum over rows of (keys…, currency `cur`, local `day`) → `amount`, `n`:
 
 - `sales(*keys)`: paid orders on their payment day, `n` orders, `amount` their totals;
-- `opened(*keys)`: orders on their creation day (opened checkouts), `n` only;
+- `opened(*keys)`: orders on their creation day (opened checkouts), `n` only; with
+  `by_currency=False` grouped without the currency (`cur` is None, `per` not a `Split`):
+  counts that nothing splits by currency, such as a converted report's charts of opened
+  checkouts;
 - `lines(*keys)`: lines of paid orders on the order's payment day;
 - `payments()`: settled payment attempts of paid orders, by provider and method;
 - `refunds()`: counted refunds on their booking day (succeeded or recorded);
@@ -45,6 +48,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DateField,
     F,
@@ -134,6 +138,18 @@ def _split(per: Per) -> Split:
     return per if isinstance(per, Split) else Split(per)
 
 
+def _currency(by_currency: bool, per: Per) -> Any:
+    """A row's `cur`: the tables' currency column, or one None for every currency (a constant,
+    which Django leaves out of the GROUP BY). A `Split` splits each currency's rows apart in
+    time, so they cannot be added up across currencies."""
+    if by_currency:
+        return F("currency")
+    split = _split(per)
+    if split.currency is not None and split.currency_per != split.per:
+        raise ValueError("Rows split by currency cannot be read without it.")
+    return Value(None, CharField())
+
+
 def order_grain(keys: Iterable[str]) -> Grain:
     wanted = set(keys)
     for grain in ORDER_GRAINS:
@@ -213,10 +229,10 @@ class LiveFacts:
             n=Count("pk"),
         )
 
-    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
+    def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
         opened = Order.objects.filter(self._within("created_at"), checkout_id__in=self.checkout_ids)
         return self._grouped(
-            opened.annotate(cur=F("currency")), keys, "created_at", per, n=Count("pk")
+            opened.annotate(cur=_currency(by_currency, per)), keys, "created_at", per, n=Count("pk")
         )
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
@@ -298,7 +314,14 @@ class _Rolled:
     """The rows read from a rollup table: each method picks its grain and measure."""
 
     def _rows(
-        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+        self,
+        grain: Grain,
+        keys: Iterable[str],
+        measure: str,
+        per: Per,
+        *,
+        by_currency: bool = True,
+        **sums: Any,
     ) -> list[Row]:
         raise NotImplementedError
 
@@ -308,8 +331,10 @@ class _Rolled:
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._sums(order_grain(keys), keys, per)
 
-    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
-        return self._rows(order_grain(keys), keys, "opened", per, n=Sum("opened"))
+    def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
+        return self._rows(
+            order_grain(keys), keys, "opened", per, by_currency=by_currency, n=Sum("opened")
+        )
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._sums(Grain.LINE, keys, per)
@@ -349,7 +374,14 @@ class RolledFacts(_Rolled):
     zone: str | None = None
 
     def _rows(
-        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+        self,
+        grain: Grain,
+        keys: Iterable[str],
+        measure: str,
+        per: Per,
+        *,
+        by_currency: bool = True,
+        **sums: Any,
     ) -> list[Row]:
         def bucket(per: str | None) -> Any:
             if per is None:
@@ -373,7 +405,9 @@ class RolledFacts(_Rolled):
                 day__lt=self.end_day,
                 **{f"{measure}__gt": 0},
             )
-            .values(*keys, *(("day",) if by_day else ()), cur=F("currency"), **renamed)
+            .values(
+                *keys, *(("day",) if by_day else ()), cur=_currency(by_currency, per), **renamed
+            )
             .annotate(**sums)
             .order_by()
         )
@@ -393,7 +427,14 @@ class RolledDays(_Rolled):
     currency: OneCurrency = None
 
     def _rows(
-        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+        self,
+        grain: Grain,
+        keys: Iterable[str],
+        measure: str,
+        per: Per,
+        *,
+        by_currency: bool = True,
+        **sums: Any,
     ) -> list[Row]:
         within = functools.reduce(
             operator.or_, (Q(day__gte=first, day__lt=end) for first, end, _ in self.runs)
@@ -417,7 +458,7 @@ class RolledDays(_Rolled):
                 day__lt=self.runs[-1][1],
                 **{f"{measure}__gt": 0},
             )
-            .values(*keys, cur=F("currency"), bucket=bucket)
+            .values(*keys, cur=_currency(by_currency, per), bucket=bucket)
             .annotate(**sums)
             .order_by()
         )
@@ -476,7 +517,14 @@ class RolledHours(_Rolled):
         return [c for c in _hour_currencies(self.checkout_ids, grain) if c != self.currency[0]]
 
     def _rows(
-        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, **sums: Any
+        self,
+        grain: Grain,
+        keys: Iterable[str],
+        measure: str,
+        per: Per,
+        *,
+        by_currency: bool = True,
+        **sums: Any,
     ) -> list[Row]:
         if not self.ranges:
             return []
@@ -494,13 +542,14 @@ class RolledHours(_Rolled):
         if per is None:
             return list(
                 hours.annotate(day=Value(None, DateField()))
-                .values(*keys, "day", cur=F("currency"))
+                .values(*keys, "day", cur=_currency(by_currency, per))
                 .annotate(**sums)
                 .order_by()
             )
         instants, days = _bucket_edges(self.tz, start, end, per)
         # An hour belongs to the bucket its last instant lies in: the one after a cut.
-        rows = _numbered(hours, [floor_hour(i) for i in instants], keys, sums)
+        cur = _currency(by_currency, per)
+        rows = _numbered(hours, [floor_hour(i) for i in instants], keys, cur, sums)
         if self.parts:
             cuts = functools.reduce(
                 operator.or_,
@@ -511,7 +560,7 @@ class RolledHours(_Rolled):
             )
             # A part's orders are its hour's: the hour's currencies are the parts' too.
             before = self._of_hours(SalesHourPart, cuts, grain, measure, start, end, others)
-            rows = _moved_back(rows, _numbered(before, instants, keys, sums), keys)
+            rows = _moved_back(rows, _numbered(before, instants, keys, cur, sums), keys)
         for row in rows:
             row["day"] = days[row.pop("bucket") - 1]
         return list(rows)
@@ -552,7 +601,11 @@ def _hour_currencies(checkout_ids: frozenset[int], grain: Grain) -> list[str]:
 
 
 def _numbered(
-    qs: QuerySet[Any], instants: list[dt.datetime], keys: tuple[str, ...], sums: dict[str, Any]
+    qs: QuerySet[Any],
+    instants: list[dt.datetime],
+    keys: tuple[str, ...],
+    cur: Any,
+    sums: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Rows of `qs` grouped by keys, currency and the number of the bucket their `hour` lies
     in: 1 for [instants[0], instants[1]), 2 for the next, and so on."""
@@ -570,10 +623,7 @@ def _numbered(
             output_field=IntegerField(),
         )
     return list(
-        qs.annotate(bucket=number)
-        .values(*keys, "bucket", cur=F("currency"))
-        .annotate(**sums)
-        .order_by()
+        qs.annotate(bucket=number).values(*keys, "bucket", cur=cur).annotate(**sums).order_by()
     )
 
 
@@ -765,8 +815,8 @@ class HourFacts:
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._each(lambda part, p: part.sales(*keys, per=p), per)
 
-    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
-        return self._each(lambda part, p: part.opened(*keys, per=p), per)
+    def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
+        return self._each(lambda part, p: part.opened(*keys, per=p, by_currency=by_currency), per)
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._each(lambda part, p: part.lines(*keys, per=p), per)
@@ -793,8 +843,12 @@ class Facts:
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return [row for part in self.parts for row in part.sales(*keys, per=per)]
 
-    def opened(self, *keys: str, per: Per = "day") -> list[Row]:
-        return [row for part in self.parts for row in part.opened(*keys, per=per)]
+    def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
+        return [
+            row
+            for part in self.parts
+            for row in part.opened(*keys, per=per, by_currency=by_currency)
+        ]
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
         return [row for part in self.parts for row in part.lines(*keys, per=per)]

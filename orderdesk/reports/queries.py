@@ -248,7 +248,9 @@ class Headline:
 
 @dataclass
 class PeriodTotals:
-    """All paid sales and opened checkouts of a period, before valuation."""
+    """All paid sales and opened checkouts of a period, before valuation. Opened checkouts
+    are counted per currency, or all under None where a converted report read them without
+    it (`Valuation.counts` puts them under the display currency either way)."""
 
     sales: Sales
     opened: Counter[str]
@@ -659,7 +661,15 @@ def analytics(scope: Scope, valuation: Valuation, granularity: str) -> Analytics
     # Plain strings in the active language (the staff API answers in English).
     device_labels = {value: str(label) for value, label in DeviceType.choices}
     # Both charts from one grouped read: a year by day in another time zone reads its hours once.
-    opened = scope.facts.opened("analytics_consent", "device_type", per=granularity)
+    # The charts count checkouts of any currency; only the headline's per-currency figures
+    # need them apart, and converted it has one currency: then read without it (a year by day
+    # is a third of the rows).
+    opened = scope.facts.opened(
+        "analytics_consent",
+        "device_type",
+        per=granularity,
+        by_currency=valuation.converter is None,
+    )
     consent = _count_series(
         scope,
         granularity,

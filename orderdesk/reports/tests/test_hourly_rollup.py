@@ -109,7 +109,7 @@ def _summed(rows: list[Any]) -> Counter[tuple[Any, ...]]:
 
 
 def _every_figure(facts: Facts | LiveFacts, per: Per) -> dict[str, Counter[tuple[Any, ...]]]:
-    return {
+    figures = {
         "sales": _summed(facts.sales("source", "link_id", "offer_id", per=per)),
         "sales by place": _summed(facts.sales("country", "region", per=per)),
         "opened": _summed(facts.opened("device_type", "analytics_consent", per=per)),
@@ -121,6 +121,12 @@ def _every_figure(facts: Facts | LiveFacts, per: Per) -> dict[str, Counter[tuple
         "vat": _summed(facts.vat(per=per)),
         "refund vat": _summed(facts.refund_vat(per=per)),
     }
+    if not isinstance(per, Split):
+        # A split by currency splits each currency's rows: only a plain split drops it.
+        figures["opened, any currency"] = _summed(
+            facts.opened("device_type", "analytics_consent", per=per, by_currency=False)
+        )
+    return figures
 
 
 @pytest.mark.parametrize("zone", ZONES)

@@ -398,3 +398,42 @@ def test_a_products_add_on_share_lists_currencies_as_amounts_are_shown() -> None
         ("SEK", Decimal("0.2500")),
         ("USD", Decimal("0.0000")),
     ]
+
+
+def test_a_converted_analytics_tab_counts_opened_checkouts_of_every_currency(
+    world: factories.World,
+) -> None:
+    # Converted, the charts' opened checkouts are read without their currency: each bucket
+    # still counts every currency's, and the headline has them all in the display currency.
+    sale(world, "2026-03-13T08:00:00+00:00", analytics_consent=True, device_type=DeviceType.MOBILE)
+    sale(
+        world,
+        "2026-03-13T09:00:00+00:00",
+        currency="USD",
+        analytics_consent=True,
+        device_type=DeviceType.MOBILE,
+    )
+    sale(
+        world,
+        "2026-03-16T09:00:00+00:00",
+        currency="SEK",
+        status=OrderStatus.STARTED,
+        analytics_consent=False,
+        device_type=DeviceType.DESKTOP,
+    )
+    s = scope(world, "2026-03-13", "2026-03-16")
+    converted = Valuation(Converter("EUR"))
+    result = analytics(s, converted, Granularity.DAY)
+    friday, monday = dt.date(2026, 3, 13), dt.date(2026, 3, 16)
+    assert result.consent.counts == {(friday, "Accepted"): 2, (monday, "Rejected"): 1}
+    assert result.devices.counts == {(friday, "Mobile"): 2, (monday, "Desktop"): 1}
+    assert result.consent.counts == analytics(s, Valuation(), Granularity.DAY).consent.counts
+    current = headline_figures(s, converted, result.totals)
+    assert (current.opened, current.opened_by_currency) == (3, Counter({"EUR": 3}))
+    assert current == headline_figures(s, converted)
+    # Read from any source, one row per device and day, not one per currency too.
+    rows = s.facts.opened("device_type", per="day", by_currency=False)
+    assert sorted((r["device_type"], r["day"], r["cur"], r["n"]) for r in rows) == [
+        (DeviceType.DESKTOP, monday, None, 1),
+        (DeviceType.MOBILE, friday, None, 2),
+    ]
