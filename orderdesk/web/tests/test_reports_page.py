@@ -160,3 +160,30 @@ def test_it_links_the_export_from_both_pages(alice: Client, world: factories.Wor
     assert 'href="/reports/export.csv?period=this_year' in reports
     orders = alice.get("/orders/", {"status": "paid"}).content.decode()
     assert 'href="/orders/export.csv?status=paid' in orders
+
+
+def test_it_tables_consent_answers_per_bucket(alice: Client, world: factories.World) -> None:
+    at = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+    for consent in (True, True, False, None):
+        factories.order(world, created_at=at, analytics_consent=consent)
+    html = alice.get(
+        "/reports/",
+        {
+            "tab": "analytics",
+            "period": "custom",
+            "from": "2026-03-02",
+            "to": "2026-03-03",
+            "tz": "Europe/Helsinki",
+            "granularity": "day",
+        },
+    ).content.decode()
+    # Per day: accepted, rejected, not answered and the consent rate (accepted ÷ answered);
+    # a day without answers has no rate.
+    assert (
+        '<tr><th scope="row">2 Mar 2026</th><td class="num">2</td><td class="num">1</td>'
+        '<td class="num">1</td><td class="num">66.7 %</td></tr>'
+    ) in html
+    assert (
+        '<tr><th scope="row">3 Mar 2026</th><td class="num">0</td><td class="num">0</td>'
+        '<td class="num">0</td><td class="num">–</td></tr>'
+    ) in html
