@@ -816,6 +816,8 @@ class HourFacts:
         return self._each(lambda part, p: part.sales(*keys, per=p), per)
 
     def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
+        # Refused here, before `_each` reads each side of a split by currency apart.
+        _currency(by_currency, per)
         return self._each(lambda part, p: part.opened(*keys, per=p, by_currency=by_currency), per)
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:

@@ -148,6 +148,19 @@ def test_hourly_figures_equal_live_figures_across_zone_edges(
     assert _every_figure(live, "day")["sales"], "the period has sales"
 
 
+def test_opened_checkouts_split_by_currency_are_not_read_without_it(
+    world: factories.World,
+) -> None:
+    tz = ZoneInfo("Asia/Kolkata")
+    rollups.roll_up(world.checkout, now=NOW)
+    period = Period(FIRST, LAST, tz)
+    ids = frozenset({world.checkout.pk})
+    split = Split("day", "EUR", "month")
+    for facts in (facts_for(ids, period), LiveFacts(ids, period.start, period.end, tz)):
+        with pytest.raises(ValueError, match="split by currency"):
+            facts.opened("device_type", per=split, by_currency=False)
+
+
 @pytest.mark.parametrize(("zone", "minutes"), [("Asia/Kolkata", 30), ("Asia/Kathmandu", 15)])
 def test_a_day_cut_at_half_or_quarter_past_reads_no_orders(
     world: factories.World, zone: str, minutes: int
