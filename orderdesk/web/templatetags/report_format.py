@@ -1,8 +1,7 @@
-"""Template filters of the reports page: money per currency, percentages, bucket names."""
+"""Template filters of the reports page: money per currency and percentages."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django import template
@@ -13,7 +12,6 @@ from django.utils.translation import gettext
 from orderdesk.lib import formats
 from orderdesk.lib.money import to_minor
 from orderdesk.reports.queries import CountryRow, Money
-from orderdesk.web.charts import bucket_label
 from orderdesk.web.views.reports import percent_text
 
 register = template.Library()
@@ -52,8 +50,3 @@ def share_of_country(part: int, country: CountryRow) -> str:
         "share": share(part, country.figures.orders),
         "country": country.country,
     }
-
-
-@register.filter
-def bucket(day: dt.date, granularity: str) -> str:
-    return bucket_label(day, granularity)
