@@ -311,29 +311,25 @@ class LiveFacts:
 
 
 class _Rolled:
-    """The rows read from a rollup table: each method picks its grain and measure."""
+    """The rows read from a rollup table: each method picks its grain and measure, and `cur`,
+    the rows' currency (`_currency`)."""
 
     def _rows(
-        self,
-        grain: Grain,
-        keys: Iterable[str],
-        measure: str,
-        per: Per,
-        *,
-        by_currency: bool = True,
-        **sums: Any,
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, cur: Any, **sums: Any
     ) -> list[Row]:
         raise NotImplementedError
 
     def _sums(self, grain: Grain, keys: Iterable[str], per: Per) -> list[Row]:
-        return self._rows(grain, keys, "orders", per, amount=Sum("amount_minor"), n=Sum("orders"))
+        return self._rows(
+            grain, keys, "orders", per, F("currency"), amount=Sum("amount_minor"), n=Sum("orders")
+        )
 
     def sales(self, *keys: str, per: Per = "day") -> list[Row]:
         return self._sums(order_grain(keys), keys, per)
 
     def opened(self, *keys: str, per: Per = "day", by_currency: bool = True) -> list[Row]:
         return self._rows(
-            order_grain(keys), keys, "opened", per, by_currency=by_currency, n=Sum("opened")
+            order_grain(keys), keys, "opened", per, _currency(by_currency, per), n=Sum("opened")
         )
 
     def lines(self, *keys: str, per: Per = "day") -> list[Row]:
@@ -351,6 +347,7 @@ class _Rolled:
             ("vat_rate",),
             "orders",
             per,
+            F("currency"),
             amount=Sum("amount_minor"),
             vat=Sum("vat_minor"),
             n=Sum("orders"),
@@ -374,14 +371,7 @@ class RolledFacts(_Rolled):
     zone: str | None = None
 
     def _rows(
-        self,
-        grain: Grain,
-        keys: Iterable[str],
-        measure: str,
-        per: Per,
-        *,
-        by_currency: bool = True,
-        **sums: Any,
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, cur: Any, **sums: Any
     ) -> list[Row]:
         def bucket(per: str | None) -> Any:
             if per is None:
@@ -405,9 +395,7 @@ class RolledFacts(_Rolled):
                 day__lt=self.end_day,
                 **{f"{measure}__gt": 0},
             )
-            .values(
-                *keys, *(("day",) if by_day else ()), cur=_currency(by_currency, per), **renamed
-            )
+            .values(*keys, *(("day",) if by_day else ()), cur=cur, **renamed)
             .annotate(**sums)
             .order_by()
         )
@@ -427,14 +415,7 @@ class RolledDays(_Rolled):
     currency: OneCurrency = None
 
     def _rows(
-        self,
-        grain: Grain,
-        keys: Iterable[str],
-        measure: str,
-        per: Per,
-        *,
-        by_currency: bool = True,
-        **sums: Any,
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, cur: Any, **sums: Any
     ) -> list[Row]:
         within = functools.reduce(
             operator.or_, (Q(day__gte=first, day__lt=end) for first, end, _ in self.runs)
@@ -458,7 +439,7 @@ class RolledDays(_Rolled):
                 day__lt=self.runs[-1][1],
                 **{f"{measure}__gt": 0},
             )
-            .values(*keys, cur=_currency(by_currency, per), bucket=bucket)
+            .values(*keys, cur=cur, bucket=bucket)
             .annotate(**sums)
             .order_by()
         )
@@ -517,14 +498,7 @@ class RolledHours(_Rolled):
         return [c for c in _hour_currencies(self.checkout_ids, grain) if c != self.currency[0]]
 
     def _rows(
-        self,
-        grain: Grain,
-        keys: Iterable[str],
-        measure: str,
-        per: Per,
-        *,
-        by_currency: bool = True,
-        **sums: Any,
+        self, grain: Grain, keys: Iterable[str], measure: str, per: Per, cur: Any, **sums: Any
     ) -> list[Row]:
         if not self.ranges:
             return []
@@ -542,13 +516,12 @@ class RolledHours(_Rolled):
         if per is None:
             return list(
                 hours.annotate(day=Value(None, DateField()))
-                .values(*keys, "day", cur=_currency(by_currency, per))
+                .values(*keys, "day", cur=cur)
                 .annotate(**sums)
                 .order_by()
             )
         instants, days = _bucket_edges(self.tz, start, end, per)
         # An hour belongs to the bucket its last instant lies in: the one after a cut.
-        cur = _currency(by_currency, per)
         rows = _numbered(hours, [floor_hour(i) for i in instants], keys, cur, sums)
         if self.parts:
             cuts = functools.reduce(
