@@ -125,14 +125,12 @@ def _cells(live: LiveFacts | HourFacts, per: str, make: Callable[..., Sums]) -> 
     return list(cells.values())
 
 
-def _write(
-    model: type[Sums], bucket_field: str, facts: LiveFacts | HourFacts, per: str, **fixed: Any
-) -> int:
+def _write(model: type[Sums], per: str, facts: LiveFacts | HourFacts, **fixed: Any) -> int:
     """Write the rows of `facts` split by `per` ("day" or "hour") as `model` rows, each with
-    its bucket in `bucket_field` and the `fixed` fields; returns how many."""
+    its bucket in the field of that name and the `fixed` fields; returns how many."""
 
     def make(bucket: Any, **fields: Any) -> Sums:
-        return model(**fixed, **{bucket_field: bucket}, **fields)
+        return model(**fixed, **{per: bucket}, **fields)
 
     cells = _cells(facts, per, make)
     model._default_manager.bulk_create(cells, batch_size=2000)
@@ -143,14 +141,14 @@ def _build(checkout_id: int, tz: ZoneInfo, first_day: dt.date, end_day: dt.date)
     """Write the rows of the days [first_day, end_day), replacing any already there."""
     SalesDay.objects.filter(checkout_id=checkout_id, day__gte=first_day, day__lt=end_day).delete()
     live = LiveFacts(frozenset({checkout_id}), midnight(first_day, tz), midnight(end_day, tz), tz)
-    return _write(SalesDay, "day", live, "day", checkout_id=checkout_id)
+    return _write(SalesDay, "day", live, checkout_id=checkout_id)
 
 
 def _build_hours(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
     """Write the rows of the UTC hours [start, end) (whole hours), replacing any there."""
     SalesHour.objects.filter(checkout_id=checkout_id, hour__gte=start, hour__lt=end).delete()
     live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"))
-    return _write(SalesHour, "hour", live, "hour", checkout_id=checkout_id)
+    return _write(SalesHour, "hour", live, checkout_id=checkout_id)
 
 
 def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
@@ -173,9 +171,7 @@ def _build_parts(checkout_id: int, start: dt.datetime, end: dt.datetime) -> int:
         length = dt.timedelta(minutes=minutes)
         slices = tuple((h, h + length) for h in hours)
         live = LiveFacts(frozenset({checkout_id}), start, end, ZoneInfo("UTC"), slices)
-        written += _write(
-            SalesHourPart, "hour", live, "hour", checkout_id=checkout_id, minutes=minutes
-        )
+        written += _write(SalesHourPart, "hour", live, checkout_id=checkout_id, minutes=minutes)
     return written
 
 
@@ -193,7 +189,7 @@ def _build_zone_days(
     facts: LiveFacts | HourFacts = LiveFacts(ids, period.start, period.end, tz)
     if state.hours_until is not None and state.hours_until > period.start:
         facts = HourFacts(ids, period, state.hours_until, parts_until=state.parts_until)
-    return _write(ZoneDay, "day", facts, "day", checkout_id=checkout_id, time_zone=tz.key)
+    return _write(ZoneDay, "day", facts, checkout_id=checkout_id, time_zone=tz.key)
 
 
 def _first_day(checkout_id: int, tz: ZoneInfo, fallback: dt.date) -> dt.date:
